@@ -1,0 +1,3 @@
+from agent_console.cli import main
+
+raise SystemExit(main())

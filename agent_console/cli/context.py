@@ -1,0 +1,34 @@
+"""What every CLI handler gets: the resolved settings and, on first use, the desk."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent_console.settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from agent_console.desk import Desk
+
+
+@dataclass
+class CliContext:
+    settings: Settings
+    _desk: Desk | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> CliContext:
+        return cls(
+            resolve_settings(
+                db=args.db, agent=args.agent, policy=args.policy, timezone=args.timezone
+            )
+        )
+
+    @property
+    def desk(self) -> Desk:
+        if self._desk is None:
+            from agent_console.desk import Desk
+
+            self._desk = Desk.open(self.settings)
+        return self._desk

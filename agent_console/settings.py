@@ -1,0 +1,97 @@
+"""One settings object, resolved command line > environment > config file > defaults.
+
+The CLI and the TUI both build it with :func:`resolve_settings`; tests build it directly.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from agent_console.errors import UserError
+from agent_console.paths import default_db_url, default_policy_path, user_config_dir
+
+ENV_DB = "AGENT_CONSOLE_DB"
+ENV_AGENT = "AGENT_CONSOLE_AGENT"
+ENV_POLICY = "AGENT_CONSOLE_POLICY"
+ENV_CONFIG = "AGENT_CONSOLE_CONFIG"
+ENV_TZ = "AGENT_CONSOLE_TZ"
+
+DEMO_AGENT = "demo"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = field(default_factory=default_db_url)
+    agent: str | None = None
+    policy: Path = field(default_factory=default_policy_path)
+    #: the agent's display zone (IANA name); None = the policy's zone
+    timezone: str | None = None
+    #: a fixed clock for tests, snapshots and demos; None = the real clock
+    now: datetime | None = None
+    demo: bool = False
+    config_file: Path | None = None
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    explicit = env.get(ENV_CONFIG)
+    return Path(explicit) if explicit else user_config_dir() / "config.toml"
+
+
+def read_config_file(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"config file {path}: {exc}") from exc
+    allowed = {"db", "agent", "policy", "timezone"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise UserError(
+            f"config file {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
+        )
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise UserError(f"config file {path}: {key} must be a string")
+    return data
+
+
+def resolve_settings(
+    *,
+    db: str | None = None,
+    agent: str | None = None,
+    policy: str | None = None,
+    timezone: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Command line over environment over config file over defaults."""
+    env = os.environ if env is None else env
+    cfg_path = config_path(env)
+    cfg = read_config_file(cfg_path)
+
+    def pick(cli: str | None, env_key: str, cfg_key: str) -> str | None:
+        if cli:
+            return cli
+        if env.get(env_key):
+            return env[env_key]
+        value = cfg.get(cfg_key)
+        return value if isinstance(value, str) and value else None
+
+    db_url = pick(db, ENV_DB, "db") or default_db_url()
+    policy_str = pick(policy, ENV_POLICY, "policy")
+    return Settings(
+        db_url=db_url,
+        agent=pick(agent, ENV_AGENT, "agent"),
+        policy=Path(policy_str).expanduser() if policy_str else default_policy_path(),
+        timezone=pick(timezone, ENV_TZ, "timezone"),
+        config_file=cfg_path if cfg else None,
+    )
