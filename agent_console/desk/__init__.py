@@ -1,0 +1,23 @@
+"""The application API (services). Screens and the CLI call a :class:`Desk`; it is the only
+place that opens sessions and commits, and it enforces who may do what."""
+
+from __future__ import annotations
+
+from agent_console.desk.agents import AgentInfo, AgentsMixin
+from agent_console.desk.feed import Changes, FeedMixin
+from agent_console.desk.importer import ImportMixin, ImportReport
+from agent_console.desk.seeding import SeedMixin
+from agent_console.desk.tickets import TicketsMixin, TicketSummary
+
+
+class Desk(
+    SeedMixin,
+    ImportMixin,
+    TicketsMixin,
+    AgentsMixin,
+    FeedMixin,
+):
+    """Every query and command of Agent Console, each in its own transaction."""
+
+
+__all__ = ["AgentInfo", "Changes", "Desk", "ImportReport", "TicketSummary"]

@@ -1,0 +1,51 @@
+"""Keep a ticket's stored SLA deadlines true. Called by every command that moves them
+(open, reply, priority change, pause, resume, resolve); the UI tick only formats them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent_console.sla import Policy, compute_deadlines
+from agent_console.store.models import Status, Ticket
+from agent_console.store.types import FAR_FUTURE
+
+
+def parse_pauses(raw: list[list[str]]) -> list[tuple[datetime, datetime]]:
+    return [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in raw]
+
+
+def pause_pairs(pauses: list[tuple[datetime, datetime]]) -> list[list[str]]:
+    return [[a.isoformat(), b.isoformat()] for a, b in pauses]
+
+
+def refresh_deadlines(ticket: Ticket, policy: Policy) -> None:
+    """Recompute the three deadlines and the queue's sort key from the ticket's facts."""
+    d = compute_deadlines(
+        policy,
+        ticket.priority,
+        ticket.opened_at,
+        pauses=parse_pauses(ticket.sla_pauses),
+        first_response_at=ticket.first_response_at,
+        last_public_update_at=ticket.last_public_update_at,
+        paused_since=ticket.paused_since,
+    )
+    ticket.first_response_due = d.first_response_due
+    ticket.next_update_due = d.next_update_due
+    ticket.resolution_due = d.resolution_due
+    ticket.next_due = next_due(ticket)
+
+
+def next_due(ticket: Ticket) -> datetime:
+    """The nearest deadline whose clock can run: what the queue sorts by."""
+    if not Status(ticket.status).is_open:
+        return FAR_FUTURE
+    waiting = ticket.paused_since is not None
+    candidates: list[datetime] = []
+    if ticket.first_response_at is None:
+        if ticket.first_response_due is not None:
+            candidates.append(ticket.first_response_due)
+    elif not waiting and ticket.next_update_due is not None:
+        candidates.append(ticket.next_update_due)
+    if ticket.resolution_due is not None and not waiting:
+        candidates.append(ticket.resolution_due)
+    return min(candidates, default=FAR_FUTURE)

@@ -1,0 +1,227 @@
+"""Tickets: the plain views the CLI and screens receive, listing and creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from agent_console.desk.core import DeskCore
+from agent_console.desk.deadlines import refresh_deadlines
+from agent_console.errors import UserError
+from agent_console.store.models import (
+    Agent,
+    Channel,
+    Customer,
+    Message,
+    MessageKind,
+    Organization,
+    Priority,
+    RequestType,
+    Status,
+    Ticket,
+)
+from agent_console.store.types import FAR_FUTURE
+
+KEY_PREFIX = "SUP"
+FIRST_NUMBER = 1001
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    """One ticket as lists show it (CLI ``ticket list``, exports)."""
+
+    key: str
+    subject: str
+    priority: str
+    status: str
+    tier: int
+    assignee: str | None
+    requester: str
+    organization: str | None
+    opened_at: datetime
+    first_response_due: datetime | None
+    next_update_due: datetime | None
+    resolution_due: datetime | None
+    next_due: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "subject": self.subject,
+            "priority": self.priority,
+            "status": self.status,
+            "tier": self.tier,
+            "assignee": self.assignee,
+            "requester": self.requester,
+            "organization": self.organization,
+            "opened": iso(self.opened_at),
+            "first_response_due": iso(self.first_response_due),
+            "next_update_due": iso(self.next_update_due),
+            "resolution_due": iso(self.resolution_due),
+            "due": iso(self.next_due),
+        }
+
+
+def parse_status(text: str) -> Status:
+    try:
+        return Status(text.strip().lower().replace("-", "_").replace(" ", "_"))
+    except ValueError:
+        raise UserError(
+            f"unknown status {text!r} (use {', '.join(s.value for s in Status)})"
+        ) from None
+
+
+def normalise_tags(tags: str | list[str] | None) -> str:
+    if not tags:
+        return ""
+    items = tags.split(",") if isinstance(tags, str) else tags
+    seen: dict[str, None] = {}
+    for t in items:
+        t = str(t).strip().lower()
+        if t:
+            seen[t] = None
+    return ",".join(seen)
+
+
+class TicketsMixin(DeskCore):
+    # ------------------------------------------------------------------ queries
+    def list_tickets(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> list[TicketSummary]:
+        """Tickets most urgent first (soonest deadline, then priority), optionally by status."""
+        with self.read() as s:
+            q = self._summary_query()
+            if status:
+                q = q.where(Ticket.status == parse_status(status).value)
+            q = q.order_by(Ticket.next_due, Ticket.priority_level, Ticket.number)
+            if limit is not None:
+                if limit < 0:
+                    raise UserError("--limit must be zero or more")
+                q = q.limit(limit)
+            return [self._summary(row) for row in s.exec(q)]
+
+    def _summary_query(self):  # type: ignore[no-untyped-def]
+        assignee = aliased(Agent)
+        return (
+            select(Ticket, assignee.handle, Customer.name, Organization.name)
+            .join(Customer, col(Customer.id) == Ticket.requester_id)
+            .outerjoin(Organization, col(Organization.id) == Ticket.organization_id)
+            .outerjoin(assignee, col(assignee.id) == Ticket.assignee_id)
+        )
+
+    @staticmethod
+    def _summary(row: Any) -> TicketSummary:
+        t, handle, requester, org = row
+        return TicketSummary(
+            key=t.key,
+            subject=t.subject,
+            priority=t.priority,
+            status=t.status,
+            tier=t.tier,
+            assignee=handle,
+            requester=requester,
+            organization=org,
+            opened_at=t.opened_at,
+            first_response_due=t.first_response_due,
+            next_update_due=t.next_update_due,
+            resolution_due=t.resolution_due,
+            next_due=None if t.next_due == FAR_FUTURE else t.next_due,
+        )
+
+    def count_tickets(self) -> int:
+        with self.read() as s:
+            return int(s.exec(select(func.count()).select_from(Ticket)).one())
+
+    # ------------------------------------------------------------------ creation
+    def next_ticket_number(self, session: Session) -> int:
+        top = session.exec(select(func.max(Ticket.number))).one()
+        return max(int(top or 0) + 1, FIRST_NUMBER)
+
+    def org_named(self, session: Session, name: str | None) -> Organization | None:
+        if not name or not name.strip():
+            return None
+        name = name.strip()
+        org = session.exec(select(Organization).where(Organization.name == name)).first()
+        if org is None:
+            org = Organization(name=name)
+            session.add(org)
+            session.flush()
+        return org
+
+    def customer_for(
+        self, session: Session, email: str, name: str | None, org: Organization | None
+    ) -> Customer:
+        email = email.strip().lower()
+        cust = session.exec(select(Customer).where(Customer.email == email)).first()
+        if cust is None:
+            cust = Customer(
+                email=email,
+                name=(name or email.split("@")[0]).strip(),
+                organization_id=org.id if org else None,
+            )
+            session.add(cust)
+            session.flush()
+        elif org is not None and cust.organization_id is None:
+            cust.organization_id = org.id
+        return cust
+
+    def create_ticket(
+        self,
+        *,
+        subject: str,
+        body: str,
+        requester_email: str,
+        requester_name: str | None = None,
+        organization: str | None = None,
+        priority: str = "minor",
+        channel: str = "email",
+        request_type: str = "question",
+        tags: str | list[str] | None = None,
+        opened_at: datetime | None = None,
+    ) -> str:
+        """Open a new ticket from a customer's request; returns its key."""
+        if not subject.strip():
+            raise UserError("a ticket needs a subject")
+        prio = Priority.parse(priority)
+        with self.write() as s:
+            org = self.org_named(s, organization)
+            cust = self.customer_for(s, requester_email, requester_name, org)
+            number = self.next_ticket_number(s)
+            opened = opened_at or self.now()
+            ticket = Ticket(
+                number=number,
+                key=f"{KEY_PREFIX}-{number}",
+                subject=subject.strip(),
+                requester_id=cust.id,  # type: ignore[arg-type]
+                organization_id=org.id if org else cust.organization_id,
+                priority=prio.value,
+                priority_level=prio.level,
+                channel=Channel(channel).value,
+                request_type=RequestType(request_type).value,
+                tags=normalise_tags(tags),
+                opened_at=opened,
+                updated_at=opened,
+            )
+            refresh_deadlines(ticket, self.policy_for_ticket(s, ticket))
+            s.add(ticket)
+            s.flush()
+            s.add(
+                Message(
+                    ticket_id=ticket.id,  # type: ignore[arg-type]
+                    kind=MessageKind.CUSTOMER.value,
+                    author_customer_id=cust.id,
+                    body=body,
+                    created_at=opened,
+                )
+            )
+            self.log(s, ticket.id, "created", at=opened, channel=ticket.channel)  # type: ignore[arg-type]
+            return ticket.key

@@ -1,0 +1,215 @@
+"""SQLModel tables. Storage rules (DESIGN.md): aware UTC instants, a ``version`` column on
+what two agents can edit, an append-only event table per ticket change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from agent_console.store.types import FAR_FUTURE, UTCDateTime
+
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    URGENT = "urgent"
+    MINOR = "minor"
+
+    @property
+    def level(self) -> int:
+        return {"critical": 1, "urgent": 2, "minor": 3}[self.value]
+
+    @classmethod
+    def parse(cls, text: str | int) -> Priority:
+        value = str(text).strip().lower()
+        by_level = {"1": cls.CRITICAL, "2": cls.URGENT, "3": cls.MINOR}
+        if value in by_level:
+            return by_level[value]
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(
+                f"unknown priority {text!r} (use critical/urgent/minor or 1/2/3)"
+            ) from None
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"  # waiting on the customer: the resolution clock stops
+    ON_HOLD = "on_hold"  # waiting on a third party / engineering
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Status.RESOLVED, Status.CLOSED)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    PORTAL = "portal"
+
+
+class RequestType(StrEnum):
+    INOPERABLE = "inoperable"  # something does not work (a bug)
+    ADDED = "added"  # an existing feature or permission to enable
+    DESIRED = "desired"  # a feature that does not exist yet
+    QUESTION = "question"
+
+
+class MessageKind(StrEnum):
+    CUSTOMER = "customer"
+    PUBLIC = "public"  # public agent reply, sent to the customer
+    INTERNAL = "internal"  # internal note, never sent to the customer
+    HANDOFF = "handoff"  # escalation / de-escalation note, internal, pinned
+
+
+def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    domain: str | None = None
+    #: name of a contract policy (data/policies/<name>.toml); None = the default policy
+    sla_policy: str | None = None
+    version: int = 1
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    email: str = Field(unique=True, index=True)
+    organization_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+
+
+class Agent(SQLModel, table=True):
+    __tablename__ = "agent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(unique=True, index=True)
+    name: str
+    tier: int = 1
+    on_call: bool = False
+    lead: bool = False
+    active: bool = True
+    timezone: str | None = None
+    version: int = 1
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        # the queue: open tickets of a tier / of an assignee, soonest deadline first
+        Index("ix_ticket_queue_tier", "is_open", "tier", "next_due", "priority_level"),
+        Index("ix_ticket_queue_assignee", "is_open", "assignee_id", "next_due"),
+        Index("ix_ticket_queue_all", "is_open", "next_due", "priority_level"),
+        Index("ix_ticket_status", "status", "next_due"),
+        UniqueConstraint("external_id", name="uq_ticket_external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    key: str = Field(unique=True, index=True)  # "SUP-1042"
+    external_id: str | None = None
+    subject: str
+    requester_id: int = Field(foreign_key="customer.id", index=True)
+    organization_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    priority: str = Priority.MINOR.value
+    priority_level: int = 3
+    status: str = Status.NEW.value
+    is_open: bool = True
+    tier: int = 1
+    escalated: bool = False  # arrived at its tier by escalation (the Escalations view)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    channel: str = Channel.EMAIL.value
+    request_type: str = RequestType.QUESTION.value
+    tags: str = ""  # comma-separated, lower case
+
+    opened_at: datetime = utc_column(nullable=False)
+    first_response_at: datetime | None = utc_column()
+    last_public_update_at: datetime | None = utc_column()
+    resolved_at: datetime | None = utc_column()
+    updated_at: datetime = utc_column(nullable=False)
+
+    # SLA: deadlines stored when something moves them (DESIGN.md); the UI tick only formats
+    first_response_due: datetime | None = utc_column()
+    next_update_due: datetime | None = utc_column()
+    resolution_due: datetime | None = utc_column()  # None while the resolution clock is paused
+    paused_since: datetime | None = utc_column()  # waiting on the customer since
+    #: closed pause intervals of the resolution clock: [[start_iso, end_iso], ...]
+    sla_pauses: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: the nearest running deadline (queue sort key); FAR_FUTURE when none runs
+    next_due: datetime = Field(default=FAR_FUTURE, sa_column=Column(UTCDateTime(), nullable=False))
+
+    version: int = 1
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t for t in self.tags.split(",") if t]
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: str = MessageKind.CUSTOMER.value
+    author_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    author_customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    body: str
+    created_at: datetime = utc_column(nullable=False)
+    pinned: bool = False
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only: the audit trail of a ticket and the change feed consoles follow."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    kind: str  # created, imported, claimed, replied, noted, status, priority, escalated, ...
+    at: datetime = utc_column(nullable=False)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class KBArticle(SQLModel, table=True):
+    __tablename__ = "kb_article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True)
+    title: str
+    section: str = ""
+    tags: str = ""  # comma-separated
+    body: str = ""
+    updated_at: datetime = utc_column(nullable=False)
+    version: int = 1
+
+
+class TicketArticle(SQLModel, table=True):
+    __tablename__ = "ticket_article"
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    article_id: int = Field(foreign_key="kb_article.id", primary_key=True)
+    linked_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    linked_at: datetime = utc_column(nullable=False)
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
+    applied_at: datetime = utc_column(nullable=False)
