@@ -137,6 +137,10 @@ class TicketsMixin(DeskCore):
             next_due=None if t.next_due == FAR_FUTURE else t.next_due,
         )
 
+    def has_tickets(self) -> bool:
+        with self.read() as s:
+            return s.exec(select(Ticket.id).limit(1)).first() is not None
+
     def count_tickets(self) -> int:
         with self.read() as s:
             return int(s.exec(select(func.count()).select_from(Ticket)).one())

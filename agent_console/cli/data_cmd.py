@@ -1,0 +1,75 @@
+"""``seed`` and ``import tickets``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+
+from agent_console.cli.context import CliContext
+from agent_console.cli.output import Progress
+from agent_console.desk.importer import ImportFailed
+from agent_console.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("seed", help="write realistic, deterministic demo data")
+    p.add_argument("--tickets", type=int, default=2000, help="how many tickets (default 2000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    p.add_argument("--now", help="ISO 8601 instant the data is built around (default: now)")
+    p.add_argument("--append", action="store_true", help="add to a database that has tickets")
+    p.set_defaults(func=cmd_seed)
+
+    imp = sub.add_parser("import", help="import data from files")
+    isub = imp.add_subparsers(dest="what", metavar="WHAT", required=True)
+    t = isub.add_parser(
+        "tickets", help="import tickets from JSON Lines or CSV (all or nothing)"
+    )
+    t.add_argument("file", help="a .jsonl or .csv file")
+    t.set_defaults(func=cmd_import_tickets)
+
+
+def parse_instant(text: str, what: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"bad {what} {text!r}: use ISO 8601 with an offset") from None
+    if value.tzinfo is None:
+        raise UserError(f"{what} {text!r} needs a UTC offset (e.g. 2026-11-23T14:00:00Z)")
+    return value
+
+
+def cmd_seed(args: argparse.Namespace, ctx: CliContext) -> int:
+    now = parse_instant(args.now, "--now") if args.now else None
+    progress = Progress("seed")
+    t0 = time.perf_counter()
+    n = ctx.desk.seed(args.tickets, seed=args.seed, now=now, append=args.append, progress=progress)
+    progress.done()
+    print(f"seeded {n:,} tickets in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return 0
+
+
+def cmd_import_tickets(args: argparse.Namespace, ctx: CliContext) -> int:
+    progress = Progress("import")
+    t0 = time.perf_counter()
+    try:
+        report = ctx.desk.import_tickets(args.file, progress=progress)
+    except ImportFailed as failed:
+        progress.done()
+        for err in failed.errors:
+            print(f"{args.file}: {err}", file=sys.stderr)
+        n = len(failed.errors)
+        print(
+            f"agent-console: error: {n} bad row{'s' if n != 1 else ''}; nothing was imported",
+            file=sys.stderr,
+        )
+        return 2
+    progress.done()
+    dt = time.perf_counter() - t0
+    total = report.created + report.updated
+    print(
+        f"imported {total:,} tickets ({report.created:,} new, {report.updated:,} updated) "
+        f"in {dt:.1f}s"
+    )
+    return 0

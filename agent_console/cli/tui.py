@@ -1,0 +1,17 @@
+"""Start the TUI from the CLI."""
+
+from __future__ import annotations
+
+from agent_console.cli.context import CliContext
+
+
+def run_tui(ctx: CliContext, *, demo: bool = False) -> int:
+    from agent_console.app import create_app
+
+    desk = ctx.desk
+    if demo and not desk.has_tickets():
+        print("loading demo data (2,000 tickets)…")
+        desk.seed(2000, seed=1)
+    app = create_app(ctx.settings, desk=desk)
+    app.run()
+    return 0

@@ -1,0 +1,1 @@
+"""Screens: each owns the wiring between its widgets and the desk."""

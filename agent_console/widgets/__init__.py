@@ -1,0 +1,1 @@
+"""Widgets: views that receive plain data and post messages."""
