@@ -1,0 +1,71 @@
+"""The SLA engine: business calendars, policies, deadlines, pauses — pure and fast.
+
+No database, no I/O beyond reading a policy file on request, and no clock reads: every
+function takes the instants it needs. See DESIGN.md "SLA semantics".
+"""
+
+from __future__ import annotations
+
+from agent_console.sla.calendar import (
+    DAY_NAMES,
+    BusinessCalendar,
+    BusinessState,
+    MaintenanceRule,
+)
+from agent_console.sla.deadlines import (
+    Deadlines,
+    Remaining,
+    compute_deadlines,
+    merge_pauses,
+    remaining,
+    resolution_left,
+)
+from agent_console.sla.durations import format_duration, parse_duration
+from agent_console.sla.errors import PolicyError
+from agent_console.sla.explain import DeadlineExplanation, ExplainLine, Explanation, explain
+from agent_console.sla.policy import (
+    BUSINESS,
+    CALENDAR,
+    DEFAULT_POLICY_NAME,
+    PRIORITY_NAMES,
+    Policy,
+    PolicyBook,
+    PriorityTarget,
+    contract_names,
+    load_default_policy,
+    load_policy,
+    load_policy_named,
+    parse_policy,
+)
+
+__all__ = [
+    "BUSINESS",
+    "CALENDAR",
+    "DAY_NAMES",
+    "DEFAULT_POLICY_NAME",
+    "PRIORITY_NAMES",
+    "BusinessCalendar",
+    "BusinessState",
+    "DeadlineExplanation",
+    "Deadlines",
+    "ExplainLine",
+    "Explanation",
+    "MaintenanceRule",
+    "Policy",
+    "PolicyBook",
+    "PolicyError",
+    "PriorityTarget",
+    "Remaining",
+    "compute_deadlines",
+    "contract_names",
+    "explain",
+    "format_duration",
+    "load_default_policy",
+    "load_policy",
+    "load_policy_named",
+    "merge_pauses",
+    "parse_duration",
+    "parse_policy",
+    "remaining",
+    "resolution_left",
+]

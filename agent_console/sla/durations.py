@@ -1,0 +1,61 @@
+"""Durations: ``"1h30m"`` in policy files and on the command line, ``"5h 03m"`` on timers."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_RE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> int:
+    """``"1h30m"`` → 5400. Units ``d`` (24 hours), ``h``, ``m``, ``s`` in that order.
+
+    Spaces between parts are allowed (``"1h 30m"``). Raises :class:`ValueError` with the
+    reason for anything else (empty, no unit, unknown unit, negative, wrong order).
+    """
+    if not isinstance(text, str):
+        raise ValueError(f'expected a duration string like "4h" or "1h30m", got {text!r}')
+    compact = text.strip().lower().replace(" ", "")
+    if not compact:
+        raise ValueError('empty duration (write e.g. "4h" or "1h30m")')
+    match = _DURATION_RE.fullmatch(compact)
+    if match is None or not any(match.groups()):
+        if compact.isdigit():
+            raise ValueError(
+                f'duration {text!r} has no unit (write e.g. "{compact}h" or "{compact}m")'
+            )
+        raise ValueError(
+            f'bad duration {text!r} (use d, h, m, s in that order, e.g. "4h", "1h30m", "45m")'
+        )
+    total = 0
+    for value, unit in zip(match.groups(), "dhms", strict=True):
+        if value:
+            total += int(value) * _UNITS[unit]
+    return total
+
+
+def format_duration(seconds: int | float) -> str:
+    """A timer's text: ``47m 12s`` under an hour, ``5h 03m`` under a day, ``2d 4h`` above.
+
+    A negative value shows its magnitude (the caller says "overdue"). Days are 24 hours
+    of the timer's clock.
+    """
+    s = abs(int(seconds))
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def format_hm(seconds: int | float) -> str:
+    """Compact hours and minutes for explanations: ``9h00m``, ``45m``, ``0m``."""
+    s = abs(int(seconds))
+    sign = "-" if seconds < 0 else ""
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    tail = f"{sec:02d}s" if sec else ""
+    if h:
+        return f"{sign}{h}h{m:02d}m{tail}"
+    return f"{sign}{m}m{tail}"

@@ -1,0 +1,595 @@
+"""Support policies: a business calendar plus per-priority clocks and targets.
+
+A policy is loaded from TOML (format documented in the README and in ``data/sla.toml``)
+and validated strictly: every problem names the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent_console.sla.calendar import (
+    DAY_NAMES,
+    BusinessCalendar,
+    BusinessState,
+    MaintenanceRule,
+    require_aware,
+)
+from agent_console.sla.durations import parse_duration
+from agent_console.sla.errors import PolicyError
+
+CALENDAR = "calendar"
+BUSINESS = "business"
+CLOCKS = (CALENDAR, BUSINESS)
+PRIORITY_NAMES: tuple[str, ...] = ("critical", "urgent", "minor")
+DEFAULT_POLICY_NAME = "default"
+
+_TOP_KEYS = {
+    "name",
+    "description",
+    "timezone",
+    "holidays",
+    "holiday_country",
+    "holiday_subdiv",
+    "business_hours",
+    "maintenance",
+    "priority",
+}
+_PRIORITY_KEYS = {"level", "clock", "first_response", "status_update", "resolution", "label"}
+_MAINT_KEYS = {"days", "start", "end", "name"}
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class PriorityTarget:
+    """One priority's clock and targets, in seconds on that clock."""
+
+    name: str
+    level: int
+    clock: str  # "calendar" | "business"
+    first_response: int
+    status_update: int
+    resolution: int
+    label: str = ""
+
+    @property
+    def business(self) -> bool:
+        return self.clock == BUSINESS
+
+
+class Policy:
+    """An immutable support policy. All methods take aware datetimes, return aware UTC
+    datetimes, and never read the clock."""
+
+    __slots__ = (
+        "name",
+        "timezone",
+        "tz",
+        "priorities",
+        "source",
+        "description",
+        "calendar",
+        "_lookup",
+    )
+
+    name: str
+    timezone: str
+    tz: ZoneInfo
+    priorities: Mapping[str, PriorityTarget]
+    source: str
+    description: str
+    calendar: BusinessCalendar
+
+    def __init__(
+        self,
+        name: str,
+        calendar: BusinessCalendar,
+        priorities: Mapping[str, PriorityTarget],
+        source: str = "<policy>",
+        description: str = "",
+    ) -> None:
+        lookup: dict[object, PriorityTarget] = {}
+        for key, target in priorities.items():
+            for alias in (
+                key,
+                key.upper(),
+                key.capitalize(),
+                target.level,
+                str(target.level),
+                f"p{target.level}",
+                f"P{target.level}",
+            ):
+                lookup.setdefault(alias, target)
+        sets = object.__setattr__
+        sets(self, "name", name)
+        sets(self, "timezone", calendar.timezone)
+        sets(self, "tz", calendar.tz)
+        sets(self, "priorities", MappingProxyType(dict(priorities)))
+        sets(self, "source", source)
+        sets(self, "description", description)
+        sets(self, "calendar", calendar)
+        sets(self, "_lookup", lookup)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError("Policy is immutable")
+
+    def __repr__(self) -> str:
+        return f"Policy({self.name!r}, {self.timezone!r}, source={self.source!r})"
+
+    # -------------------------------------------------------------- priorities
+    def target(self, priority: str | int) -> PriorityTarget:
+        """The target of ``"critical"``/``"urgent"``/``"minor"`` (or ``"1"``, ``"2"``,
+        ``"3"``, ``"P1"``…)."""
+        found = self._lookup.get(priority)
+        if found is None:
+            if isinstance(priority, str):
+                found = self._lookup.get(priority.strip().lower())
+            if found is None:
+                known = ", ".join(
+                    f"{t.name} ({t.level})"
+                    for t in sorted(self.priorities.values(), key=lambda t: t.level)
+                )
+                raise PolicyError(f"{self.source}: unknown priority {priority!r} (known: {known})")
+        return found
+
+    # -------------------------------------------------------------- clocks
+    def add(self, priority: str, start: datetime, seconds: int | float) -> datetime:
+        """``start`` plus ``seconds`` on the priority's clock (UTC). A business target
+        reached exactly at closing is that closing instant."""
+        target = self._lookup.get(priority) or self.target(priority)
+        if target.clock == BUSINESS:
+            return self.calendar.add(start, seconds)
+        if start.tzinfo is None:
+            require_aware(start, "start")
+        return (start + timedelta(seconds=seconds)).astimezone(UTC)
+
+    def elapsed(self, priority: str, start: datetime, end: datetime) -> int:
+        """Seconds on the priority's clock from ``start`` to ``end`` (negative if
+        ``end`` is earlier)."""
+        target = self._lookup.get(priority) or self.target(priority)
+        if target.clock == BUSINESS:
+            return self.calendar.elapsed(start, end)
+        if start.tzinfo is None:
+            require_aware(start, "start")
+        if end.tzinfo is None:
+            require_aware(end, "end")
+        return round((end - start).total_seconds())
+
+    def is_running(self, priority: str, at: datetime) -> bool:
+        """Is the priority's clock running at ``at``? (calendar: always)."""
+        target = self._lookup.get(priority) or self.target(priority)
+        if target.clock == BUSINESS:
+            return self.calendar.is_open(at)
+        if at.tzinfo is None:
+            require_aware(at, "at")
+        return True
+
+    # epoch-second versions, for the deadline arithmetic
+    def add_epoch(self, target: PriorityTarget, t: float, seconds: float) -> float:
+        if target.clock == BUSINESS and seconds > 0:
+            return self.calendar.add_epoch(t, seconds)
+        if target.clock == BUSINESS:
+            if seconds == 0:
+                return t
+            return self.calendar.add(datetime.fromtimestamp(t, UTC), seconds).timestamp()
+        return t + seconds
+
+    def elapsed_epoch(self, target: PriorityTarget, t0: float, t1: float) -> float:
+        if target.clock == BUSINESS:
+            return self.calendar.elapsed_epoch(t0, t1)
+        return t1 - t0
+
+    # -------------------------------------------------------------- calendar
+    def is_open(self, at: datetime) -> bool:
+        return self.calendar.is_open(at)
+
+    def next_open(self, at: datetime) -> datetime:
+        return self.calendar.next_open(at)
+
+    def next_close(self, at: datetime) -> datetime:
+        return self.calendar.next_close(at)
+
+    def business_state(self, at: datetime) -> BusinessState:
+        return self.calendar.business_state(at)
+
+    def open_intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        return self.calendar.open_intervals(start, end)
+
+    def maintenance_windows(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        return self.calendar.maintenance_windows(start, end)
+
+    def active_or_next_maintenance(
+        self, at: datetime, within: timedelta
+    ) -> tuple[datetime, datetime] | None:
+        return self.calendar.active_or_next_maintenance(at, within)
+
+    def holiday_name(self, day: date) -> str | None:
+        return self.calendar.holiday_name(day)
+
+
+# ---------------------------------------------------------------------- parsing
+class _Ctx:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, reason: str) -> PolicyError:
+        return PolicyError(f"{self.source}: {key}: {reason}" if key else f"{self.source}: {reason}")
+
+    def check_keys(self, table: Mapping[str, Any], allowed: set[str], key: str) -> None:
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            where = f"{key}.{unknown[0]}" if key else unknown[0]
+            raise self.fail(where, f"unknown key (known: {', '.join(sorted(allowed))})")
+
+
+def _parse_time(ctx: _Ctx, key: str, value: Any) -> int:
+    if not isinstance(value, str):
+        raise ctx.fail(key, f'expected a time "HH:MM", got {value!r}')
+    m = _TIME_RE.fullmatch(value.strip())
+    if not m:
+        raise ctx.fail(key, f'bad time {value!r} (expected "HH:MM", e.g. "09:00")')
+    h, mi = int(m.group(1)), int(m.group(2))
+    if mi > 59 or h > 24 or (h == 24 and mi):
+        raise ctx.fail(key, f"bad time {value!r} (00:00–24:00)")
+    return h * 60 + mi
+
+
+def _fmt_minutes(m: int) -> str:
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def _parse_span(ctx: _Ctx, key: str, value: Any) -> tuple[int, int]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ctx.fail(key, f'expected ["HH:MM", "HH:MM"], got {value!r}')
+    start = _parse_time(ctx, key, value[0])
+    end = _parse_time(ctx, key, value[1])
+    if end < start:
+        raise ctx.fail(
+            key,
+            f"end {_fmt_minutes(end)} is before start {_fmt_minutes(start)}"
+            " (split a window that crosses midnight into two days)",
+        )
+    if end == start:
+        raise ctx.fail(key, f"empty interval {_fmt_minutes(start)}–{_fmt_minutes(end)}")
+    return start, end
+
+
+def _parse_day(ctx: _Ctx, key: str, value: Any) -> tuple[tuple[int, int], ...]:
+    if value in ([], "closed"):
+        return ()
+    if not isinstance(value, list):
+        raise ctx.fail(key, f'expected ["09:00", "18:00"] or a list of intervals, got {value!r}')
+    if all(isinstance(v, str) for v in value):
+        spans = [_parse_span(ctx, key, value)]
+    else:
+        spans = [_parse_span(ctx, f"{key}[{i}]", v) for i, v in enumerate(value)]
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s < merged[-1][1]:
+            ps, pe = merged[-1]
+            raise ctx.fail(
+                key,
+                f"intervals {_fmt_minutes(ps)}–{_fmt_minutes(pe)} and "
+                f"{_fmt_minutes(s)}–{_fmt_minutes(e)} overlap",
+            )
+        if merged and s == merged[-1][1]:
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return tuple(merged)
+
+
+def _parse_date(ctx: _Ctx, key: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        raise ctx.fail(key, f"expected a date, got a date-time {value!r}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ctx.fail(key, f'bad date {value!r} (expected "YYYY-MM-DD")')
+
+
+def _parse_holidays(ctx: _Ctx, value: Any) -> dict[date, str]:
+    if not isinstance(value, list):
+        raise ctx.fail("holidays", "expected a list of dates")
+    out: dict[date, str] = {}
+    for i, item in enumerate(value):
+        key = f"holidays[{i}]"
+        if isinstance(item, dict):
+            ctx.check_keys(item, {"date", "name"}, key)
+            if "date" not in item:
+                raise ctx.fail(key, "missing date")
+            day = _parse_date(ctx, f"{key}.date", item["date"])
+            name = item.get("name", "holiday")
+            if not isinstance(name, str) or not name.strip():
+                raise ctx.fail(f"{key}.name", "expected a non-empty string")
+        else:
+            day = _parse_date(ctx, key, item)
+            name = "holiday"
+        out[day] = name.strip()
+    return out
+
+
+def _parse_days(ctx: _Ctx, key: str, value: Any) -> frozenset[int]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ctx.fail(key, f'expected a list of days like ["mon", "fri"], got {value!r}')
+    days = set()
+    for item in value:
+        name = item.strip().lower() if isinstance(item, str) else item
+        if name not in DAY_NAMES:
+            raise ctx.fail(key, f"unknown day {item!r} (use {', '.join(DAY_NAMES)})")
+        days.add(DAY_NAMES.index(name))
+    return frozenset(days)
+
+
+def _parse_maintenance(ctx: _Ctx, value: Any) -> tuple[MaintenanceRule, ...]:
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ctx.fail("maintenance", "expected [[maintenance]] tables")
+    rules = []
+    for i, item in enumerate(value):
+        key = f"maintenance[{i}]"
+        if not isinstance(item, dict):
+            raise ctx.fail(key, "expected a table with days, start and end")
+        ctx.check_keys(item, _MAINT_KEYS, key)
+        for required in ("days", "start", "end"):
+            if required not in item:
+                raise ctx.fail(f"{key}.{required}", "missing")
+        days = _parse_days(ctx, f"{key}.days", item["days"])
+        start, end = _parse_span(ctx, key, [item["start"], item["end"]])
+        name = item.get("name", "maintenance")
+        if not isinstance(name, str):
+            raise ctx.fail(f"{key}.name", "expected a string")
+        rules.append(MaintenanceRule(days, start, end, name))
+    return tuple(rules)
+
+
+def _parse_duration(ctx: _Ctx, key: str, value: Any, clock: str) -> int:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ctx.fail(key, str(exc)) from None
+    if seconds <= 0:
+        raise ctx.fail(key, "must be longer than zero")
+    if clock == BUSINESS and isinstance(value, str) and "d" in value.lower():
+        raise ctx.fail(
+            key,
+            f'days are ambiguous on a business clock; write business hours (e.g. "45h"), got {value!r}',
+        )
+    return seconds
+
+
+def _parse_priority(ctx: _Ctx, name: str, value: Any) -> PriorityTarget:
+    key = f"priority.{name}"
+    if not isinstance(value, dict):
+        raise ctx.fail(key, "expected a table")
+    ctx.check_keys(value, _PRIORITY_KEYS, key)
+    for required in ("level", "clock", "first_response", "status_update", "resolution"):
+        if required not in value:
+            raise ctx.fail(f"{key}.{required}", "missing")
+    level = value["level"]
+    if isinstance(level, bool) or not isinstance(level, int) or level < 1:
+        raise ctx.fail(f"{key}.level", f"expected a positive integer, got {level!r}")
+    clock = value["clock"]
+    if clock not in CLOCKS:
+        raise ctx.fail(f"{key}.clock", f'unknown clock {clock!r} (use "calendar" or "business")')
+    label = value.get("label", "")
+    if not isinstance(label, str):
+        raise ctx.fail(f"{key}.label", "expected a string")
+    return PriorityTarget(
+        name=name,
+        level=level,
+        clock=clock,
+        first_response=_parse_duration(
+            ctx, f"{key}.first_response", value["first_response"], clock
+        ),
+        status_update=_parse_duration(ctx, f"{key}.status_update", value["status_update"], clock),
+        resolution=_parse_duration(ctx, f"{key}.resolution", value["resolution"], clock),
+        label=label,
+    )
+
+
+def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) -> Policy:
+    """Build a policy from parsed TOML (pure). ``source`` names the file in errors."""
+    ctx = _Ctx(source)
+    if not isinstance(data, Mapping):
+        raise ctx.fail("", "expected a TOML table")
+    ctx.check_keys(data, _TOP_KEYS, "")
+
+    if name is None:
+        raw_name = data.get("name", Path(source).stem)
+        if not isinstance(raw_name, str) or not raw_name.strip():
+            raise ctx.fail("name", "expected a non-empty string")
+        name = raw_name.strip()
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ctx.fail("description", "expected a string")
+
+    if "timezone" not in data:
+        raise ctx.fail("timezone", 'missing (e.g. timezone = "America/New_York")')
+    tz_name = data["timezone"]
+    if not isinstance(tz_name, str):
+        raise ctx.fail("timezone", f"expected a string, got {tz_name!r}")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ctx.fail("timezone", f"unknown time zone {tz_name!r}") from None
+
+    holidays = _parse_holidays(ctx, data["holidays"]) if "holidays" in data else {}
+
+    country = data.get("holiday_country")
+    subdiv = data.get("holiday_subdiv")
+    if country is not None:
+        if not isinstance(country, str):
+            raise ctx.fail("holiday_country", 'expected a country code like "US"')
+        if subdiv is not None and not isinstance(subdiv, str):
+            raise ctx.fail("holiday_subdiv", 'expected a subdivision code like "NY"')
+        import holidays as holidays_pkg
+
+        try:
+            holidays_pkg.country_holidays(country, subdiv=subdiv, years=2000)
+        except NotImplementedError as exc:
+            raise ctx.fail("holiday_country", f"unknown country or subdivision: {exc}") from None
+    elif subdiv is not None:
+        raise ctx.fail("holiday_subdiv", "needs holiday_country")
+
+    hours = data.get("business_hours", {})
+    if not isinstance(hours, dict):
+        raise ctx.fail("business_hours", "expected a table of days")
+    weekly: list[tuple[tuple[int, int], ...]] = [() for _ in DAY_NAMES]
+    for day_key, value in hours.items():
+        day = day_key.strip().lower()
+        if day not in DAY_NAMES:
+            raise ctx.fail(f"business_hours.{day_key}", f"unknown day (use {', '.join(DAY_NAMES)})")
+        weekly[DAY_NAMES.index(day)] = _parse_day(ctx, f"business_hours.{day_key}", value)
+
+    maintenance = _parse_maintenance(ctx, data["maintenance"]) if "maintenance" in data else ()
+
+    prio = data.get("priority")
+    if not isinstance(prio, dict):
+        raise ctx.fail(
+            "priority", "missing [priority.critical], [priority.urgent], [priority.minor]"
+        )
+    for key in prio:
+        if key not in PRIORITY_NAMES:
+            raise ctx.fail(
+                f"priority.{key}", f"unknown priority (known: {', '.join(PRIORITY_NAMES)})"
+            )
+    priorities: dict[str, PriorityTarget] = {}
+    for pname in PRIORITY_NAMES:
+        if pname not in prio:
+            raise ctx.fail(f"priority.{pname}", "missing priority")
+        priorities[pname] = _parse_priority(ctx, pname, prio[pname])
+    levels: dict[int, str] = {}
+    for target in priorities.values():
+        if target.level in levels:
+            raise ctx.fail(
+                f"priority.{target.name}.level",
+                f"level {target.level} is also used by {levels[target.level]}",
+            )
+        levels[target.level] = target.name
+        if target.clock == BUSINESS and not any(weekly):
+            raise ctx.fail(
+                f"priority.{target.name}.clock",
+                "business clock, but business_hours has no open hours",
+            )
+
+    calendar = BusinessCalendar(
+        tz_name,
+        tuple(weekly),
+        holidays,
+        holiday_country=country,
+        holiday_subdiv=subdiv,
+        maintenance=maintenance,
+    )
+    return Policy(name, calendar, priorities, source=source, description=description)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_policy(path: str | Path, name: str | None = None) -> Policy:
+    """Read and validate a policy file. Raises :class:`PolicyError` naming the file."""
+    path = Path(path)
+    source = _display_path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise PolicyError(f"{source}: policy file not found") from None
+    except IsADirectoryError:
+        raise PolicyError(f"{source}: is a directory, not a policy file") from None
+    except OSError as exc:
+        raise PolicyError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    return parse_policy(data, source, name)
+
+
+def load_default_policy() -> Policy:
+    """The shipped default policy (``data/sla.toml``)."""
+    from agent_console.paths import default_policy_path
+
+    return load_policy(default_policy_path(), name=DEFAULT_POLICY_NAME)
+
+
+def _default_dirs() -> list[Path]:
+    from agent_console.paths import policies_dir
+
+    return [policies_dir()]
+
+
+def contract_names(search_dirs: Iterable[Path] | None = None) -> list[str]:
+    """Names of the contract policies found in ``search_dirs``."""
+    dirs = list(search_dirs) if search_dirs is not None else _default_dirs()
+    names = {p.stem for d in dirs if Path(d).is_dir() for p in Path(d).glob("*.toml")}
+    return sorted(names)
+
+
+def load_policy_named(
+    name: str | None,
+    default: Policy | None = None,
+    search_dirs: Sequence[Path] | None = None,
+) -> Policy:
+    """A contract policy by name (``data/policies/<name>.toml``); ``None`` or
+    ``"default"`` is the default policy (``default`` if given)."""
+    if name is None or name == "" or name == DEFAULT_POLICY_NAME:
+        return default if default is not None else load_default_policy()
+    dirs = list(search_dirs) if search_dirs is not None else _default_dirs()
+    if not _NAME_RE.fullmatch(name):
+        raise PolicyError(f"bad policy name {name!r} (letters, digits, '-', '_', '.')")
+    for d in dirs:
+        candidate = Path(d) / f"{name}.toml"
+        if candidate.is_file():
+            return load_policy(candidate, name=name)
+    known = ", ".join(contract_names(dirs)) or "none"
+    where = ", ".join(_display_path(Path(d)) for d in dirs)
+    raise PolicyError(f"no policy named {name!r} in {where} (known: default, {known})")
+
+
+class PolicyBook:
+    """The default policy plus contract policies loaded on first use and cached."""
+
+    def __init__(self, default: Policy, dirs: Sequence[Path] | None = None) -> None:
+        self.default = default
+        self.dirs = list(dirs) if dirs is not None else _default_dirs()
+        self._cache: dict[str, Policy] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str | None) -> Policy:
+        if name is None or name == "" or name == DEFAULT_POLICY_NAME:
+            return self.default
+        found = self._cache.get(name)
+        if found is None:
+            with self._lock:
+                found = self._cache.get(name)
+                if found is None:
+                    found = load_policy_named(name, self.default, self.dirs)
+                    self._cache[name] = found
+        return found
+
+    def names(self) -> list[str]:
+        return [DEFAULT_POLICY_NAME, *contract_names(self.dirs)]
