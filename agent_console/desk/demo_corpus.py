@@ -41,7 +41,7 @@ AGENTS = [
     ("jun", "Jun Takahashi", 3, False, True),
 ]
 
-PROGRAMS = ["Gold Members", "Fuel Rewards", "Cashback Plus", "Travel Miles", "Family Club"]
+PROGRAMS = ["Gold Tier", "Fuel Rewards", "Cashback Plus", "Travel Miles", "Family Club"]
 FEATURES = ["bulk offer upload", "segment export", "SSO login", "custom receipts", "API keys"]
 ERRORS = ["E1042", "E2210", "TX-503", "AUTH-17", "VT-88", "RW-301"]
 MERCHANTS = ["store #114", "the downtown branch", "our web shop", "all POS terminals"]

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert
+from sqlalchemy import select as sa_select
+from sqlmodel import select
 
 from agent_console.desk import demo_corpus as corpus
 from agent_console.desk.deadlines import next_due
@@ -65,7 +67,7 @@ class SeedMixin(TicketsMixin):
         now = now or self.now()
         rng = random.Random(seed)
         with self.write() as s:
-            existing = int(s.exec(select(func.count()).select_from(Ticket)).one())  # type: ignore[call-overload]
+            existing = int(s.execute(sa_select(func.count()).select_from(Ticket)).scalar_one())
             if existing and not append:
                 raise UserError(
                     f"the database already holds {existing} tickets; "
@@ -257,7 +259,7 @@ class SeedMixin(TicketsMixin):
             first = rows[0]["number"]
             ids = dict(
                 s.execute(
-                    select(t.c.number, t.c.id).where(
+                    sa_select(t.c.number, t.c.id).where(
                         t.c.number >= first, t.c.number <= rows[-1]["number"]
                     )
                 ).all()
