@@ -267,7 +267,9 @@ class BusinessCalendar:
                 else:
                     y0 = max(y0 - step, MIN_YEAR)
                 new = self._build(y0, y1)
-                if len(new.S) > len(tab.S):
+                if len(new.S) > len(tab.S) or (
+                    new.S and tab.S and (new.E[-1] > tab.E[-1] or new.S[0] < tab.S[0])
+                ):
                     self._tab = new
                     return
                 if y1 >= MAX_YEAR or y0 <= MIN_YEAR:
@@ -375,16 +377,12 @@ class BusinessCalendar:
         return round(self.elapsed_float(start, end))
 
     def _locate(self, t: float) -> tuple[_Table, int]:
-        """The table and index of the last interval starting at or before ``t``, with at
-        least two intervals after it in the table."""
+        """The table covering ``t`` and the index of the last interval starting at or
+        before ``t`` (-1 if none)."""
         tab = self._tab
         if not (tab.lo <= t < tab.hi):
             tab = self._cover(t)
-        i = bisect_right(tab.S, t) - 1
-        if i + 2 >= len(tab.S):
-            self._grow(forward=True)
-            return self._locate(t)
-        return tab, i
+        return tab, bisect_right(tab.S, t) - 1
 
     def is_open_epoch(self, t: float) -> bool:
         tab = self._tab
@@ -406,22 +404,26 @@ class BusinessCalendar:
         tab, i = self._locate(t)
         if i >= 0 and t < tab.E[i]:
             return at.astimezone(UTC)
+        while i + 1 >= len(tab.S):
+            self._grow(forward=True)
+            tab, i = self._locate(t)
         return _utc(tab.S[i + 1])
 
     def next_close(self, at: datetime) -> datetime:
-        """The end of the open interval containing ``at``, or of the next one (UTC)."""
+        """The end of the open interval containing ``at``, or of the next one (UTC).
+
+        A calendar that never closes (open around the clock) looks ahead about three
+        years and returns the end of that horizon.
+        """
         require_aware(at, "at")
         t = at.timestamp()
-        tab, i = self._locate(t)
-        if i >= 0 and t < tab.E[i]:
-            end_index = i
-        else:
-            end_index = i + 1
-        if end_index + 1 >= len(tab.S) and tab.E[end_index] >= tab.hi:
-            # the interval may continue into a year the table does not hold yet
+        horizon = t + 3 * 366 * 86400
+        while True:
+            tab, i = self._locate(t)
+            k = i if (i >= 0 and t < tab.E[i]) else i + 1
+            if k < len(tab.S) and (tab.E[k] < tab.hi or tab.hi >= horizon):
+                return _utc(min(tab.E[k], max(horizon, tab.S[k])))
             self._grow(forward=True)
-            return self.next_close(at)
-        return _utc(tab.E[end_index])
 
     def business_state(self, at: datetime) -> BusinessState:
         require_aware(at, "at")

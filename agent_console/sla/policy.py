@@ -151,7 +151,8 @@ class Policy:
             return self.calendar.add(start, seconds)
         if start.tzinfo is None:
             require_aware(start, "start")
-        return (start + timedelta(seconds=seconds)).astimezone(UTC)
+        # via UTC: aware arithmetic in a ZoneInfo zone would be wall-clock arithmetic
+        return start.astimezone(UTC) + timedelta(seconds=seconds)
 
     def elapsed(self, priority: str, start: datetime, end: datetime) -> int:
         """Seconds on the priority's clock from ``start`` to ``end`` (negative if
@@ -163,7 +164,7 @@ class Policy:
             require_aware(start, "start")
         if end.tzinfo is None:
             require_aware(end, "end")
-        return round((end - start).total_seconds())
+        return round(end.timestamp() - start.timestamp())
 
     def is_running(self, priority: str, at: datetime) -> bool:
         """Is the priority's clock running at ``at``? (calendar: always)."""
