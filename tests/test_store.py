@@ -9,7 +9,13 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from agent_console.errors import UserError
-from agent_console.store.db import SCHEMA_VERSION, current_version, make_engine, migrate, open_engine
+from agent_console.store.db import (
+    SCHEMA_VERSION,
+    current_version,
+    make_engine,
+    migrate,
+    open_engine,
+)
 from agent_console.store.models import (
     Agent,
     Customer,

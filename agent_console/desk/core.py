@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from agent_console.errors import NotFound, UserError
-from agent_console.settings import DEMO_AGENT, Settings
 from agent_console.paths import policies_dir
+from agent_console.settings import DEMO_AGENT, Settings
 from agent_console.sla import Policy, PolicyBook, load_policy
 from agent_console.store.db import first_line, open_engine, safe_url
 from agent_console.store.models import Agent, Organization, Ticket, TicketEvent

@@ -23,7 +23,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Key", style="bold cyan", no_wrap=True)
         table.add_column("Action")
         seen: set[tuple[str, str]] = set()
-        for key, active in self.origin.active_bindings.items():
+        for active in self.origin.active_bindings.values():
             b = active.binding
             if not b.description:
                 continue
