@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sla_helpers import H, ny, policy_with_hours, utc
 
 from agent_console.sla import BusinessState, load_default_policy
+from tests.sla_helpers import H, ny, policy_with_hours, utc
 
 P = load_default_policy()
 

@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sla_helpers import BASE
 
 from agent_console.paths import default_policy_path, policies_dir
 from agent_console.sla import (
@@ -21,6 +20,7 @@ from agent_console.sla import (
     parse_duration,
     parse_policy,
 )
+from tests.sla_helpers import BASE
 
 H = 3600
 
