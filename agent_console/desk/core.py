@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from agent_console.errors import NotFound, UserError
 from agent_console.paths import policies_dir
 from agent_console.settings import DEMO_AGENT, Settings
-from agent_console.sla import Policy, PolicyBook, load_policy
+from agent_console.sla import Policy, PolicyBook, PolicyError, load_policy
 from agent_console.store.db import first_line, open_engine, safe_url
 from agent_console.store.models import Agent, Organization, Ticket, TicketEvent
 
@@ -38,7 +38,11 @@ class DeskCore:
         fixed = settings.now
         self._clock: Clock = clock or ((lambda: fixed) if fixed else system_clock)
         self._write_engine = engine.execution_options(sqlite_immediate=True)
-        self.policies = PolicyBook(load_policy(settings.policy, name="default"), [policies_dir()])
+        try:
+            default = load_policy(settings.policy, name="default")
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+        self.policies = PolicyBook(default, [policies_dir()])
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> DeskCore:

@@ -1,0 +1,50 @@
+"""Settings: command line over environment over config file over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_console.errors import UserError
+from agent_console.paths import default_policy_path
+from agent_console.settings import resolve_settings
+
+
+def write_config(tmp_path: Path, text: str) -> dict[str, str]:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(text, encoding="utf-8")
+    return {"AGENT_CONSOLE_CONFIG": str(cfg)}
+
+
+def test_defaults(tmp_path: Path) -> None:
+    s = resolve_settings(env={"AGENT_CONSOLE_CONFIG": str(tmp_path / "none.toml")})
+    assert s.db_url.startswith("sqlite:///") and s.db_url.endswith("agent-console.db")
+    assert s.agent is None
+    assert s.policy == default_policy_path() and s.policy.is_file()
+
+
+def test_file_then_env_then_command_line(tmp_path: Path) -> None:
+    env = write_config(
+        tmp_path, 'db = "sqlite:///file.db"\nagent = "filey"\npolicy = "file.toml"\ntimezone = "UTC"\n'
+    )
+    s = resolve_settings(env=env)
+    assert (s.db_url, s.agent, s.policy.name, s.timezone) == ("sqlite:///file.db", "filey", "file.toml", "UTC")
+    env |= {"AGENT_CONSOLE_DB": "sqlite:///env.db", "AGENT_CONSOLE_AGENT": "envy"}
+    s = resolve_settings(env=env)
+    assert (s.db_url, s.agent, s.policy.name) == ("sqlite:///env.db", "envy", "file.toml")
+    s = resolve_settings(db="sqlite:///cli.db", agent="clio", policy="cli.toml", env=env)
+    assert (s.db_url, s.agent, s.policy.name) == ("sqlite:///cli.db", "clio", "cli.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('db = "x"\ncolour = "red"\n', "unknown key 'colour'"),
+        ("db = 3\n", "db must be a string"),
+        ("db = \n", "config file"),
+    ],
+)
+def test_bad_config_file(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        resolve_settings(env=write_config(tmp_path, text))
