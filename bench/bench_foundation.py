@@ -1,0 +1,83 @@
+"""Foundation figures: ``seed --tickets N`` wall time and database size on SQLite, and the
+``import tickets`` rate for a JSON Lines file.
+
+    python bench/bench_foundation.py                  # 1,000,000 seeded, 100,000 imported
+    python bench/bench_foundation.py --seed-tickets 100000 --import-rows 20000
+
+Each figure runs the real CLI in a subprocess (process start included), like a user would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+NOW = "2026-11-23T14:00:00Z"
+
+
+def cli(*argv: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "agent_console", *argv], check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def db_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+def write_import_file(path: Path, rows: int) -> None:
+    rng = random.Random(42)
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    orgs = [f"Org {i}" for i in range(50)]
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(rows):
+            fh.write(json.dumps({
+                "external_id": f"ext-{i}",
+                "subject": f"Rewards not posting for batch {i}",
+                "body": "Points for yesterday's purchases did not post. " * 3,
+                "requester_email": f"user{rng.randrange(5000)}@example.com",
+                "requester_name": "Some Customer",
+                "organization": rng.choice(orgs),
+                "priority": rng.choice(["critical", "urgent", "minor", "1", "2", "3"]),
+                "channel": rng.choice(["email", "phone", "portal"]),
+                "opened_at": (base + timedelta(minutes=rng.randrange(30_000))).isoformat(),
+                "tags": "rewards,batch",
+            }) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed-tickets", type=int, default=1_000_000)
+    ap.add_argument("--import-rows", type=int, default=100_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ac-bench-") as tmp:
+        tmpdir = Path(tmp)
+        seed_db = tmpdir / "seed.db"
+        secs = cli("--db", f"sqlite:///{seed_db}", "seed", "--tickets", str(args.seed_tickets),
+                   "--now", NOW)
+        size = db_size(seed_db)
+        print(f"seed --tickets {args.seed_tickets:,}: {secs:.1f} s wall "
+              f"({args.seed_tickets / secs:,.0f} tickets/s), database {size / 2**20:,.0f} MiB")
+
+        src = tmpdir / "import.jsonl"
+        write_import_file(src, args.import_rows)
+        imp_db = tmpdir / "import.db"
+        cli("--db", f"sqlite:///{imp_db}", "agent", "list")  # create the schema first
+        secs = cli("--db", f"sqlite:///{imp_db}", "import", "tickets", str(src))
+        print(f"import tickets ({args.import_rows:,} JSON Lines rows, new): {secs:.1f} s wall, "
+              f"{args.import_rows / secs:,.0f} rows/s")
+        secs = cli("--db", f"sqlite:///{imp_db}", "import", "tickets", str(src))
+        print(f"import tickets again (same external_ids, updates): {secs:.1f} s wall, "
+              f"{args.import_rows / secs:,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    main()
