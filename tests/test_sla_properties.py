@@ -195,3 +195,7 @@ def test_deadlines_of_many_tickets_are_consistent() -> None:
                 merged.append([s, e])
         paused = sum(P.elapsed(prio, s, e) for s, e in merged)
         assert counted - paused == target.resolution
+        # and it is the earliest such instant: one second earlier is not enough
+        before = d.resolution_due - timedelta(seconds=1)
+        paused_before = sum(P.elapsed(prio, s, min(e, before)) for s, e in merged if s < before)
+        assert P.elapsed(prio, opened, before) - paused_before < target.resolution
