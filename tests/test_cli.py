@@ -102,20 +102,6 @@ def test_user_errors_are_one_line(capsys, db: str, argv: list[str], message: str
         assert lines[0].startswith("agent-console: error:")
 
 
-def test_unknown_agent_is_one_line(capsys, db: str) -> None:
-    code, _, err = run(capsys, "--db", db, "--agent", "ghost", "ticket", "list")
-    # listing does not need an identity; acting as an unknown agent does
-    assert code == 0
-    from agent_console.desk import Desk
-    from agent_console.settings import Settings
-
-    desk = Desk.open(Settings(db_url=db, agent="ghost"))
-    from agent_console.errors import NotFound
-
-    with pytest.raises(NotFound, match="unknown agent 'ghost'"):
-        desk.get_agent()
-
-
 def test_python_dash_m_and_console_script(db: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "agent_console", "--db", db, "agent", "list", "--json"],
@@ -129,3 +115,11 @@ def test_python_dash_m_and_console_script(db: str) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_tui_with_unknown_agent_is_one_line(capsys, db: str) -> None:
+    code, _, err = run(capsys, "--db", db, "--agent", "ghost")
+    assert code == 2
+    assert err.strip() == (
+        "agent-console: error: unknown agent 'ghost' (see `agent-console agent list`)"
+    )

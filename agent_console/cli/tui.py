@@ -9,6 +9,7 @@ def run_tui(ctx: CliContext, *, demo: bool = False) -> int:
     from agent_console.app import create_app
 
     desk = ctx.desk
+    desk.get_agent()  # an unknown --agent is one clear line here, not a crash in the UI
     if demo and not desk.has_tickets():
         print("loading demo data (2,000 tickets)…")
         desk.seed(2000, seed=1)
