@@ -6,6 +6,7 @@ from __future__ import annotations
 from agent_console.desk.agents import AgentInfo, AgentsMixin
 from agent_console.desk.feed import Changes, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
+from agent_console.desk.kb import KBMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
 
@@ -16,6 +17,7 @@ class Desk(
     TicketsMixin,
     AgentsMixin,
     FeedMixin,
+    KBMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 

@@ -1,0 +1,109 @@
+"""Typo tolerance: words of the knowledge base within one edit of what was typed.
+
+The vocabulary (every word of every article, with the number of articles that use it) lives in
+the ``kb_vocab`` table; a :class:`Vocabulary` is its in-memory form with a deletion index
+(SymSpell-style): two words are within one edit (insert, delete, substitute, transpose) only
+if they share a one-deletion variant, which is then verified exactly.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Mapping
+
+MIN_FUZZY = 4  # shorter words are too ambiguous to correct
+MAX_CORRECTIONS = 4
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance (optimal string alignment) ≤ 1."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        if len(diff) == 2:
+            i, j = diff
+            return j == i + 1 and a[i] == b[j] and a[j] == b[i]
+        return False
+    if la > lb:
+        a, b = b, a
+        la, lb = lb, la
+    # b is one longer: deleting one character of b gives a
+    i = 0
+    while i < la and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class Vocabulary:
+    """Immutable snapshot of the knowledge base's words."""
+
+    def __init__(self, df: Mapping[str, int]) -> None:
+        self.df = dict(df)
+        self.sorted = sorted(self.df)
+        self._index: dict[str, list[str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+    def _deletion_index(self) -> dict[str, list[str]]:
+        if self._index is None:
+            index: dict[str, list[str]] = defaultdict(list)
+            for w in self.df:
+                if len(w) >= MIN_FUZZY - 1:
+                    index[w].append(w)
+                    for d in _deletes(w):
+                        index[d].append(w)
+            self._index = dict(index)
+        return self._index
+
+    def _rank(self, words: set[str]) -> list[str]:
+        return sorted(words, key=lambda w: (-self.df.get(w, 0), w))[:MAX_CORRECTIONS]
+
+    def corrections(self, word: str) -> list[str]:
+        """Known words one edit away from ``word`` (not ``word`` itself), most used first."""
+        if len(word) < MIN_FUZZY:
+            return []
+        index = self._deletion_index()
+        found: set[str] = set()
+        for key in _deletes(word) | {word}:
+            for cand in index.get(key, ()):
+                if cand != word and within_one_edit(word, cand):
+                    found.add(cand)
+        return self._rank(found)
+
+    def completions(self, prefix: str, limit: int = 20) -> list[str]:
+        """Known words starting with ``prefix``, most used first."""
+        lo = bisect.bisect_left(self.sorted, prefix)
+        out = []
+        for w in self.sorted[lo:]:
+            if not w.startswith(prefix):
+                break
+            out.append(w)
+        return sorted(out, key=lambda w: (-self.df[w], w))[:limit]
+
+    def prefix_corrections(self, prefix: str) -> list[str]:
+        """Prefixes of known words one edit away from a typed prefix (``pasw`` → ``passw``)."""
+        if len(prefix) < MIN_FUZZY:
+            return []
+        found: dict[str, int] = {}
+        n = len(prefix)
+        for w in self.df:
+            if len(w) < n - 1:
+                continue
+            for k in (n - 1, n, n + 1):
+                head = w[:k]
+                if len(head) == k and head != prefix and within_one_edit(prefix, head):
+                    found[head] = found.get(head, 0) + self.df[w]
+                    break
+        return sorted(found, key=lambda h: (-found[h], h))[:MAX_CORRECTIONS]

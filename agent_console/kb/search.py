@@ -1,0 +1,151 @@
+"""The search pipeline both backends share: parse → complete the typed prefix → exact search →
+typo-tolerant search → any-word search. The first step that finds something answers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.engine import Connection
+
+from agent_console.kb.fuzzy import Vocabulary
+from agent_console.kb.index import Backend, RawHit, backend_for
+from agent_console.kb.query import STOP_WORDS, Alt, Group, Mode, Query, parse_query
+
+MatchKind = Literal["exact", "fuzzy", "partial"]
+PREFIX_COMPLETIONS = 12
+MIN_COMPLETE = 3
+
+
+@dataclass(frozen=True)
+class KBHit:
+    """One search result: what lists show. ``snippet`` marks matches as «this»."""
+
+    slug: str
+    title: str
+    section: str
+    score: float
+    snippet: str
+    #: exact = every word matched; fuzzy = after correcting a typo; partial = some words
+    match: MatchKind = "exact"
+    #: the corrected query, for "showing results for …" (fuzzy / partial only)
+    corrected: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "section": self.section,
+            "score": round(self.score, 6),
+            "snippet": self.snippet,
+            "match": self.match,
+        }
+
+
+class Searcher:
+    """Holds the in-memory vocabulary (reloaded when the articles change); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._vocab: tuple[int, Vocabulary] | None = None
+
+    def vocabulary(self, conn: Connection, backend: Backend | None = None) -> Vocabulary:
+        b = backend or backend_for(conn)
+        gen = b.generation(conn)
+        with self._lock:
+            if self._vocab is not None and self._vocab[0] == gen:
+                return self._vocab[1]
+        vocab = Vocabulary(b.load_vocab(conn))
+        with self._lock:
+            self._vocab = (gen, vocab)
+        return vocab
+
+    # ------------------------------------------------------------------ steps
+    def complete_prefix(self, conn: Connection, b: Backend, query: Query) -> Query:
+        """Add the known words that start with the typed prefix, so that a prefix longer than
+        its stem (``maintenan`` → ``maintenance``, stored as ``mainten``) still matches."""
+        groups = list(query.groups)
+        for i, g in enumerate(groups):
+            a = g.main
+            if a.prefix and not a.is_phrase and len(a.words[0]) >= MIN_COMPLETE:
+                words = b.completions(conn, a.words[0], PREFIX_COMPLETIONS)
+                extra = tuple(Alt((w,)) for w in words if w != a.words[0] and w not in STOP_WORDS)
+                if extra:
+                    groups[i] = Group(g.alts + extra)
+        return Query(tuple(groups), query.mode)
+
+    def correct(self, vocab: Vocabulary, query: Query) -> Query | None:
+        """Each word joined by the known words one typo away; None if nothing to correct."""
+        groups = list(query.groups)
+        changed = False
+        for i, g in enumerate(groups):
+            a = g.main
+            if a.is_phrase:
+                continue
+            w = a.words[0]
+            if w in vocab.df and not a.prefix:
+                continue
+            extra: list[Alt] = [Alt((c,)) for c in vocab.corrections(w)]
+            if a.prefix:
+                extra += [Alt((p,), prefix=True) for p in vocab.prefix_corrections(w)]
+            extra = [e for e in extra if e not in g.alts]
+            if extra:
+                groups[i] = Group(g.alts + tuple(extra))
+                changed = True
+        return Query(tuple(groups), query.mode) if changed else None
+
+    # ------------------------------------------------------------------ entry point
+    def search(
+        self,
+        conn: Connection,
+        text: str,
+        limit: int = 20,
+        *,
+        mode: Mode = "all",
+        typing: bool = True,
+    ) -> list[KBHit]:
+        limit = max(1, min(int(limit), 500))
+        query = parse_query(text, mode=mode, typing=typing)
+        if not query:
+            return []
+        b = backend_for(conn)
+        completed = self.complete_prefix(conn, b, query)
+        raw = b.search(conn, completed, limit)
+        if raw:
+            return _hits(raw, "exact", None)
+        corrected = self.correct(self.vocabulary(conn, b), completed)
+        if corrected is not None:
+            raw = b.search(conn, corrected, limit)
+            if raw:
+                return _hits(raw, "fuzzy", corrected.describe())
+        if mode == "all" and len(query.groups) > 1:
+            loose = (corrected or completed).with_mode("any")
+            raw = b.search(conn, loose, limit)
+            if raw:
+                return _hits(raw, "partial", loose.describe())
+        return []
+
+    def like_scan(self, conn: Connection, text: str, limit: int = 20) -> list[tuple[str, str]]:
+        """The naive ``LIKE`` baseline over ``kb_article`` (for the benchmark)."""
+        query = parse_query(text)
+        words = [w for g in query.groups for w in g.main.words]
+        return backend_for(conn).like_scan(conn, words, limit)
+
+
+def _hits(raw: list[RawHit], match: MatchKind, corrected: str | None) -> list[KBHit]:
+    ordered = sorted(raw, key=lambda h: (-h.score, h.title, h.slug))
+    return [
+        KBHit(h.slug, h.title, h.section, h.score, h.snippet, match, corrected) for h in ordered
+    ]
+
+
+def search_words_for_ticket(subject: str, first_message: str, max_words: int = 12) -> str:
+    """The text to search for a ticket's suggestions: its subject, then its first message."""
+    q = parse_query(f"{subject}\n{first_message}", mode="any", typing=False)
+    words: list[str] = []
+    for g in q.groups:
+        for w in g.main.words:
+            if w not in words and not w.isdigit() and len(w) > 2:
+                words.append(w)
+    return " ".join(words[:max_words])
