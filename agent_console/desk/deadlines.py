@@ -37,15 +37,49 @@ def refresh_deadlines(ticket: Ticket, policy: Policy) -> None:
 
 def next_due(ticket: Ticket) -> datetime:
     """The nearest deadline whose clock can run: what the queue sorts by."""
-    if not Status(ticket.status).is_open:
+    return nearest_due(
+        status=ticket.status,
+        first_response_at=ticket.first_response_at,
+        paused_since=ticket.paused_since,
+        first_response_due=ticket.first_response_due,
+        next_update_due=ticket.next_update_due,
+        resolution_due=ticket.resolution_due,
+    )
+
+
+def nearest_due(
+    *,
+    status: str,
+    first_response_at: datetime | None,
+    paused_since: datetime | None,
+    first_response_due: datetime | None,
+    next_update_due: datetime | None,
+    resolution_due: datetime | None,
+) -> datetime:
+    """:func:`next_due` from plain values (bulk writers have rows, not ticket objects):
+    first response until answered, then the next status update; the resolution deadline
+    throughout; nothing runs while the ticket waits on the customer or is finished."""
+    if not Status(status).is_open:
         return FAR_FUTURE
-    waiting = ticket.paused_since is not None
+    waiting = paused_since is not None
     candidates: list[datetime] = []
-    if ticket.first_response_at is None:
-        if ticket.first_response_due is not None:
-            candidates.append(ticket.first_response_due)
-    elif not waiting and ticket.next_update_due is not None:
-        candidates.append(ticket.next_update_due)
-    if ticket.resolution_due is not None and not waiting:
-        candidates.append(ticket.resolution_due)
+    if first_response_at is None:
+        if first_response_due is not None:
+            candidates.append(first_response_due)
+    elif not waiting and next_update_due is not None:
+        candidates.append(next_update_due)
+    if resolution_due is not None and not waiting:
+        candidates.append(resolution_due)
     return min(candidates, default=FAR_FUTURE)
+
+
+def nearest_due_of_row(row: dict) -> datetime:  # type: ignore[type-arg]
+    """:func:`nearest_due` for a column dict about to be bulk-inserted."""
+    return nearest_due(
+        status=row["status"],
+        first_response_at=row.get("first_response_at"),
+        paused_since=row.get("paused_since"),
+        first_response_due=row.get("first_response_due"),
+        next_update_due=row.get("next_update_due"),
+        resolution_due=row.get("resolution_due"),
+    )

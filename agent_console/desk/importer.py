@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from agent_console.desk.deadlines import next_due
+from agent_console.desk.deadlines import nearest_due, nearest_due_of_row, parse_pauses
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin, normalise_tags
 from agent_console.errors import UserError
 from agent_console.sla import compute_deadlines
@@ -100,8 +100,7 @@ class ImportFailed(UserError):
     def __init__(self, path: str, errors: list[RowError]) -> None:
         n = len(errors)
         super().__init__(
-            f"{path}: {n} bad row{'s' if n != 1 else ''}, nothing imported "
-            f"(first: {errors[0]})"
+            f"{path}: {n} bad row{'s' if n != 1 else ''}, nothing imported (first: {errors[0]})"
         )
         self.errors = errors
 
@@ -294,18 +293,25 @@ class ImportMixin(TicketsMixin):
         org_policy = {
             org_id: self.policy_named(policy_name) for org_id, (_, policy_name) in orgs.items()
         }
-        existing: dict[str, tuple[int, int, str, str | None, str | None, str]] = {}
+        existing: dict[str, tuple[Any, ...]] = {}
         ext_ids = [r.external_id for r in rows if r.external_id]
         t = Ticket.__table__
         for i in range(0, len(ext_ids), 500):
             chunk = ext_ids[i : i + 500]
             for row in s.execute(
                 select(
-                    t.c.external_id, t.c.id, t.c.version, t.c.key, t.c.first_response_at,
-                    t.c.last_public_update_at, t.c.status,
+                    t.c.external_id,
+                    t.c.id,
+                    t.c.version,
+                    t.c.key,
+                    t.c.first_response_at,
+                    t.c.last_public_update_at,
+                    t.c.status,
+                    t.c.paused_since,
+                    t.c.sla_pauses,
                 ).where(t.c.external_id.in_(chunk))
             ):
-                existing[row[0]] = (row[1], row[2], row[3], row[4], row[5], row[6])
+                existing[row[0]] = tuple(row[1:])
 
         number = self.next_ticket_number(s)
         org_ids = {name: oid for oid, (name, _) in orgs.items()}
@@ -350,19 +356,21 @@ class ImportMixin(TicketsMixin):
                     sla_pauses=[],
                     version=1,
                 )
-                values["next_due"] = next_due(Ticket(**values))
+                values["next_due"] = nearest_due_of_row(values)
                 new_tickets.append(values)
                 new_bodies.append((number, cust_id, r.opened_at, r.body))
                 report.keys.append(key)
                 number += 1
             else:
-                tid, version, key, fr_at, lpu_at, status = prev
+                tid, version, key, fr_at, lpu_at, status, paused, pauses = prev
                 d = compute_deadlines(
                     policy,
                     r.priority.value,
                     r.opened_at,
+                    pauses=parse_pauses(pauses or []),
                     first_response_at=fr_at,
                     last_public_update_at=lpu_at,
+                    paused_since=paused,
                 )
                 values.update(
                     b_id=tid,
@@ -371,12 +379,14 @@ class ImportMixin(TicketsMixin):
                     next_update_due=d.next_update_due,
                     resolution_due=d.resolution_due,
                 )
-                probe = Ticket(
-                    status=status, first_response_at=fr_at, paused_since=None,
-                    **{k: v for k, v in values.items() if k in (
-                        "first_response_due", "next_update_due", "resolution_due")},
+                values["next_due"] = nearest_due(
+                    status=status,
+                    first_response_at=fr_at,
+                    paused_since=paused,
+                    first_response_due=d.first_response_due,
+                    next_update_due=d.next_update_due,
+                    resolution_due=d.resolution_due,
                 )
-                values["next_due"] = next_due(probe)
                 updates.append(values)
                 body_updates.append({"b_tid": tid, "body": r.body})
                 report.keys.append(key)
@@ -387,9 +397,9 @@ class ImportMixin(TicketsMixin):
         self._bulk_insert_new(s, new_tickets, new_bodies, now, progress)
         if updates:
             s.execute(
-                update(t).where(t.c.id == bindparam("b_id")).values(
-                    {k: bindparam(k) for k in updates[0] if k != "b_id"}
-                ),
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values({k: bindparam(k) for k in updates[0] if k != "b_id"}),
                 updates,
             )
             m = Message.__table__
@@ -400,12 +410,19 @@ class ImportMixin(TicketsMixin):
                 .limit(1)
                 .scalar_subquery()
             )
-            s.execute(update(m).where(m.c.id == first_msg).values(body=bindparam("body")), body_updates)
+            s.execute(
+                update(m).where(m.c.id == first_msg).values(body=bindparam("body")), body_updates
+            )
             s.execute(
                 insert(TicketEvent.__table__),
                 [
-                    {"ticket_id": u["b_id"], "agent_id": None, "kind": "import-updated",
-                     "at": now, "details": {"source": "import"}}
+                    {
+                        "ticket_id": u["b_id"],
+                        "agent_id": None,
+                        "kind": "import-updated",
+                        "at": now,
+                        "details": {"source": "import"},
+                    }
                     for u in updates
                 ],
             )
@@ -430,13 +447,25 @@ class ImportMixin(TicketsMixin):
         first = tickets[0]["number"]
         ids = dict(s.execute(select(t.c.number, t.c.id).where(t.c.number >= first)).all())
         msgs = [
-            {"ticket_id": ids[n], "kind": MessageKind.CUSTOMER.value, "author_agent_id": None,
-             "author_customer_id": c, "body": b, "created_at": at, "pinned": False}
+            {
+                "ticket_id": ids[n],
+                "kind": MessageKind.CUSTOMER.value,
+                "author_agent_id": None,
+                "author_customer_id": c,
+                "body": b,
+                "created_at": at,
+                "pinned": False,
+            }
             for n, c, at, b in bodies
         ]
         events = [
-            {"ticket_id": ids[n], "agent_id": None, "kind": "imported", "at": now,
-             "details": {"source": "import"}}
+            {
+                "ticket_id": ids[n],
+                "agent_id": None,
+                "kind": "imported",
+                "at": now,
+                "details": {"source": "import"},
+            }
             for n, _, _, _ in bodies
         ]
         for i in range(0, len(msgs), CHUNK):
@@ -447,13 +476,24 @@ class ImportMixin(TicketsMixin):
         """id -> (name, contract policy) for every organization named (created if new)."""
         o = Organization.__table__
         wanted = {n for n in names if n}
-        found = {
-            row.name: row for row in s.execute(select(o.c.id, o.c.name, o.c.sla_policy).where(o.c.name.in_(wanted)))
-        } if wanted else {}
+        found = (
+            {
+                row.name: row
+                for row in s.execute(
+                    select(o.c.id, o.c.name, o.c.sla_policy).where(o.c.name.in_(wanted))
+                )
+            }
+            if wanted
+            else {}
+        )
         missing = sorted(wanted - set(found))
         if missing:
             s.execute(insert(o), [{"name": n, "version": 1} for n in missing])
-        rows = s.execute(select(o.c.id, o.c.name, o.c.sla_policy).where(o.c.name.in_(wanted))).all() if wanted else []
+        rows = (
+            s.execute(select(o.c.id, o.c.name, o.c.sla_policy).where(o.c.name.in_(wanted))).all()
+            if wanted
+            else []
+        )
         return {row.id: (row.name, row.sla_policy) for row in rows}
 
     def _ensure_customers(
@@ -471,7 +511,9 @@ class ImportMixin(TicketsMixin):
         def load() -> None:
             for i in range(0, len(emails), 500):
                 for row in s.execute(
-                    select(c.c.email, c.c.id, c.c.organization_id).where(c.c.email.in_(emails[i : i + 500]))
+                    select(c.c.email, c.c.id, c.c.organization_id).where(
+                        c.c.email.in_(emails[i : i + 500])
+                    )
                 ):
                     result[row.email] = (row.id, row.organization_id)
 

@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from agent_console.desk import demo_corpus as corpus
-from agent_console.desk.deadlines import next_due
+from agent_console.desk.deadlines import nearest_due_of_row
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import UserError
 from agent_console.sla import Policy, compute_deadlines
@@ -39,8 +39,12 @@ SeedProgress = Callable[[int, int], None]
 
 # status mix: (status, weight) — about one ticket in ten is still open
 STATUS_WEIGHTS = [
-    (Status.NEW, 3), (Status.OPEN, 4), (Status.PENDING, 2), (Status.ON_HOLD, 1),
-    (Status.RESOLVED, 30), (Status.CLOSED, 60),
+    (Status.NEW, 3),
+    (Status.OPEN, 4),
+    (Status.PENDING, 2),
+    (Status.ON_HOLD, 1),
+    (Status.RESOLVED, 30),
+    (Status.CLOSED, 60),
 ]
 PRIORITY_WEIGHTS = [("critical", 8), ("urgent", 30), ("minor", 62)]
 CHANNEL_WEIGHTS = [("email", 55), ("portal", 35), ("phone", 10)]
@@ -193,25 +197,57 @@ class SeedMixin(TicketsMixin):
             first_response_at = min(opened + delay, now)
             last_update = first_response_at
             responder = assignee or rng.choice(agents[1])
-            thread.append((MessageKind.PUBLIC.value, responder, None, first_response_at - opened,
-                           rng.choice(corpus.REPLIES), False))
+            thread.append(
+                (
+                    MessageKind.PUBLIC.value,
+                    responder,
+                    None,
+                    first_response_at - opened,
+                    rng.choice(corpus.REPLIES),
+                    False,
+                )
+            )
             if rng.random() < 0.3:
-                thread.append((MessageKind.INTERNAL.value, responder, None,
-                               first_response_at - opened + timedelta(minutes=5),
-                               rng.choice(corpus.NOTES), False))
+                thread.append(
+                    (
+                        MessageKind.INTERNAL.value,
+                        responder,
+                        None,
+                        first_response_at - opened + timedelta(minutes=5),
+                        rng.choice(corpus.NOTES),
+                        False,
+                    )
+                )
             if tier > 1:
-                thread.append((MessageKind.HANDOFF.value, rng.choice(agents[tier - 1]), None,
-                               first_response_at - opened + timedelta(minutes=20),
-                               rng.choice(corpus.HANDOFFS).format(**fill), True))
+                thread.append(
+                    (
+                        MessageKind.HANDOFF.value,
+                        rng.choice(agents[tier - 1]),
+                        None,
+                        first_response_at - opened + timedelta(minutes=20),
+                        rng.choice(corpus.HANDOFFS).format(**fill),
+                        True,
+                    )
+                )
             if status is Status.PENDING:
                 paused_since = min(first_response_at + timedelta(minutes=30), now)
             if not status.is_open:
                 resolved_at = min(first_response_at + timedelta(hours=rng.uniform(1, 60)), now)
-                thread.append((MessageKind.PUBLIC.value, assignee, None, resolved_at - opened,
-                               "Resolved: " + rng.choice(corpus.REPLIES), False))
+                thread.append(
+                    (
+                        MessageKind.PUBLIC.value,
+                        assignee,
+                        None,
+                        resolved_at - opened,
+                        "Resolved: " + rng.choice(corpus.REPLIES),
+                        False,
+                    )
+                )
                 last_update = resolved_at
         d = compute_deadlines(
-            policy, priority, opened,
+            policy,
+            priority,
+            opened,
             first_response_at=first_response_at,
             last_public_update_at=last_update,
             paused_since=paused_since,
@@ -245,7 +281,7 @@ class SeedMixin(TicketsMixin):
             "sla_pauses": [],
             "version": 1,
         }
-        row["next_due"] = next_due(Ticket(**row))
+        row["next_due"] = nearest_due_of_row(row)
         return row, thread
 
     def _write_chunk(
@@ -269,16 +305,35 @@ class SeedMixin(TicketsMixin):
                 tid = ids[row["number"]]
                 opened = row["opened_at"]
                 for kind, agent_id, cust_id, offset, body, pinned in thread:
-                    messages.append({
-                        "ticket_id": tid, "kind": kind, "author_agent_id": agent_id,
-                        "author_customer_id": cust_id, "body": body,
-                        "created_at": opened + offset, "pinned": pinned,
-                    })
-                events.append({"ticket_id": tid, "agent_id": None, "kind": "created",
-                               "at": opened, "details": {"source": "seed"}})
+                    messages.append(
+                        {
+                            "ticket_id": tid,
+                            "kind": kind,
+                            "author_agent_id": agent_id,
+                            "author_customer_id": cust_id,
+                            "body": body,
+                            "created_at": opened + offset,
+                            "pinned": pinned,
+                        }
+                    )
+                events.append(
+                    {
+                        "ticket_id": tid,
+                        "agent_id": None,
+                        "kind": "created",
+                        "at": opened,
+                        "details": {"source": "seed"},
+                    }
+                )
                 if row["status"] != Status.NEW.value:
-                    events.append({"ticket_id": tid, "agent_id": row["assignee_id"],
-                                   "kind": "status", "at": row["updated_at"],
-                                   "details": {"to": row["status"], "source": "seed"}})
+                    events.append(
+                        {
+                            "ticket_id": tid,
+                            "agent_id": row["assignee_id"],
+                            "kind": "status",
+                            "at": row["updated_at"],
+                            "details": {"to": row["status"], "source": "seed"},
+                        }
+                    )
             s.execute(insert(Message.__table__), messages)
             s.execute(insert(TicketEvent.__table__), events)
