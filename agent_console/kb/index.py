@@ -260,7 +260,7 @@ class SqliteBackend(Backend):
 
 
 # ====================================================================== PostgreSQL
-PG_WEIGHTS = "{%s}" % ", ".join(str(round(w / WEIGHTS[0], 3)) for w in reversed(WEIGHTS))
+PG_WEIGHTS = "{" + ", ".join(str(round(w / WEIGHTS[0], 3)) for w in reversed(WEIGHTS)) + "}"
 PG_HEADLINE = (
     f"StartSel={HL_START}, StopSel={HL_END}, MaxWords=22, MinWords=10, ShortWord=2, "
     'MaxFragments=2, FragmentDelimiter=" … "'

@@ -3,6 +3,7 @@ typo-tolerant search → any-word search. The first step that finds something an
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from agent_console.kb.fuzzy import Vocabulary
 from agent_console.kb.index import Backend, RawHit, backend_for
 from agent_console.kb.query import STOP_WORDS, Alt, Group, Mode, Query, parse_query
 
+_SPACES = re.compile(r"\s+")
 MatchKind = Literal["exact", "fuzzy", "partial"]
 PREFIX_COMPLETIONS = 12
 MIN_COMPLETE = 3
@@ -136,7 +138,16 @@ class Searcher:
 def _hits(raw: list[RawHit], match: MatchKind, corrected: str | None) -> list[KBHit]:
     ordered = sorted(raw, key=lambda h: (-h.score, h.title, h.slug))
     return [
-        KBHit(h.slug, h.title, h.section, h.score, h.snippet, match, corrected) for h in ordered
+        KBHit(
+            h.slug,
+            h.title,
+            h.section,
+            h.score,
+            _SPACES.sub(" ", h.snippet).strip(),
+            match,
+            corrected,
+        )
+        for h in ordered
     ]
 
 
