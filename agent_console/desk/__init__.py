@@ -9,6 +9,7 @@ from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
+from agent_console.desk.workflow import WorkflowMixin
 
 
 class Desk(
@@ -18,6 +19,7 @@ class Desk(
     AgentsMixin,
     FeedMixin,
     KBMixin,
+    WorkflowMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
