@@ -250,9 +250,7 @@ class KBMixin(DeskCore):
                 ids = dict(
                     s.execute(
                         select(t.c.slug, t.c.id).where(t.c.slug.in_([d.slug for d in new_docs]))
-                    )
-                    .tuples()
-                    .all()
+                    ).all()
                 )
             rows = [IndexRow.of(ids[d.slug], d) for d in new_docs]
             rows += [IndexRow.of(aid, d) for aid, _, d in changed]

@@ -99,9 +99,9 @@ class Vocabulary:
         found: dict[str, int] = {}
         n = len(prefix)
         for w in self.df:
-            if len(w) < n - 1:
+            if len(w) < n:
                 continue
-            for k in (n - 1, n, n + 1):
+            for k in (n + 1, n):
                 head = w[:k]
                 if len(head) == k and head != prefix and within_one_edit(prefix, head):
                     found[head] = found.get(head, 0) + self.df[w]
