@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from agent_console.cli.context import CliContext
-from agent_console.cli.output import print_json, print_table
+from agent_console.cli.output import clean, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--limit", type=int, help="at most N tickets (default: all)")
     ls.add_argument("--json", action="store_true", help="a JSON array of tickets")
     ls.set_defaults(func=cmd_list)
+    register_workflow(tsub)
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -39,3 +40,133 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
         ],
     )
     return 0
+
+
+# ---------------------------------------------------------------- workflow (issue 5)
+def register_workflow(tsub: argparse._SubParsersAction) -> None:
+    """``show``, ``reply``, ``escalate``, ``status``: the desk's workflow commands."""
+    show = tsub.add_parser("show", help="one ticket: fields, SLA timers, thread, history")
+    show.add_argument("key", metavar="KEY")
+    show.add_argument("--json", action="store_true", help="the ticket as one JSON object")
+    show.set_defaults(func=cmd_show)
+
+    def acting(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--agent",
+            dest="as_agent",
+            metavar="H",
+            help="acting agent (default: the global --agent)",
+        )
+        parser.add_argument(
+            "--expect-version", type=int, metavar="V", help="fail if the ticket is no longer at V"
+        )
+
+    reply = tsub.add_parser("reply", help="reply to the customer (or --internal note)")
+    reply.add_argument("key", metavar="KEY")
+    acting(reply)
+    reply.add_argument("--body", required=True, help="the text (Markdown)")
+    reply.add_argument("--internal", action="store_true", help="an internal note, never sent")
+    reply.set_defaults(func=cmd_reply)
+
+    esc = tsub.add_parser("escalate", help="hand over to the next tier with a handoff note")
+    esc.add_argument("key", metavar="KEY")
+    acting(esc)
+    esc.add_argument("--note", required=True, help="what was found, what was tried")
+    esc.set_defaults(func=cmd_escalate)
+
+    st = tsub.add_parser("status", help="change status (pending stops the resolution clock)")
+    st.add_argument("key", metavar="KEY")
+    acting(st)
+    st.add_argument("--to", required=True, help="open, pending, on_hold, resolved or closed")
+    st.add_argument("--summary", help="resolution summary (required with --to resolved)")
+    st.set_defaults(func=cmd_status)
+
+
+def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
+    desk = ctx.desk
+    d = desk.ticket_detail(args.key)
+    now = desk.now()
+    if args.json:
+        print_json(d.as_json(now))
+        return 0
+    zone = ctx.settings.timezone or d.policy.timezone
+
+    def at(dt: object) -> str:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        if not isinstance(dt, datetime):
+            return "-"
+        local = dt.astimezone(ZoneInfo(zone))
+        return f"{local:%a %d %b %H:%M} {local.tzname()}"
+
+    print(f"{d.key}  {clean(d.subject)}")
+    fields = [
+        ("status", d.status),
+        ("priority", d.priority),
+        ("tier", f"{d.tier}{' (escalated)' if d.escalated else ''}"),
+        ("assignee", d.assignee or "-"),
+        ("requester", f"{d.requester} <{d.requester_email}>"),
+        ("organization", d.organization or "-"),
+        ("policy", d.policy_name),
+        ("channel", d.channel),
+        ("type", d.request_type),
+        ("tags", ", ".join(d.tags) or "-"),
+        ("opened", at(d.opened_at)),
+        ("version", d.version),
+    ]
+    for name, value in fields:
+        print(f"  {name + ':':<16}{clean(value)}")
+    for t in d.timers(now):
+        due = f"  due {at(t.due)}" if t.due else ""
+        print(f"  {t.label + ':':<16}{t.text}{due}")
+    print()
+    for m in d.thread:
+        who = m.author if m.author_tier is None else f"{m.author} (tier {m.author_tier})"
+        label = {
+            "customer": "customer",
+            "public": "reply",
+            "internal": "INTERNAL",
+            "handoff": "HANDOFF",
+        }.get(m.kind, m.kind)
+        print(f"--- {label} · {clean(who)} · {at(m.created_at)}")
+        for line in m.body.splitlines() or [""]:
+            print(f"    {clean(line)}")
+    return 0
+
+
+def _done(ctx: CliContext, verb: str, d: object) -> int:
+    key = getattr(d, "key", "")
+    print(
+        f"{key} {verb} (version {getattr(d, 'version', '?')}, status {getattr(d, 'status', '?')})"
+    )
+    return 0
+
+
+def cmd_reply(args: argparse.Namespace, ctx: CliContext) -> int:
+    d = ctx.desk.reply(
+        args.key,
+        args.body,
+        agent=args.as_agent,
+        internal=args.internal,
+        expected_version=args.expect_version,
+    )
+    return _done(ctx, "noted" if args.internal else "replied", d)
+
+
+def cmd_escalate(args: argparse.Namespace, ctx: CliContext) -> int:
+    d = ctx.desk.escalate(
+        args.key, args.note, agent=args.as_agent, expected_version=args.expect_version
+    )
+    return _done(ctx, f"escalated to tier {d.tier}", d)
+
+
+def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    d = ctx.desk.set_status(
+        args.key,
+        args.to,
+        agent=args.as_agent,
+        expected_version=args.expect_version,
+        summary=args.summary,
+    )
+    return _done(ctx, f"is {d.status}", d)

@@ -93,8 +93,9 @@ class TimerState:
         if self.state in ("met", "breached"):
             return self.state
         if self.state == "paused":
-            left = format_duration(self.seconds or 0)
-            return f"paused, {left} left"
+            if self.seconds is None:
+                return "paused (waiting on the customer)"
+            return f"paused, {format_duration(self.seconds)} left"
         if self.state == "idle":
             return "—"
         if self.seconds is None:
