@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--json", action="store_true", help="a JSON array of tickets")
     ls.set_defaults(func=cmd_list)
     register_workflow(tsub)
+    register_claims(tsub)
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -170,3 +171,37 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
         summary=args.summary,
     )
     return _done(ctx, f"is {d.status}", d)
+
+
+# ---------------------------------------------------------------- claims (issue 4)
+def register_claims(tsub: argparse._SubParsersAction) -> None:
+    """``claim`` and ``claim-next``: take unassigned tickets (exclusive, race-safe)."""
+    cl = tsub.add_parser("claim", help="assign an unassigned ticket of your tier to yourself")
+    cl.add_argument("key", metavar="KEY")
+    cl.add_argument(
+        "--agent", dest="as_agent", metavar="H", help="acting agent (default: the global --agent)"
+    )
+    cl.add_argument(
+        "--expect-version", type=int, metavar="V", help="fail if the ticket is no longer at V"
+    )
+    cl.set_defaults(func=cmd_claim)
+
+    nx = tsub.add_parser(
+        "claim-next", help="claim the most urgent unassigned tickets of your tier"
+    )
+    nx.add_argument(
+        "--agent", dest="as_agent", metavar="H", help="acting agent (default: the global --agent)"
+    )
+    nx.add_argument("--count", type=int, default=1, metavar="N", help="how many (default 1)")
+    nx.set_defaults(func=cmd_claim_next)
+
+
+def cmd_claim(args: argparse.Namespace, ctx: CliContext) -> int:
+    print(ctx.desk.claim(args.key, agent=args.as_agent, expected_version=args.expect_version))
+    return 0
+
+
+def cmd_claim_next(args: argparse.Namespace, ctx: CliContext) -> int:
+    for key in ctx.desk.claim_next(agent=args.as_agent, count=args.count):
+        print(key)
+    return 0

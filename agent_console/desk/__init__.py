@@ -4,9 +4,11 @@ place that opens sessions and commits, and it enforces who may do what."""
 from __future__ import annotations
 
 from agent_console.desk.agents import AgentInfo, AgentsMixin
+from agent_console.desk.claims import ClaimsMixin
 from agent_console.desk.feed import Changes, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
 from agent_console.desk.workflow import WorkflowMixin
@@ -20,6 +22,8 @@ class Desk(
     FeedMixin,
     KBMixin,
     WorkflowMixin,
+    QueueMixin,
+    ClaimsMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 

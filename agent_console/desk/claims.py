@@ -1,0 +1,137 @@
+"""Claims: an agent takes an unassigned ticket (issue 4 / issue 5).
+
+A claim is one conditional ``UPDATE … WHERE assignee_id IS NULL AND is_open …``: of two
+agents racing for a ticket exactly one update matches a row. On SQLite the write
+transaction starts with ``BEGIN IMMEDIATE`` (see ``store/db.py``), so claimers in several
+processes queue on the write lock; on PostgreSQL the loser's UPDATE waits for the winner's
+row lock, then re-checks the WHERE clause and matches nothing. Either way the loser learns
+who holds the ticket, and :meth:`ClaimsMixin.claim_next` simply moves on to the next one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, true, update
+from sqlmodel import Session
+
+from agent_console.desk.core import DeskCore
+from agent_console.errors import Conflict, PermissionDenied, UserError
+from agent_console.store.models import Agent, Ticket
+
+T = Ticket.__table__.c  # type: ignore[attr-defined]
+_BATCH = 16
+
+
+def _who(session: Session, agent_id: int | None) -> str:
+    if agent_id is None:
+        return "nobody"
+    holder = session.get(Agent, agent_id)
+    return f"{holder.handle} ({holder.name})" if holder else f"agent #{agent_id}"
+
+
+class ClaimsMixin(DeskCore):
+    def claim(self, key: str, agent: str | None = None, expected_version: int | None = None) -> str:
+        """Assign the unassigned open ticket ``key`` to ``agent`` (default: the acting
+        agent). Agents claim tickets of their own tier; leads claim any.
+
+        ``expected_version``: the version the agent saw; a ticket changed since is a
+        :class:`Conflict`. Claiming a ticket already yours is a no-op. Returns the key.
+        """
+        with self.write() as s:
+            me = self.agent_by_handle(s, agent or self.actor)
+            ticket = self.ticket_by_key(s, key)
+            row = s.execute(
+                select(T.id, T.key, T.tier, T.assignee_id, T.is_open, T.status, T.version).where(
+                    T.id == ticket.id
+                )
+            ).one()
+            self._claim_checks(s, me, row, expected_version)
+            if row.assignee_id == me.id:
+                return row.key
+            if self._try_claim(s, me, row.id, expected_version):
+                return row.key
+            # lost a race between our read and our update (PostgreSQL): say to whom
+            fresh = s.execute(
+                select(T.id, T.key, T.tier, T.assignee_id, T.is_open, T.status, T.version)
+                .where(T.id == row.id)
+                .execution_options(populate_existing=True)
+            ).one()
+            self._claim_checks(s, me, fresh, expected_version)
+            raise Conflict(f"{row.key} changed while claiming it; try again")
+
+    def _claim_checks(self, s: Session, me: Agent, row: Any, expected_version: int | None) -> None:
+        if not row.is_open:
+            raise Conflict(f"{row.key} is {row.status}; only an open ticket can be claimed")
+        if row.assignee_id is not None and row.assignee_id != me.id:
+            raise Conflict(f"{row.key} is already claimed by {_who(s, row.assignee_id)}")
+        if not me.lead and row.tier != me.tier:
+            raise PermissionDenied(
+                f"{me.handle} is tier {me.tier}; {row.key} is a tier {row.tier} ticket "
+                "(only leads claim tickets of another tier)"
+            )
+        if expected_version is not None and row.version != expected_version:
+            raise Conflict(
+                f"{row.key} changed since you saw it (version {expected_version}, now "
+                f"{row.version}); reload it and try again"
+            )
+
+    def _try_claim(
+        self, s: Session, me: Agent, ticket_id: int, expected_version: int | None = None
+    ) -> bool:
+        """The conditional update; True if this agent won the ticket (event logged)."""
+        now = self.now()
+        stmt = (
+            update(Ticket.__table__)
+            .where(T.id == ticket_id, T.assignee_id.is_(None), T.is_open == true())
+            .values(assignee_id=me.id, version=T.version + 1, updated_at=now)
+        )
+        if not me.lead:
+            stmt = stmt.where(T.tier == me.tier)
+        if expected_version is not None:
+            stmt = stmt.where(T.version == expected_version)
+        won = s.execute(stmt).rowcount == 1
+        if won:
+            self.log(s, ticket_id, "claimed", agent_id=me.id, at=now, agent=me.handle)
+        return won
+
+    def claim_next(self, agent: str | None = None, count: int = 1) -> list[str]:
+        """Claim the ``count`` most urgent unassigned open tickets of the agent's tier, in
+        queue order (soonest breach, then priority). A ticket another agent wins meanwhile
+        is skipped: the loser gets the following one. Returns the keys claimed (empty
+        when nothing is left)."""
+        if count < 1:
+            raise UserError("--count must be 1 or more")
+        claimed: list[str] = []
+        with self.write() as s:
+            me = self.agent_by_handle(s, agent or self.actor)
+            after: tuple[Any, int, int] | None = None
+            while len(claimed) < count:
+                q = (
+                    select(T.id, T.key, T.next_due, T.priority_level)
+                    .where(
+                        T.is_open == true(),
+                        T.tier == me.tier,
+                        T.assignee_id.is_(None),
+                    )
+                    .order_by(T.next_due, T.priority_level, T.id)
+                    .limit(max(_BATCH, 2 * (count - len(claimed))))
+                )
+                if after is not None:
+                    due, level, last_id = after
+                    q = q.where(
+                        (T.next_due > due)
+                        | ((T.next_due == due) & (T.priority_level > level))
+                        | ((T.next_due == due) & (T.priority_level == level) & (T.id > last_id))
+                    )
+                batch = s.execute(q).all()
+                if not batch:
+                    break
+                for r in batch:
+                    if self._try_claim(s, me, r.id):
+                        claimed.append(r.key)
+                        if len(claimed) >= count:
+                            break
+                last = batch[-1]
+                after = (last.next_due, last.priority_level, last.id)
+        return claimed

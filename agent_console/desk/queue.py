@@ -1,0 +1,409 @@
+"""The queue: views with counts, the ordering of a view, rows fetched by id (issue 4).
+
+The queue screen is a virtual view: it asks for the *ordering* of a view (ticket ids only,
+read from the queue indices) and fetches the few rows it shows by id. Nothing here builds
+ORM objects for the UI: rows are plain frozen :class:`QueueRow` values.
+
+Orderings are deterministic: every sort ends on the ticket id (tickets are numbered in
+creation order, so the id breaks ties like the number does, and the index serves it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from agent_console.desk.core import DeskCore
+from agent_console.errors import UserError
+from agent_console.store.models import Agent, Customer, Organization, Status, Ticket
+from agent_console.store.types import FAR_FUTURE
+
+T = Ticket.__table__.c  # type: ignore[attr-defined]
+C = Customer.__table__.c  # type: ignore[attr-defined]
+O = Organization.__table__.c  # type: ignore[attr-defined]  # noqa: E741
+A = Agent.__table__.c  # type: ignore[attr-defined]
+
+#: "Breaching soon": the nearest running deadline falls within this (or is already past)
+BREACHING_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class QueueView:
+    name: str
+    label: str
+    key: str  # the key that switches to it on the queue screen
+    help: str
+
+
+#: the views, in the order the view bar shows them
+VIEWS: tuple[QueueView, ...] = (
+    QueueView("working", "Working", "w", "unassigned tickets of my tier and my own"),
+    QueueView("mine", "My tickets", "m", "open tickets assigned to me"),
+    QueueView("unassigned", "Unassigned", "u", "unassigned open tickets of my tier"),
+    QueueView("escalations", "Escalations", "e", "tickets escalated to my tier"),
+    QueueView("critical", "Critical", "x", "open critical tickets, every tier"),
+    QueueView("breaching", "Breaching soon", "b", "overdue or due within the hour"),
+    QueueView("waiting", "Waiting on customer", "p", "pending: the resolution clock is stopped"),
+    QueueView("all", "All open", "a", "every open ticket"),
+)
+VIEW_NAMES: tuple[str, ...] = tuple(v.name for v in VIEWS)
+DEFAULT_VIEW = "working"
+
+
+@dataclass(frozen=True)
+class QueueSort:
+    name: str
+    label: str
+
+
+SORTS: tuple[QueueSort, ...] = (
+    QueueSort("due", "soonest breach"),
+    QueueSort("priority", "priority"),
+    QueueSort("newest", "newest"),
+    QueueSort("oldest", "oldest"),
+    QueueSort("updated", "recently updated"),
+    QueueSort("key", "key"),
+)
+SORT_NAMES: tuple[str, ...] = tuple(s.name for s in SORTS)
+DEFAULT_SORT = "due"
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What the queue shows: a view of the acting agent, a filter text and a sort."""
+
+    view: str = DEFAULT_VIEW
+    text: str = ""
+    sort: str = DEFAULT_SORT
+    #: the agent whose view it is (None: the desk's acting agent)
+    agent: str | None = None
+
+    def with_(self, **changes: Any) -> QueueQuery:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One ticket as the queue shows it (no ORM object leaves the desk)."""
+
+    id: int
+    key: str
+    number: int
+    priority: str
+    priority_level: int
+    subject: str
+    requester: str
+    organization: str | None
+    status: str
+    tier: int
+    escalated: bool
+    assignee: str | None
+    opened_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    first_response_due: datetime | None
+    next_update_due: datetime | None
+    resolution_due: datetime | None
+    paused_since: datetime | None
+    next_due: datetime | None  # None: no deadline runs
+    #: the organization's contract policy name; None = the default policy
+    policy: str | None
+    version: int
+
+    @property
+    def is_open(self) -> bool:
+        return Status(self.status).is_open
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    counts: dict[str, int]
+
+    def __getitem__(self, view: str) -> int:
+        return self.counts.get(view, 0)
+
+
+@dataclass(frozen=True)
+class Me:
+    """The acting agent as the queue needs it."""
+
+    id: int
+    handle: str
+    name: str
+    tier: int
+    lead: bool
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's wildcards in the user's text escaped (escape char ``\\``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def view_condition(view: str, me: Me, now: datetime) -> ColumnElement[bool]:
+    """The WHERE clause of a view (always on open tickets: the queue indices' prefix)."""
+    is_open = T.is_open == true()
+    match view:
+        case "working":
+            return and_(
+                is_open,
+                or_(and_(T.tier == me.tier, T.assignee_id.is_(None)), T.assignee_id == me.id),
+            )
+        case "mine":
+            return and_(is_open, T.assignee_id == me.id)
+        case "unassigned":
+            return and_(is_open, T.tier == me.tier, T.assignee_id.is_(None))
+        case "escalations":
+            return and_(is_open, T.tier == me.tier, T.escalated == true())
+        case "critical":
+            return and_(is_open, T.priority_level == 1)
+        case "breaching":
+            return and_(is_open, T.next_due <= now + BREACHING_WINDOW)
+        case "waiting":
+            return and_(is_open, T.status == Status.PENDING.value)
+        case "all":
+            return is_open
+    raise UserError(f"unknown queue view {view!r} (use {', '.join(VIEW_NAMES)})")
+
+
+def sort_columns(sort: str) -> list[Any]:
+    match sort:
+        case "due":
+            return [T.next_due, T.priority_level, T.id]
+        case "priority":
+            return [T.priority_level, T.next_due, T.id]
+        case "newest":
+            return [T.opened_at.desc(), T.id.desc()]
+        case "oldest":
+            return [T.opened_at, T.id]
+        case "updated":
+            return [T.updated_at.desc(), T.id.desc()]
+        case "key":
+            return [T.number]
+    raise UserError(f"unknown sort {sort!r} (use {', '.join(SORT_NAMES)})")
+
+
+def _row(r: Any) -> QueueRow:
+    return QueueRow(
+        id=r.id,
+        key=r.key,
+        number=r.number,
+        priority=r.priority,
+        priority_level=r.priority_level,
+        subject=r.subject,
+        requester=r.requester,
+        organization=r.organization,
+        status=r.status,
+        tier=r.tier,
+        escalated=bool(r.escalated),
+        assignee=r.assignee,
+        opened_at=r.opened_at,
+        updated_at=r.updated_at,
+        first_response_at=r.first_response_at,
+        first_response_due=r.first_response_due,
+        next_update_due=r.next_update_due,
+        resolution_due=r.resolution_due,
+        paused_since=r.paused_since,
+        next_due=None if r.next_due is None or r.next_due >= FAR_FUTURE else r.next_due,
+        policy=r.policy,
+        version=r.version,
+    )
+
+
+_ROW_COLUMNS = (
+    T.id,
+    T.key,
+    T.number,
+    T.priority,
+    T.priority_level,
+    T.subject,
+    C.name.label("requester"),
+    O.name.label("organization"),
+    T.status,
+    T.tier,
+    T.escalated,
+    A.handle.label("assignee"),
+    T.opened_at,
+    T.updated_at,
+    T.first_response_at,
+    T.first_response_due,
+    T.next_update_due,
+    T.resolution_due,
+    T.paused_since,
+    T.next_due,
+    O.sla_policy.label("policy"),
+    T.version,
+)
+
+
+def _rows_select() -> Any:
+    return (
+        select(*_ROW_COLUMNS)
+        .select_from(Ticket.__table__)
+        .join(Customer.__table__, C.id == T.requester_id)
+        .outerjoin(Organization.__table__, O.id == T.organization_id)
+        .outerjoin(Agent.__table__, A.id == T.assignee_id)
+    )
+
+
+class QueueMixin(DeskCore):
+    # ------------------------------------------------------------------ who am I
+    def queue_me(self, agent: str | None = None) -> Me:
+        """The agent a queue is for (the acting agent by default)."""
+        with self.read() as s:
+            return self._me(s, agent)
+
+    def _me(self, session: Any, agent: str | None) -> Me:
+        handle = agent or self.actor
+        a = session.execute(select(Agent).where(A.handle == handle)).scalars().first()
+        if a is None or not a.active:
+            # unknown / deactivated: one clear error; the demo agent is made on first use
+            with self.write() as w:
+                a = self.agent_by_handle(w, handle)
+        return Me(int(a.id), a.handle, a.name, a.tier, a.lead)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ orderings
+    def _filtered(self, stmt: Any, text: str) -> Any:
+        text = (text or "").strip()
+        if not text:
+            return stmt
+        pat = like_pattern(text)
+        return (
+            stmt.join(Customer.__table__, C.id == T.requester_id)
+            .outerjoin(Organization.__table__, O.id == T.organization_id)
+            .where(
+                or_(
+                    T.key.ilike(pat, escape="\\"),
+                    T.subject.ilike(pat, escape="\\"),
+                    C.name.ilike(pat, escape="\\"),
+                    C.email.ilike(pat, escape="\\"),
+                    O.name.ilike(pat, escape="\\"),
+                )
+            )
+        )
+
+    def queue_ids(self, query: QueueQuery, now: datetime | None = None) -> list[int]:
+        """The ids of every ticket in ``query``'s view, in its order (ids only: read from
+        the queue indices; ~100,000 open tickets in a few tens of milliseconds)."""
+        now = now or self.now()
+        with self.read() as s:
+            me = self._me(s, query.agent)
+            stmt = select(T.id).select_from(Ticket.__table__)
+            stmt = self._filtered(stmt, query.text)
+            stmt = stmt.where(view_condition(query.view, me, now)).order_by(
+                *sort_columns(query.sort)
+            )
+            return list(s.execute(stmt).scalars())
+
+    def queue_page(
+        self, query: QueueQuery, offset: int = 0, limit: int = 50, now: datetime | None = None
+    ) -> list[QueueRow]:
+        """One page of ``query``'s rows (offset/limit in the view's order)."""
+        if offset < 0 or limit < 0:
+            raise UserError("offset and limit must be zero or more")
+        now = now or self.now()
+        with self.read() as s:
+            me = self._me(s, query.agent)
+            ids = select(T.id).select_from(Ticket.__table__)
+            ids = self._filtered(ids, query.text)
+            ids = (
+                ids.where(view_condition(query.view, me, now))
+                .order_by(*sort_columns(query.sort))
+                .offset(offset)
+                .limit(limit)
+            )
+            page = list(s.execute(ids).scalars())
+        found = self.queue_rows(page)
+        return [found[i] for i in page if i in found]
+
+    def queue_rows(self, ids: Iterable[int]) -> dict[int, QueueRow]:
+        """Rows by ticket id (what the screen paints, and what the change feed refreshes).
+        Tickets that no longer exist are absent."""
+        wanted = sorted(set(ids))
+        out: dict[int, QueueRow] = {}
+        if not wanted:
+            return out
+        with self.read() as s:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                for r in s.execute(_rows_select().where(T.id.in_(chunk))):
+                    out[r.id] = _row(r)
+        return out
+
+    def queue_position(
+        self, query: QueueQuery, ticket_id: int, now: datetime | None = None
+    ) -> int | None:
+        """Where ``ticket_id`` stands in ``query``'s ordering (0-based), None if not in it."""
+        ids = self.queue_ids(query, now)
+        try:
+            return ids.index(ticket_id)
+        except ValueError:
+            return None
+
+    # ------------------------------------------------------------------ counts
+    def queue_counts(self, agent: str | None = None, now: datetime | None = None) -> QueueCounts:
+        """How many tickets each view holds (one pass over the open tickets)."""
+        now = now or self.now()
+        with self.read() as s:
+            me = self._me(s, agent)
+
+            def n(cond: ColumnElement[bool]) -> Any:
+                return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+            unassigned = and_(T.tier == me.tier, T.assignee_id.is_(None))
+            mine = T.assignee_id == me.id
+            stmt = select(
+                n(or_(unassigned, mine)),
+                n(mine),
+                n(unassigned),
+                n(and_(T.tier == me.tier, T.escalated == true())),
+                n(T.priority_level == 1),
+                n(T.next_due <= now + BREACHING_WINDOW),
+                n(T.status == Status.PENDING.value),
+                func.count(literal(1)),
+            ).where(T.is_open == true())
+            row = s.execute(stmt).one()
+        return QueueCounts({name: int(v or 0) for name, v in zip(VIEW_NAMES, row, strict=True)})
+
+
+def view_named(name: str) -> QueueView:
+    for v in VIEWS:
+        if v.name == name:
+            return v
+    raise UserError(f"unknown queue view {name!r} (use {', '.join(VIEW_NAMES)})")
+
+
+def sort_named(name: str) -> QueueSort:
+    for s in SORTS:
+        if s.name == name:
+            return s
+    raise UserError(f"unknown sort {name!r} (use {', '.join(SORT_NAMES)})")
+
+
+def next_sort(name: str, step: int = 1) -> str:
+    i = SORT_NAMES.index(name) if name in SORT_NAMES else 0
+    return SORT_NAMES[(i + step) % len(SORT_NAMES)]
+
+
+__all__: Sequence[str] = [
+    "DEFAULT_SORT",
+    "DEFAULT_VIEW",
+    "SORTS",
+    "VIEWS",
+    "Me",
+    "QueueCounts",
+    "QueueMixin",
+    "QueueQuery",
+    "QueueRow",
+    "QueueSort",
+    "QueueView",
+    "like_pattern",
+    "next_sort",
+    "sort_named",
+    "view_named",
+]
