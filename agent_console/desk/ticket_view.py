@@ -109,6 +109,7 @@ class TimerState:
 class TicketDetail:
     """Everything the detail screen shows about one ticket, at the version it was read."""
 
+    id: int
     key: str
     subject: str
     status: str

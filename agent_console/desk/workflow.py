@@ -672,6 +672,7 @@ class WorkflowMixin(DeskCore):
         if t.paused_since is not None:
             left = resolution_left(policy, t.priority, t.opened_at, pauses, t.paused_since)
         return TicketDetail(
+            id=t.id or 0,
             key=t.key,
             subject=t.subject,
             status=t.status,

@@ -1,22 +1,598 @@
-"""The ticket detail screen (issue 5). Minimal first cut; grows into the full view."""
+"""The ticket detail screen (issue 5): thread, side panel with live SLA timers, and the
+workflow keys. Pushed by the queue with the ticket's key.
+
+Wiring only: the desk does the work in ``@work(thread=True)`` workers whose results come
+back as typed messages (:class:`TicketLoaded`, :class:`TicketSaved`,
+:class:`TicketRefused`); every write carries the version the agent saw, so a change by
+someone else meanwhile is a refusal that names who changed what — and a reply draft is
+kept, not lost. The 1 Hz tick only formats stored deadlines.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from agent_console.desk.agents import AgentInfo
+from agent_console.desk.ticket_view import TicketDetail
+from agent_console.errors import Conflict, UserError
+from agent_console.screens.ticket_dialogs import (
+    AssignDialog,
+    NoteDialog,
+    PriorityDialog,
+    ReplyEditor,
+    ReplyOutcome,
+    StatusPicker,
+    TagsDialog,
+)
+from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
+from agent_console.sla import Explanation, format_duration
+from agent_console.widgets.ticket_format import literal, timer_text, zone_named
+from agent_console.widgets.ticket_side import STATUS_STYLE, TicketSidePanel
+from agent_console.widgets.ticket_thread import TicketThread
 
+if TYPE_CHECKING:
+    from agent_console.desk import Desk
+
+STATUSES = ("open", "pending", "on_hold", "resolved", "closed")
+FEED_EVERY = 5  # seconds between looks at the change feed (other agents' edits)
+
+
+# ---------------------------------------------------------------- messages
+class TicketLoaded(Message):
+    """The ticket was read (first load, reload, or after someone else changed it)."""
+
+    def __init__(self, detail: TicketDetail, agents: list[AgentInfo]) -> None:
+        super().__init__()
+        self.detail = detail
+        self.agents = agents
+
+
+class TicketSaved(Message):
+    """A command went through; ``detail`` is the ticket as it is now."""
+
+    def __init__(self, action: str, detail: TicketDetail, summary: str) -> None:
+        super().__init__()
+        self.action = action
+        self.detail = detail
+        self.summary = summary
+
+
+class TicketRefused(Message):
+    """The desk refused a command (tier rules, missing note, stale version …)."""
+
+    def __init__(
+        self, action: str, error: str, *, conflict: bool = False, draft: ReplyOutcome | None = None
+    ) -> None:
+        super().__init__()
+        self.action = action
+        self.error = error
+        self.conflict = conflict
+        self.draft = draft
+
+
+class TicketFailed(Message):
+    """The ticket could not be read at all (unknown key, database unavailable)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class StatusPreviewsReady(Message):
+    def __init__(self, previews: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.previews = previews
+
+
+class ExplanationReady(Message):
+    def __init__(self, explanation: Explanation) -> None:
+        super().__init__()
+        self.explanation = explanation
+
+
+class TicketChangedElsewhere(Message):
+    """The change feed shows an event on this ticket that this screen did not make."""
+
+
+# ---------------------------------------------------------------- screen
 class TicketScreen(Screen[None]):
     """One ticket: thread, side panel with SLA timers, and the workflow keys."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back to the queue")]
+    CSS_PATH = Path(__file__).with_name("ticket.tcss")
+
+    BINDINGS = [
+        Binding("r", "reply", "Reply"),
+        Binding("i", "note", "Internal note"),
+        Binding("s", "status", "Status"),
+        Binding("p", "priority", "Priority"),
+        Binding("a", "assign", "Assign"),
+        Binding("t", "tags", "Type & tags"),
+        Binding("x", "resolve", "Resolve"),
+        Binding("e", "escalate", "Escalate"),
+        Binding("d", "deescalate", "De-escalate", show=False),
+        Binding("c", "claim", "Claim", show=False),
+        Binding("h", "history", "History"),
+        Binding("w", "explain", "Why these deadlines"),
+        Binding("k", "knowledge", "Knowledge base", show=False),
+        Binding("ctrl+r", "reload", "Reload the ticket", show=False),
+        Binding("escape", "back", "Back to the queue"),
+    ]
 
     def __init__(self, key: str) -> None:
         super().__init__()
-        self.key = key
+        self.key = key.strip().upper()
+        self.detail: TicketDetail | None = None
+        self.agents: list[AgentInfo] = []
+        #: unsent drafts by kind ("public" / "internal"): kept across conflicts and closes
+        self.drafts: dict[str, str] = {}
+        self._tick_timer: Timer | None = None
+        self._ticks = 0
+        self._last_event_id: int | None = None
+        self._busy = False
+
+    # ------------------------------------------------------------ plumbing
+    @property
+    def desk(self) -> Desk:
+        return self.app.desk  # type: ignore[attr-defined,no-any-return]
+
+    def now(self) -> datetime:
+        clock = getattr(self.app, "now", None)
+        return clock() if callable(clock) else self.desk.now()
+
+    @property
+    def zone(self) -> tzinfo:
+        settings = getattr(self.app, "settings", None)
+        fallback = self.detail.policy.timezone if self.detail else "UTC"
+        return zone_named(getattr(settings, "timezone", None), fallback)
 
     def compose(self) -> ComposeResult:
-        yield Static(self.key, markup=False, id="ticket-key")
+        yield Static(Text(f"{self.key}  loading…"), id="ticket-header")
+        with Horizontal(id="ticket-body"):
+            yield TicketThread(id="thread")
+            yield TicketSidePanel(id="side")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self._tick_timer = self.set_interval(1, self._tick)
+        self.load()
+
+    def on_screen_suspend(self) -> None:
+        if self._tick_timer is not None:
+            self._tick_timer.pause()
+
+    def on_screen_resume(self) -> None:
+        if self._tick_timer is not None:
+            self._tick_timer.resume()
+        if self.detail is not None:
+            self._tick()
+
+    def _tick(self) -> None:
+        if self.detail is None:
+            return
+        now = self.now()
+        self.query_one(TicketSidePanel).tick(now)
+        self._ticks += 1
+        if self._ticks % 30 == 0:
+            self.query_one(TicketThread).retime(now, self.zone)
+        if self._ticks % FEED_EVERY == 0 and not self._busy:
+            self.watch_feed()
+
+    # ------------------------------------------------------------ workers
+    @work(thread=True, exclusive=True, group="ticket-load")
+    def load(self) -> None:
+        try:
+            detail = self.desk.ticket_detail(self.key)
+            agents = self.desk.list_agents()
+            last = self.desk.last_event_id()
+        except UserError as err:
+            self.post_message(TicketFailed(str(err)))
+            return
+        self._last_event_id = last
+        self.post_message(TicketLoaded(detail, agents))
+
+    @work(thread=True, exclusive=True, group="ticket-feed")
+    def watch_feed(self) -> None:
+        if self.detail is None or self._last_event_id is None:
+            return
+        try:
+            changes = self.desk.changes_since(self._last_event_id)
+        except UserError:
+            return
+        self._last_event_id = changes.last_event_id
+        if self.detail.id in changes.ticket_ids:
+            self.post_message(TicketChangedElsewhere())
+
+    @work(thread=True, group="ticket-save")
+    def run_command(
+        self,
+        action: str,
+        call: Callable[[], TicketDetail],
+        summary: Callable[[TicketDetail], str],
+        draft: ReplyOutcome | None = None,
+    ) -> None:
+        try:
+            detail = call()
+            last = self.desk.last_event_id()
+        except Conflict as err:
+            self.post_message(TicketRefused(action, str(err), conflict=True, draft=draft))
+            return
+        except UserError as err:
+            self.post_message(TicketRefused(action, str(err), draft=draft))
+            return
+        self._last_event_id = last
+        self.post_message(TicketSaved(action, detail, summary(detail)))
+
+    @work(thread=True, exclusive=True, group="ticket-preview")
+    def load_status_previews(self) -> None:
+        if self.detail is None:
+            return
+        try:
+            previews = [
+                (s, self.desk.preview_status(self.key, s).text)
+                for s in STATUSES
+                if s != self.detail.status
+            ]
+        except UserError as err:
+            self.post_message(TicketRefused("status", str(err)))
+            return
+        self.post_message(StatusPreviewsReady(previews))
+
+    @work(thread=True, exclusive=True, group="ticket-preview")
+    def load_explanation(self) -> None:
+        try:
+            explanation = self.desk.explain_ticket(self.key, now=self.now())
+        except UserError as err:
+            self.post_message(TicketRefused("explain", str(err)))
+            return
+        self.post_message(ExplanationReady(explanation))
+
+    # ------------------------------------------------------------ results
+    @on(TicketLoaded)
+    def _loaded(self, message: TicketLoaded) -> None:
+        self.agents = message.agents
+        self.show(message.detail)
+
+    @on(TicketSaved)
+    def _saved(self, message: TicketSaved) -> None:
+        self._busy = False
+        if message.action in ("public", "internal"):
+            self.drafts.pop(message.action, None)
+        self.show(message.detail)
+        self.notify(message.summary, markup=False)
+
+    @on(TicketRefused)
+    def _refused(self, message: TicketRefused) -> None:
+        self._busy = False
+        text = message.error
+        draft = message.draft
+        if draft is not None and draft.text.strip():
+            self.drafts["internal" if draft.internal else "public"] = draft.text
+            text += " — your draft is kept"
+        self.notify(text, severity="error", markup=False, timeout=8)
+        if message.conflict:
+            self.load()
+            if draft is not None:
+                self._open_editor(draft.internal, notice=message.error)
+
+    @on(TicketFailed)
+    def _failed(self, message: TicketFailed) -> None:
+        self.query_one("#ticket-header", Static).update(
+            literal(f"{self.key}  {message.error}", "bold red")
+        )
+        self.notify(message.error, severity="error", markup=False)
+
+    @on(TicketChangedElsewhere)
+    def _changed_elsewhere(self) -> None:
+        self.load()
+
+    @on(StatusPreviewsReady)
+    def _previews(self, message: StatusPreviewsReady) -> None:
+        if self.detail is None:
+            return
+        self.app.push_screen(
+            StatusPicker(self.detail.status, message.previews), self._status_chosen
+        )
+
+    @on(ExplanationReady)
+    def _explanation(self, message: ExplanationReady) -> None:
+        states: dict[str, Text] = {}
+        if self.detail is not None:
+            now = self.now()
+            for timer in self.detail.timers(now):
+                states[timer.label] = timer_text(timer, self.zone, now)
+        self.app.push_screen(ExplainScreen(self.key, message.explanation, states))
+
+    # ------------------------------------------------------------ view
+    def show(self, detail: TicketDetail) -> None:
+        self.detail = detail
+        now = self.now()
+        self.query_one("#ticket-header", Static).update(self._header(detail))
+        self.query_one(TicketThread).show(detail.thread, detail.pinned, now, self.zone)
+        self.query_one(TicketSidePanel).show(detail, now, self.zone)
+
+    def _header(self, d: TicketDetail) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        out.append(f" {d.key} ", style="bold reverse")
+        out.append(" ")
+        out.append(d.status.replace("_", " "), style=STATUS_STYLE.get(d.status, ""))
+        out.append(f" · {d.priority} · tier {d.tier}", style="dim")
+        out.append("  ")
+        out.append_text(literal(d.subject, "bold", keep_newlines=False))
+        return out
+
+    # ------------------------------------------------------------ commands
+    def _can_act(self) -> TicketDetail | None:
+        if self.detail is None:
+            self.notify("The ticket is still loading", markup=False)
+            return None
+        if self._busy:
+            self.notify("Still saving the last change…", markup=False)
+            return None
+        return self.detail
+
+    def _run(
+        self,
+        action: str,
+        call: Callable[[], TicketDetail],
+        summary: Callable[[TicketDetail], str],
+        draft: ReplyOutcome | None = None,
+    ) -> None:
+        self._busy = True
+        self.run_command(action, call, summary, draft)
+
+    def _agent(self) -> str | None:
+        return None  # the desk's acting agent (settings.agent or the demo agent)
+
+    # reply / note ------------------------------------------------
+    def action_reply(self) -> None:
+        if self._can_act():
+            self._open_editor(internal=False)
+
+    def action_note(self) -> None:
+        if self._can_act():
+            self._open_editor(internal=True)
+
+    def _open_editor(self, internal: bool, notice: str | None = None) -> None:
+        if self.detail is None:
+            return
+        kind = "internal" if internal else "public"
+        editor = ReplyEditor(
+            internal=internal,
+            to=self.detail.requester,
+            draft=self.drafts.get(kind, ""),
+            notice=notice,
+        )
+        self.app.push_screen(editor, self._editor_closed)
+
+    def _editor_closed(self, outcome: ReplyOutcome | None) -> None:
+        if outcome is None or self.detail is None:
+            return
+        kind = "internal" if outcome.internal else "public"
+        if outcome.text.strip():
+            self.drafts[kind] = outcome.text
+        else:
+            self.drafts.pop(kind, None)
+        if not outcome.send:
+            return
+        version, key = self.detail.version, self.key
+        self._run(
+            kind,
+            lambda: self.desk.reply(
+                key,
+                outcome.text,
+                agent=self._agent(),
+                internal=outcome.internal,
+                expected_version=version,
+            ),
+            lambda d: (
+                f"{d.key}: internal note added" if outcome.internal else f"{d.key}: reply sent"
+            ),
+            draft=outcome,
+        )
+
+    # status -------------------------------------------------------
+    def action_status(self) -> None:
+        if self._can_act():
+            self.load_status_previews()
+
+    def _status_chosen(self, status: str | None) -> None:
+        if not status or self.detail is None:
+            return
+        if status == "resolved":
+            self.action_resolve()
+            return
+        version, key = self.detail.version, self.key
+        self._run(
+            "status",
+            lambda: self.desk.set_status(
+                key, status, agent=self._agent(), expected_version=version
+            ),
+            lambda d: f"{d.key} is now {d.status.replace('_', ' ')}",
+        )
+
+    # priority -----------------------------------------------------
+    def action_priority(self) -> None:
+        d = self._can_act()
+        if d is None:
+            return
+        targets = {}
+        for name in PriorityDialog.PRIORITIES:
+            try:
+                t = d.policy.target(name)
+            except (KeyError, ValueError):
+                continue
+            targets[name] = (
+                f"first response {format_duration(t.first_response)}, "
+                f"resolution {format_duration(t.resolution)} ({t.clock})"
+            )
+        self.app.push_screen(PriorityDialog(d.priority, targets), self._priority_chosen)
+
+    def _priority_chosen(self, choice: tuple[str, str] | None) -> None:
+        if not choice or self.detail is None:
+            return
+        priority, reason = choice
+        version, key = self.detail.version, self.key
+        self._run(
+            "priority",
+            lambda: self.desk.set_priority(
+                key, priority, reason, agent=self._agent(), expected_version=version
+            ),
+            lambda d: f"{d.key} is now {d.priority}; deadlines recomputed from the opening",
+        )
+
+    # assign -------------------------------------------------------
+    def action_assign(self) -> None:
+        d = self._can_act()
+        if d is None:
+            return
+        tier_agents = [(a.handle, a.name, a.lead) for a in self.agents if a.tier == d.tier]
+        self.app.push_screen(AssignDialog(d.tier, tier_agents, d.assignee), self._assignee_chosen)
+
+    def _assignee_chosen(self, handle: str | None) -> None:
+        if handle is None or self.detail is None:
+            return
+        version, key = self.detail.version, self.key
+        self._run(
+            "assign",
+            lambda: self.desk.assign(
+                key, handle or None, agent=self._agent(), expected_version=version
+            ),
+            lambda d: f"{d.key} assigned to {d.assignee}" if d.assignee else f"{d.key} unassigned",
+        )
+
+    # type & tags --------------------------------------------------
+    def action_tags(self) -> None:
+        d = self._can_act()
+        if d is not None:
+            self.app.push_screen(TagsDialog(d.request_type, d.tags), self._tags_chosen)
+
+    def _tags_chosen(self, choice: tuple[str, str] | None) -> None:
+        if not choice or self.detail is None:
+            return
+        rtype, tags = choice
+        version, key = self.detail.version, self.key
+        self._run(
+            "tags",
+            lambda: self.desk.set_type_and_tags(
+                key, rtype, tags, agent=self._agent(), expected_version=version
+            ),
+            lambda d: f"{d.key}: type {d.request_type}, tags {', '.join(d.tags) or 'none'}",
+        )
+
+    # resolve ------------------------------------------------------
+    def action_resolve(self) -> None:
+        d = self._can_act()
+        if d is None:
+            return
+        dialog = NoteDialog(
+            f"Resolve {d.key}",
+            "The resolution summary is kept with the ticket (internal): what fixed it.",
+            required="A resolution summary is required",
+            placeholder="what fixed it",
+        )
+        self.app.push_screen(dialog, self._resolve_summary)
+
+    def _resolve_summary(self, summary: str | None) -> None:
+        if not summary or self.detail is None:
+            return
+        version, key = self.detail.version, self.key
+        self._run(
+            "resolve",
+            lambda: self.desk.resolve(key, summary, agent=self._agent(), expected_version=version),
+            lambda d: f"{d.key} resolved",
+        )
+
+    # escalate -----------------------------------------------------
+    def action_escalate(self) -> None:
+        d = self._can_act()
+        if d is None:
+            return
+        dialog = NoteDialog(
+            f"Escalate {d.key} to tier {d.tier + 1}",
+            f"The ticket leaves your queue and arrives unassigned in tier {d.tier + 1}'s "
+            "Escalations view; this handoff note is pinned at the top of its thread.",
+            required="A handoff note is required: what was found, what was tried",
+            placeholder="what was found, what was tried",
+        )
+        self.app.push_screen(dialog, self._escalate_note)
+
+    def _escalate_note(self, note: str | None) -> None:
+        if not note or self.detail is None:
+            return
+        version, key = self.detail.version, self.key
+        self._run(
+            "escalate",
+            lambda: self.desk.escalate(key, note, agent=self._agent(), expected_version=version),
+            lambda d: f"{d.key} escalated to tier {d.tier}: it is in their Escalations view",
+        )
+
+    def action_deescalate(self) -> None:
+        d = self._can_act()
+        if d is None:
+            return
+        dialog = NoteDialog(
+            f"De-escalate {d.key} to tier {d.tier - 1}",
+            "The ticket goes back one tier, unassigned, with this note pinned.",
+            required="A note is required: what the tier below should do",
+            placeholder="what was found, what the tier below should do",
+        )
+        self.app.push_screen(dialog, self._deescalate_note)
+
+    def _deescalate_note(self, note: str | None) -> None:
+        if not note or self.detail is None:
+            return
+        version, key = self.detail.version, self.key
+        self._run(
+            "deescalate",
+            lambda: self.desk.deescalate(key, note, agent=self._agent(), expected_version=version),
+            lambda d: f"{d.key} de-escalated to tier {d.tier}",
+        )
+
+    # claim (desk.claim from the claims work) ----------------------
+    def action_claim(self) -> None:
+        d = self._can_act()
+        if d is None:
+            return
+        claim: Any = getattr(self.desk, "claim", None)
+        if claim is None:
+            self.notify("Claiming is not available yet", markup=False)
+            return
+        version, key = d.version, self.key
+
+        def call() -> TicketDetail:
+            claim(key, agent=self._agent(), expected_version=version)
+            return self.desk.ticket_detail(key)
+
+        self._run("claim", call, lambda t: f"{t.key} is yours ({t.assignee})")
+
+    # views --------------------------------------------------------
+    def action_history(self) -> None:
+        if self.detail is not None:
+            self.app.push_screen(HistoryScreen(self.key, self.detail.events, self.now(), self.zone))
+
+    def action_explain(self) -> None:
+        if self.detail is not None:
+            self.load_explanation()
+
+    def action_knowledge(self) -> None:
+        self.notify("The knowledge base is not available from here yet", markup=False)
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
