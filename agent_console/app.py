@@ -21,6 +21,13 @@ from agent_console.settings import Settings
 Clock = Callable[[], datetime]
 
 
+def _queue_screen() -> Screen:
+    # imported on first use: the CLI and the tests import the app without the screens
+    from agent_console.screens.queue import QueueScreen
+
+    return QueueScreen()
+
+
 class AgentConsoleApp(App[None]):
     """Agent Console. Build it with :func:`create_app` (tests do too)."""
 
@@ -29,7 +36,7 @@ class AgentConsoleApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     MODES = {
-        "queue": "agent_console.screens.queue:QueueScreen",
+        "queue": lambda: _queue_screen(),
         "knowledge": "agent_console.screens.knowledge:KnowledgeScreen",
     }
     DEFAULT_MODE = "queue"

@@ -1,0 +1,522 @@
+"""The Queue screen (issue 4): the most urgent work first, live timers, instant at scale.
+
+Wiring only: the desk answers queries in thread workers, results come back as typed
+messages (:class:`QueueLoaded`, :class:`RowsLoaded`, :class:`CountsLoaded`,
+:class:`FeedChanged`, :class:`ClaimDone`), and the widgets show them. One 1 Hz interval
+repaints the visible timers (no query); a second one follows the change feed in a worker.
+Both pause while the screen is not shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from agent_console.desk.queue import (
+    DEFAULT_VIEW,
+    VIEW_NAMES,
+    VIEWS,
+    Me,
+    QueueCounts,
+    QueueQuery,
+    QueueRow,
+    next_sort,
+    sort_named,
+    view_named,
+)
+from agent_console.errors import UserError
+from agent_console.widgets.console_header import ConsoleHeader
+from agent_console.widgets.queue_table import QueueTable
+from agent_console.widgets.queue_views import QueueViewBar
+
+FEED_INTERVAL = 1.0
+#: counts (and the time-dependent "Breaching soon" view) are refreshed this often anyway
+RECOUNT_INTERVAL = 30.0
+FILTER_DEBOUNCE = 0.15
+FIRST_WINDOW = 120
+
+
+# ---------------------------------------------------------------- typed messages
+class QueueLoaded(Message):
+    """A new ordering for ``query`` (and the first rows of it)."""
+
+    def __init__(
+        self,
+        generation: int,
+        query: QueueQuery,
+        ids: list[int],
+        rows: dict[int, QueueRow],
+        *,
+        keep_id: int | None = None,
+        me: Me | None = None,
+        last_event_id: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.generation = generation
+        self.query = query
+        self.ids = ids
+        self.rows = rows
+        self.keep_id = keep_id
+        self.me = me
+        self.last_event_id = last_event_id
+
+
+class RowsLoaded(Message):
+    def __init__(self, rows: dict[int, QueueRow], forget: list[int] | None = None) -> None:
+        super().__init__()
+        self.rows = rows
+        self.forget = forget or []
+
+
+class CountsLoaded(Message):
+    def __init__(self, counts: QueueCounts) -> None:
+        super().__init__()
+        self.counts = counts
+
+
+class FeedChanged(Message):
+    """Other consoles (or this one) changed tickets: fresh rows, ordering and counts."""
+
+    def __init__(
+        self,
+        generation: int,
+        last_event_id: int,
+        ticket_ids: frozenset[int],
+        rows: dict[int, QueueRow],
+        ids: list[int] | None,
+    ) -> None:
+        super().__init__()
+        self.generation = generation
+        self.last_event_id = last_event_id
+        self.ticket_ids = ticket_ids
+        self.rows = rows
+        self.ids = ids
+
+
+class ClaimDone(Message):
+    def __init__(self, keys: list[str], *, next_: bool) -> None:
+        super().__init__()
+        self.keys = keys
+        self.next = next_
+
+
+class QueueFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+@dataclass
+class _Loading:
+    generation: int = 0
+
+
+class QueueScreen(Screen[None]):
+    """Tickets of the chosen view, most urgent first, with live SLA timers."""
+
+    CSS_PATH = "queue.tcss"
+
+    BINDINGS = [
+        Binding("enter", "open", "Open"),
+        Binding("c", "claim", "Claim"),
+        Binding("n", "claim_next", "Claim next"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear", "Clear filter", show=False),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("tab", "next_view", "Next view", show=False),
+        Binding("shift+tab", "next_view(-1)", "Previous view", show=False),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+        *[Binding(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False) for v in VIEWS],
+    ]
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(name=name, id=id)
+        self.query_state = QueueQuery(view=DEFAULT_VIEW)
+        self.me: Me | None = None
+        self.counts: QueueCounts | None = None
+        self.last_event_id: int | None = None
+        self._generation = 0
+        self._shown_generation = -1
+        self._ticker: Timer | None = None
+        self._feed_timer: Timer | None = None
+        self._filter_timer: Timer | None = None
+        self._since_recount = 0.0
+        self._follow_key: str | None = None
+        self._loaded_at: datetime | None = None
+
+    # ---------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader("Queue", id="header")
+        yield QueueViewBar(VIEWS, self.query_state.view, id="views")
+        yield Input(placeholder="filter: key, subject, requester, organization", id="filter")
+        desk = self.app.desk  # type: ignore[attr-defined]
+        yield QueueTable(desk.policy_named, self.display_zone, now=self.app_now(), id="queue")
+        yield Static(id="queue-status", markup=False)
+        yield Footer()
+
+    @property
+    def desk(self):  # type: ignore[no-untyped-def]
+        return self.app.desk  # type: ignore[attr-defined]
+
+    @property
+    def table(self) -> QueueTable:
+        return self.query_one(QueueTable)
+
+    @property
+    def header(self) -> ConsoleHeader:
+        return self.query_one(ConsoleHeader)
+
+    @property
+    def display_zone(self) -> tzinfo:
+        name = getattr(self.app.settings, "timezone", None)  # type: ignore[attr-defined]
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return self.desk.default_policy.tz
+
+    def app_now(self) -> datetime:
+        return self.app.now()  # type: ignore[attr-defined,no-any-return]
+
+    def on_mount(self) -> None:
+        self.header.set_policy(self.desk.default_policy, self.display_zone)
+        self.header.update_state(self.app_now())
+        self.table.focus()
+        self._ticker = self.set_interval(1.0, self._tick, name="queue-tick")
+        self._feed_timer = self.set_interval(FEED_INTERVAL, self._poll, name="queue-feed")
+        self._update_status()
+        self._load()
+
+    # ---------------------------------------------------------------- the one clock
+    def _tick(self) -> None:
+        """Once a second: format the visible timers and the header from ``now``. No query."""
+        now = self.app_now()
+        self.header.update_state(now)
+        table = self.table
+        table.now = now
+        table.refresh()
+
+    def on_screen_suspend(self) -> None:
+        for timer in (self._ticker, self._feed_timer):
+            if timer is not None:
+                timer.pause()
+
+    def on_screen_resume(self) -> None:
+        for timer in (self._ticker, self._feed_timer):
+            if timer is not None:
+                timer.resume()
+        if self.is_mounted and self._ticker is not None:
+            self._tick()
+            self._poll()
+
+    # ---------------------------------------------------------------- loading
+    def reload(self) -> None:
+        """Reload the view from the database (the app calls this after demo data loads)."""
+        self._load()
+
+    def _load(self) -> None:
+        self._generation += 1
+        keep = self.table.cursor_id if self.is_mounted else None
+        self._update_status(loading=True)
+        self._load_worker(self._generation, self.query_state, keep, self.me is None)
+
+    @work(thread=True, exclusive=True, group="queue-load")
+    def _load_worker(
+        self, generation: int, query: QueueQuery, keep_id: int | None, first: bool
+    ) -> None:
+        desk = self.desk
+        worker = get_current_worker()
+        try:
+            me = desk.queue_me(query.agent) if first else None
+            last_event = desk.last_event_id() if first or self.last_event_id is None else None
+            now = self.app_now()
+            ids = desk.queue_ids(query, now)
+            if worker.is_cancelled:
+                return
+            start = 0
+            if keep_id is not None:
+                try:
+                    start = max(ids.index(keep_id) - FIRST_WINDOW // 2, 0)
+                except ValueError:
+                    start = 0
+            rows = desk.queue_rows(ids[start : start + FIRST_WINDOW])
+            self.post_message(
+                QueueLoaded(
+                    generation, query, ids, rows, keep_id=keep_id, me=me, last_event_id=last_event
+                )
+            )
+            if worker.is_cancelled:
+                return
+            self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+
+    @on(QueueLoaded)
+    def _queue_loaded(self, message: QueueLoaded) -> None:
+        if message.me is not None:
+            self.me = message.me
+            self.header.set_agent(
+                message.me.handle,
+                message.me.name,
+                message.me.tier,
+                lead=message.me.lead,
+                demo=bool(self.desk.is_demo_actor),
+            )
+        if message.last_event_id is not None and self.last_event_id is None:
+            self.last_event_id = message.last_event_id
+        if message.generation != self._generation:
+            return  # a newer query is on its way: drop this one
+        self._shown_generation = message.generation
+        table = self.table
+        table.update_rows(message.rows)
+        table.set_ordering(message.ids, keep_id=message.keep_id)
+        self._loaded_at = self.app_now()
+        self._update_status()
+
+    def _id_for_key(self, key: str | None, rows: dict[int, QueueRow]) -> int | None:
+        if key is None:
+            return None
+        for tid, r in rows.items():
+            if r.key == key:
+                return tid
+        for tid, r in self.table.rows.items():
+            if r.key == key:
+                return tid
+        return None
+
+    @on(QueueTable.RowsNeeded)
+    def _rows_needed(self, message: QueueTable.RowsNeeded) -> None:
+        self._fetch_rows(message.ids)
+
+    @work(thread=True, group="queue-rows")
+    def _fetch_rows(self, ids: list[int]) -> None:
+        try:
+            rows = self.desk.queue_rows(ids)
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+            return
+        self.post_message(RowsLoaded(rows, [i for i in ids if i not in rows]))
+
+    @on(RowsLoaded)
+    def _rows_loaded(self, message: RowsLoaded) -> None:
+        self.table.update_rows(message.rows, forget=message.forget)
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, message: CountsLoaded) -> None:
+        self.counts = message.counts
+        self.query_one(QueueViewBar).set_counts(message.counts.counts)
+        self._update_status()
+
+    @on(QueueFailed)
+    def _failed(self, message: QueueFailed) -> None:
+        self._update_status()
+        self.notify(message.error, title="Queue", severity="error", markup=False)
+
+    # ---------------------------------------------------------------- change feed
+    def _poll(self) -> None:
+        if self.last_event_id is None:
+            return
+        self._since_recount += FEED_INTERVAL
+        recount = self._since_recount >= RECOUNT_INTERVAL
+        if recount:
+            self._since_recount = 0.0
+        self._feed_worker(self._generation, self.query_state, self.last_event_id, recount)
+
+    @work(thread=True, exclusive=True, group="queue-feed")
+    def _feed_worker(self, generation: int, query: QueueQuery, since: int, recount: bool) -> None:
+        desk = self.desk
+        try:
+            changes = desk.changes_since(since)
+            if not changes.ticket_ids:
+                if recount:
+                    now = self.app_now()
+                    if query.view == "breaching":
+                        self.post_message(
+                            FeedChanged(
+                                generation, since, frozenset(), {}, desk.queue_ids(query, now)
+                            )
+                        )
+                    self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
+                return
+            now = self.app_now()
+            rows = desk.queue_rows(changes.ticket_ids)
+            ids = desk.queue_ids(query, now)
+            self.post_message(
+                FeedChanged(generation, changes.last_event_id, changes.ticket_ids, rows, ids)
+            )
+            self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+
+    @on(FeedChanged)
+    def _feed_changed(self, message: FeedChanged) -> None:
+        if self.last_event_id is None or message.last_event_id > self.last_event_id:
+            self.last_event_id = message.last_event_id
+        table = self.table
+        gone = [i for i in message.ticket_ids if i not in message.rows]
+        table.update_rows(message.rows, forget=gone)
+        if message.ids is not None and message.generation == self._generation:
+            keep_id = None
+            if self._follow_key is not None:
+                keep_id = self._id_for_key(self._follow_key, message.rows)
+                self._follow_key = None
+            table.set_ordering(message.ids, keep_id=keep_id)
+            self._update_status()
+
+    # ---------------------------------------------------------------- status line
+    def _update_status(self, *, loading: bool = False) -> None:
+        if not self.is_mounted:
+            return
+        q = self.query_state
+        view = view_named(q.view)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(view.label, "bold")
+        shown = self.table.row_count if self._shown_generation >= 0 else None
+        if loading or shown is None:
+            text.append(" · loading…", "dim")
+        else:
+            text.append(f" · {shown:,} ticket{'s' if shown != 1 else ''}")
+        text.append(f" · sorted by {sort_named(q.sort).label}", "dim")
+        if q.text:
+            text.append(" · filter ", "dim")
+            text.append(repr(q.text))  # user text: literal
+        if self.me is not None:
+            text.append(f" · {view.help}", "dim")
+        self.query_one("#queue-status", Static).update(text)
+
+    # ---------------------------------------------------------------- actions
+    def action_show_view(self, view: str) -> None:
+        if view not in VIEW_NAMES:
+            return
+        self.query_one(QueueViewBar).set_active(view)
+        if view != self.query_state.view:
+            self.query_state = self.query_state.with_(view=view)
+            self._load()
+        self.table.focus()
+
+    def action_next_view(self, step: int = 1) -> None:
+        i = VIEW_NAMES.index(self.query_state.view)
+        self.action_show_view(VIEW_NAMES[(i + step) % len(VIEW_NAMES)])
+
+    @on(QueueViewBar.ViewChosen)
+    def _view_chosen(self, message: QueueViewBar.ViewChosen) -> None:
+        self.action_show_view(message.view)
+
+    def action_cycle_sort(self) -> None:
+        self.query_state = self.query_state.with_(sort=next_sort(self.query_state.sort))
+        self._load()
+        self.notify(
+            f"Sorted by {sort_named(self.query_state.sort).label}", timeout=1.5, markup=False
+        )
+
+    @on(QueueTable.HeaderClicked)
+    def _header_clicked(self, message: QueueTable.HeaderClicked) -> None:
+        by_column = {"key": "key", "priority": "priority", "timer": "due", "status": "updated"}
+        sort = by_column.get(message.column)
+        if sort and sort != self.query_state.sort:
+            self.query_state = self.query_state.with_(sort=sort)
+            self._load()
+
+    def action_reload(self) -> None:
+        self._load()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_clear(self) -> None:
+        box = self.query_one("#filter", Input)
+        had_text = bool(box.value or self.query_state.text)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        box.value = ""
+        box.remove_class("-shown")
+        self.table.focus()
+        if had_text:
+            self.query_state = self.query_state.with_(text="")
+            self._load()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE, self._apply_filter)
+
+    def _apply_filter(self) -> None:
+        self._filter_timer = None
+        text = self.query_one("#filter", Input).value.strip()
+        if text != self.query_state.text:
+            self.query_state = self.query_state.with_(text=text)
+            self._load()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._apply_filter()
+        if not event.value.strip():
+            event.input.remove_class("-shown")
+        self.table.focus()
+
+    def action_open(self) -> None:
+        row = self.table.cursor_row
+        if row is None:
+            return
+        self._open(row.key)
+
+    @on(QueueTable.Selected)
+    def _selected(self, message: QueueTable.Selected) -> None:
+        self._open(message.row.key)
+
+    def _open(self, key: str) -> None:
+        try:
+            from agent_console.screens.ticket import TicketScreen
+        except ImportError:
+            self.notify(f"{key}: the ticket screen is not available yet", markup=False)
+            return
+        self.app.push_screen(TicketScreen(key))
+
+    def action_claim(self) -> None:
+        row = self.table.cursor_row
+        if row is None:
+            return
+        self._claim_worker(row.key)
+
+    @work(thread=True, exclusive=True, group="queue-claim")
+    def _claim_worker(self, key: str) -> None:
+        try:
+            self.post_message(ClaimDone([self.desk.claim(key)], next_=False))
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+
+    def action_claim_next(self) -> None:
+        self._claim_next_worker()
+
+    @work(thread=True, exclusive=True, group="queue-claim")
+    def _claim_next_worker(self) -> None:
+        try:
+            self.post_message(ClaimDone(self.desk.claim_next(), next_=True))
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+
+    @on(ClaimDone)
+    def _claim_done(self, message: ClaimDone) -> None:
+        if not message.keys:
+            self.notify("Nothing left to claim in your tier.", markup=False)
+            return
+        key = message.keys[0]
+        self.notify(f"Claimed {key}", markup=False)
+        self._follow_key = key
+        self._poll()

@@ -1,0 +1,178 @@
+"""The header every screen shows: who is working, the desk's business-hours state, and a
+maintenance banner when a window is active or starts within the hour.
+
+It is a view: screens give it plain data (:meth:`ConsoleHeader.set_agent`,
+:meth:`ConsoleHeader.set_policy`) and call :meth:`ConsoleHeader.update_state` from their
+1 Hz tick. Nothing here reads the clock or the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from agent_console.sla import Policy
+from agent_console.widgets.sla_timer import format_clock, zone_abbrev
+
+MAINTENANCE_LOOKAHEAD = timedelta(hours=1)
+
+
+def business_state_text(policy: Policy, now: datetime, zone: tzinfo) -> Text:
+    """``● open until 18:00 ET`` / ``○ closed until Mon 09:00 ET`` / ``holiday: …``."""
+    state = policy.business_state(now)
+    at = format_clock(state.changes_at, zone, now)
+    abbrev = zone_abbrev(state.changes_at.astimezone(zone))
+    text = Text(no_wrap=True)
+    if state.open:
+        text.append("● open", Style(color="green", bold=True))
+        text.append(f" until {at} {abbrev}")
+        return text
+    if state.holiday:
+        text.append(f"✱ holiday: {state.holiday}", Style(color="magenta", bold=True))
+        text.append(f" · closed until {at} {abbrev}")
+        return text
+    text.append("○ closed", Style(color="yellow", bold=True))
+    text.append(f" until {at} {abbrev}")
+    return text
+
+
+def maintenance_text(policy: Policy, now: datetime, zone: tzinfo) -> Text | None:
+    """The banner, or None when no window is active or starts within the hour."""
+    window = policy.active_or_next_maintenance(now, MAINTENANCE_LOOKAHEAD)
+    if window is None:
+        return None
+    start, end = window
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    span = f"{s:%H:%M}–{e:%H:%M} {zone_abbrev(e)}"
+    if start <= now:
+        left = int((end - now).total_seconds()) // 60
+        return Text(
+            f"⚠ Maintenance window in progress ({span}): ends in {left // 60}h {left % 60:02d}m",
+            no_wrap=True,
+        )
+    mins = max(1, -(-int((start - now).total_seconds()) // 60))
+    return Text(f"⚠ Maintenance window starts in {mins} min ({span})", no_wrap=True)
+
+
+class ConsoleHeader(Vertical):
+    """Agent, tier (``DEMO`` for the demo agent), business hours, maintenance banner."""
+
+    DEFAULT_CSS = """
+    ConsoleHeader {
+        height: auto;
+        dock: top;
+        background: $panel;
+    }
+    ConsoleHeader #header-line {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+    }
+    ConsoleHeader #header-banner {
+        height: 1;
+        padding: 0 1;
+        background: $warning 40%;
+        color: $text;
+        text-style: bold;
+        display: none;
+    }
+    ConsoleHeader #header-banner.-shown {
+        display: block;
+    }
+    """
+
+    def __init__(self, title: str = "", *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.title = title
+        self.handle = ""
+        self.agent_name = ""
+        self.tier: int | None = None
+        self.lead = False
+        self.demo = False
+        self.policy: Policy | None = None
+        self.zone: tzinfo | None = None
+        self._now: datetime | None = None
+        self._last: tuple[Any, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header-line", markup=False)
+        yield Static(id="header-banner", markup=False)
+
+    # ---------------------------------------------------------------- data in
+    def set_agent(
+        self, handle: str, name: str, tier: int, *, lead: bool = False, demo: bool = False
+    ) -> None:
+        self.handle, self.agent_name, self.tier, self.lead, self.demo = (
+            handle,
+            name,
+            tier,
+            lead,
+            demo,
+        )
+        self._last = None
+        if self._now is not None:
+            self.update_state(self._now)
+
+    def set_policy(self, policy: Policy, zone: tzinfo | None = None) -> None:
+        """The policy whose business hours and maintenance the header shows, and the
+        display zone (default: the policy's)."""
+        self.policy = policy
+        self.zone = zone or policy.tz
+        self._last = None
+
+    # ---------------------------------------------------------------- the tick
+    def line_text(self, now: datetime) -> Text:
+        zone = self.zone or (self.policy.tz if self.policy else None)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("Agent Console", Style(bold=True))
+        if self.title:
+            text.append(f" · {self.title}")
+        text.append("  │  ")
+        if self.handle:
+            text.append(self.handle, Style(bold=True, color="cyan"))
+            text.append(f" {self.agent_name}")
+            if self.tier is not None:
+                text.append(f" · tier {self.tier}")
+            if self.lead:
+                text.append(" · lead")
+            if self.demo:
+                text.append(" ")
+                text.append(" DEMO ", Style(color="black", bgcolor="yellow", bold=True))
+        else:
+            text.append("…", Style(dim=True))
+        if self.policy is not None and zone is not None:
+            text.append("  │  ")
+            text.append_text(business_state_text(self.policy, now, zone))
+            local = now.astimezone(zone)
+            text.append("  │  ")
+            text.append(f"{local:%a %d %b %H:%M:%S} {zone_abbrev(local)}", Style(dim=True))
+        return text
+
+    def update_state(self, now: datetime) -> None:
+        """Refresh from ``now`` (call from the screen's 1 Hz tick; no I/O)."""
+        self._now = now
+        if not self.is_mounted:
+            return
+        line = self.line_text(now)
+        banner = None
+        if self.policy is not None:
+            banner = maintenance_text(self.policy, now, self.zone or self.policy.tz)
+        key = (line.plain, banner.plain if banner else None)
+        if key == self._last:
+            return
+        self._last = key
+        self.query_one("#header-line", Static).update(line)
+        b = self.query_one("#header-banner", Static)
+        if banner is not None:
+            b.update(banner)
+        b.set_class(banner is not None, "-shown")
+
+    def on_mount(self) -> None:
+        if self._now is not None:
+            self.update_state(self._now)

@@ -1,0 +1,442 @@
+"""The queue's virtual table (toolong's ``LogLines`` model).
+
+The table knows the *ordering* of its view (ticket ids) and a cache of the rows near the
+viewport; it renders only the visible lines in :meth:`QueueTable.render_line`, formatting
+each timer at paint time from the stored deadlines and ``now``. Rows it has not got yet are
+asked for with a :class:`QueueTable.RowsNeeded` message (the screen fetches them in a
+worker). A tick is ``table.now = now`` plus a repaint of the visible lines: no query.
+
+Customer text (subject, requester, organization) only ever becomes ``rich.text.Text``:
+never markup. Control characters are shown, not obeyed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from agent_console.desk.queue import QueueRow
+from agent_console.sla import Policy
+from agent_console.widgets.sla_timer import ticket_timer
+
+PRIORITY_STYLES = {
+    "critical": Style(color="red", bold=True),
+    "urgent": Style(color="yellow"),
+    "minor": Style(dim=True),
+}
+STATUS_STYLES = {
+    "new": Style(color="cyan", bold=True),
+    "open": Style(),
+    "pending": Style(color="blue"),
+    "on_hold": Style(color="magenta"),
+    "resolved": Style(dim=True),
+    "closed": Style(dim=True),
+}
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {127: "\\x7f"}
+
+
+def literal(text: str | None) -> str:
+    """Customer text for one terminal cell: control characters shown, not obeyed."""
+    if not text:
+        return ""
+    return text.translate(_CONTROL)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    title: str
+    width: int
+
+
+def layout_columns(width: int) -> list[Column]:
+    """Column widths for a table ``width`` cells wide (one space between columns)."""
+    timer = 38 if width >= 110 else 30
+    fixed = [
+        Column("key", "Key", 9),
+        Column("priority", "Priority", 8),
+    ]
+    tail = [
+        Column("status", "Status", 8),
+        Column("tier", "Tier", 4),
+        Column("assignee", "Assignee", 9),
+        Column("timer", "Next deadline", timer),
+    ]
+    if width < 100:
+        tail = [c for c in tail if c.name not in ("tier", "assignee")]
+    used = sum(c.width for c in fixed + tail) + len(fixed + tail) + 1
+    flexible = max(width - used, 12)
+    if width >= 100:
+        requester = max(min(flexible * 2 // 5, 34), 12)
+        subject = max(flexible - requester - 1, 10)
+        middle = [
+            Column("subject", "Subject", subject),
+            Column("requester", "Requester · Org", requester),
+        ]
+    else:
+        middle = [Column("subject", "Subject", flexible)]
+    return fixed + middle + tail
+
+
+class QueueTable(ScrollView, can_focus=True):
+    """A virtual list of tickets. Line 0 is the column header; row ``i`` of the ordering
+    is drawn on virtual line ``i + 1``."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "queue-table--header",
+        "queue-table--cursor",
+        "queue-table--cursor-blurred",
+        "queue-table--placeholder",
+    }
+
+    DEFAULT_CSS = """
+    QueueTable {
+        background: $surface;
+        overflow-x: hidden;
+        overflow-y: scroll;
+        scrollbar-gutter: stable;
+    }
+    QueueTable > .queue-table--header {
+        text-style: bold;
+        background: $panel;
+        color: $text;
+    }
+    QueueTable > .queue-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: bold;
+    }
+    QueueTable > .queue-table--cursor-blurred {
+        background: $block-cursor-blurred-background;
+    }
+    QueueTable > .queue-table--placeholder {
+        color: $text-muted;
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    # ------------------------------------------------------------ messages
+    class Highlighted(Message):
+        def __init__(self, table: QueueTable, index: int, ticket_id: int | None) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.ticket_id = ticket_id
+
+    class Selected(Message):
+        """A row was chosen (enter, or a click on the highlighted row)."""
+
+        def __init__(self, table: QueueTable, index: int, row: QueueRow) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.row = row
+
+    class RowsNeeded(Message):
+        """The viewport shows rows that are not cached: ``ids`` (in display order)."""
+
+        def __init__(self, table: QueueTable, ids: list[int]) -> None:
+            super().__init__()
+            self.table = table
+            self.ids = ids
+
+    class HeaderClicked(Message):
+        def __init__(self, table: QueueTable, column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+    def __init__(
+        self,
+        policy_for: Callable[[str | None], Policy],
+        zone: tzinfo,
+        *,
+        now: datetime | None = None,
+        id: str | None = None,  # noqa: A002
+        cache_limit: int = 4000,
+    ) -> None:
+        super().__init__(id=id)
+        self.policy_for = policy_for
+        self.zone = zone
+        self.now: datetime = now or datetime.now(UTC)
+        self.ids: list[int] = []
+        self.rows: dict[int, QueueRow] = {}
+        self.cache_limit = cache_limit
+        self.empty_text = "No tickets."
+        self._requested: set[int] = set()
+        self._need_posted = False
+        self._positions: dict[int, int] | None = None
+        self._columns: list[Column] = []
+        self._columns_width = -1
+
+    # ------------------------------------------------------------ data in
+    @property
+    def row_count(self) -> int:
+        return len(self.ids)
+
+    def set_ordering(self, ids: Sequence[int], keep_id: int | None = None) -> None:
+        """Show a new ordering; the cursor stays on ``keep_id`` (or the current ticket)
+        when it is still in the view, else on the same position."""
+        keep = keep_id if keep_id is not None else self.cursor_id
+        old_index = self.cursor
+        self.ids = list(ids)
+        self._positions = None
+        self._requested.clear()
+        index = self.index_of(keep) if keep is not None else None
+        if index is None:
+            index = min(old_index, max(len(self.ids) - 1, 0))
+        self.virtual_size = Size(self.size.width, len(self.ids) + 1)
+        self._set_cursor(index, center=index != old_index)
+        self.refresh()
+
+    def update_rows(self, rows: dict[int, QueueRow], *, forget: Sequence[int] = ()) -> None:
+        """Add or replace cached rows (``forget``: ids that no longer exist)."""
+        for i in forget:
+            self.rows.pop(i, None)
+        self.rows.update(rows)
+        self._requested.difference_update(rows)
+        self._evict()
+        self.refresh()
+
+    def index_of(self, ticket_id: int | None) -> int | None:
+        if ticket_id is None:
+            return None
+        if self._positions is None:
+            self._positions = {tid: i for i, tid in enumerate(self.ids)}
+        return self._positions.get(ticket_id)
+
+    @property
+    def cursor_id(self) -> int | None:
+        if 0 <= self.cursor < len(self.ids):
+            return self.ids[self.cursor]
+        return None
+
+    @property
+    def cursor_row(self) -> QueueRow | None:
+        tid = self.cursor_id
+        return self.rows.get(tid) if tid is not None else None
+
+    def visible_range(self) -> tuple[int, int]:
+        top = int(self.scroll_y)
+        return top, min(top + max(self.size.height - 1, 1), len(self.ids))
+
+    def _evict(self) -> None:
+        if len(self.rows) <= self.cache_limit:
+            return
+        top, bottom = self.visible_range()
+        keep = set(self.ids[max(top - 500, 0) : bottom + 500])
+        for tid in list(self.rows):
+            if tid not in keep:
+                del self.rows[tid]
+            if len(self.rows) <= self.cache_limit // 2:
+                break
+
+    # ------------------------------------------------------------ cursor
+    def _set_cursor(self, index: int, *, center: bool = False) -> None:
+        index = max(0, min(index, len(self.ids) - 1)) if self.ids else 0
+        old = self.cursor
+        self.cursor = index
+        self._scroll_to_cursor(center=center)
+        self._refresh_row(old)
+        self._refresh_row(index)
+        self.post_message(self.Highlighted(self, index, self.cursor_id))
+
+    def _refresh_row(self, index: int) -> None:
+        self.refresh_line(index + 1)
+
+    def _scroll_to_cursor(self, *, center: bool = False) -> None:
+        height = max(self.size.height - 1, 1)
+        top = int(self.scroll_y)
+        target = top
+        if center and not (top <= self.cursor < top + height):
+            target = self.cursor - height // 2
+        elif self.cursor < top:
+            target = self.cursor
+        elif self.cursor >= top + height:
+            target = self.cursor - height + 1
+        target = max(0, min(target, max(len(self.ids) + 1 - self.size.height, 0)))
+        if target != top:
+            self.scroll_to(y=target, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self._set_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self._set_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        page = max(self.size.height - 2, 1)
+        self.scroll_to(y=max(self.scroll_y - page, 0), animate=False, immediate=True)
+        self._set_cursor(self.cursor - page)
+
+    def action_page_down(self) -> None:
+        page = max(self.size.height - 2, 1)
+        self.scroll_to(y=self.scroll_y + page, animate=False, immediate=True)
+        self._set_cursor(self.cursor + page)
+
+    def action_first(self) -> None:
+        self._set_cursor(0)
+
+    def action_last(self) -> None:
+        self._set_cursor(len(self.ids) - 1)
+
+    def action_select(self) -> None:
+        row = self.cursor_row
+        if row is not None:
+            self.post_message(self.Selected(self, self.cursor, row))
+
+    # ------------------------------------------------------------ mouse
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        event.stop()
+        if offset.y == 0:
+            x = 0
+            for col in self._layout():
+                if x <= offset.x < x + col.width + 1:
+                    self.post_message(self.HeaderClicked(self, col.name))
+                    break
+                x += col.width + 1
+            return
+        index = int(self.scroll_y) + offset.y - 1
+        if not 0 <= index < len(self.ids):
+            return
+        if index == self.cursor or event.chain >= 2:
+            self._set_cursor(index)
+            self.action_select()
+        else:
+            self._set_cursor(index)
+
+    # ------------------------------------------------------------ rendering
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.ids) + 1)
+        self._scroll_to_cursor()
+
+    def _layout(self) -> list[Column]:
+        width = self.scrollable_content_region.width
+        if width != self._columns_width:
+            self._columns = layout_columns(width)
+            self._columns_width = width
+        return self._columns
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header_strip(width)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self.ids):
+            if not self.ids and y == 2:
+                style = self.get_component_rich_style("queue-table--placeholder")
+                return Strip([Segment(f"  {self.empty_text}".ljust(width)[:width], style)])
+            return Strip.blank(width, self.rich_style)
+        tid = self.ids[index]
+        row = self.rows.get(tid)
+        if row is None:
+            self._want(tid)
+            style = self.get_component_rich_style("queue-table--placeholder")
+            return Strip([Segment("  …".ljust(width)[:width], style)])
+        strip = self._row_strip(row, width)
+        if index == self.cursor:
+            cursor = self.get_component_rich_style(
+                "queue-table--cursor" if self.has_focus else "queue-table--cursor-blurred"
+            )
+            strip = strip.apply_style(cursor)
+        return strip
+
+    def _header_strip(self, width: int) -> Strip:
+        style = self.get_component_rich_style("queue-table--header")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for col in self._layout():
+            text.append(col.title[: col.width].ljust(col.width) + " ")
+        text.truncate(width, pad=True)
+        return Strip(list(text.render(self.app.console)), width).apply_style(style)
+
+    def _row_strip(self, row: QueueRow, width: int) -> Strip:
+        base = self.rich_style
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        for col in self._layout():
+            cell = self._cell(row, col)
+            cell.truncate(col.width, overflow="ellipsis", pad=True)
+            text.append_text(cell)
+            text.append(" ")
+        text.truncate(width, pad=True)
+        segments = list(text.render(self.app.console))
+        if base:
+            segments = list(Segment.apply_style(segments, base))
+        return Strip(segments, width).crop_extend(0, width, base)
+
+    def _cell(self, row: QueueRow, col: Column) -> Text:
+        match col.name:
+            case "key":
+                return Text(row.key, Style(bold=True))
+            case "priority":
+                return Text(row.priority, PRIORITY_STYLES.get(row.priority, Style()))
+            case "subject":
+                return Text(literal(row.subject))
+            case "requester":
+                t = Text(literal(row.requester))
+                if row.organization:
+                    t.append(" · " + literal(row.organization), Style(dim=True))
+                return t
+            case "status":
+                label = "waiting" if row.status == "pending" else row.status.replace("_", " ")
+                return Text(label, STATUS_STYLES.get(row.status, Style()))
+            case "tier":
+                return Text(f"T{row.tier}" + ("↑" if row.escalated else ""))
+            case "assignee":
+                return Text(row.assignee or "—", Style(dim=row.assignee is None))
+            case "timer":
+                try:
+                    return ticket_timer(row, self.policy_for(row.policy), self.now, self.zone)
+                except Exception:  # noqa: BLE001 - a bad contract file must not kill the table
+                    return Text("policy?", Style(color="red"))
+        return Text("")
+
+    # ------------------------------------------------------------ paging
+    def _want(self, tid: int) -> None:
+        if tid in self._requested:
+            return
+        if not self._need_posted:
+            self._need_posted = True
+            self.call_after_refresh(self._post_needed)
+
+    def _post_needed(self) -> None:
+        self._need_posted = False
+        top, bottom = self.visible_range()
+        height = max(self.size.height, 10)
+        start = max(top - height, 0)
+        end = min(bottom + 2 * height, len(self.ids))
+        wanted = [
+            tid
+            for tid in self.ids[start:end]
+            if tid not in self.rows and tid not in self._requested
+        ]
+        if wanted:
+            self._requested.update(wanted)
+            self.post_message(self.RowsNeeded(self, wanted))
+
+    def watch_has_focus(self, _focused: bool) -> None:
+        self._refresh_row(self.cursor)

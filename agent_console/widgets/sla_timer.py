@@ -1,0 +1,187 @@
+"""SLA timer cells: pure presentational helpers shared by the queue and the detail screen.
+
+Everything is computed at paint time from stored deadlines and ``now`` (no database, no
+clock reads): the time left on the deadline's own clock (business time for business-clock
+priorities), coloured amber under 25% of its target left and red under 10%, ``overdue …``
+once breached, and the wall-clock due time in the agent's zone. A stopped clock (outside
+business hours, or waiting on the customer) is shown as paused, never as a frozen number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Protocol
+
+from rich.style import Style
+from rich.text import Text
+
+from agent_console.sla import Policy, format_duration
+
+AMBER = 0.25
+RED = 0.10
+
+STYLE_OK = Style(color="green")
+STYLE_AMBER = Style(color="yellow", bold=True)
+STYLE_RED = Style(color="red", bold=True)
+STYLE_OVERDUE = Style(color="bright_white", bgcolor="red", bold=True)
+STYLE_PAUSED = Style(color="cyan", dim=True)
+STYLE_DIM = Style(dim=True)
+
+#: short labels of the three deadlines
+LABELS = {"first_response": "FR", "status_update": "UPD", "resolution": "RES"}
+
+# generic abbreviations for the North-American zones ("due Mon 11:12 ET")
+_GENERIC = {
+    "EST": "ET",
+    "EDT": "ET",
+    "CST": "CT",
+    "CDT": "CT",
+    "MST": "MT",
+    "MDT": "MT",
+    "PST": "PT",
+    "PDT": "PT",
+}
+
+
+class TimerFacts(Protocol):
+    """What a timer needs from a ticket (``QueueRow`` and the detail view have these)."""
+
+    priority: str
+    status: str
+    first_response_at: datetime | None
+    first_response_due: datetime | None
+    next_update_due: datetime | None
+    resolution_due: datetime | None
+    paused_since: datetime | None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The deadline a timer shows."""
+
+    which: str  # first_response / status_update / resolution
+    due: datetime | None  # None: paused waiting on the customer (resolution)
+    target_seconds: int
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.which]
+
+
+def zone_abbrev(local: datetime) -> str:
+    name = local.tzname() or ""
+    return _GENERIC.get(name, name)
+
+
+def format_due(due: datetime, zone: tzinfo, now: datetime | None = None) -> str:
+    """``Mon 11:12 ET`` (within the week ahead or behind), else ``2 Dec 11:12 ET``."""
+    local = due.astimezone(zone)
+    if now is not None and abs(due - now) >= timedelta(days=6):
+        return f"{local.day} {local:%b %H:%M} {zone_abbrev(local)}"
+    return f"{local:%a %H:%M} {zone_abbrev(local)}"
+
+
+def format_clock(at: datetime, zone: tzinfo, now: datetime | None = None) -> str:
+    """``09:00`` today, ``Mon 09:00`` within the week, ``2 Dec 09:00`` further away."""
+    local = at.astimezone(zone)
+    if now is not None:
+        here = now.astimezone(zone)
+        if local.date() == here.date():
+            return f"{local:%H:%M}"
+        if abs(at - now) >= timedelta(days=6):
+            return f"{local.day} {local:%b %H:%M}"
+    return f"{local:%a %H:%M}"
+
+
+def pick_deadline(t: TimerFacts, policy: Policy) -> Deadline | None:
+    """Which deadline a ticket's timer shows: first response until answered, then the
+    nearer of the next status update and resolution. None when nothing runs (finished)."""
+    if t.status in ("resolved", "closed"):
+        return None
+    target = policy.target(t.priority)
+    if t.first_response_at is None:
+        if t.first_response_due is None:
+            return None
+        return Deadline("first_response", t.first_response_due, target.first_response)
+    if t.paused_since is not None:
+        return Deadline("resolution", None, target.resolution)
+    candidates = []
+    if t.next_update_due is not None:
+        candidates.append(Deadline("status_update", t.next_update_due, target.status_update))
+    if t.resolution_due is not None:
+        candidates.append(Deadline("resolution", t.resolution_due, target.resolution))
+    if not candidates:
+        return None
+    return min(candidates, key=lambda d: d.due)  # type: ignore[arg-type,return-value]
+
+
+def timer_style(fraction: float, overdue: bool) -> Style:
+    if overdue:
+        return STYLE_OVERDUE
+    if fraction < RED:
+        return STYLE_RED
+    if fraction < AMBER:
+        return STYLE_AMBER
+    return STYLE_OK
+
+
+def deadline_text(
+    policy: Policy,
+    priority: str,
+    due: datetime,
+    target_seconds: int,
+    now: datetime,
+    zone: tzinfo,
+    *,
+    label: str | None = None,
+) -> Text:
+    """One running (or clock-stopped) deadline: ``47m 12s left · due Mon 11:12 ET``.
+
+    Time left is on the priority's clock; when that clock is stopped now (a business
+    clock outside business hours) the cell says paused and when the clock starts again.
+    """
+    seconds = policy.elapsed(priority, now, due)
+    running = policy.is_running(priority, now)
+    overdue = seconds < 0
+    fraction = seconds / target_seconds if target_seconds else (1.0 if seconds > 0 else 0.0)
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if label:
+        text.append(f"{label} ", STYLE_DIM)
+    amount = format_duration(seconds)
+    if running:
+        if overdue:
+            text.append(f"overdue {amount}", timer_style(fraction, True))
+        else:
+            text.append(f"{amount} left", timer_style(fraction, False))
+        text.append(f" · due {format_due(due, zone, now)}", STYLE_DIM)
+        return text
+    opens = policy.next_open(now)
+    if overdue:
+        text.append(f"⏸ overdue {amount}", STYLE_RED)
+    else:
+        text.append(f"⏸ {amount} left", timer_style(fraction, False) + Style(dim=True))
+    text.append(f" · opens {format_clock(opens, zone, now)}", STYLE_PAUSED)
+    return text
+
+
+def waiting_text(
+    paused_since: datetime, zone: tzinfo, now: datetime, *, label: str | None = None
+) -> Text:
+    """The resolution clock stopped while the ticket waits on the customer."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if label:
+        text.append(f"{label} ", STYLE_DIM)
+    text.append("⏸ waiting on customer", STYLE_PAUSED)
+    text.append(f" · since {format_clock(paused_since, zone, now)}", STYLE_DIM)
+    return text
+
+
+def ticket_timer(t: TimerFacts, policy: Policy, now: datetime, zone: tzinfo) -> Text:
+    """The timer cell of a ticket row (the deadline :func:`pick_deadline` chooses)."""
+    d = pick_deadline(t, policy)
+    if d is None:
+        return Text("—", STYLE_DIM)
+    if d.due is None:
+        return waiting_text(t.paused_since or now, zone, now, label=d.label)
+    return deadline_text(policy, t.priority, d.due, d.target_seconds, now, zone, label=d.label)
