@@ -1,0 +1,509 @@
+"""The ticket workflow at desk level (issue 5): every transition and every refusal, and the
+SLA effect of each action checked against the engine."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from agent_console.desk import Desk
+from agent_console.desk.deadlines import parse_pauses
+from agent_console.errors import Conflict, PermissionDenied, UserError
+from agent_console.settings import Settings
+from agent_console.sla import compute_deadlines, resolution_left
+from agent_console.store.models import Message, Organization, Ticket, TicketEvent
+from tests.conftest import FIXED_NOW
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> datetime:
+        self.now += timedelta(**kw)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(FIXED_NOW)
+
+
+@pytest.fixture
+def wdesk(sqlite_url: str, clock: Clock) -> Iterator[Desk]:
+    d = Desk.open(Settings(db_url=sqlite_url, agent="ann"), clock=clock)
+    d.add_agent("ann", "Ann One", 1)
+    d.add_agent("bob", "Bob One", 1)
+    d.add_agent("lea", "Lea Lead", 1, lead=True)
+    d.add_agent("tom", "Tom Two", 2)
+    d.add_agent("tia", "Tia Two", 2)
+    d.add_agent("ted", "Ted Three", 3)
+    yield d
+    d.engine.dispose()
+
+
+def new_ticket(d: Desk, priority: str = "critical", org: str | None = None, **kw) -> str:
+    return d.create_ticket(
+        subject="Terminals fail with E1042",
+        body="All POS terminals fail.",
+        requester_email="ava@acme.example",
+        requester_name="Ava Adams",
+        organization=org,
+        priority=priority,
+        **kw,
+    )
+
+
+def raw(d: Desk, key: str) -> Ticket:
+    with d.read() as s:
+        return s.exec(select(Ticket).where(Ticket.key == key)).one()
+
+
+def events(d: Desk, key: str) -> list[TicketEvent]:
+    t = raw(d, key)
+    with d.read() as s:
+        return list(
+            s.exec(
+                select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)
+            )
+        )
+
+
+def engine_deadlines(d: Desk, key: str, **override):
+    t = raw(d, key)
+    policy = d.default_policy
+    facts = dict(
+        pauses=parse_pauses(t.sla_pauses),
+        first_response_at=t.first_response_at,
+        last_public_update_at=t.last_public_update_at,
+        paused_since=t.paused_since,
+    )
+    facts.update(override)
+    return compute_deadlines(policy, override.pop("priority", t.priority), t.opened_at, **facts)
+
+
+# ---------------------------------------------------------------- detail
+def test_detail_thread_oldest_first_with_authors(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk, org="Bluebird Bank")
+    with wdesk.write() as s:
+        s.exec(select(Organization)).one().sla_policy = "enterprise-plus"
+    clock.advance(minutes=10)
+    wdesk.reply(key, "We are on it.", agent="ann")
+    clock.advance(minutes=5)
+    wdesk.reply(key, "checked logs", agent="ann", internal=True)
+    d = wdesk.ticket_detail(key)
+    assert [m.kind for m in d.thread] == ["customer", "public", "internal"]
+    assert [m.author for m in d.thread] == ["Ava Adams", "Ann One", "Ann One"]
+    assert [m.author_tier for m in d.thread] == [None, 1, 1]
+    assert d.requester == "Ava Adams" and d.organization == "Bluebird Bank"
+    assert d.policy_name == "enterprise-plus"  # the organization's contract
+    assert d.participants == ("Ava Adams", "Ann One")
+    assert [e.kind for e in d.events] == ["created", "replied", "noted"]
+    assert d.version == 3
+    assert wdesk.ticket_history(key) == d.events
+    as_json = d.as_json(clock())
+    assert as_json["timers"]["first_response"]["state"] == "met"
+
+
+def test_unknown_ticket_is_not_found(wdesk: Desk) -> None:
+    with pytest.raises(UserError, match="no ticket"):
+        wdesk.ticket_detail("SUP-9")
+
+
+# ---------------------------------------------------------------- replies
+def test_first_public_reply_stops_first_response_and_restarts_update_clock(
+    wdesk: Desk, clock: Clock
+) -> None:
+    key = new_ticket(wdesk)
+    reply_at = clock.advance(minutes=40)
+    d = wdesk.reply(key, "Looking into it", agent="ann")
+    assert d.status == "open"  # a public reply opens a new ticket
+    assert d.first_response_at == reply_at and d.last_public_update_at == reply_at
+    expected = engine_deadlines(wdesk, key)
+    assert d.next_update_due == expected.next_update_due == reply_at + timedelta(hours=1)
+    first, update, resolution = d.timers(reply_at)
+    assert first.state == "met" and update.state == "running" and resolution.state == "running"
+    # every public reply restarts the status-update clock; the first response stays
+    later = clock.advance(minutes=50)
+    d = wdesk.reply(key, "Update: still on it", agent="ann")
+    assert d.first_response_at == reply_at
+    assert d.next_update_due == later + timedelta(hours=1)
+    assert raw(wdesk, key).next_due == min(d.next_update_due, d.resolution_due)
+
+
+def test_late_first_reply_is_breached(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    clock.advance(hours=3)  # critical: 2h on the 24/7 clock
+    d = wdesk.reply(key, "Sorry for the wait", agent="ann")
+    assert d.timers(clock())[0].state == "breached"
+
+
+def test_internal_note_moves_no_deadline(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    before = wdesk.ticket_detail(key)
+    clock.advance(minutes=5)
+    d = wdesk.reply(key, "customer is VIP", agent="ann", internal=True)
+    assert d.first_response_at is None and d.status == "new"
+    assert (d.first_response_due, d.next_update_due, d.resolution_due) == (
+        before.first_response_due,
+        before.next_update_due,
+        before.resolution_due,
+    )
+    assert d.thread[-1].kind == "internal"
+    assert events(wdesk, key)[-1].kind == "noted"
+
+
+def test_empty_reply_refused(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    with pytest.raises(UserError, match="empty"):
+        wdesk.reply(key, "   \n", agent="ann")
+    assert raw(wdesk, key).version == 1
+
+
+# ---------------------------------------------------------------- pending / resume
+def test_pending_stops_resolution_clock_and_resumes_with_time_left(
+    wdesk: Desk, clock: Clock
+) -> None:
+    key = new_ticket(wdesk)  # critical: 8h resolution on the 24/7 clock
+    opened = raw(wdesk, key).opened_at
+    due0 = raw(wdesk, key).resolution_due
+    clock.advance(minutes=30)
+    wdesk.reply(key, "Can you send a receipt?", agent="ann")
+    paused_at = clock.advance(minutes=30)
+    preview = wdesk.preview_status(key, "pending")
+    assert preview.resolution_due_after is None and preview.left_seconds == 7 * 3600
+    assert "stops the resolution clock" in preview.text
+    d = wdesk.set_status(key, "pending", agent="ann")
+    t = raw(wdesk, key)
+    assert d.status == "pending" and t.paused_since == paused_at and t.resolution_due is None
+    assert (
+        d.resolution_left
+        == resolution_left(wdesk.default_policy, "critical", opened, paused_since=paused_at)
+        == 7 * 3600
+    )
+    assert d.timers(clock())[2].state == "paused"
+    assert t.next_due > due0  # the queue no longer counts a waiting ticket's resolution
+    # two hours waiting on the customer are not counted
+    resumed = clock.advance(hours=2)
+    assert wdesk.preview_status(key, "open").resolution_due_after == due0 + timedelta(hours=2)
+    d = wdesk.set_status(key, "open", agent="ann")
+    t = raw(wdesk, key)
+    assert t.paused_since is None
+    assert parse_pauses(t.sla_pauses) == [(paused_at, resumed)]
+    assert d.resolution_due == due0 + timedelta(hours=2)
+    assert d.resolution_due == engine_deadlines(wdesk, key).resolution_due
+    assert [e.kind for e in events(wdesk, key)][-2:] == ["status", "status"]
+
+
+def test_on_hold_keeps_the_clock_running(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    due0 = raw(wdesk, key).resolution_due
+    clock.advance(minutes=10)
+    d = wdesk.set_status(key, "on_hold", agent="ann")
+    assert d.paused_since is None and d.resolution_due == due0
+    assert "No change" in wdesk.preview_status(key, "open").text
+
+
+def test_business_clock_pause_against_engine(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk, priority="urgent")  # business clock, 45h resolution
+    clock.advance(hours=1)
+    wdesk.set_status(key, "pending", agent="ann")
+    clock.advance(days=2, hours=3)
+    d = wdesk.set_status(key, "open", agent="ann")
+    assert d.resolution_due == engine_deadlines(wdesk, key).resolution_due
+    t = raw(wdesk, key)
+    assert len(t.sla_pauses) == 1
+
+
+# ---------------------------------------------------------------- resolve / reopen / close
+def test_resolve_needs_a_summary(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    for summary in ("", "  "):
+        with pytest.raises(UserError, match="summary"):
+            wdesk.resolve(key, summary, agent="ann")
+    with pytest.raises(UserError, match="summary"):
+        wdesk.set_status(key, "resolved", agent="ann")
+    t = raw(wdesk, key)
+    assert t.status == "new" and t.version == 1
+
+
+def test_resolve_then_reopen_restarts_with_time_left(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    due0 = raw(wdesk, key).resolution_due
+    clock.advance(hours=1)
+    wdesk.reply(key, "Fixed on our side", agent="ann")
+    resolved_at = clock.advance(minutes=30)
+    d = wdesk.resolve(key, "cleared the terminal cache", agent="ann")
+    assert d.status == "resolved" and not d.is_open and d.resolved_at == resolved_at
+    assert d.timers(clock())[2].state == "met"
+    assert d.thread[-1].kind == "internal" and "cleared the terminal cache" in d.thread[-1].body
+    ev = events(wdesk, key)[-1]
+    assert ev.kind == "resolved" and ev.details["summary"] == "cleared the terminal cache"
+    assert raw(wdesk, key).next_due.year == 9999 or not raw(wdesk, key).is_open
+    # reopened 3h later: the resolution clock resumes with the 6h30m that were left
+    reopened = clock.advance(hours=3)
+    d = wdesk.set_status(key, "open", agent="ann")
+    assert d.is_open and d.resolved_at is None
+    assert d.resolution_due == due0 + timedelta(hours=3)
+    assert d.resolution_due == reopened + timedelta(hours=6, minutes=30)
+    assert events(wdesk, key)[-1].kind == "reopened"
+
+
+def test_resolve_while_pending_closes_the_pause(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    due0 = raw(wdesk, key).resolution_due
+    clock.advance(hours=1)
+    wdesk.set_status(key, "pending", agent="ann")
+    clock.advance(hours=1)
+    d = wdesk.resolve(key, "customer confirmed", agent="ann")
+    assert d.paused_since is None and d.resolution_due == due0 + timedelta(hours=1)
+
+
+def test_breached_resolution(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    clock.advance(hours=9)
+    d = wdesk.resolve(key, "late fix", agent="ann")
+    assert d.timers(clock())[2].state == "breached"
+    assert events(wdesk, key)[-1].details["met"] is False
+
+
+def test_status_refusals(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    with pytest.raises(UserError, match="already new"):
+        wdesk.set_status(key, "new", agent="ann")
+    with pytest.raises(UserError, match="only a resolved ticket can be closed"):
+        wdesk.set_status(key, "closed", agent="ann")
+    with pytest.raises(UserError, match="unknown status"):
+        wdesk.set_status(key, "sleeping", agent="ann")
+    wdesk.set_status(key, "open", agent="ann")
+    with pytest.raises(UserError, match="cannot go back to new"):
+        wdesk.set_status(key, "new", agent="ann")
+    wdesk.resolve(key, "done", agent="ann")
+    with pytest.raises(UserError, match="already resolved"):
+        wdesk.resolve(key, "again", agent="ann")
+    d = wdesk.set_status(key, "closed", agent="ann")
+    assert d.status == "closed"
+    with pytest.raises(UserError, match="closed"):
+        wdesk.set_status(key, "open", agent="ann")
+    with pytest.raises(UserError, match="closed"):
+        wdesk.reply(key, "hello?", agent="ann")
+    with pytest.raises(UserError, match="closed"):
+        wdesk.set_priority(key, "minor", "no longer urgent", agent="ann")
+
+
+# ---------------------------------------------------------------- priority
+def test_priority_recomputes_from_opening_with_reason(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk, priority="minor")
+    opened = raw(wdesk, key).opened_at
+    clock.advance(hours=1)
+    with pytest.raises(UserError, match="reason"):
+        wdesk.set_priority(key, "critical", " ", agent="ann")
+    with pytest.raises(UserError, match="unknown priority"):
+        wdesk.set_priority(key, "blocker", "why", agent="ann")
+    d = wdesk.set_priority(key, "critical", "all terminals down", agent="ann")
+    expected = compute_deadlines(wdesk.default_policy, "critical", opened)
+    assert d.priority == "critical" and d.priority_level == 1
+    assert d.first_response_due == expected.first_response_due == opened + timedelta(hours=2)
+    assert d.resolution_due == expected.resolution_due
+    ev = events(wdesk, key)[-1]
+    assert ev.kind == "priority"
+    assert ev.details == {"from": "minor", "to": "critical", "reason": "all terminals down"}
+    assert "all terminals down" in d.events[-1].text
+    with pytest.raises(UserError, match="already critical"):
+        wdesk.set_priority(key, "1", "again", agent="ann")
+
+
+# ---------------------------------------------------------------- assign, type & tags
+def test_assign_rules(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    d = wdesk.assign(key, "ann", agent="ann")
+    assert d.assignee == "ann" and d.assignee_name == "Ann One"
+    with pytest.raises(PermissionDenied, match="only a lead reassigns"):
+        wdesk.assign(key, "bob", agent="bob")
+    with pytest.raises(PermissionDenied, match="tom is tier 2"):
+        wdesk.assign(key, "tom", agent="lea")
+    d = wdesk.assign(key, "bob", agent="lea")  # a lead reassigns anyone's
+    assert d.assignee == "bob"
+    d = wdesk.assign(key, None, agent="bob")  # an agent gives up their own
+    assert d.assignee is None
+    with pytest.raises(UserError, match="already assigned to nobody"):
+        wdesk.assign(key, "", agent="bob")
+    with pytest.raises(UserError, match="unknown agent"):
+        wdesk.assign(key, "zed", agent="bob")
+    assert [e.details.get("to") for e in events(wdesk, key) if e.kind == "assigned"] == [
+        "ann",
+        "bob",
+        None,
+    ]
+
+
+def test_type_and_tags(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    d = wdesk.set_type_and_tags(key, "inoperable", "VIP, pos ,vip", agent="ann")
+    assert d.request_type == "inoperable" and d.tags == ("vip", "pos")
+    with pytest.raises(UserError, match="unchanged"):
+        wdesk.set_type_and_tags(key, "inoperable", ["vip", "pos"], agent="ann")
+    with pytest.raises(UserError, match="unknown request type"):
+        wdesk.set_type_and_tags(key, "bug", None, agent="ann")
+    assert events(wdesk, key)[-1].details["tags"] == ["vip", "pos"]
+
+
+# ---------------------------------------------------------------- tiers
+def test_escalate_to_next_tier_with_pinned_handoff(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    wdesk.assign(key, "ann", agent="ann")
+    clock.advance(minutes=20)
+    d = wdesk.escalate(key, "Found E1042 on all POS.\nTried a restart.", agent="ann")
+    assert d.tier == 2 and d.escalated and d.assignee is None
+    assert d.pinned and d.pinned[0].kind == "handoff" and d.pinned[0].body.startswith("Found")
+    ev = events(wdesk, key)[-1]
+    assert ev.kind == "escalated" and ev.details["from_tier"] == 1 and ev.details["to_tier"] == 2
+    assert ev.details["previous_assignee"] == "ann"
+    # the escalation does not move deadlines
+    assert d.resolution_due == engine_deadlines(wdesk, key).resolution_due
+    # tier 2 works it now, tier 1 no longer does
+    with pytest.raises(PermissionDenied, match="ann is tier 1; .* tier 2 ticket"):
+        wdesk.reply(key, "me again", agent="ann")
+    wdesk.reply(key, "Tier 2 here", agent="tom")
+    d = wdesk.escalate(key, "Needs a code-level look", agent="tom")
+    assert d.tier == 3 and len(d.pinned) == 2 and d.pinned[0].body == "Needs a code-level look"
+    with pytest.raises(PermissionDenied, match="top tier"):
+        wdesk.escalate(key, "more", agent="ted")
+
+
+def test_escalation_refusals(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    for note in ("", "   "):
+        with pytest.raises(UserError, match="handoff note"):
+            wdesk.escalate(key, note, agent="ann")
+    with pytest.raises(PermissionDenied, match="tier 3 only receives from tier 2"):
+        wdesk.escalate(key, "skip a tier", agent="ann", to_tier=3)
+    with pytest.raises(PermissionDenied, match="tier 1 escalates only to tier 2"):
+        wdesk.escalate(key, "sideways", agent="ann", to_tier=1)
+    with pytest.raises(PermissionDenied, match="tom is tier 2"):
+        wdesk.escalate(key, "not mine", agent="tom")
+    t = raw(wdesk, key)
+    assert t.tier == 1 and t.version == 1  # nothing was written
+    with wdesk.read() as s:
+        kinds = s.exec(select(Message.kind).where(Message.ticket_id == t.id)).all()
+    assert list(kinds) == ["customer"]
+    d = wdesk.escalate(key, "lead override", agent="lea")  # a lead acts on any ticket
+    assert d.tier == 2
+
+
+def test_deescalate(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    with pytest.raises(PermissionDenied, match="no tier below"):
+        wdesk.deescalate(key, "down", agent="ann")
+    wdesk.escalate(key, "over to you", agent="ann")
+    with pytest.raises(UserError, match="note"):
+        wdesk.deescalate(key, "", agent="tom")
+    d = wdesk.deescalate(key, "config issue, tier 1 can guide the customer", agent="tom")
+    assert d.tier == 1 and not d.escalated and d.assignee is None
+    assert d.pinned[0].body.startswith("config issue")
+    assert events(wdesk, key)[-1].kind == "deescalated"
+
+
+def test_wrong_tier_refused_everywhere_but_leads(wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    wdesk.escalate(key, "over to tier 2", agent="ann")
+    for call in (
+        lambda: wdesk.reply(key, "hi", agent="bob"),
+        lambda: wdesk.set_status(key, "pending", agent="bob"),
+        lambda: wdesk.set_priority(key, "minor", "meh", agent="bob"),
+        lambda: wdesk.resolve(key, "done", agent="bob"),
+        lambda: wdesk.set_type_and_tags(key, "question", None, agent="bob"),
+        lambda: wdesk.assign(key, "tia", agent="bob"),
+    ):
+        with pytest.raises(PermissionDenied, match="bob is tier 1"):
+            call()
+    assert wdesk.reply(key, "lead here", agent="lea").version == 3
+
+
+# ---------------------------------------------------------------- concurrency
+def test_stale_version_is_a_conflict_naming_who_changed_what(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    seen = wdesk.ticket_detail(key).version
+    clock.advance(minutes=3)
+    wdesk.set_priority(key, "urgent", "only one store", agent="bob")
+    with pytest.raises(Conflict) as err:
+        wdesk.reply(key, "my draft", agent="ann", expected_version=seen)
+    message = str(err.value)
+    assert "bob changed priority critical → urgent" in message
+    assert "\n" not in message and key in message
+    d = wdesk.ticket_detail(key)
+    assert [m.body for m in d.thread] == ["All POS terminals fail."]  # nothing overwritten
+    for call in (
+        lambda: wdesk.set_status(key, "open", agent="ann", expected_version=seen),
+        lambda: wdesk.escalate(key, "note", agent="ann", expected_version=seen),
+        lambda: wdesk.resolve(key, "done", agent="ann", expected_version=seen),
+        lambda: wdesk.assign(key, "ann", agent="ann", expected_version=seen),
+    ):
+        with pytest.raises(Conflict):
+            call()
+    # with the version it has now, it goes through
+    assert wdesk.reply(key, "my draft", agent="ann", expected_version=d.version).version == 3
+
+
+def test_two_consoles_racing_one_version_only_one_wins(sqlite_url: str, wdesk: Desk) -> None:
+    key = new_ticket(wdesk)
+    other = Desk.open(Settings(db_url=sqlite_url, now=FIXED_NOW))
+    try:
+        results: list[str] = []
+        barrier = threading.Barrier(2)
+
+        def write(desk: Desk, agent: str) -> None:
+            barrier.wait()
+            try:
+                desk.reply(key, f"from {agent}", agent=agent, expected_version=1)
+                results.append("ok")
+            except Conflict:
+                results.append("conflict")
+
+        threads = [
+            threading.Thread(target=write, args=(wdesk, "ann")),
+            threading.Thread(target=write, args=(other, "bob")),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == ["conflict", "ok"]
+        assert raw(wdesk, key).version == 2
+        assert len(wdesk.ticket_detail(key).thread) == 2
+    finally:
+        other.engine.dispose()
+
+
+# ---------------------------------------------------------------- explain
+def test_explain_and_preview_use_the_engine(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk, priority="urgent")
+    ex = wdesk.explain_ticket(key)
+    assert [s.label for s in ex.sections] == ["First response", "Next update", "Resolution"]
+    assert ex.policy == "default"
+    assert ex.sections[2].due == raw(wdesk, key).resolution_due
+    clock.advance(hours=1)
+    wdesk.set_status(key, "pending", agent="ann")
+    ex = wdesk.explain_ticket(key)
+    assert ex.sections[2].due is None
+    assert any(line.kind == "paused" for line in ex.sections[2].lines)
+    assert "resumes" in wdesk.preview_status(key, "open").text
+
+
+@pytest.mark.postgres
+def test_conflict_on_postgres(pg_desk: Desk) -> None:
+    pg_desk.add_agent("ann", "Ann One", 1)
+    pg_desk.add_agent("bob", "Bob One", 1)
+    key = new_ticket(pg_desk)
+    pg_desk.reply(key, "first", agent="bob", expected_version=1)
+    with pytest.raises(Conflict, match="bob replied"):
+        pg_desk.reply(key, "second", agent="ann", expected_version=1)
+    d = pg_desk.escalate(key, "over", agent="ann", expected_version=2)
+    assert d.tier == 2 and d.version == 3
