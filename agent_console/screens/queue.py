@@ -161,7 +161,13 @@ class QueueScreen(Screen[None]):
         yield QueueViewBar(VIEWS, self.query_state.view, id="views")
         yield Input(placeholder="filter: key, subject, requester, organization", id="filter")
         desk = self.app.desk  # type: ignore[attr-defined]
-        yield QueueTable(desk.policy_named, self.display_zone, now=self.app_now(), id="queue")
+        yield QueueTable(
+            desk.policy_named,
+            self.display_zone,
+            now=self.app_now(),
+            id="queue",
+            on_slash=self.action_filter,
+        )
         yield Static(id="queue-status", markup=False)
         yield Footer()
 
@@ -434,8 +440,9 @@ class QueueScreen(Screen[None]):
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        box.add_class("-shown")
-        box.focus()
+        box.display = True  # inline style: focusable at once
+        # focus now (not after the queued keys): "/refund" typed fast lands in the box
+        self.set_focus(box)
 
     def action_clear(self) -> None:
         box = self.query_one("#filter", Input)
@@ -444,7 +451,7 @@ class QueueScreen(Screen[None]):
             self._filter_timer.stop()
             self._filter_timer = None
         box.value = ""
-        box.remove_class("-shown")
+        box.display = False
         self.table.focus()
         if had_text:
             self.query_state = self.query_state.with_(text="")
@@ -467,7 +474,7 @@ class QueueScreen(Screen[None]):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self._apply_filter()
         if not event.value.strip():
-            event.input.remove_class("-shown")
+            event.input.display = False
         self.table.focus()
 
     def action_open(self) -> None:

@@ -176,8 +176,10 @@ class QueueTable(ScrollView, can_focus=True):
         now: datetime | None = None,
         id: str | None = None,  # noqa: A002
         cache_limit: int = 4000,
+        on_slash: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.on_slash = on_slash
         self.policy_for = policy_for
         self.zone = zone
         self.now: datetime = now or datetime.now(UTC)
@@ -437,6 +439,24 @@ class QueueTable(ScrollView, can_focus=True):
         if wanted:
             self._requested.update(wanted)
             self.post_message(self.RowsNeeded(self, wanted))
+
+    # ------------------------------------------------------------ typing ahead
+    def on_key(self, event: events.Key) -> None:
+        """``/`` opens the filter right here (synchronously), and printable keys that were
+        already queued for the table when focus moved on (``/refund`` typed fast) go to
+        the widget that has focus now, instead of being taken for queue commands."""
+        if event.key == "slash" and self.on_slash is not None and self.has_focus:
+            event.stop()
+            event.prevent_default()
+            self.on_slash()
+            return
+        focused = self.screen.focused
+        if focused is not None and focused is not self and event.is_printable:
+            insert = getattr(focused, "insert_text_at_cursor", None)
+            if insert is not None and event.character:
+                event.stop()
+                event.prevent_default()
+                insert(event.character)
 
     def watch_has_focus(self, _focused: bool) -> None:
         self._refresh_row(self.cursor)
