@@ -1,0 +1,403 @@
+"""The ticket detail screen driven through its keys (Pilot): reply, note, escalate, status,
+priority, resolve; refusals; a conflicting reply keeps the draft; hostile customer text
+renders literally."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from textual.app import ComposeResult
+from textual.message import Message as TMessage
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input, OptionList, Static, TextArea
+
+import agent_console.app as app_module
+from agent_console.app import AgentConsoleApp
+from agent_console.desk import Desk
+from agent_console.screens.ticket import (
+    TicketLoaded,
+    TicketRefused,
+    TicketSaved,
+    TicketScreen,
+)
+from agent_console.screens.ticket_dialogs import NoteDialog, ReplyEditor, StatusPicker
+from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
+from agent_console.settings import Settings
+from agent_console.widgets.ticket_thread import MessageCard
+from tests.conftest import FIXED_NOW
+
+HOSTILE_SUBJECT = "see [/path] docs [bold red]x[/]"
+HOSTILE_BODY = "Hello [bold red]x[/] and \x1b[2J clear\nline two"
+
+
+class Blank(Screen[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("queue")
+
+
+class TicketTestApp(AgentConsoleApp):
+    """The real app with a stand-in queue, so the detail screen is tested on its own."""
+
+    MODES = {"queue": Blank}  # type: ignore[dict-item]
+    CSS_PATH = Path(app_module.__file__).with_name("app.tcss")
+
+
+def make_desk(settings: Settings, agent: str) -> Desk:
+    desk = Desk.open(settings.with_(agent=agent))
+    for handle, name, tier, lead in [
+        ("ann", "Ann One", 1, False),
+        ("bob", "Bob One", 1, False),
+        ("tom", "Tom Two", 2, False),
+    ]:
+        desk.add_agent(handle, name, tier, lead=lead)
+    return desk
+
+
+@pytest.fixture
+def ann_desk(settings: Settings) -> Desk:
+    d = make_desk(settings, "ann")
+    yield d
+    d.engine.dispose()
+
+
+def ticket(desk: Desk, **kw) -> str:
+    return desk.create_ticket(
+        subject=kw.pop("subject", "Terminals fail with E1042"),
+        body=kw.pop("body", "All POS terminals fail."),
+        requester_email="ava@acme.example",
+        requester_name="Ava Adams",
+        priority=kw.pop("priority", "critical"),
+        opened_at=FIXED_NOW - timedelta(minutes=30),
+        **kw,
+    )
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_ticket(pilot: Pilot, key: str) -> TicketScreen:
+    screen = TicketScreen(key)
+    await pilot.app.push_screen(screen)
+    await settle(pilot)
+    assert screen.detail is not None
+    return screen
+
+
+def make_app(desk: Desk, messages: list[TMessage] | None = None) -> TicketTestApp:
+    return TicketTestApp(desk.settings, desk=desk, offer_demo=False)
+
+
+def hook(messages: list[TMessage]):
+    def record(message: TMessage) -> None:
+        if isinstance(message, TicketLoaded | TicketSaved | TicketRefused):
+            messages.append(message)
+
+    return record
+
+
+# ---------------------------------------------------------------- view
+async def test_thread_kinds_are_told_apart(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    ann_desk.reply(key, "We are **on it**", agent="ann")
+    ann_desk.reply(key, "VIP customer", agent="ann", internal=True)
+    ann_desk.escalate(key, "Found E1042; tried a restart", agent="ann")
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        cards = list(screen.query(MessageCard))
+        # pinned handoff first, then the conversation oldest first (the handoff as a stub)
+        assert [c.message.kind for c in cards] == [
+            "handoff",
+            "customer",
+            "public",
+            "internal",
+            "handoff",
+        ]
+        assert cards[0].has_class("msg-handoff") and not cards[0].stub and cards[-1].stub
+        internal = cards[3].query_one(".msg-header", Static)
+        assert "internal — never sent to the customer" in str(internal.content)
+        assert "Ann One · tier 1" in str(internal.content)
+        assert "Mon 23 Nov 09:00 EST" in str(internal.content)  # agent zone: the policy's
+        header = str(screen.query_one("#ticket-header", Static).content)
+        assert key in header and "tier 2" in header
+
+
+async def test_hostile_customer_text_renders_literally(ann_desk: Desk) -> None:
+    key = ticket(ann_desk, subject=HOSTILE_SUBJECT, body=HOSTILE_BODY)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        card = next(c for c in screen.query(MessageCard) if c.message.kind == "customer")
+        body = card.query_one(".msg-body", Static)
+        plain = str(body.content)
+        assert "[bold red]x[/]" in plain
+        assert "\\x1b[2J" in plain and "\x1b" not in plain
+        assert "line two" in plain
+        header = str(screen.query_one("#ticket-header", Static).content)
+        assert HOSTILE_SUBJECT in header
+        # what reaches the terminal: the characters, no escape sequence from the ticket
+        svg = app.export_screenshot()
+        assert "[bold&#160;red]x[/]" in svg or "[bold red]x[/]" in svg
+        assert "\\x1b[2J" in svg
+
+
+# ---------------------------------------------------------------- commands through keys
+async def test_reply_through_keys(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    seen: list[TMessage] = []
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45), message_hook=hook(seen)) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ReplyEditor)
+        await pilot.press(*"Restarted the gateway")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        saved = [m for m in seen if isinstance(m, TicketSaved)]
+        assert saved and saved[-1].action == "public"
+        d = ann_desk.ticket_detail(key)
+        assert d.thread[-1].kind == "public" and d.thread[-1].body == "Restarted the gateway"
+        assert d.first_response_at == FIXED_NOW and d.status == "open"
+        assert screen.detail is not None and screen.detail.version == d.version
+        assert "public" not in screen.drafts
+
+
+async def test_internal_note_through_keys_and_draft_kept_on_close(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("i")
+        await pilot.pause()
+        await pilot.press(*"half a thought")
+        await pilot.press("escape")  # closes, keeps the draft
+        await pilot.pause()
+        assert screen.drafts["internal"] == "half a thought"
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.screen.query_one(TextArea).text == "half a thought"
+        await pilot.press(*" finished")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        d = ann_desk.ticket_detail(key)
+        assert d.thread[-1].kind == "internal" and d.thread[-1].body == "half a thought finished"
+        assert d.first_response_at is None
+        assert "internal" not in screen.drafts
+
+
+async def test_escalate_through_keys_requires_a_note(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteDialog)
+        await pilot.press("ctrl+s")  # empty: refused in the dialog
+        await pilot.pause()
+        assert isinstance(app.screen, NoteDialog)
+        assert "handoff note is required" in str(
+            app.screen.query_one(".dialog-error", Static).content
+        )
+        await pilot.press(*"Found E1042. Tried restart.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        d = ann_desk.ticket_detail(key)
+        assert d.tier == 2 and d.escalated and d.assignee is None
+        assert d.pinned[0].body == "Found E1042. Tried restart."
+        cards = list(screen.query(MessageCard))
+        assert cards[0].message.kind == "handoff"  # pinned at the top
+
+
+async def test_resolve_through_keys(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "summary is required" in str(app.screen.query_one(".dialog-error", Static).content)
+        await pilot.press(*"cleared the cache")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        d = ann_desk.ticket_detail(key)
+        assert d.status == "resolved" and d.resolved_at == FIXED_NOW
+        assert screen.detail is not None and screen.detail.status == "resolved"
+        assert "Resolution summary: cleared the cache" in d.thread[-1].body
+
+
+async def test_status_picker_previews_pending(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("s")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, StatusPicker)
+        options = picker.query_one(OptionList)
+        pending = [options.get_option_at_index(i).id for i in range(options.option_count)].index(
+            "pending"
+        )
+        options.highlighted = pending
+        await pilot.pause()
+        preview = str(picker.query_one("#status-preview", Static).content)
+        assert "Pending stops the resolution clock: 7h 30m left" in preview
+        await pilot.press("enter")
+        await settle(pilot)
+        d = ann_desk.ticket_detail(key)
+        assert d.status == "pending" and d.paused_since == FIXED_NOW
+        assert screen.detail is not None and screen.detail.timers(FIXED_NOW)[2].state == "paused"
+
+
+async def test_priority_through_keys(ann_desk: Desk) -> None:
+    key = ticket(ann_desk, priority="minor")
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_ticket(pilot, key)
+        await pilot.press("p")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        options.highlighted = 0  # critical
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"all stores down", "enter")
+        await settle(pilot)
+        d = ann_desk.ticket_detail(key)
+        assert d.priority == "critical" and "all stores down" in d.events[-1].text
+
+
+async def test_assign_and_tags_through_keys(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_ticket(pilot, key)
+        await pilot.press("a")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert ids == ["", "ann", "bob"]  # tier 1 agents only
+        options.highlighted = ids.index("ann")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert ann_desk.ticket_detail(key).assignee == "ann"
+        await pilot.press("t")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "vip, pos"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert ann_desk.ticket_detail(key).tags == ("vip", "pos")
+
+
+# ---------------------------------------------------------------- refusals and conflicts
+async def test_refusal_is_one_line_notification(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    ann_desk.escalate(key, "to tier 2", agent="ann")
+    seen: list[TMessage] = []
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45), message_hook=hook(seen), notifications=True) as pilot:
+        await open_ticket(pilot, key)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press(*"trying anyway", "ctrl+s")
+        await settle(pilot)
+        refused = [m for m in seen if isinstance(m, TicketRefused)]
+        assert refused and "ann is tier 1" in refused[-1].error
+        assert "\n" not in refused[-1].error
+        notes = list(app._notifications)
+        assert any("ann is tier 1" in n.message and not n.markup for n in notes)
+        assert ann_desk.ticket_detail(key).tier == 2
+
+
+async def test_conflicting_reply_keeps_the_draft(ann_desk: Desk, settings: Settings) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45), notifications=True) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"my careful answer")
+        # meanwhile another agent changes the ticket
+        ann_desk.set_priority(key, "urgent", "one store only", agent="bob")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        # the editor is back with the draft and who changed what
+        editor = app.screen
+        assert isinstance(editor, ReplyEditor)
+        assert editor.query_one(TextArea).text == "my careful answer"
+        notice = str(editor.query_one("#editor-notice", Static).content)
+        assert "bob changed priority critical → urgent" in notice
+        assert screen.drafts["public"] == "my careful answer"
+        assert screen.detail is not None and screen.detail.priority == "urgent"  # reloaded
+        d = ann_desk.ticket_detail(key)
+        assert all(m.body != "my careful answer" for m in d.thread)  # nothing sent
+        # sending again goes through on the fresh version
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert ann_desk.ticket_detail(key).thread[-1].body == "my careful answer"
+        assert "public" not in screen.drafts
+
+
+# ---------------------------------------------------------------- history, explain, keys
+async def test_history_and_explain_one_key_away(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    ann_desk.reply(key, "on it", agent="ann")
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        assert [e.kind for e in app.screen.events] == ["created", "replied"]
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, ExplainScreen)
+        assert [s.label for s in app.screen.explanation.sections] == [
+            "First response",
+            "Next update",
+            "Resolution",
+        ]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+def test_every_key_has_a_palette_description() -> None:
+    keys = {b.key: b for b in TicketScreen.BINDINGS}  # type: ignore[union-attr]
+    for key in ("r", "i", "p", "s", "a", "t", "x", "e", "d", "h", "w", "escape"):
+        assert keys[key].description, key
+
+
+async def test_escape_goes_back(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_ticket(pilot, key)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, Blank)
+
+
+async def test_unknown_key_is_one_line(ann_desk: Desk) -> None:
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = TicketScreen("SUP-42")
+        await app.push_screen(screen)
+        await settle(pilot)
+        assert "no ticket" in str(screen.query_one("#ticket-header", Static).content)
