@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -34,6 +35,8 @@ MAX_INDEXED_BODY = 200_000  # characters of plain text per article (tsvector lim
 #: relative weight of a match in the title, tags, section, body
 WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 SNIPPET_TOKENS = 18
+#: at most this many matches are ranked per query (see :func:`bounded_search`)
+RANK_WINDOW = 2000
 
 
 @dataclass(frozen=True)
@@ -117,14 +120,17 @@ class Backend:
         """The naive baseline (benchmarks): every word as a substring of title or body."""
         raise NotImplementedError
 
-    def completions(self, conn: Connection, prefix: str, limit: int) -> list[str]:
+    def completions(
+        self, conn: Connection, prefix: str, limit: int, max_extra: int = 1000
+    ) -> list[str]:
+        """Known words starting with ``prefix`` and at most ``max_extra`` characters longer."""
         hi = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         rows = conn.execute(
             text(
                 "SELECT word FROM kb_vocab WHERE word >= :lo AND word < :hi "
-                "ORDER BY df DESC, word LIMIT :n"
+                "AND length(word) <= :maxlen ORDER BY df DESC, word LIMIT :n"
             ),
-            {"lo": prefix, "hi": hi, "n": limit},
+            {"lo": prefix, "hi": hi, "n": limit, "maxlen": len(prefix) + max_extra},
         )
         return [r[0] for r in rows]
 
@@ -231,18 +237,37 @@ class SqliteBackend(Backend):
             groups.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
         return (" AND " if query.mode == "all" else " OR ").join(groups)
 
-    def search(self, conn: Connection, query: Query, limit: int) -> list[RawHit]:
-        if not query:
-            return []
+    def _cutoff(self, conn: Connection, expr: str) -> int | None:
+        """The rowid of the RANK_WINDOW-th newest match, None when fewer match."""
+        row = conn.execute(
+            text(
+                "SELECT rowid FROM kb_fts WHERE kb_fts MATCH :q "
+                "ORDER BY rowid DESC LIMIT 1 OFFSET :off"
+            ),
+            {"q": expr, "off": RANK_WINDOW - 1},
+        ).first()
+        return int(row[0]) if row else None
+
+    def _ranked(self, conn: Connection, expr: str, limit: int, cut: int | None) -> list[RawHit]:
+        window = "" if cut is None else " AND rowid >= :cut"
         sql = text(
             "SELECT f.rowid, a.slug, a.title, a.section, f.score, f.snip FROM ("
             "  SELECT rowid, -rank AS score, "
             f"   snippet(kb_fts, 3, '{HL_START}', '{HL_END}', '…', {SNIPPET_TOKENS}) AS snip"
-            "  FROM kb_fts WHERE kb_fts MATCH :q ORDER BY rank LIMIT :limit"
-            ") AS f JOIN kb_article a ON a.id = f.rowid"
+            f"  FROM kb_fts WHERE kb_fts MATCH :q{window} ORDER BY rank LIMIT :limit"
+            ") AS f JOIN kb_article a ON a.id = f.rowid ORDER BY f.score DESC, a.title"
         )
-        rows = conn.execute(sql, {"q": self.match_expression(query), "limit": limit})
+        rows = conn.execute(sql, {"q": expr, "limit": limit, "cut": cut})
         return [RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or "") for r in rows]
+
+    def search(self, conn: Connection, query: Query, limit: int) -> list[RawHit]:
+        if not query:
+            return []
+        expr = self.match_expression(query)
+        cut = self._cutoff(conn, expr)
+        if cut is None:
+            return self._ranked(conn, expr, limit, None)
+        return bounded_search(self, conn, expr, "{title tags} : (" + expr + ")", limit, cut)
 
     def like_scan(
         self, conn: Connection, words: Sequence[str], limit: int
@@ -394,6 +419,22 @@ class PostgresBackend(Backend):
             "ORDER BY CASE WHEN title ILIKE :w0 THEN 0 ELSE 1 END, title LIMIT :limit"
         )
         return [(r[0], r[1]) for r in conn.execute(sql, params)]
+
+
+def bounded_search(
+    b: Any, conn: Connection, expr: Any, title_expr: Any, limit: int, cut: int
+) -> list[RawHit]:
+    """Ranking for an unselective query (more than RANK_WINDOW matching articles, e.g. a
+    two-letter prefix or a word every article uses): rank the newest RANK_WINDOW articles
+    matching in the title or tags first, then fill from the newest RANK_WINDOW of all matches.
+    Ranking every one of 50,000 matches would cost ~50 ms; this bounds it to a few ms while
+    keeping title matches on top. Queries with fewer matches are ranked exactly."""
+    hits: list[RawHit] = b._ranked(conn, title_expr, limit, b._cutoff(conn, title_expr))
+    if len(hits) < limit:
+        seen = {h.article_id for h in hits}
+        more = b._ranked(conn, expr, limit + len(hits), cut)
+        hits += [h for h in more if h.article_id not in seen][: limit - len(hits)]
+    return hits
 
 
 def backend_for(conn: Connection) -> Backend:

@@ -17,7 +17,8 @@ from agent_console.kb.query import STOP_WORDS, Alt, Group, Mode, Query, parse_qu
 _SPACES = re.compile(r"\s+")
 MatchKind = Literal["exact", "fuzzy", "partial"]
 PREFIX_COMPLETIONS = 12
-MIN_COMPLETE = 3
+MIN_COMPLETE = 4
+COMPLETE_EXTRA = 4
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,9 @@ class Searcher:
         for i, g in enumerate(groups):
             a = g.main
             if a.prefix and not a.is_phrase and len(a.words[0]) >= MIN_COMPLETE:
-                words = b.completions(conn, a.words[0], PREFIX_COMPLETIONS)
+                # a stemmer strips at most a few letters: a longer word's stem still starts
+                # with the prefix, and the prefix query finds it without help
+                words = b.completions(conn, a.words[0], PREFIX_COMPLETIONS, COMPLETE_EXTRA)
                 extra = tuple(Alt((w,)) for w in words if w != a.words[0] and w not in STOP_WORDS)
                 if extra:
                     groups[i] = Group(g.alts + extra)
@@ -136,7 +139,7 @@ class Searcher:
 
 
 def _hits(raw: list[RawHit], match: MatchKind, corrected: str | None) -> list[KBHit]:
-    ordered = sorted(raw, key=lambda h: (-h.score, h.title, h.slug))
+    ordered = raw  # the backends order by relevance (title matches first when bounded)
     return [
         KBHit(
             h.slug,
