@@ -336,8 +336,10 @@ def describe_event(kind: str, who: str | None, details: dict[str, Any]) -> str:
             return f"{actor} escalated tier {d.get('from_tier')} → {d.get('to_tier')}{note()}"
         case "deescalated":
             return f"{actor} de-escalated tier {d.get('from_tier')} → {d.get('to_tier')}{note()}"
-        case "article_linked" | "linked":
-            return f"{actor} linked article {d.get('slug') or d.get('article') or ''}".rstrip()
+        case "linked-article":
+            return f"{actor} linked the article {d.get('title') or d.get('slug')}"
+        case "unlinked-article":
+            return f"{actor} unlinked the article {d.get('title') or d.get('slug')}"
         case _:
             extra = ", ".join(f"{k}={v}" for k, v in d.items() if k != "source")
             return f"{actor} {kind}" + (f" ({extra})" if extra else "")

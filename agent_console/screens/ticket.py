@@ -39,12 +39,14 @@ from agent_console.screens.ticket_dialogs import (
 )
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
 from agent_console.sla import Explanation, format_duration
+from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.ticket_format import literal, timer_text, zone_named
 from agent_console.widgets.ticket_side import STATUS_STYLE, TicketSidePanel
 from agent_console.widgets.ticket_thread import TicketThread
 
 if TYPE_CHECKING:
     from agent_console.desk import Desk
+    from agent_console.screens.knowledge import ArticleChosen
 
 STATUSES = ("open", "pending", "on_hold", "resolved", "closed")
 FEED_EVERY = 5  # seconds between looks at the change feed (other agents' edits)
@@ -54,10 +56,13 @@ FEED_EVERY = 5  # seconds between looks at the change feed (other agents' edits)
 class TicketLoaded(Message):
     """The ticket was read (first load, reload, or after someone else changed it)."""
 
-    def __init__(self, detail: TicketDetail, agents: list[AgentInfo]) -> None:
+    def __init__(
+        self, detail: TicketDetail, agents: list[AgentInfo], me: AgentInfo | None = None
+    ) -> None:
         super().__init__()
         self.detail = detail
         self.agents = agents
+        self.me = me
 
 
 class TicketSaved(Message):
@@ -124,9 +129,9 @@ class TicketScreen(Screen[None]):
         Binding("e", "escalate", "Escalate"),
         Binding("d", "deescalate", "De-escalate", show=False),
         Binding("c", "claim", "Claim", show=False),
+        Binding("k", "knowledge", "Knowledge base"),
         Binding("h", "history", "History"),
         Binding("w", "explain", "Why these deadlines"),
-        Binding("k", "knowledge", "Knowledge base", show=False),
         Binding("ctrl+r", "reload", "Reload the ticket", show=False),
         Binding("escape", "back", "Back to the queue"),
     ]
@@ -152,6 +157,11 @@ class TicketScreen(Screen[None]):
         clock = getattr(self.app, "now", None)
         return clock() if callable(clock) else self.desk.now()
 
+    def _agent_zone(self) -> tzinfo | None:
+        settings = getattr(self.app, "settings", None)
+        name = getattr(settings, "timezone", None)
+        return zone_named(name, "UTC") if name else None
+
     @property
     def zone(self) -> tzinfo:
         settings = getattr(self.app, "settings", None)
@@ -159,6 +169,7 @@ class TicketScreen(Screen[None]):
         return zone_named(getattr(settings, "timezone", None), fallback)
 
     def compose(self) -> ComposeResult:
+        yield ConsoleHeader(f"Ticket {self.key}", id="header")
         yield Static(Text(f"{self.key}  loading…"), id="ticket-header")
         with Horizontal(id="ticket-body"):
             yield TicketThread(id="thread")
@@ -183,6 +194,7 @@ class TicketScreen(Screen[None]):
         if self.detail is None:
             return
         now = self.now()
+        self.query_one(ConsoleHeader).update_state(now)
         self.query_one(TicketSidePanel).tick(now)
         self._ticks += 1
         if self._ticks % 30 == 0:
@@ -196,12 +208,13 @@ class TicketScreen(Screen[None]):
         try:
             detail = self.desk.ticket_detail(self.key)
             agents = self.desk.list_agents()
+            me = self.desk.get_agent()
             last = self.desk.last_event_id()
         except UserError as err:
             self.post_message(TicketFailed(str(err)))
             return
         self._last_event_id = last
-        self.post_message(TicketLoaded(detail, agents))
+        self.post_message(TicketLoaded(detail, agents, me))
 
     @work(thread=True, exclusive=True, group="ticket-feed")
     def watch_feed(self) -> None:
@@ -263,7 +276,15 @@ class TicketScreen(Screen[None]):
     @on(TicketLoaded)
     def _loaded(self, message: TicketLoaded) -> None:
         self.agents = message.agents
+        header = self.query_one(ConsoleHeader)
+        if message.me is not None:
+            me = message.me
+            header.set_agent(
+                me.handle, me.name, me.tier, lead=me.lead, demo=bool(self.desk.is_demo_actor)
+            )
+        header.set_policy(message.detail.policy, self._agent_zone())
         self.show(message.detail)
+        header.update_state(self.now())
 
     @on(TicketSaved)
     def _saved(self, message: TicketSaved) -> None:
@@ -312,7 +333,7 @@ class TicketScreen(Screen[None]):
         if self.detail is not None:
             now = self.now()
             for timer in self.detail.timers(now):
-                states[timer.label] = timer_text(timer, self.zone, now)
+                states[timer.label] = timer_text(timer, self.detail, self.zone, now)
         self.app.push_screen(ExplainScreen(self.key, message.explanation, states))
 
     # ------------------------------------------------------------ view
@@ -588,7 +609,19 @@ class TicketScreen(Screen[None]):
             self.load_explanation()
 
     def action_knowledge(self) -> None:
-        self.notify("The knowledge base is not available from here yet", markup=False)
+        """``k``: the knowledge base with suggestions for this ticket; ``l`` there links an
+        article, ``y`` comes back with it inserted into the reply draft."""
+        from agent_console.screens.knowledge import KnowledgeScreen
+
+        self.app.push_screen(KnowledgeScreen(ticket_key=self.key), self._article_chosen)
+
+    def _article_chosen(self, chosen: ArticleChosen | None) -> None:
+        self.load()  # an article may have been linked
+        if chosen is None or self.detail is None:
+            return
+        draft = self.drafts.get("public", "").rstrip()
+        self.drafts["public"] = (draft + "\n\n" if draft else "") + chosen.markdown
+        self._open_editor(internal=False)
 
     def action_reload(self) -> None:
         self.load()

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 
-from agent_console.desk.ticket_view import TimerState
+from agent_console.desk.ticket_view import TicketDetail, TimerState
 from agent_console.sla import format_duration
+from agent_console.widgets.sla_timer import deadline_text, format_due, waiting_text
 
 KEEP = {"\n", "\t"}
 
@@ -52,17 +53,6 @@ def absolute(dt: datetime, zone: tzinfo) -> str:
     return f"{local:%a %d %b %H:%M} {local.tzname()}"
 
 
-def short_due(dt: datetime, zone: tzinfo, now: datetime) -> str:
-    """``14:30 EST`` today, ``Tue 14:30 EST`` within a week, else ``Tue 01 Dec 14:30``."""
-    local = dt.astimezone(zone)
-    here = now.astimezone(zone)
-    if local.date() == here.date():
-        return f"{local:%H:%M} {local.tzname()}"
-    if abs((local.date() - here.date()).days) < 7:
-        return f"{local:%a %H:%M} {local.tzname()}"
-    return f"{local:%a %d %b %H:%M} {local.tzname()}"
-
-
 def relative(dt: datetime, now: datetime) -> str:
     """``just now``, ``5m ago``, ``3h ago``, ``2d ago`` (``in 5m`` for the future)."""
     seconds = int((now - dt).total_seconds())
@@ -91,39 +81,42 @@ STATE_STYLE = {
     "idle": "dim",
 }
 
+TARGET_OF = {
+    "first_response": "first_response",
+    "next_update": "status_update",
+    "resolution": "resolution",
+}
 
-def timer_text(timer: TimerState, zone: tzinfo, now: datetime) -> Text:
-    """One SLA timer as the side panel shows it: the time left on its clock (amber under a
-    quarter, red overdue), paused, or met / breached with when."""
+
+def timer_text(timer: TimerState, detail: TicketDetail, zone: tzinfo, now: datetime) -> Text:
+    """One SLA timer as the side panel shows it. Running deadlines use the queue's timer
+    cells (:func:`agent_console.widgets.sla_timer.deadline_text`: time left on the clock,
+    amber / red, overdue, stopped out of hours); the detail view adds met / breached with
+    when, and the time left while waiting on the customer."""
     out = Text()
     if timer.state in ("met", "breached"):
         mark = "✓ met" if timer.state == "met" else "✗ breached"
         out.append(mark, style=STATE_STYLE[timer.state])
         if timer.done_at is not None:
-            out.append(f"  {short_due(timer.done_at, zone, now)}", style="dim")
+            out.append(f" {format_due(timer.done_at, zone, now)}", style="dim")
         if timer.due is not None:
-            out.append(f"\ndue {short_due(timer.due, zone, now)}", style="dim")
+            out.append(f"\ndue {format_due(timer.due, zone, now)}", style="dim")
         return out
     if timer.state == "paused":
-        if timer.seconds is None:
-            out.append("⏸ paused", style=STATE_STYLE["paused"])
-            out.append(" (waiting on customer)", style="dim")
+        if timer.name == "resolution" and detail.paused_since is not None:
+            out.append_text(waiting_text(detail.paused_since, zone, now))
+            if timer.seconds is not None:
+                left = format_duration(timer.seconds)
+                what = f"overdue {left}" if timer.seconds < 0 else f"{left} left"
+                out.append(f"\n{what} when it resumes", style="dim")
         else:
-            out.append(f"⏸ {format_duration(timer.seconds)} left", style=STATE_STYLE["paused"])
-            out.append("\npaused: waiting on customer", style="dim")
+            out.append("⏸ paused while waiting on the customer", style=STATE_STYLE["paused"])
         return out
-    if timer.state == "idle" or timer.seconds is None:
-        reason = "after the first response" if timer.name == "next_update" else "—"
-        out.append(reason, style="dim")
+    if timer.state == "idle" or timer.due is None:
+        if timer.name == "next_update" and detail.is_open:
+            out.append("starts with the first response", style="dim")
+        else:
+            out.append("—", style="dim")
         return out
-    if timer.seconds < 0:
-        out.append(f"overdue {format_duration(timer.seconds)}", style="bold red")
-    else:
-        fraction = timer.fraction if timer.fraction is not None else 1.0
-        style = "bold yellow" if fraction < 0.25 else "green"
-        out.append(f"{format_duration(timer.seconds)} left", style=style)
-    if not timer.running:
-        out.append(" (clock stopped)", style="dim")
-    if timer.due is not None:
-        out.append(f"\ndue {short_due(timer.due, zone, now)}", style="dim")
-    return out
+    target = getattr(detail.policy.target(detail.priority), TARGET_OF[timer.name])
+    return deadline_text(detail.policy, detail.priority, timer.due, target, now, zone)

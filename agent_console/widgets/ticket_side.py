@@ -74,7 +74,7 @@ def fields_renderable(d: TicketDetail, zone: tzinfo) -> Table:
 def timers_renderable(d: TicketDetail, now: datetime, zone: tzinfo) -> Table:
     table = _grid()
     for timer in d.timers(now):
-        table.add_row(timer.label, timer_text(timer, zone, now))
+        table.add_row(timer.label, timer_text(timer, d, zone, now))
     return table
 
 
