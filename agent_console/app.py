@@ -21,11 +21,17 @@ from agent_console.settings import Settings
 Clock = Callable[[], datetime]
 
 
+# Screens are imported on first use: the CLI and the tests import the app without them.
 def _queue_screen() -> Screen:
-    # imported on first use: the CLI and the tests import the app without the screens
     from agent_console.screens.queue import QueueScreen
 
     return QueueScreen()
+
+
+def _knowledge_screen() -> Screen:
+    from agent_console.screens.knowledge import KnowledgeScreen
+
+    return KnowledgeScreen()
 
 
 class AgentConsoleApp(App[None]):
@@ -36,8 +42,8 @@ class AgentConsoleApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     MODES = {
-        "queue": lambda: _queue_screen(),
-        "knowledge": "agent_console.screens.knowledge:KnowledgeScreen",
+        "queue": _queue_screen,
+        "knowledge": _knowledge_screen,
     }
     DEFAULT_MODE = "queue"
 
