@@ -168,6 +168,11 @@ async def test_link_hidden_without_a_ticket(kb_desk: Desk) -> None:
         await wait_for(pilot, lambda: screen.results_query == "refund ")
         assert screen.check_action("link", ()) is False
         assert screen.check_action("use_in_reply", ()) is True
+        # escape leaves the search box (so the app's 1/2 keys work), and goes back to it
+        await pilot.press("escape")
+        assert screen.focused is screen.query_one(KBResultList)
+        await pilot.press("escape")
+        assert screen.focused is screen.query_one("#kb-query", Input)
 
 
 async def test_key_2_reaches_the_knowledge_screen(kb_desk: Desk) -> None:

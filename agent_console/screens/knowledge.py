@@ -366,7 +366,15 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         return len(stack) > 1 and stack[-1] is self
 
     def action_back(self) -> None:
+        """Pushed from a ticket: close. As the ``2`` mode: leave the search box (so that the
+        app's ``1``/``2`` keys work again), or go back to it."""
         if self._is_pushed():
             self.dismiss(None)
+        elif isinstance(self.focused, Input):
+            results = self.query_one(KBResultList)
+            if results.option_count:
+                results.focus()
+            else:
+                self.set_focus(None)
         else:
             self.action_focus_search()
