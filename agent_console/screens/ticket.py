@@ -119,21 +119,21 @@ class TicketScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_name("ticket.tcss")
 
     BINDINGS = [
-        Binding("r", "reply", "Reply"),
-        Binding("i", "note", "Internal note"),
-        Binding("s", "status", "Status"),
-        Binding("p", "priority", "Priority"),
-        Binding("a", "assign", "Assign"),
-        Binding("t", "tags", "Type & tags"),
-        Binding("x", "resolve", "Resolve"),
-        Binding("e", "escalate", "Escalate"),
-        Binding("d", "deescalate", "De-escalate", show=False),
-        Binding("c", "claim", "Claim", show=False),
-        Binding("k", "knowledge", "Knowledge base"),
-        Binding("h", "history", "History"),
-        Binding("w", "explain", "Why these deadlines"),
-        Binding("ctrl+r", "reload", "Reload the ticket", show=False),
-        Binding("escape", "back", "Back to the queue"),
+        Binding("r", "reply", "Reply", tooltip="Public reply to the customer (r)"),
+        Binding("i", "note", "Note", tooltip="Internal note, never sent to the customer (i)"),
+        Binding("s", "status", "Status", tooltip="Change status; pending stops the clock (s)"),
+        Binding("p", "priority", "Priority", tooltip="Change priority with a reason (p)"),
+        Binding("a", "assign", "Assign", tooltip="Assign or reassign (a)"),
+        Binding("t", "tags", "Tags", tooltip="Set request type and tags (t)"),
+        Binding("x", "resolve", "Resolve", tooltip="Resolve with a resolution summary (x)"),
+        Binding("e", "escalate", "Escalate", tooltip="Escalate to the next tier with a note (e)"),
+        Binding("d", "deescalate", "De-escalate", show=False, tooltip="Back one tier (d)"),
+        Binding("c", "claim", "Claim", show=False, tooltip="Claim this ticket (c)"),
+        Binding("k", "knowledge", "KB", tooltip="Knowledge base suggestions (k)"),
+        Binding("h", "history", "History", tooltip="Who changed what, when (h)"),
+        Binding("w", "explain", "Why", tooltip="Why each deadline falls when it does (w)"),
+        Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Reload the ticket (ctrl+r)"),
+        Binding("escape", "back", "Back", tooltip="Back to the queue (escape)"),
     ]
 
     def __init__(self, key: str) -> None:

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from agent_console.desk.ticket_view import TicketDetail, TimerState
 from agent_console.sla import format_duration
-from agent_console.widgets.sla_timer import deadline_text, format_due, waiting_text
+from agent_console.widgets.sla_timer import deadline_text, format_due, waiting_text, zone_abbrev
 
 KEEP = {"\n", "\t"}
 
@@ -50,7 +50,7 @@ def zone_named(name: str | None, fallback: str) -> tzinfo:
 
 def absolute(dt: datetime, zone: tzinfo) -> str:
     local = dt.astimezone(zone)
-    return f"{local:%a %d %b %H:%M} {local.tzname()}"
+    return f"{local:%a %d %b %H:%M} {zone_abbrev(local)}"
 
 
 def relative(dt: datetime, now: datetime) -> str:
