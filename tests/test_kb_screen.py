@@ -161,10 +161,22 @@ async def test_suggestions_link_and_insert_for_a_ticket(kb_desk: Desk) -> None:
     assert kinds.count("linked-article") == 1
 
 
+class ModeApp(App[None]):
+    """The knowledge base as a mode's base screen, the way the console shows it on ``2``."""
+
+    MODES = {"kb": lambda: KnowledgeScreen("refund ")}
+    DEFAULT_MODE = "kb"
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        self.desk = desk
+
+
 async def test_link_hidden_without_a_ticket(kb_desk: Desk) -> None:
-    screen = KnowledgeScreen("refund ")
-    app = KBApp(kb_desk, screen)
+    app = ModeApp(kb_desk)
     async with app.run_test() as pilot:
+        screen = app.screen
+        assert isinstance(screen, KnowledgeScreen)
         await wait_for(pilot, lambda: screen.results_query == "refund ")
         assert screen.check_action("link", ()) is False
         assert screen.check_action("use_in_reply", ()) is True
@@ -173,6 +185,10 @@ async def test_link_hidden_without_a_ticket(kb_desk: Desk) -> None:
         assert screen.focused is screen.query_one(KBResultList)
         await pilot.press("escape")
         assert screen.focused is screen.query_one("#kb-query", Input)
+        # y outside a ticket: ArticleChosen is posted (and copied), the screen stays
+        await pilot.press("escape", "y")
+        await pilot.pause()
+        assert app.screen is screen
 
 
 async def test_key_2_reaches_the_knowledge_screen(kb_desk: Desk) -> None:
