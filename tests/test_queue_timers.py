@@ -157,3 +157,14 @@ def test_maintenance_banner_within_the_hour_and_during() -> None:
     during = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
     banner = maintenance_text(POLICY, during, ET)
     assert banner is not None and "in progress" in banner.plain and "ends in 4h 00m" in banner.plain
+
+
+def test_compact_timer_for_narrow_columns() -> None:
+    due = MON_9 + timedelta(hours=1, minutes=40)
+    t = deadline_text(POLICY, "critical", due, 7200, MON_9, ET, label="FR", compact=True)
+    assert t.plain == "FR 1h 40m · Mon 10:40"
+    closed = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+    later = datetime(2026, 11, 24, 17, 10, tzinfo=UTC)
+    assert deadline_text(POLICY, "urgent", later, 4 * 3600, closed, ET, compact=True).plain == (
+        "⏸ 3h 10m · Tue 09:00"
+    )

@@ -412,7 +412,13 @@ class QueueTable(ScrollView, can_focus=True):
                 return Text(row.assignee or "—", Style(dim=row.assignee is None))
             case "timer":
                 try:
-                    return ticket_timer(row, self.policy_for(row.policy), self.now, self.zone)
+                    return ticket_timer(
+                        row,
+                        self.policy_for(row.policy),
+                        self.now,
+                        self.zone,
+                        compact=col.width < 36,
+                    )
                 except Exception:  # noqa: BLE001 - a bad contract file must not kill the table
                     return Text("policy?", Style(color="red"))
         return Text("")

@@ -135,8 +135,10 @@ def deadline_text(
     zone: tzinfo,
     *,
     label: str | None = None,
+    compact: bool = False,
 ) -> Text:
-    """One running (or clock-stopped) deadline: ``47m 12s left · due Mon 11:12 ET``.
+    """One running (or clock-stopped) deadline: ``47m 12s left · due Mon 11:12 ET``
+    (``compact``: ``47m 12s · Mon 11:12`` for narrow columns).
 
     Time left is on the priority's clock; when that clock is stopped now (a business
     clock outside business hours) the cell says paused and when the clock starts again.
@@ -149,19 +151,25 @@ def deadline_text(
     if label:
         text.append(f"{label} ", STYLE_DIM)
     amount = format_duration(seconds)
+    left = "" if compact else " left"
     if running:
         if overdue:
             text.append(f"overdue {amount}", timer_style(fraction, True))
         else:
-            text.append(f"{amount} left", timer_style(fraction, False))
-        text.append(f" · due {format_due(due, zone, now)}", STYLE_DIM)
+            text.append(f"{amount}{left}", timer_style(fraction, False))
+        if compact:
+            local = due.astimezone(zone)
+            text.append(f" · {local:%a %H:%M}", STYLE_DIM)
+        else:
+            text.append(f" · due {format_due(due, zone, now)}", STYLE_DIM)
         return text
     opens = policy.next_open(now)
     if overdue:
         text.append(f"⏸ overdue {amount}", STYLE_RED)
     else:
-        text.append(f"⏸ {amount} left", timer_style(fraction, False) + Style(dim=True))
-    text.append(f" · opens {format_clock(opens, zone, now)}", STYLE_PAUSED)
+        text.append(f"⏸ {amount}{left}", timer_style(fraction, False) + Style(dim=True))
+    word = "" if compact else "opens "
+    text.append(f" · {word}{format_clock(opens, zone, now)}", STYLE_PAUSED)
     return text
 
 
@@ -177,11 +185,15 @@ def waiting_text(
     return text
 
 
-def ticket_timer(t: TimerFacts, policy: Policy, now: datetime, zone: tzinfo) -> Text:
+def ticket_timer(
+    t: TimerFacts, policy: Policy, now: datetime, zone: tzinfo, *, compact: bool = False
+) -> Text:
     """The timer cell of a ticket row (the deadline :func:`pick_deadline` chooses)."""
     d = pick_deadline(t, policy)
     if d is None:
         return Text("—", STYLE_DIM)
     if d.due is None:
         return waiting_text(t.paused_since or now, zone, now, label=d.label)
-    return deadline_text(policy, t.priority, d.due, d.target_seconds, now, zone, label=d.label)
+    return deadline_text(
+        policy, t.priority, d.due, d.target_seconds, now, zone, label=d.label, compact=compact
+    )
