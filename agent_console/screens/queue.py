@@ -61,8 +61,10 @@ class QueueLoaded(Message):
         keep_id: int | None = None,
         me: Me | None = None,
         last_event_id: int | None = None,
+        partial: bool = False,
     ) -> None:
         super().__init__()
+        self.partial = partial
         self.generation = generation
         self.query = query
         self.ids = ids
@@ -154,6 +156,7 @@ class QueueScreen(Screen[None]):
         self._since_recount = 0.0
         self._follow_key: str | None = None
         self._loaded_at: datetime | None = None
+        self._partial_cursor: int | None = None
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -248,21 +251,35 @@ class QueueScreen(Screen[None]):
             me = desk.queue_me(query.agent) if first else None
             last_event = desk.last_event_id() if first or self.last_event_id is None else None
             now = self.app_now()
+            # first paint: the head of the view straight off the index (a LIMIT query,
+            # milliseconds even on a cold million-ticket file) ...
+            head = desk.queue_page(query, 0, FIRST_WINDOW, now)
+            if worker.is_cancelled:
+                return
+            self.post_message(
+                QueueLoaded(
+                    generation,
+                    query,
+                    [r.id for r in head],
+                    {r.id: r for r in head},
+                    keep_id=keep_id,
+                    me=me,
+                    last_event_id=last_event,
+                    partial=True,
+                )
+            )
+            # ... then the whole ordering (ids only), for the scrollbar and any position
             ids = desk.queue_ids(query, now)
             if worker.is_cancelled:
                 return
-            start = 0
-            if keep_id is not None:
+            rows: dict[int, QueueRow] = {}
+            if keep_id is not None and keep_id not in {r.id for r in head}:
                 try:
                     start = max(ids.index(keep_id) - FIRST_WINDOW // 2, 0)
+                    rows = desk.queue_rows(ids[start : start + FIRST_WINDOW])
                 except ValueError:
-                    start = 0
-            rows = desk.queue_rows(ids[start : start + FIRST_WINDOW])
-            self.post_message(
-                QueueLoaded(
-                    generation, query, ids, rows, keep_id=keep_id, me=me, last_event_id=last_event
-                )
-            )
+                    pass
+            self.post_message(QueueLoaded(generation, query, ids, rows, keep_id=keep_id))
             if worker.is_cancelled:
                 return
             self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
@@ -284,10 +301,20 @@ class QueueScreen(Screen[None]):
             self.last_event_id = message.last_event_id
         if message.generation != self._generation:
             return  # a newer query is on its way: drop this one
-        self._shown_generation = message.generation
         table = self.table
         table.update_rows(message.rows)
-        table.set_ordering(message.ids, keep_id=message.keep_id)
+        if message.partial:
+            # the head of the view: keep the cursor's ticket if it is there, else the top
+            keep = message.keep_id if message.keep_id in message.rows else None
+            table.set_ordering(message.ids, keep_id=keep, fallback=0 if keep is None else None)
+            self._partial_cursor = table.cursor_id
+            self._update_status(loading=True)
+            return
+        keep = message.keep_id
+        if table.cursor_id != self._partial_cursor:
+            keep = None  # the agent moved meanwhile: stay where they are
+        self._shown_generation = message.generation
+        table.set_ordering(message.ids, keep_id=keep)
         self._loaded_at = self.app_now()
         self._update_status()
 

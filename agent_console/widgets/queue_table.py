@@ -198,9 +198,11 @@ class QueueTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self.ids)
 
-    def set_ordering(self, ids: Sequence[int], keep_id: int | None = None) -> None:
+    def set_ordering(
+        self, ids: Sequence[int], keep_id: int | None = None, *, fallback: int | None = None
+    ) -> None:
         """Show a new ordering; the cursor stays on ``keep_id`` (or the current ticket)
-        when it is still in the view, else on the same position."""
+        when it is still in the view, else on ``fallback`` or the same position."""
         keep = keep_id if keep_id is not None else self.cursor_id
         old_index = self.cursor
         self.ids = list(ids)
@@ -208,7 +210,8 @@ class QueueTable(ScrollView, can_focus=True):
         self._requested.clear()
         index = self.index_of(keep) if keep is not None else None
         if index is None:
-            index = min(old_index, max(len(self.ids) - 1, 0))
+            index = old_index if fallback is None else fallback
+            index = min(index, max(len(self.ids) - 1, 0))
         self.virtual_size = Size(self.size.width, len(self.ids) + 1)
         self._set_cursor(index, center=index != old_index)
         self.refresh()
