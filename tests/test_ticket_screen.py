@@ -125,9 +125,21 @@ async def test_thread_kinds_are_told_apart(ann_desk: Desk) -> None:
         internal = cards[3].query_one(".msg-header", Static)
         assert "internal — never sent to the customer" in str(internal.content)
         assert "Ann One · tier 1" in str(internal.content)
-        assert "Mon 23 Nov 09:00 EST" in str(internal.content)  # agent zone: the policy's
+        assert "Mon 23 Nov 09:00 ET" in str(internal.content)  # no agent zone: the policy's
         header = str(screen.query_one("#ticket-header", Static).content)
         assert key in header and "tier 2" in header
+
+
+async def test_times_in_the_agents_zone(settings: Settings) -> None:
+    desk = make_desk(settings.with_(timezone="Europe/Berlin"), "ann")
+    key = ticket(desk)
+    app = make_app(desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        card = next(iter(screen.query(MessageCard)))
+        header = str(card.query_one(".msg-header", Static).content)
+        assert "30m ago · Mon 23 Nov 14:30 CET" in header
+    desk.engine.dispose()
 
 
 async def test_hostile_customer_text_renders_literally(ann_desk: Desk) -> None:
