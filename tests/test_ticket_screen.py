@@ -413,3 +413,40 @@ async def test_unknown_key_is_one_line(ann_desk: Desk) -> None:
         await app.push_screen(screen)
         await settle(pilot)
         assert "no ticket" in str(screen.query_one("#ticket-header", Static).content)
+
+
+async def test_deescalate_and_claim_through_keys(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    ann_desk.escalate(key, "to tier 2", agent="ann")
+    tom = Desk.open(ann_desk.settings.with_(agent="tom"))
+    app = make_app(tom)
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            screen = await open_ticket(pilot, key)
+            await pilot.press("c")
+            await settle(pilot)
+            assert tom.ticket_detail(key).assignee == "tom"
+            await pilot.press("d")
+            await pilot.pause()
+            assert isinstance(app.screen, NoteDialog)
+            await pilot.press(*"config only: guide the customer", "ctrl+s")
+            await settle(pilot)
+            d = tom.ticket_detail(key)
+            assert d.tier == 1 and d.assignee is None
+            assert d.pinned[0].body == "config only: guide the customer"
+            assert screen.detail is not None and screen.detail.tier == 1
+    finally:
+        tom.engine.dispose()
+
+
+async def test_follows_changes_made_elsewhere(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        assert screen.detail is not None and screen.detail.version == 1
+        ann_desk.reply(key, "from another console", agent="bob")
+        screen.watch_feed()
+        await settle(pilot)
+        assert screen.detail.version == 2
+        assert screen.query(MessageCard).last().message.body == "from another console"

@@ -245,6 +245,9 @@ class TicketScreen(Screen[None]):
         except UserError as err:
             self.post_message(TicketRefused(action, str(err), draft=draft))
             return
+        except Exception as err:  # noqa: BLE001 - never leave the screen stuck "saving"
+            self.post_message(TicketRefused(action, f"unexpected error: {err}", draft=draft))
+            return
         self._last_event_id = last
         self.post_message(TicketSaved(action, detail, summary(detail)))
 
