@@ -110,7 +110,7 @@ def timer_text(timer: TimerState, detail: TicketDetail, zone: tzinfo, now: datet
                 what = f"overdue {left}" if timer.seconds < 0 else f"{left} left"
                 out.append(f"\n{what} when it resumes", style="dim")
         else:
-            out.append("⏸ paused while waiting on the customer", style=STATE_STYLE["paused"])
+            out.append("⏸ paused (waiting on customer)", style=STATE_STYLE["paused"])
         return out
     if timer.state == "idle" or timer.due is None:
         if timer.name == "next_update" and detail.is_open:
