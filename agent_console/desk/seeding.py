@@ -282,6 +282,9 @@ class SeedMixin(TicketsMixin):
             "version": 1,
         }
         row["next_due"] = nearest_due_of_row(row)
+        # nothing in a thread happens after `now`
+        latest = now - opened
+        thread = [(k, a, c, min(off, latest), b, p) for k, a, c, off, b, p in thread]
         return row, thread
 
     def _write_chunk(
