@@ -285,7 +285,7 @@ class TicketScreen(Screen[None]):
             header.set_agent(
                 me.handle, me.name, me.tier, lead=me.lead, demo=bool(self.desk.is_demo_actor)
             )
-        header.set_policy(message.detail.policy, self._agent_zone())
+        header.set_policy(self.desk.default_policy, self._agent_zone())  # the desk's hours, as on every screen
         self.show(message.detail)
         header.update_state(self.now())
 
