@@ -15,6 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Static
 
 from agent_console.sla import Policy
@@ -60,6 +61,27 @@ def maintenance_text(policy: Policy, now: datetime, zone: tzinfo) -> Text | None
     return Text(f"⚠ Maintenance window starts in {mins} min ({span})", no_wrap=True)
 
 
+class HeaderLine(Widget):
+    """One line of text, repainted without a layout pass (it changes every second)."""
+
+    DEFAULT_CSS = """
+    HeaderLine {
+        height: 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.text = Text()
+
+    def set_text(self, text: Text) -> None:
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+
 class ConsoleHeader(Vertical):
     """Agent, tier (``DEMO`` for the demo agent), business hours, maintenance banner."""
 
@@ -101,7 +123,7 @@ class ConsoleHeader(Vertical):
         self._last: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header-line", markup=False)
+        yield HeaderLine(id="header-line")
         yield Static(id="header-banner", markup=False)
 
     # ---------------------------------------------------------------- data in
@@ -167,7 +189,7 @@ class ConsoleHeader(Vertical):
         if key == self._last:
             return
         self._last = key
-        self.query_one("#header-line", Static).update(line)
+        self.query_one("#header-line", HeaderLine).set_text(line)
         b = self.query_one("#header-banner", Static)
         if banner is not None:
             b.update(banner)

@@ -191,6 +191,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._need_posted = False
         self._positions: dict[int, int] | None = None
         self._columns: list[Column] = []
+        self._static_cache: dict[int, tuple[QueueRow, int, list[Segment], int]] = {}
         self._columns_width = -1
 
     # ------------------------------------------------------------ data in
@@ -380,18 +381,31 @@ class QueueTable(ScrollView, can_focus=True):
         return Strip(list(text.render(self.app.console)), width).apply_style(style)
 
     def _row_strip(self, row: QueueRow, width: int) -> Strip:
+        """A row: its static cells are rendered once per (row, width) and cached; only
+        the timer cell is formatted on every paint."""
         base = self.rich_style
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        for col in self._layout():
-            cell = self._cell(row, col)
-            cell.truncate(col.width, overflow="ellipsis", pad=True)
-            text.append_text(cell)
-            text.append(" ")
-        text.truncate(width, pad=True)
-        segments = list(text.render(self.app.console))
-        if base:
-            segments = list(Segment.apply_style(segments, base))
-        return Strip(segments, width).crop_extend(0, width, base)
+        console = self.app.console
+        cached = self._static_cache.get(row.id)
+        if cached is None or cached[0] is not row or cached[1] != width:
+            text = Text(no_wrap=True, overflow="ellipsis", end="")
+            for col in self._layout():
+                if col.name == "timer":
+                    break
+                cell = self._cell(row, col)
+                cell.truncate(col.width, overflow="ellipsis", pad=True)
+                text.append_text(cell)
+                text.append(" ")
+            prefix = list(Segment.apply_style(text.render(console), base))
+            cached = (row, width, prefix, text.cell_len)
+            if len(self._static_cache) > 2 * self.cache_limit:
+                self._static_cache.clear()
+            self._static_cache[row.id] = cached
+        _, _, prefix, used = cached
+        timer_col = self._layout()[-1]
+        timer = self._cell(row, timer_col)
+        timer.truncate(max(min(timer_col.width, width - used), 0), overflow="ellipsis", pad=True)
+        segments = prefix + list(Segment.apply_style(timer.render(console), base))
+        return Strip(segments).crop_extend(0, width, base)
 
     def _cell(self, row: QueueRow, col: Column) -> Text:
         match col.name:
