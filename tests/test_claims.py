@@ -191,3 +191,34 @@ def test_cli_claim_and_claim_next(seeded_desk: Desk, sqlite_url: str) -> None:
     assert r.returncode == 0
     r = _cli(sqlite_url, "ticket", "claim-next", "--agent", "ines")
     assert r.returncode == 0 and r.stdout == ""  # nothing left is not an error
+
+
+@pytest.mark.postgres
+def test_claim_next_race_threads_postgres(pg_desk: Desk, pg_url: str) -> None:
+    """On PostgreSQL the loser's conditional UPDATE waits for the winner's row lock, then
+    matches nothing: four racing consoles still claim every ticket exactly once."""
+    import threading
+
+    pg_desk.seed(0, now=FIXED_NOW)  # agents
+    for i in range(40):
+        _new_ticket(pg_desk, subject=f"PG race {i}")
+    expected = {t.key for t in _unassigned(pg_desk)}
+    results: dict[str, list[str]] = {}
+
+    def worker(handle: str) -> None:
+        d = Desk.open(Settings(db_url=pg_url, now=FIXED_NOW))
+        mine: list[str] = []
+        while got := d.claim_next(agent=handle):
+            mine.extend(got)
+        results[handle] = mine
+        d.engine.dispose()
+
+    threads = [
+        threading.Thread(target=worker, args=(h,)) for h in ("alice", "bruno", "carmen", "dmitri")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    claimed = [k for keys in results.values() for k in keys]
+    assert len(claimed) == len(set(claimed)) and set(claimed) == expected

@@ -200,3 +200,21 @@ def test_demo_actor_gets_a_queue_on_an_empty_database(desk: Desk) -> None:
     assert me.handle == "demo" and me.tier == 1
     assert desk.queue_ids(QueueQuery()) == []
     assert desk.queue_counts()["all"] == 0
+
+
+@pytest.mark.postgres
+def test_queue_on_postgresql(pg_desk: Desk) -> None:
+    pg_desk.seed(300, seed=7, now=FIXED_NOW)
+    q = QueueQuery(view="all")
+    ids = pg_desk.queue_ids(q, FIXED_NOW)
+    counts = pg_desk.queue_counts(None, FIXED_NOW)
+    assert len(ids) == counts["all"] > 0
+    rows = pg_desk.queue_rows(ids)
+    keys = [((rows[i].next_due or FAR_FUTURE), rows[i].priority_level, rows[i].id) for i in ids]
+    assert keys == sorted(keys)
+    # case-insensitive, wildcard-safe filter on PostgreSQL too
+    hits = pg_desk.queue_ids(QueueQuery(view="all", text="REFUND"), FIXED_NOW)
+    assert hits and all("refund" in rows[i].subject.lower() for i in hits)
+    assert pg_desk.queue_ids(QueueQuery(view="all", text="100%_\\"), FIXED_NOW) == []
+    for view in VIEW_NAMES:
+        assert len(pg_desk.queue_ids(QueueQuery(view=view), FIXED_NOW)) == counts[view]
