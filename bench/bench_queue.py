@@ -91,17 +91,23 @@ async def headless(db: Path, t_start: float, idle: float) -> dict[str, float]:
 
     app = create_app(Settings(db_url=f"sqlite:///{db}", agent=AGENT), offer_demo=False)
     out: dict[str, float] = {}
+    first_frame = [0.0]
+    display0 = app._display
+
+    def first_rows_spy(screen_, renderable):  # type: ignore[no-untyped-def]
+        # the first frame handed to the terminal with ticket rows in it
+        if renderable is not None and not first_frame[0] and isinstance(screen_, QueueScreen):
+            tables = screen_.query(QueueTable)
+            if tables and tables.first().cursor_row is not None:
+                first_frame[0] = time.time()
+        return display0(screen_, renderable)
+
+    app._display = first_rows_spy  # type: ignore[method-assign]
     async with app.run_test(size=(160, 50)) as pilot:
-        table = None
-        while True:
+        while not first_frame[0]:
             await asyncio.sleep(0.005)
-            screen = app.screen
-            if isinstance(screen, QueueScreen):
-                table = screen.query_one(QueueTable)
-                if table.row_count and table.cursor_row is not None:
-                    break
-        await pilot.pause()
-        out["first_rows_s"] = time.time() - t_start
+        table = app.screen.query_one(QueueTable)
+        out["first_rows_s"] = first_frame[0] - t_start
         # wait for the whole ordering behind the first page
         screen = app.screen
         while screen._shown_generation != screen._generation:  # type: ignore[attr-defined]
