@@ -100,7 +100,7 @@ def test_waiting_on_customer_is_paused() -> None:
     )
     d = pick_deadline(facts, POLICY)
     assert d is not None and d.which == "resolution" and d.due is None
-    assert ticket_timer(facts, POLICY, MON_9, ET).plain == "RES ⏸ waiting on customer · since 07:00"
+    assert ticket_timer(facts, POLICY, MON_9, ET).plain == "RES ⏸ waiting since 07:00"
 
 
 def test_first_response_until_answered_then_the_nearer_deadline() -> None:

@@ -38,17 +38,24 @@ class QueueView:
     label: str
     key: str  # the key that switches to it on the queue screen
     help: str
+    short: str = ""  # the view bar's label (default: label)
+
+    @property
+    def tab(self) -> str:
+        return self.short or self.label
 
 
 #: the views, in the order the view bar shows them
 VIEWS: tuple[QueueView, ...] = (
     QueueView("working", "Working", "w", "unassigned tickets of my tier and my own"),
-    QueueView("mine", "My tickets", "m", "open tickets assigned to me"),
+    QueueView("mine", "My tickets", "m", "open tickets assigned to me", "Mine"),
     QueueView("unassigned", "Unassigned", "u", "unassigned open tickets of my tier"),
     QueueView("escalations", "Escalations", "e", "tickets escalated to my tier"),
     QueueView("critical", "Critical", "x", "open critical tickets, every tier"),
-    QueueView("breaching", "Breaching soon", "b", "overdue or due within the hour"),
-    QueueView("waiting", "Waiting on customer", "p", "pending: the resolution clock is stopped"),
+    QueueView("breaching", "Breaching soon", "b", "overdue or due within the hour", "Breaching"),
+    QueueView(
+        "waiting", "Waiting on customer", "p", "pending: the resolution clock is stopped", "Waiting"
+    ),
     QueueView("all", "All open", "a", "every open ticket"),
 )
 VIEW_NAMES: tuple[str, ...] = tuple(v.name for v in VIEWS)

@@ -65,7 +65,7 @@ def layout_columns(width: int) -> list[Column]:
     """Column widths for a table ``width`` cells wide (one space between columns)."""
     timer = 38 if width >= 110 else 30
     fixed = [
-        Column("key", "Key", 9),
+        Column("key", "Key", 11 if width >= 100 else 10),
         Column("priority", "Priority", 8),
     ]
     tail = [

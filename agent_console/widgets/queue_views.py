@@ -27,7 +27,7 @@ class ViewTab(Static):
     def label(self) -> Text:
         text = Text(no_wrap=True)
         text.append(self.view.key, Style(underline=True, bold=True))
-        text.append(f" {self.view.label} ")
+        text.append(f" {self.view.tab} ")
         text.append("…" if self.count is None else f"{self.count:,}", Style(bold=True))
         return text
 
@@ -54,7 +54,6 @@ class QueueViewBar(Horizontal):
         width: auto;
         height: 1;
         padding: 0 1;
-        margin-right: 1;
         color: $text-muted;
     }
     QueueViewBar ViewTab:hover {

@@ -176,12 +176,13 @@ def deadline_text(
 def waiting_text(
     paused_since: datetime, zone: tzinfo, now: datetime, *, label: str | None = None
 ) -> Text:
-    """The resolution clock stopped while the ticket waits on the customer."""
+    """The resolution clock stopped while the ticket waits on the customer:
+    ``⏸ waiting since Mon 09:12``."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if label:
         text.append(f"{label} ", STYLE_DIM)
-    text.append("⏸ waiting on customer", STYLE_PAUSED)
-    text.append(f" · since {format_clock(paused_since, zone, now)}", STYLE_DIM)
+    text.append("⏸ waiting", STYLE_PAUSED)
+    text.append(f" since {format_clock(paused_since, zone, now)}", STYLE_DIM)
     return text
 
 
