@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent_console.errors import UserError
 from agent_console.paths import default_db_url, default_policy_path, user_config_dir
@@ -88,10 +89,24 @@ def resolve_settings(
 
     db_url = pick(db, ENV_DB, "db") or default_db_url()
     policy_str = pick(policy, ENV_POLICY, "policy")
+    agent_handle = pick(agent, ENV_AGENT, "agent")
+    zone = pick(timezone, ENV_TZ, "timezone")
+    if zone:
+        check_zone(zone)
     return Settings(
         db_url=db_url,
-        agent=pick(agent, ENV_AGENT, "agent"),
+        agent=agent_handle.strip().lower() if agent_handle else None,
         policy=Path(policy_str).expanduser() if policy_str else default_policy_path(),
-        timezone=pick(timezone, ENV_TZ, "timezone"),
+        timezone=zone,
         config_file=cfg_path if cfg else None,
     )
+
+
+def check_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, or one clear error."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin"
+        ) from None

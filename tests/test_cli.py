@@ -123,3 +123,20 @@ def test_tui_with_unknown_agent_is_one_line(capsys, db: str) -> None:
     assert err.strip() == (
         "agent-console: error: unknown agent 'ghost' (see `agent-console agent list`)"
     )
+
+
+def test_unknown_time_zone_is_one_line(capsys, db: str) -> None:
+    code, _, err = run(capsys, "--db", db, "--tz", "Bad/Zone", "ticket", "list")
+    assert code == 2
+    assert err.strip().startswith("agent-console: error: unknown time zone 'Bad/Zone'")
+
+
+def test_agent_handles_are_case_insensitive_everywhere(capsys, db: str) -> None:
+    run(capsys, "--db", db, "seed", "--tickets", "400", "--now", NOW)
+    code, out, err = run(capsys, "--db", db, "ticket", "claim-next", "--agent", "Alice")
+    assert code == 0, err
+    key = out.strip()
+    assert key.startswith("SUP-")
+    code, _, err = run(capsys, "--db", db, "--agent", " ALICE ", "ticket", "reply", key,
+                       "--body", "On it.")
+    assert code == 0, err

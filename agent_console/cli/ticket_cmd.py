@@ -90,15 +90,14 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         print_json(d.as_json(now))
         return 0
-    zone = ctx.settings.timezone or d.policy.timezone
+    zone = desk.display_zone
 
     def at(dt: object) -> str:
         from datetime import datetime
-        from zoneinfo import ZoneInfo
 
         if not isinstance(dt, datetime):
             return "-"
-        local = dt.astimezone(ZoneInfo(zone))
+        local = dt.astimezone(zone)
         return f"{local:%a %d %b %H:%M} {local.tzname()}"
 
     print(f"{d.key}  {clean(d.subject)}")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 
 from agent_console.errors import NotFound, UserError
 from agent_console.paths import policies_dir
-from agent_console.settings import DEMO_AGENT, Settings
+from agent_console.settings import DEMO_AGENT, Settings, check_zone
 from agent_console.sla import Policy, PolicyBook, PolicyError, load_policy
 from agent_console.store.db import first_line, open_engine, safe_url
 from agent_console.store.models import Agent, Organization, Ticket, TicketEvent
@@ -55,11 +56,19 @@ class DeskCore:
     @property
     def actor(self) -> str:
         """The acting agent's handle: the configured one, else the demo tier 1 agent."""
-        return self.settings.agent or DEMO_AGENT
+        return (self.settings.agent or DEMO_AGENT).strip().lower()
 
     @property
     def is_demo_actor(self) -> bool:
         return not self.settings.agent
+
+    @property
+    def display_zone(self) -> ZoneInfo:
+        """The zone the agent reads times in, on every screen and in the CLI: ``--tz`` /
+        ``AGENT_CONSOLE_TZ`` / config, else the default policy's zone."""
+        if self.settings.timezone:
+            return check_zone(self.settings.timezone)
+        return self.default_policy.tz
 
     @property
     def default_policy(self) -> Policy:
@@ -106,6 +115,7 @@ class DeskCore:
 
     # ------------------------------------------------------------ shared lookups
     def agent_by_handle(self, session: Session, handle: str) -> Agent:
+        handle = handle.strip().lower()
         agent = session.exec(select(Agent).where(Agent.handle == handle)).first()
         if agent is None:
             if handle == DEMO_AGENT and self.is_demo_actor:

@@ -266,7 +266,7 @@ class QueueMixin(DeskCore):
             return self._me(s, agent)
 
     def _me(self, session: Any, agent: str | None) -> Me:
-        handle = agent or self.actor
+        handle = (agent or self.actor).strip().lower()
         a = session.execute(select(Agent).where(A.handle == handle)).scalars().first()
         if a is None or not a.active:
             # unknown / deactivated: one clear error; the demo agent is made on first use

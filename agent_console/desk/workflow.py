@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -368,7 +367,7 @@ class WorkflowMixin(DeskCore):
             s = c.session
             current = s.get(Agent, t.assignee_id) if t.assignee_id else None
             new = (
-                self.agent_by_handle(s, handle.strip().lower())
+                self.agent_by_handle(s, handle)
                 if handle and handle.strip()
                 else None
             )
@@ -513,7 +512,7 @@ class WorkflowMixin(DeskCore):
         """One command's transaction: the acting agent, the ticket, and the conditional
         version bump that makes concurrent writers lose cleanly (Conflict)."""
         with self.write() as s:
-            actor = self.agent_by_handle(s, (agent or self.actor).strip().lower())
+            actor = self.agent_by_handle(s, agent or self.actor)
             ticket = self.ticket_by_key(s, key)
             seen = ticket.version if expected_version is None else expected_version
             if ticket.version != seen:
@@ -554,17 +553,8 @@ class WorkflowMixin(DeskCore):
             f"{what}; reload and try again"
         )
 
-    def _zone(self, policy: Policy) -> ZoneInfo:
-        name = self.settings.timezone
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return ZoneInfo(policy.timezone)
-
     def _local_fmt(self, policy: Policy):  # type: ignore[no-untyped-def]
-        zone = self._zone(policy)
+        zone = self.display_zone
 
         def fmt(dt: datetime | None) -> str:
             if dt is None:

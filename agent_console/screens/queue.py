@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 from textual import on, work
@@ -188,13 +187,7 @@ class QueueScreen(Screen[None]):
 
     @property
     def display_zone(self) -> tzinfo:
-        name = getattr(self.app.settings, "timezone", None)  # type: ignore[attr-defined]
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return self.desk.default_policy.tz
+        return self.desk.display_zone  # type: ignore[no-any-return]
 
     def app_now(self) -> datetime:
         return self.app.now()  # type: ignore[attr-defined,no-any-return]

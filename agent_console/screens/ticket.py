@@ -40,7 +40,7 @@ from agent_console.screens.ticket_dialogs import (
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
 from agent_console.sla import Explanation, format_duration
 from agent_console.widgets.console_header import ConsoleHeader
-from agent_console.widgets.ticket_format import literal, timer_text, zone_named
+from agent_console.widgets.ticket_format import literal, timer_text
 from agent_console.widgets.ticket_side import STATUS_STYLE, TicketSidePanel
 from agent_console.widgets.ticket_thread import TicketThread
 
@@ -157,16 +157,9 @@ class TicketScreen(Screen[None]):
         clock = getattr(self.app, "now", None)
         return clock() if callable(clock) else self.desk.now()
 
-    def _agent_zone(self) -> tzinfo | None:
-        settings = getattr(self.app, "settings", None)
-        name = getattr(settings, "timezone", None)
-        return zone_named(name, "UTC") if name else None
-
     @property
     def zone(self) -> tzinfo:
-        settings = getattr(self.app, "settings", None)
-        fallback = self.detail.policy.timezone if self.detail else "UTC"
-        return zone_named(getattr(settings, "timezone", None), fallback)
+        return self.desk.display_zone  # type: ignore[no-any-return]
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(f"Ticket {self.key}", id="header")
@@ -285,7 +278,7 @@ class TicketScreen(Screen[None]):
             header.set_agent(
                 me.handle, me.name, me.tier, lead=me.lead, demo=bool(self.desk.is_demo_actor)
             )
-        header.set_policy(self.desk.default_policy, self._agent_zone())  # the desk's hours, as on every screen
+        header.set_policy(self.desk.default_policy, self.zone)  # the desk's hours, as on every screen
         self.show(message.detail)
         header.update_state(self.now())
 

@@ -8,7 +8,6 @@ are shown as visible escapes (``\\x1b[2J``) instead of reaching the terminal.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 
@@ -36,16 +35,6 @@ def literal(text: str, style: str = "", *, keep_newlines: bool = True) -> Text:
     out = Text(no_wrap=False, overflow="fold")
     out.append(visible(text, keep_newlines=keep_newlines), style=style)
     return out
-
-
-def zone_named(name: str | None, fallback: str) -> tzinfo:
-    for candidate in (name, fallback):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
 
 
 def absolute(dt: datetime, zone: tzinfo) -> str:
