@@ -247,3 +247,25 @@ def test_parse_duration_rejects(text: str) -> None:
 )
 def test_format_duration(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_policy_book_remembers_a_missing_contract(tmp_path, monkeypatch) -> None:
+    """A row naming a missing contract must not hit the disk on every paint."""
+    import pytest as _pytest
+
+    from agent_console.sla import PolicyBook, PolicyError, load_default_policy
+    from agent_console.sla import policy as policy_module
+
+    calls = []
+    real = policy_module.load_policy_named
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(policy_module, "load_policy_named", counting)
+    book = PolicyBook(load_default_policy(), [tmp_path])
+    for _ in range(3):
+        with _pytest.raises(PolicyError, match="no-such-contract"):
+            book.get("no-such-contract")
+    assert calls == ["no-such-contract"]

@@ -309,7 +309,12 @@ class ImportMixin(TicketsMixin):
                     t.c.status,
                     t.c.paused_since,
                     t.c.sla_pauses,
-                ).where(t.c.external_id.in_(chunk))
+                )
+                .where(t.c.external_id.in_(chunk))
+                # lock the rows about to be updated: an agent's edit committed between this
+                # read and the UPDATE would otherwise be overwritten (PostgreSQL; SQLite
+                # already holds the write lock)
+                .with_for_update()
             ):
                 existing[row[0]] = tuple(row[1:])
 

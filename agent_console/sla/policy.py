@@ -577,7 +577,7 @@ class PolicyBook:
     def __init__(self, default: Policy, dirs: Sequence[Path] | None = None) -> None:
         self.default = default
         self.dirs = list(dirs) if dirs is not None else _default_dirs()
-        self._cache: dict[str, Policy] = {}
+        self._cache: dict[str, Policy | PolicyError] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str | None) -> Policy:
@@ -588,8 +588,15 @@ class PolicyBook:
             with self._lock:
                 found = self._cache.get(name)
                 if found is None:
-                    found = load_policy_named(name, self.default, self.dirs)
+                    try:
+                        found = load_policy_named(name, self.default, self.dirs)
+                    except PolicyError as exc:
+                        # remembered: a missing contract is not re-read from disk on
+                        # every paint of every row that names it
+                        found = exc
                     self._cache[name] = found
+        if isinstance(found, PolicyError):
+            raise found
         return found
 
     def names(self) -> list[str]:
