@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from agent_console.desk import Desk
+from agent_console.errors import UserError
 from agent_console.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -88,7 +89,13 @@ class AgentConsoleApp(App[None]):
     @work(thread=True, exclusive=True, group="demo")
     def load_demo_data(self) -> None:
         self.call_from_thread(self.notify, "Loading demo data…", timeout=3)
-        self.desk.seed(2000, seed=1)
+        try:
+            self.desk.seed(2000, seed=1)
+        except UserError as exc:
+            self.call_from_thread(
+                self.notify, f"Demo data not loaded: {exc}", severity="error", markup=False
+            )
+            return
         self.call_from_thread(self.notify, "Demo data loaded: 2,000 tickets")
         self.call_from_thread(self._refresh_screens)
 

@@ -155,3 +155,21 @@ def test_naive_datetime_is_refused(sqlite_url: str) -> None:
         with pytest.raises(Exception, match="naive datetime"):
             s.commit()
     engine.dispose()
+
+
+def test_a_version_1_database_is_upgraded_in_place(sqlite_url: str) -> None:
+    """A user's database survives upgrades: data kept, new index added, version bumped."""
+    from sqlalchemy import inspect
+
+    engine = open_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_ticket_queue_unassigned"))
+        conn.execute(text("UPDATE schema_version SET version = 1"))
+        conn.execute(text("INSERT INTO organization (name, version) VALUES ('Keep Me', 1)"))
+    assert migrate(engine) == SCHEMA_VERSION
+    names = {i["name"] for i in inspect(engine).get_indexes("ticket")}
+    assert "ix_ticket_queue_unassigned" in names
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM organization")).scalar() == "Keep Me"
+        assert current_version(conn) == SCHEMA_VERSION
+    engine.dispose()

@@ -74,7 +74,16 @@ def _m1_initial(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_m1_initial]
+def _m2_unassigned_queue_index(conn: Connection) -> None:
+    """Version 2: an index covering the Working/Unassigned views' filter and sort key."""
+    from agent_console.store.models import Ticket
+
+    for index in Ticket.__table__.indexes:
+        if index.name == "ix_ticket_queue_unassigned":
+            index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_m1_initial, _m2_unassigned_queue_index]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -102,9 +111,7 @@ def migrate(engine: Engine) -> int:
             now = datetime.now(UTC)
             table = SchemaVersion.__table__
             if version == 0:
-                conn.execute(
-                    table.insert().values(id=1, version=SCHEMA_VERSION, applied_at=now)
-                )
+                conn.execute(table.insert().values(id=1, version=SCHEMA_VERSION, applied_at=now))
             else:
                 conn.execute(
                     table.update()

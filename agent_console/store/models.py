@@ -112,6 +112,16 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         # the queue: open tickets of a tier / of an assignee, soonest deadline first
         Index("ix_ticket_queue_tier", "is_open", "tier", "next_due", "priority_level"),
+        # unassigned tickets of a tier (Working / Unassigned views), whole sort key covered
+        Index(
+            "ix_ticket_queue_unassigned",
+            "is_open",
+            "tier",
+            "assignee_id",
+            "next_due",
+            "priority_level",
+            "id",
+        ),
         Index("ix_ticket_queue_assignee", "is_open", "assignee_id", "next_due"),
         Index("ix_ticket_queue_all", "is_open", "next_due", "priority_level"),
         Index("ix_ticket_status", "status", "next_due"),
@@ -148,7 +158,9 @@ class Ticket(SQLModel, table=True):
     resolution_due: datetime | None = utc_column()  # None while the resolution clock is paused
     paused_since: datetime | None = utc_column()  # waiting on the customer since
     #: closed pause intervals of the resolution clock: [[start_iso, end_iso], ...]
-    sla_pauses: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sla_pauses: list[list[str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     #: the nearest running deadline (queue sort key); FAR_FUTURE when none runs
     next_due: datetime = Field(default=FAR_FUTURE, sa_column=Column(UTCDateTime(), nullable=False))
 
