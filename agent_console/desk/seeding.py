@@ -183,7 +183,8 @@ class SeedMixin(TicketsMixin):
             r = rng.random()
             tier = 3 if r < 0.06 else 2 if r < 0.22 else 1
         assignee = None
-        if status is not Status.NEW and (not status.is_open or rng.random() < 0.7):
+        if status is not Status.NEW and (tier == 1 or not status.is_open or rng.random() < 0.6):
+            # answered tickets have an owner; some escalations still wait for a consultant
             assignee = rng.choice(agents[tier])
         elif status is Status.NEW and rng.random() < 0.1:
             assignee = rng.choice(agents[1])
