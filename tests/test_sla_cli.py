@@ -10,23 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent_console.cli import sla_cmd
+from agent_console.cli import main, sla_cmd
 from agent_console.errors import UserError
 from agent_console.paths import default_policy_path
 
 
-def _main():
-    try:
-        from agent_console.cli import build_parser, main
-
-        build_parser()
-    except ImportError as exc:  # the rest of the CLI frame is still being written
-        pytest.skip(f"CLI frame incomplete: {exc}")
-    return main
-
-
 def run_main(capsys, *argv: str) -> tuple[int, str, str]:
-    main = _main()
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
