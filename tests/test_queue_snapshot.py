@@ -19,7 +19,7 @@ from tests.test_queue_screen import Clock, make_app, settle
 @pytest.fixture
 def snapshot_desk(seeded_desk: Desk) -> Desk:
     seeded_desk.create_ticket(
-        subject="see [/path] docs — [bold red]x[/] \x1b[2J",
+        subject="see [/path] docs — [bold red]x[/] \x1b[2J \x9b6n",
         body="hostile",
         requester_email="mallory@example.com",
         requester_name="Mallory [i]Quinn[/i]",

@@ -7,7 +7,8 @@ asked for with a :class:`QueueTable.RowsNeeded` message (the screen fetches them
 worker). A tick is ``table.now = now`` plus a repaint of the visible lines: no query.
 
 Customer text (subject, requester, organization) only ever becomes ``rich.text.Text``:
-never markup. Control characters are shown, not obeyed.
+never markup. Non-printable characters (C0, DEL, C1 such as the 8-bit CSI ``\\x9b``) are
+shown as escapes, not obeyed: the single rule of :mod:`agent_console.widgets.ticket_format`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from textual.strip import Strip
 from agent_console.desk.queue import QueueRow
 from agent_console.sla import Policy
 from agent_console.widgets.sla_timer import ticket_timer
+from agent_console.widgets.ticket_format import visible
 
 PRIORITY_STYLES = {
     "critical": Style(color="red", bold=True),
@@ -44,14 +46,13 @@ STATUS_STYLES = {
     "resolved": Style(dim=True),
     "closed": Style(dim=True),
 }
-_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {127: "\\x7f"}
 
 
-def literal(text: str | None) -> str:
-    """Customer text for one terminal cell: control characters shown, not obeyed."""
-    if not text:
-        return ""
-    return text.translate(_CONTROL)
+def _cell_text(text: str | None) -> str:
+    """Customer text for a one-line table cell: the one rule of
+    :func:`agent_console.widgets.ticket_format.visible` (every non-printable character
+    shown as an escape, never obeyed), newlines included."""
+    return visible(text, keep_newlines=False) if text else ""
 
 
 @dataclass(frozen=True)
@@ -414,11 +415,11 @@ class QueueTable(ScrollView, can_focus=True):
             case "priority":
                 return Text(row.priority, PRIORITY_STYLES.get(row.priority, Style()))
             case "subject":
-                return Text(literal(row.subject))
+                return Text(_cell_text(row.subject))
             case "requester":
-                t = Text(literal(row.requester))
+                t = Text(_cell_text(row.requester))
                 if row.organization:
-                    t.append(" · " + literal(row.organization), Style(dim=True))
+                    t.append(" · " + _cell_text(row.organization), Style(dim=True))
                 return t
             case "status":
                 label = "waiting" if row.status == "pending" else row.status.replace("_", " ")

@@ -20,7 +20,11 @@ KEEP = {"\n", "\t"}
 
 def visible(text: str, *, keep_newlines: bool = True) -> str:
     """``text`` with every control character made visible: ``\\x1b`` shows as the four
-    characters ``\\x1b``; newlines (and tabs) stay when ``keep_newlines``."""
+    characters ``\\x1b``, the 8-bit CSI as ``\\x9b``; newlines (and tabs) stay when
+    ``keep_newlines``. This is the one rule for customer text on every screen (the queue's
+    table cells use the one-line form, ``keep_newlines=False``)."""
+    if text.isprintable():
+        return text
     out = []
     for ch in text:
         if ch.isprintable() or (keep_newlines and ch in KEEP):
