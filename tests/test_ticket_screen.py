@@ -450,3 +450,30 @@ async def test_follows_changes_made_elsewhere(ann_desk: Desk) -> None:
         await settle(pilot)
         assert screen.detail.version == 2
         assert screen.query(MessageCard).last().message.body == "from another console"
+
+
+async def test_a_change_committed_right_after_our_own_is_not_skipped(ann_desk: Desk) -> None:
+    """The screen follows a feed cursor: after its own command it keeps polling, so a
+    change another console commits at the same moment still shows up."""
+    key = ticket(ann_desk)
+    real_reply = ann_desk.reply
+
+    def reply_then_bob(*args, **kw):  # type: ignore[no-untyped-def]
+        mine = real_reply(*args, **kw)
+        real_reply(key, "bob, at the same moment", agent="bob")  # another console
+        return mine
+
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        ann_desk.reply = reply_then_bob  # type: ignore[method-assign]
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"mine", "ctrl+s")
+        await settle(pilot)
+        ann_desk.reply = real_reply  # type: ignore[method-assign]
+        assert screen.detail is not None and screen.detail.version == 2  # our own result
+        screen.watch_feed()
+        await settle(pilot)
+        assert screen.detail.version == 3
+        assert screen.query(MessageCard).last().message.body == "bob, at the same moment"

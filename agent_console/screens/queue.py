@@ -20,8 +20,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
+from agent_console.desk.feed import FeedCursor
 from agent_console.desk.queue import (
     DEFAULT_VIEW,
     VIEW_NAMES,
@@ -59,7 +60,7 @@ class QueueLoaded(Message):
         *,
         keep_id: int | None = None,
         me: Me | None = None,
-        last_event_id: int | None = None,
+        feed: FeedCursor | None = None,
         partial: bool = False,
     ) -> None:
         super().__init__()
@@ -70,7 +71,8 @@ class QueueLoaded(Message):
         self.rows = rows
         self.keep_id = keep_id
         self.me = me
-        self.last_event_id = last_event_id
+        #: the change-feed cursor, made by the first load (before the view was read)
+        self.feed = feed
 
 
 class RowsLoaded(Message):
@@ -92,14 +94,12 @@ class FeedChanged(Message):
     def __init__(
         self,
         generation: int,
-        last_event_id: int,
         ticket_ids: frozenset[int],
         rows: dict[int, QueueRow],
         ids: list[int] | None,
     ) -> None:
         super().__init__()
         self.generation = generation
-        self.last_event_id = last_event_id
         self.ticket_ids = ticket_ids
         self.rows = rows
         self.ids = ids
@@ -146,7 +146,9 @@ class QueueScreen(Screen[None]):
         self.query_state = QueueQuery(view=DEFAULT_VIEW)
         self.me: Me | None = None
         self.counts: QueueCounts | None = None
-        self.last_event_id: int | None = None
+        #: where this screen is in the change feed (gap-safe; see desk/feed.py)
+        self.feed: FeedCursor | None = None
+        self._feed_job: Worker[None] | None = None
         self._generation = 0
         self._shown_generation = -1
         self._ticker: Timer | None = None
@@ -242,7 +244,7 @@ class QueueScreen(Screen[None]):
         worker = get_current_worker()
         try:
             me = desk.queue_me(query.agent) if first else None
-            last_event = desk.last_event_id() if first or self.last_event_id is None else None
+            feed = desk.follow_feed() if first else None
             now = self.app_now()
             # first paint: the head of the view straight off the index (a LIMIT query,
             # milliseconds even on a cold million-ticket file) ...
@@ -257,7 +259,7 @@ class QueueScreen(Screen[None]):
                     {r.id: r for r in head},
                     keep_id=keep_id,
                     me=me,
-                    last_event_id=last_event,
+                    feed=feed,
                     partial=True,
                 )
             )
@@ -290,8 +292,8 @@ class QueueScreen(Screen[None]):
                 lead=message.me.lead,
                 demo=bool(self.desk.is_demo_actor),
             )
-        if message.last_event_id is not None and self.last_event_id is None:
-            self.last_event_id = message.last_event_id
+        if message.feed is not None and self.feed is None:
+            self.feed = message.feed
         if message.generation != self._generation:
             return  # a newer query is on its way: drop this one
         table = self.table
@@ -352,44 +354,42 @@ class QueueScreen(Screen[None]):
 
     # ---------------------------------------------------------------- change feed
     def _poll(self) -> None:
-        if self.last_event_id is None:
+        if self.feed is None:
             return
+        if self._feed_job is not None and not self._feed_job.is_finished:
+            return  # one poll of the cursor at a time (a thread worker is not interruptible)
         self._since_recount += FEED_INTERVAL
         recount = self._since_recount >= RECOUNT_INTERVAL
         if recount:
             self._since_recount = 0.0
-        self._feed_worker(self._generation, self.query_state, self.last_event_id, recount)
+        self._feed_job = self._feed_worker(self._generation, self.query_state, self.feed, recount)
 
-    @work(thread=True, exclusive=True, group="queue-feed")
-    def _feed_worker(self, generation: int, query: QueueQuery, since: int, recount: bool) -> None:
+    @work(thread=True, group="queue-feed")
+    def _feed_worker(
+        self, generation: int, query: QueueQuery, feed: FeedCursor, recount: bool
+    ) -> None:
         desk = self.desk
         try:
-            changes = desk.changes_since(since)
-            if not changes.ticket_ids:
+            changed = desk.poll_feed(feed)
+            if not changed:
                 if recount:
                     now = self.app_now()
                     if query.view == "breaching":
                         self.post_message(
-                            FeedChanged(
-                                generation, since, frozenset(), {}, desk.queue_ids(query, now)
-                            )
+                            FeedChanged(generation, frozenset(), {}, desk.queue_ids(query, now))
                         )
                     self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
                 return
             now = self.app_now()
-            rows = desk.queue_rows(changes.ticket_ids)
+            rows = desk.queue_rows(changed)
             ids = desk.queue_ids(query, now)
-            self.post_message(
-                FeedChanged(generation, changes.last_event_id, changes.ticket_ids, rows, ids)
-            )
+            self.post_message(FeedChanged(generation, changed, rows, ids))
             self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
         except UserError as exc:
             self.post_message(QueueFailed(str(exc)))
 
     @on(FeedChanged)
     def _feed_changed(self, message: FeedChanged) -> None:
-        if self.last_event_id is None or message.last_event_id > self.last_event_id:
-            self.last_event_id = message.last_event_id
         table = self.table
         gone = [i for i in message.ticket_ids if i not in message.rows]
         table.update_rows(message.rows, forget=gone)

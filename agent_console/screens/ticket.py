@@ -26,6 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from agent_console.desk.agents import AgentInfo
+from agent_console.desk.feed import FeedCursor
 from agent_console.desk.ticket_view import TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.screens.ticket_dialogs import (
@@ -57,12 +58,18 @@ class TicketLoaded(Message):
     """The ticket was read (first load, reload, or after someone else changed it)."""
 
     def __init__(
-        self, detail: TicketDetail, agents: list[AgentInfo], me: AgentInfo | None = None
+        self,
+        detail: TicketDetail,
+        agents: list[AgentInfo],
+        me: AgentInfo | None = None,
+        feed: FeedCursor | None = None,
     ) -> None:
         super().__init__()
         self.detail = detail
         self.agents = agents
         self.me = me
+        #: the change-feed cursor, made by the first load (before the ticket was read)
+        self.feed = feed
 
 
 class TicketSaved(Message):
@@ -109,7 +116,12 @@ class ExplanationReady(Message):
 
 
 class TicketChangedElsewhere(Message):
-    """The change feed shows an event on this ticket that this screen did not make."""
+    """The change feed shows an event on this ticket; ``detail`` is the ticket now (shown
+    when it is newer than what the screen shows: its own commands are already there)."""
+
+    def __init__(self, detail: TicketDetail) -> None:
+        super().__init__()
+        self.detail = detail
 
 
 # ---------------------------------------------------------------- screen
@@ -145,7 +157,8 @@ class TicketScreen(Screen[None]):
         self.drafts: dict[str, str] = {}
         self._tick_timer: Timer | None = None
         self._ticks = 0
-        self._last_event_id: int | None = None
+        #: where this screen is in the change feed (gap-safe; see desk/feed.py)
+        self._feed: FeedCursor | None = None
         self._busy = False
 
     # ------------------------------------------------------------ plumbing
@@ -199,27 +212,29 @@ class TicketScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="ticket-load")
     def load(self) -> None:
         try:
+            # the cursor first: a change made while the ticket is being read is not missed
+            feed = self.desk.follow_feed() if self._feed is None else None
             detail = self.desk.ticket_detail(self.key)
             agents = self.desk.list_agents()
             me = self.desk.get_agent()
-            last = self.desk.last_event_id()
         except UserError as err:
             self.post_message(TicketFailed(str(err)))
             return
-        self._last_event_id = last
-        self.post_message(TicketLoaded(detail, agents, me))
+        self.post_message(TicketLoaded(detail, agents, me, feed))
 
     @work(thread=True, exclusive=True, group="ticket-feed")
     def watch_feed(self) -> None:
-        if self.detail is None or self._last_event_id is None:
+        """Poll the change feed; when this ticket changed, read it again. The screen's own
+        commands show up here too (harmless: the version tells them apart), and nobody
+        else's change is skipped."""
+        feed, shown = self._feed, self.detail
+        if shown is None or feed is None:
             return
         try:
-            changes = self.desk.changes_since(self._last_event_id)
+            if shown.id in self.desk.poll_feed(feed):
+                self.post_message(TicketChangedElsewhere(self.desk.ticket_detail(self.key)))
         except UserError:
             return
-        self._last_event_id = changes.last_event_id
-        if self.detail.id in changes.ticket_ids:
-            self.post_message(TicketChangedElsewhere())
 
     @work(thread=True, group="ticket-save")
     def run_command(
@@ -231,7 +246,6 @@ class TicketScreen(Screen[None]):
     ) -> None:
         try:
             detail = call()
-            last = self.desk.last_event_id()
         except Conflict as err:
             self.post_message(TicketRefused(action, str(err), conflict=True, draft=draft))
             return
@@ -241,7 +255,6 @@ class TicketScreen(Screen[None]):
         except Exception as err:  # noqa: BLE001 - never leave the screen stuck "saving"
             self.post_message(TicketRefused(action, f"unexpected error: {err}", draft=draft))
             return
-        self._last_event_id = last
         self.post_message(TicketSaved(action, detail, summary(detail)))
 
     @work(thread=True, exclusive=True, group="ticket-preview")
@@ -271,6 +284,8 @@ class TicketScreen(Screen[None]):
     # ------------------------------------------------------------ results
     @on(TicketLoaded)
     def _loaded(self, message: TicketLoaded) -> None:
+        if self._feed is None and message.feed is not None:
+            self._feed = message.feed
         self.agents = message.agents
         header = self.query_one(ConsoleHeader)
         if message.me is not None:
@@ -278,7 +293,9 @@ class TicketScreen(Screen[None]):
             header.set_agent(
                 me.handle, me.name, me.tier, lead=me.lead, demo=bool(self.desk.is_demo_actor)
             )
-        header.set_policy(self.desk.default_policy, self.zone)  # the desk's hours, as on every screen
+        header.set_policy(
+            self.desk.default_policy, self.zone
+        )  # the desk's hours, as on every screen
         self.show(message.detail)
         header.update_state(self.now())
 
@@ -312,8 +329,9 @@ class TicketScreen(Screen[None]):
         self.notify(message.error, severity="error", markup=False)
 
     @on(TicketChangedElsewhere)
-    def _changed_elsewhere(self) -> None:
-        self.load()
+    def _changed_elsewhere(self, message: TicketChangedElsewhere) -> None:
+        if self.detail is None or message.detail.version > self.detail.version:
+            self.show(message.detail)
 
     @on(StatusPreviewsReady)
     def _previews(self, message: StatusPreviewsReady) -> None:
