@@ -17,18 +17,19 @@ word is quoted here and passed as a bound parameter, so no typed character is sy
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from agent_console.kb.query import STOP_WORDS, Alt, Query
+from agent_console.kb.query import STOP_WORDS, Alt, Group, Query
 from agent_console.kb.text import HL_END, HL_START, ArticleDoc, article_words, plain_text
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 REBUILD_BATCH = 1000
 MAX_INDEXED_BODY = 200_000  # characters of plain text per article (tsvector limit is 1 MB)
 
@@ -37,6 +38,8 @@ WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 SNIPPET_TOKENS = 18
 #: at most this many matches are ranked per query (see :func:`bounded_search`)
 RANK_WINDOW = 2000
+#: at most this many title matches are ranked per unselective query
+TITLE_WINDOW = 500
 
 
 @dataclass(frozen=True)
@@ -100,15 +103,22 @@ class Backend:
         rows = [{"w": w, "d": d} for w, d in delta.items() if d]
         if not rows:
             return
+        stems = self.stems(conn, [r["w"] for r in rows if r["d"] > 0])
+        for r in rows:
+            r["s"] = stems.get(r["w"], r["w"])
         conn.execute(
             text(
-                "INSERT INTO kb_vocab (word, df) VALUES (:w, :d) "
+                "INSERT INTO kb_vocab (word, df, stem) VALUES (:w, :d, :s) "
                 "ON CONFLICT (word) DO UPDATE SET df = kb_vocab.df + excluded.df"
             ),
             rows,
         )
         if any(r["d"] < 0 for r in rows):
             conn.execute(text("DELETE FROM kb_vocab WHERE df <= 0"))
+
+    def stems(self, conn: Connection, words: Sequence[str]) -> dict[str, str]:
+        """What the index's stemmer makes of each word (for :meth:`completions`)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ reads
     def search(self, conn: Connection, query: Query, limit: int) -> list[RawHit]:
@@ -123,14 +133,23 @@ class Backend:
     def completions(
         self, conn: Connection, prefix: str, limit: int, max_extra: int = 1000
     ) -> list[str]:
-        """Known words starting with ``prefix`` and at most ``max_extra`` characters longer."""
+        """Known words starting with ``prefix``, at most ``max_extra`` characters longer, that
+        the prefix itself does not find: their stem is shorter than the prefix
+        (``maintenan`` → ``maintenance``, indexed as ``mainten``). Usually none."""
         hi = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         rows = conn.execute(
             text(
                 "SELECT word FROM kb_vocab WHERE word >= :lo AND word < :hi "
-                "AND length(word) <= :maxlen ORDER BY df DESC, word LIMIT :n"
+                "AND length(word) <= :maxlen AND substr(stem, 1, :n) <> :lo "
+                "ORDER BY df DESC, word LIMIT :limit"
             ),
-            {"lo": prefix, "hi": hi, "n": limit, "maxlen": len(prefix) + max_extra},
+            {
+                "lo": prefix,
+                "hi": hi,
+                "n": len(prefix),
+                "limit": limit,
+                "maxlen": len(prefix) + max_extra,
+            },
         )
         return [r[0] for r in rows]
 
@@ -171,11 +190,12 @@ class SqliteBackend(Backend):
             r[0]
             for r in conn.execute(
                 text(
-                    "SELECT name FROM sqlite_master WHERE name IN ('kb_meta', 'kb_fts', 'kb_vocab')"
+                    "SELECT name FROM sqlite_master "
+                    "WHERE name IN ('kb_meta', 'kb_fts', 'kb_title_fts', 'kb_vocab')"
                 )
             )
         }
-        return len(names) == 3
+        return len(names) == 4
 
     def create(self, conn: Connection) -> None:
         conn.exec_driver_sql(
@@ -183,40 +203,59 @@ class SqliteBackend(Backend):
         )
         conn.exec_driver_sql(
             "CREATE VIRTUAL TABLE kb_fts USING fts5(title, tags, section, body, "
-            "tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3 4')"
+            f"tokenize = '{FTS5_TOKENIZE}', prefix = '2 3 4')"
         )
         w = ", ".join(str(x) for x in WEIGHTS)
         conn.exec_driver_sql(f"INSERT INTO kb_fts (kb_fts, rank) VALUES ('rank', 'bm25({w})')")
+        # titles and tags alone: ~20× smaller, so ranking title matches stays cheap when a
+        # query matches most articles (see search)
         conn.exec_driver_sql(
-            "CREATE TABLE kb_vocab (word TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID"
+            "CREATE VIRTUAL TABLE kb_title_fts USING fts5(title, tags, "
+            f"tokenize = '{FTS5_TOKENIZE}', prefix = '2 3 4')"
+        )
+        w = ", ".join(str(x) for x in WEIGHTS[:2])
+        conn.exec_driver_sql(
+            f"INSERT INTO kb_title_fts (kb_title_fts, rank) VALUES ('rank', 'bm25({w})')"
+        )
+        conn.exec_driver_sql(
+            "CREATE TABLE kb_vocab (word TEXT PRIMARY KEY, df INTEGER NOT NULL, stem TEXT) "
+            "WITHOUT ROWID"
         )
 
     def drop(self, conn: Connection) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS kb_fts")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_title_fts")
         conn.exec_driver_sql("DROP TABLE IF EXISTS kb_vocab")
 
     def indexed_count(self, conn: Connection) -> int:
-        return int(conn.execute(text("SELECT count(*) FROM kb_fts_docsize")).scalar_one())
+        n = int(conn.execute(text("SELECT count(*) FROM kb_fts_docsize")).scalar_one())
+        t = int(conn.execute(text("SELECT count(*) FROM kb_title_fts_docsize")).scalar_one())
+        return n if n == t else -1
 
     def upsert(self, conn: Connection, rows: Sequence[IndexRow]) -> None:
         if not rows:
             return
         self.delete(conn, [r.article_id for r in rows])
+        params = [
+            {
+                "id": r.article_id,
+                "title": r.title,
+                "tags": r.tags,
+                "section": r.section,
+                "body": r.body,
+            }
+            for r in rows
+        ]
         conn.execute(
             text(
                 "INSERT INTO kb_fts (rowid, title, tags, section, body) "
                 "VALUES (:id, :title, :tags, :section, :body)"
             ),
-            [
-                {
-                    "id": r.article_id,
-                    "title": r.title,
-                    "tags": r.tags,
-                    "section": r.section,
-                    "body": r.body,
-                }
-                for r in rows
-            ],
+            params,
+        )
+        conn.execute(
+            text("INSERT INTO kb_title_fts (rowid, title, tags) VALUES (:id, :title, :tags)"),
+            params,
         )
 
     def delete(self, conn: Connection, ids: Sequence[int]) -> None:
@@ -224,6 +263,7 @@ class SqliteBackend(Backend):
             chunk = list(ids[start : start + 500])
             marks = ", ".join(str(int(i)) for i in chunk)
             conn.exec_driver_sql(f"DELETE FROM kb_fts WHERE rowid IN ({marks})")
+            conn.exec_driver_sql(f"DELETE FROM kb_title_fts WHERE rowid IN ({marks})")
 
     @staticmethod
     def _alt(a: Alt) -> str:
@@ -237,37 +277,104 @@ class SqliteBackend(Backend):
             groups.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
         return (" AND " if query.mode == "all" else " OR ").join(groups)
 
-    def _cutoff(self, conn: Connection, expr: str) -> int | None:
-        """The rowid of the RANK_WINDOW-th newest match, None when fewer match."""
-        row = conn.execute(
-            text(
-                "SELECT rowid FROM kb_fts WHERE kb_fts MATCH :q "
-                "ORDER BY rowid DESC LIMIT 1 OFFSET :off"
-            ),
-            {"q": expr, "off": RANK_WINDOW - 1},
-        ).first()
+    def stems(self, conn: Connection, words: Sequence[str]) -> dict[str, str]:
+        if not words:
+            return {}
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.kb_stem USING fts5(w, "
+            f"tokenize = '{FTS5_TOKENIZE}')"
+        )
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.kb_stem_v "
+            "USING fts5vocab(temp, kb_stem, 'instance')"
+        )
+        out: dict[str, str] = {}
+        for start in range(0, len(words), 5000):
+            chunk = list(words[start : start + 5000])
+            conn.exec_driver_sql("DELETE FROM temp.kb_stem")
+            conn.execute(
+                text("INSERT INTO temp.kb_stem (rowid, w) VALUES (:i, :w)"),
+                [{"i": i, "w": w} for i, w in enumerate(chunk)],
+            )
+            for doc, term in conn.exec_driver_sql(
+                'SELECT doc, term FROM temp.kb_stem_v WHERE "offset" = 0'
+            ):
+                out[chunk[int(doc)]] = term
+        conn.exec_driver_sql("DELETE FROM temp.kb_stem")
+        return out
+
+    # The search runs on the driver's connection: a query is a handful of statements, and
+    # SQLAlchemy's per-statement work would be a fair share of the time.
+    @staticmethod
+    def _cutoff(db: Any, table: str, expr: str, window: int) -> int | None:
+        """The rowid of the ``window``-th newest match, None when fewer match."""
+        row = db.execute(
+            f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (expr, window - 1),
+        ).fetchone()
         return int(row[0]) if row else None
 
-    def _ranked(self, conn: Connection, expr: str, limit: int, cut: int | None) -> list[RawHit]:
-        window = "" if cut is None else " AND rowid >= :cut"
-        sql = text(
-            "SELECT f.rowid, a.slug, a.title, a.section, f.score, f.snip FROM ("
-            "  SELECT rowid, -rank AS score, "
-            f"   snippet(kb_fts, 3, '{HL_START}', '{HL_END}', '…', {SNIPPET_TOKENS}) AS snip"
-            f"  FROM kb_fts WHERE kb_fts MATCH :q{window} ORDER BY rank LIMIT :limit"
-            ") AS f JOIN kb_article a ON a.id = f.rowid ORDER BY f.score DESC, a.title"
+    @staticmethod
+    def _ranked_ids(
+        db: Any, table: str, expr: str, limit: int, cut: int | None
+    ) -> list[tuple[int, float]]:
+        """``[(rowid, score)]`` best first, among the matches newer than ``cut``."""
+        window = "" if cut is None else f" AND rowid >= {int(cut)}"
+        rows = db.execute(
+            f"SELECT rowid, -rank FROM {table} WHERE {table} MATCH ?{window} ORDER BY rank LIMIT ?",
+            (expr, limit),
         )
-        rows = conn.execute(sql, {"q": expr, "limit": limit, "cut": cut})
-        return [RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or "") for r in rows]
+        return [(int(r[0]), float(r[1])) for r in rows]
 
     def search(self, conn: Connection, query: Query, limit: int) -> list[RawHit]:
         if not query:
             return []
         expr = self.match_expression(query)
-        cut = self._cutoff(conn, expr)
+        db = conn.connection.driver_connection
+        cut = self._cutoff(db, "kb_fts", expr, RANK_WINDOW)
         if cut is None:
-            return self._ranked(conn, expr, limit, None)
-        return bounded_search(self, conn, expr, "{title tags} : (" + expr + ")", limit, cut)
+            # at most RANK_WINDOW matches: rank them all, snippets for the top ones only
+            rows = db.execute(_SQLITE_RANKED, (expr, limit))
+            return [RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or "") for r in rows]
+        # an unselective query (a short prefix, a word most articles use): see bounded_ranking
+        title_cut = self._cutoff(db, "kb_title_fts", expr, TITLE_WINDOW)
+        ranked = self._ranked_ids(db, "kb_title_fts", expr, limit, title_cut)
+        if len(ranked) < limit:
+            more = self._ranked_ids(db, "kb_fts", expr, limit + len(ranked), cut)
+            ranked = merge_ranked(ranked, more, limit)
+        return self._hits_for(db, query, ranked)
+
+    def _hits_for(self, db: Any, query: Query, ranked: list[tuple[int, float]]) -> list[RawHit]:
+        """Articles and snippets for ranked rowids. FTS5 filters once per rowid, and a prefix
+        longer than the prefix indexes is rebuilt each time (20 × 1 ms for a common one), so
+        the snippets match prefixes cut to the longest indexed length, and the highlights
+        that only the shorter prefix explains are removed again."""
+        if not ranked:
+            return []
+        short = shorten_prefixes(query, MAX_INDEXED_PREFIX)
+        expr = self.match_expression(short)
+        marks = ", ".join(str(i) for i, _ in ranked)
+        rows = db.execute(
+            "SELECT f.rowid, a.slug, a.title, a.section, f.snip FROM ("
+            f"  SELECT rowid, {_SQLITE_SNIPPET} AS snip FROM kb_fts"
+            f"  WHERE kb_fts MATCH ? AND rowid IN ({marks})"
+            ") AS f JOIN kb_article a ON a.id = f.rowid",
+            (expr,),
+        )
+        found = {int(r[0]): r for r in rows}
+        trim = short is not query
+        return [
+            RawHit(
+                i,
+                r[1],
+                r[2],
+                r[3] or "",
+                score,
+                trim_highlights(r[4] or "", query) if trim else r[4] or "",
+            )
+            for i, score in ranked
+            if (r := found.get(i)) is not None
+        ]
 
     def like_scan(
         self, conn: Connection, words: Sequence[str], limit: int
@@ -282,6 +389,17 @@ class SqliteBackend(Backend):
             "ORDER BY CASE WHEN title LIKE :w0 THEN 0 ELSE 1 END, title LIMIT :limit"
         )
         return [(r[0], r[1]) for r in conn.execute(sql, params)]
+
+
+FTS5_TOKENIZE = "porter unicode61 remove_diacritics 2"
+MAX_INDEXED_PREFIX = 4  # the longest of the FTS5 prefix indexes (prefix = '2 3 4')
+_SQLITE_SNIPPET = f"snippet(kb_fts, 3, '{HL_START}', '{HL_END}', '…', {SNIPPET_TOKENS})"
+_SQLITE_RANKED = (
+    "SELECT f.rowid, a.slug, a.title, a.section, f.score, f.snip FROM ("
+    f"  SELECT rowid, -rank AS score, {_SQLITE_SNIPPET} AS snip"
+    "  FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?"
+    ") AS f JOIN kb_article a ON a.id = f.rowid ORDER BY f.score DESC, a.title"
+)
 
 
 # ====================================================================== PostgreSQL
@@ -323,7 +441,8 @@ class PostgresBackend(Backend):
         )
         conn.exec_driver_sql("CREATE INDEX ix_kb_search_tsv ON kb_search USING gin (tsv)")
         conn.exec_driver_sql(
-            'CREATE TABLE kb_vocab (word text COLLATE "C" PRIMARY KEY, df integer NOT NULL)'
+            'CREATE TABLE kb_vocab (word text COLLATE "C" PRIMARY KEY, df integer NOT NULL,'
+            " stem text)"
         )
 
     def drop(self, conn: Connection) -> None:
@@ -360,6 +479,17 @@ class PostgresBackend(Backend):
             conn.execute(
                 text("DELETE FROM kb_search WHERE article_id = ANY(:ids)"), {"ids": list(ids)}
             )
+
+    def stems(self, conn: Connection, words: Sequence[str]) -> dict[str, str]:
+        if not words:
+            return {}
+        rows = conn.execute(
+            text(
+                "SELECT w, (ts_lexize('english_stem', w))[1] FROM unnest(CAST(:ws AS text[])) AS w"
+            ),
+            {"ws": list(words)},
+        )
+        return {r[0]: r[1] or r[0] for r in rows}
 
     @staticmethod
     def _word(w: str, prefix: bool, params: dict[str, object]) -> str:
@@ -421,20 +551,90 @@ class PostgresBackend(Backend):
         return [(r[0], r[1]) for r in conn.execute(sql, params)]
 
 
-def bounded_search(
-    b: Any, conn: Connection, expr: Any, title_expr: Any, limit: int, cut: int
-) -> list[RawHit]:
-    """Ranking for an unselective query (more than RANK_WINDOW matching articles, e.g. a
-    two-letter prefix or a word every article uses): rank the newest RANK_WINDOW articles
-    matching in the title or tags first, then fill from the newest RANK_WINDOW of all matches.
-    Ranking every one of 50,000 matches would cost ~50 ms; this bounds it to a few ms while
-    keeping title matches on top. Queries with fewer matches are ranked exactly."""
-    hits: list[RawHit] = b._ranked(conn, title_expr, limit, b._cutoff(conn, title_expr))
-    if len(hits) < limit:
-        seen = {h.article_id for h in hits}
-        more = b._ranked(conn, expr, limit + len(hits), cut)
-        hits += [h for h in more if h.article_id not in seen][: limit - len(hits)]
-    return hits
+def shorten_prefixes(query: Query, n: int) -> Query:
+    """The query with every prefix longer than ``n`` characters cut to ``n`` (it matches a
+    superset); ``query`` itself when nothing is cut."""
+    changed = False
+    groups = []
+    for g in query.groups:
+        alts = []
+        for a in g.alts:
+            if a.prefix and len(a.words[-1]) > n:
+                a = replace(a, words=a.words[:-1] + (a.words[-1][:n],))
+                changed = True
+            alts.append(a)
+        groups.append(Group(tuple(dict.fromkeys(alts))))
+    return Query(tuple(groups), query.mode) if changed else query
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def trim_highlights(snippet: str, query: Query) -> str:
+    """Remove the «highlights» of words a shortened prefix matched but the typed one does not
+    (see :func:`shorten_prefixes`): ``passport`` when ``passw`` was typed."""
+    if HL_START not in snippet:
+        return snippet
+    long_prefixes = [
+        a.words[-1]
+        for g in query.groups
+        for a in g.alts
+        if a.prefix and len(a.words[-1]) > MAX_INDEXED_PREFIX
+    ]
+    others = [
+        w[:MAX_INDEXED_PREFIX]
+        for g in query.groups
+        for a in g.alts
+        for w in a.words
+        if w not in long_prefixes
+    ]
+
+    def keep(word: str) -> bool:
+        f = _fold(word)
+        if any(f.startswith(p) for p in long_prefixes):
+            return True
+        if not any(f.startswith(p[:MAX_INDEXED_PREFIX]) for p in long_prefixes):
+            return True
+        return any(f.startswith(o) for o in others)
+
+    out = []
+    pos = 0
+    while True:
+        start = snippet.find(HL_START, pos)
+        end = snippet.find(HL_END, start + 1) if start >= 0 else -1
+        if start < 0 or end < 0:
+            out.append(snippet[pos:])
+            break
+        word = snippet[start + 1 : end]
+        out.append(snippet[pos:start])
+        out.append(snippet[start : end + 1] if keep(word) else word)
+        pos = end + 1
+    return "".join(out)
+
+
+def merge_ranked(
+    title: list[tuple[int, float]], more: list[tuple[int, float]], limit: int
+) -> list[tuple[int, float]]:
+    """Bounded ranking for an unselective query (more than RANK_WINDOW matching articles, e.g.
+    a two-letter prefix or a word every article uses). Ranking every one of 50,000 matches
+    would cost tens of ms; instead the articles matching in their title or tags come first
+    (ranked on the small title index, the newest TITLE_WINDOW of them when there are more),
+    then the rest filled from the newest RANK_WINDOW matches ranked on the whole index.
+    Queries with fewer matches are ranked exactly. Scores stay decreasing in this order."""
+    out = list(title)
+    seen = {i for i, _ in out}
+    floor = min((s for _, s in out), default=None)
+    for i, s in more:
+        if len(out) >= limit:
+            break
+        if i in seen:
+            continue
+        if floor is not None and s >= floor:
+            s = floor = floor - abs(floor) * 1e-3 - 1e-9
+        out.append((i, s))
+    return out
 
 
 def backend_for(conn: Connection) -> Backend:
