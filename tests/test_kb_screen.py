@@ -205,3 +205,69 @@ async def test_key_2_reaches_the_knowledge_screen(kb_desk: Desk) -> None:
         await pilot.press("2")
         await pilot.pause(0.2)
         assert isinstance(app.screen, KnowledgeScreen)
+
+
+class ClockApp(App[None]):
+    """The knowledge base as a mode's base screen, with the app clock the console injects."""
+
+    MODES = {"kb": KnowledgeScreen}
+    DEFAULT_MODE = "kb"
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        self.desk = desk
+        self.clock = NOW
+
+    def now(self) -> datetime:
+        return self.clock
+
+
+def header_line(screen: KnowledgeScreen) -> str:
+    return str(screen.query_one("#header-line").render())
+
+
+async def test_console_header_on_the_kb_screen(kb_desk: Desk) -> None:
+    from datetime import timedelta
+
+    from agent_console.widgets.console_header import ConsoleHeader
+
+    app = ClockApp(kb_desk)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, KnowledgeScreen)
+        header = screen.query_one(ConsoleHeader)
+        assert header.region.y == 0 and header.region.width == 120  # docked on top
+        # the agent (the demo agent here: DEMO), their tier, the desk's business hours
+        await wait_for(pilot, lambda: "DEMO" in header_line(screen))
+        line = header_line(screen)
+        assert "Knowledge base" in line and "tier 1" in line
+        assert "open" in line or "closed" in line or "holiday" in line
+        assert "09:00:00" in line  # 14:00 UTC in the desk's zone (ET)
+        # the one 1 Hz clock moves the header on
+        app.clock = NOW + timedelta(seconds=5)
+        await wait_for(pilot, lambda: "09:00:05" in header_line(screen), timeout=3)
+        # ... and stops while another screen covers this one
+        from textual.screen import Screen
+
+        app.push_screen(Screen())
+        await pilot.pause()
+        app.clock = NOW + timedelta(seconds=9)
+        await pilot.pause(1.3)
+        assert "09:00:05" in header_line(screen)
+        app.pop_screen()
+        await wait_for(pilot, lambda: "09:00:09" in header_line(screen), timeout=3)
+
+
+async def test_maintenance_banner_on_the_kb_screen(kb_desk: Desk) -> None:
+    from datetime import timedelta
+
+    windows = kb_desk.default_policy.maintenance_windows(NOW, NOW + timedelta(days=14))
+    if not windows:
+        pytest.skip("the default policy has no maintenance window")
+    start, _end = min(windows)
+    app = ClockApp(kb_desk)
+    app.clock = start + timedelta(minutes=1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        banner = app.screen.query_one("#header-banner", Static)
+        await wait_for(pilot, lambda: banner.has_class("-shown"))
+        assert "Maintenance window in progress" in str(banner.render())

@@ -27,9 +27,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from agent_console.kb.query import STOP_WORDS, Alt, Group, Query
-from agent_console.kb.text import HL_END, HL_START, ArticleDoc, article_words, plain_text
+from agent_console.kb.text import (
+    HL_END,
+    HL_START,
+    ArticleDoc,
+    article_words,
+    plain_text,
+    without_title_heading,
+)
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 REBUILD_BATCH = 1000
 MAX_INDEXED_BODY = 200_000  # characters of plain text per article (tsvector limit is 1 MB)
 
@@ -57,7 +64,7 @@ class IndexRow:
             doc.title,
             " ".join(doc.tags),
             doc.section,
-            plain_text(doc.body)[:MAX_INDEXED_BODY],
+            plain_text(without_title_heading(doc.body, doc.title))[:MAX_INDEXED_BODY],
         )
 
 

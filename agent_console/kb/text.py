@@ -176,6 +176,18 @@ _TABLE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{2,}.*$", re.MULTILINE)
 _EMPH_RE = re.compile(r"(\*{1,3}|_{2,3}|`+|~~)")
 
 
+_LEAD_HEADING_RE = re.compile(r"\A\s*#{1,2}\s+(.+?)\s*#*\s*(?:\n|\Z)")
+
+
+def without_title_heading(markdown: str, title: str) -> str:
+    """The body without a leading ``# heading`` that repeats the title (snippets and the
+    article pane show the title already)."""
+    m = _LEAD_HEADING_RE.match(markdown)
+    if m and m.group(1).strip().casefold() == title.strip().casefold():
+        return markdown[m.end() :].lstrip("\n")
+    return markdown
+
+
 def plain_text(markdown: str) -> str:
     """Markdown reduced to words and sentences for indexing and snippets."""
     text = _FENCE_RE.sub("", markdown)

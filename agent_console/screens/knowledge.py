@@ -16,6 +16,7 @@ can never overwrite the results of a newer query.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from rich.text import Text
 from textual import on, work
@@ -29,8 +30,11 @@ from textual.widgets import Footer, Input, Markdown, OptionList, Static
 from textual.worker import get_current_worker
 
 from agent_console.desk.kb import ArticleView
+from agent_console.desk.queue import Me
 from agent_console.errors import UserError
 from agent_console.kb.search import KBHit
+from agent_console.kb.text import without_title_heading
+from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.kb_results import KBResultList
 
 DEBOUNCE_SECONDS = 0.15
@@ -106,6 +110,16 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
             self.article = article
             self.error = error
 
+    class AgentLoaded(Message):
+        """Who is working, for the header (handle, name, tier, lead)."""
+
+        bubble = False
+
+        def __init__(self, me: Me | None, error: str | None = None) -> None:
+            super().__init__()
+            self.me = me
+            self.error = error
+
     class ArticleLinked(Message):
         """``l`` finished: ``created`` is False when the ticket already linked the article."""
 
@@ -137,6 +151,7 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         self._seq = 0
         self._debounce: Timer | None = None
         self._shown_slug: str | None = None
+        self._ticker: Timer | None = None
         #: the query the results on screen belong to (tests wait for it)
         self.results_query: str | None = None
 
@@ -144,10 +159,20 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
     def desk(self):  # type: ignore[no-untyped-def]
         return self.app.desk  # type: ignore[attr-defined]
 
+    def now(self) -> datetime:
+        clock = getattr(self.app, "now", None)
+        return clock() if callable(clock) else self.desk.now()  # type: ignore[no-any-return]
+
+    @property
+    def header(self) -> ConsoleHeader:
+        return self.query_one(ConsoleHeader)
+
     def compose(self) -> ComposeResult:
         placeholder = "Search the knowledge base…"
         if self.ticket_key:
             placeholder = f"Search the knowledge base (suggestions for {self.ticket_key})…"
+        title = f"Knowledge base for {self.ticket_key}" if self.ticket_key else "Knowledge base"
+        yield ConsoleHeader(title, id="header")
         with Vertical(id="kb-left"):
             yield Input(value=self.initial_query, placeholder=placeholder, id="kb-query")
             yield Static(id="kb-status")
@@ -161,7 +186,26 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
     def on_mount(self) -> None:
         self.title = "Knowledge base"
         self.sub_title = f"for {self.ticket_key}" if self.ticket_key else ""
+        self.header.set_policy(self.desk.default_policy, self.desk.display_zone)
+        self.header.update_state(self.now())
+        self._ticker = self.set_interval(1.0, self._tick, name="kb-tick")
+        self._load_agent()
         self.reload()
+
+    # ------------------------------------------------------------------ the one clock
+    def _tick(self) -> None:
+        """Once a second: the header (business hours, maintenance banner). No query."""
+        self.header.update_state(self.now())
+
+    def on_screen_suspend(self) -> None:
+        if self._ticker is not None:
+            self._ticker.pause()
+
+    def on_screen_resume(self) -> None:
+        if self._ticker is not None:
+            self._ticker.resume()
+            if self.is_mounted:
+                self._tick()
 
     def reload(self) -> None:
         """Run the current query again (or the ticket's suggestions when it is empty)."""
@@ -221,6 +265,23 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
                 self.ResultsReady(seq, "", hits, elapsed, suggestions=True, error=error)
             )
 
+    @work(thread=True, exclusive=True, group="kb-agent")
+    def _load_agent(self) -> None:
+        try:
+            self.post_message(self.AgentLoaded(self.desk.queue_me()))
+        except UserError as exc:
+            self.post_message(self.AgentLoaded(None, str(exc)))
+
+    @on(AgentLoaded)
+    def _agent_loaded(self, message: AgentLoaded) -> None:
+        me = message.me
+        if message.error:
+            self.notify(message.error, severity="error", markup=False)
+        if me is not None:
+            self.header.set_agent(
+                me.handle, me.name, me.tier, lead=me.lead, demo=bool(self.desk.is_demo_actor)
+            )
+
     @work(thread=True, exclusive=True, group="kb-article")
     def _load_article(self, slug: str) -> None:
         try:
@@ -245,6 +306,7 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         results.show_hits(message.hits)
         self.results_query = message.query
         self.query_one("#kb-status", Static).update(self._status_text(message))
+        self.refresh_bindings()  # y / l depend on a selected result
         if not message.hits:
             await self._show_article(None)
 
@@ -302,7 +364,7 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
             text.append("\n" + meta, style="dim")
         text.append("\n" + article.link, style="dim underline")
         head.update(text)
-        await body.update(article.body)
+        await body.update(without_title_heading(article.body, article.title))
         self.query_one("#kb-article-scroll", VerticalScroll).scroll_home(animate=False)
 
     # ------------------------------------------------------------------ actions

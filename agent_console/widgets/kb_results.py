@@ -39,7 +39,12 @@ class KBResultList(OptionList):
     def show_hits(self, hits: list[KBHit]) -> None:
         previous = self.selected_hit.slug if self.selected_hit else None
         self.hits = list(hits)
-        self.set_options(Option(render_hit(h), id=h.slug) for h in self.hits)
+        options: list[Option | None] = []
+        for h in self.hits:
+            if options:
+                options.append(None)  # a rule between results: where one ends is clear
+            options.append(Option(render_hit(h), id=h.slug))
+        self.set_options(options)
         if self.hits:
             slugs = [h.slug for h in self.hits]
             self.highlighted = slugs.index(previous) if previous in slugs else 0
