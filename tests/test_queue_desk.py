@@ -218,3 +218,78 @@ def test_queue_on_postgresql(pg_desk: Desk) -> None:
     assert pg_desk.queue_ids(QueueQuery(view="all", text="100%_\\"), FIXED_NOW) == []
     for view in VIEW_NAMES:
         assert len(pg_desk.queue_ids(QueueQuery(view=view), FIXED_NOW)) == counts[view]
+
+
+def _new_tickets(desk: Desk) -> list[str]:
+    return [
+        desk.create_ticket(
+            subject=f"Refund {i}" if i % 3 == 0 else f"Printer {i}",
+            body="x",
+            requester_email=f"c{i}@x.org",
+            priority=("critical", "urgent", "minor")[i % 3],
+            opened_at=FIXED_NOW - timedelta(minutes=7 * i),
+        )
+        for i in range(8)
+    ]
+
+
+def _change_some_tickets(desk: Desk, keys: list[str]) -> None:
+    """A mix of changes another console could make: claims, escalation, priority, status,
+    resolution, a reply and a new ticket."""
+    desk.claim(keys[0], agent="alice")
+    desk.claim(keys[1], agent="bruno")
+    desk.escalate(keys[2], "found: x; tried: y", agent="erin")
+    desk.set_priority(keys[3], "minor", "workaround found", agent="erin")
+    desk.set_priority(keys[4], "critical", "customer down", agent="erin")
+    desk.set_status(keys[5], "pending", agent="erin")
+    desk.resolve(keys[6], "fixed", agent="erin")
+    desk.reply(keys[7], "looking into it", agent="erin")
+    desk.create_ticket(subject="Refund please", body="x", requester_email="new@x.org")
+
+
+@pytest.mark.parametrize("sort", SORT_NAMES)
+@pytest.mark.parametrize(
+    ("view", "text"),
+    [("working", ""), ("unassigned", ""), ("all", ""), ("waiting", ""), ("all", "refund")],
+)
+def test_patching_an_ordering_equals_reading_it_again(
+    seeded_desk: Desk, sort: str, view: str, text: str
+) -> None:
+    """The change feed's cheap path: only the changed tickets are moved (issue 4 scale)."""
+    q = QueueQuery(view=view, text=text, sort=sort, agent="alice")
+    keys = _new_tickets(seeded_desk)
+    before = seeded_desk.queue_ids(q, FIXED_NOW)
+    cursor = seeded_desk.follow_feed()
+    _change_some_tickets(seeded_desk, keys)
+    changed = seeded_desk.poll_feed(cursor)
+    assert len(changed) == 9
+    patched = seeded_desk.queue_patch(q, before, changed, FIXED_NOW)
+    assert patched == seeded_desk.queue_ids(q, FIXED_NOW)
+    assert patched != before
+
+
+def test_patching_with_too_many_changes_asks_for_a_full_read(seeded_desk: Desk) -> None:
+    from agent_console.desk.queue import PATCH_LIMIT
+
+    q = QueueQuery(view="all", agent="alice")
+    ids = seeded_desk.queue_ids(q, FIXED_NOW)
+    assert seeded_desk.queue_patch(q, ids, range(1, PATCH_LIMIT + 2), FIXED_NOW) is None
+    assert seeded_desk.queue_patch(q, ids, ids[:PATCH_LIMIT], FIXED_NOW) == ids
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sort", ["due", "newest"])
+def test_patching_on_postgresql(pg_desk: Desk, sort: str) -> None:
+    pg_desk.seed(300, seed=7, now=FIXED_NOW)
+    for handle, name, tier, lead in [("alice", "Alice", 1, False), ("bruno", "Bruno", 1, False)]:
+        if handle not in {a.handle for a in pg_desk.list_agents()}:
+            pg_desk.add_agent(handle, name, tier, lead=lead)
+    if "erin" not in {a.handle for a in pg_desk.list_agents()}:
+        pg_desk.add_agent("erin", "Erin", 1, lead=True)
+    q = QueueQuery(view="working", sort=sort, agent="alice")
+    keys = _new_tickets(pg_desk)
+    before = pg_desk.queue_ids(q, FIXED_NOW)
+    cursor = pg_desk.follow_feed()
+    _change_some_tickets(pg_desk, keys)
+    changed = pg_desk.poll_feed(cursor)
+    assert pg_desk.queue_patch(q, before, changed, FIXED_NOW) == pg_desk.queue_ids(q, FIXED_NOW)

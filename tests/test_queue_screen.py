@@ -392,3 +392,44 @@ def test_second_process_change_shows_up_within_two_seconds(
             assert table.cursor == 1
 
     asyncio.run(run())
+
+
+async def test_feed_change_patches_the_ordering_and_coalesces_counts(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """A change elsewhere moves only the changed rows (no re-read of the whole ordering)
+    and the view counts are read again at most every COUNT_COALESCE seconds."""
+    from agent_console.screens import queue as queue_screen
+
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settle(pilot)
+        screen._feed_timer.pause()  # type: ignore[union-attr]
+        table = screen.query_one(QueueTable)
+        calls: list[str] = []
+        desk = app.desk  # type: ignore[attr-defined]
+        for name in ("queue_ids", "queue_counts", "queue_patch"):
+            real = getattr(desk, name)
+
+            def spy(*a, _real=real, _name=name, **kw):  # type: ignore[no-untyped-def]
+                calls.append(_name)
+                return _real(*a, **kw)
+
+            setattr(desk, name, spy)
+        await pilot.pause(0.1)
+        screen._counted_at = time.monotonic()  # counts were just read
+        for n, handle in enumerate(("bruno", "carmen")):
+            rows = seeded_desk.queue_rows(table.ids)
+            key = next(rows[i].key for i in table.ids if rows[i].assignee is None)
+            seeded_desk.claim(key, agent=handle)  # leaves alice's working view
+            screen._poll()
+            await pilot.pause(0.3)
+            assert key not in visible_text(table)
+            assert table.ids == expected_ids(seeded_desk, view="working")
+            assert calls == ["queue_patch"] * (n + 1)  # no queue_ids, no queue_counts
+        assert screen._counts_stale
+        screen._counted_at -= queue_screen.COUNT_COALESCE
+        screen._poll()
+        await pilot.pause(0.3)
+        assert calls[-1] == "queue_counts" and calls.count("queue_counts") == 1
+        assert screen.counts == seeded_desk.queue_counts("alice", FIXED_NOW)

@@ -9,6 +9,7 @@ Both pause while the screen is not shown.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -41,6 +42,8 @@ from agent_console.widgets.queue_table import QueueTable
 from agent_console.widgets.queue_views import QueueViewBar
 
 FEED_INTERVAL = 1.0
+#: while tickets change, the view counts are read again at most this often
+COUNT_COALESCE = 5.0
 #: counts (and the time-dependent "Breaching soon" view) are refreshed this often anyway
 RECOUNT_INTERVAL = 30.0
 FILTER_DEBOUNCE = 0.15
@@ -154,7 +157,10 @@ class QueueScreen(Screen[None]):
         self._ticker: Timer | None = None
         self._feed_timer: Timer | None = None
         self._filter_timer: Timer | None = None
-        self._since_recount = 0.0
+        self._counted_at = time.monotonic()
+        self._counts_stale = False
+        self._count_asap = False
+        self._replay: set[int] = set()
         self._follow_key: str | None = None
         self._loaded_at: datetime | None = None
         self._partial_cursor: int | None = None
@@ -353,38 +359,60 @@ class QueueScreen(Screen[None]):
         self.notify(message.error, title="Queue", severity="error", markup=False)
 
     # ---------------------------------------------------------------- change feed
-    def _poll(self) -> None:
-        if self.feed is None:
-            return
+    def _poll(self, *, count_now: bool = False) -> None:
+        """Once a second: poll the feed cursor in a worker. Changes patch the shown
+        ordering (only the changed rows move); the view counts are read again at most
+        every ``COUNT_COALESCE`` seconds while tickets change, and every
+        ``RECOUNT_INTERVAL`` anyway (time moves tickets into "Breaching soon")."""
+        self._count_asap |= count_now
+        if self.feed is None or self._shown_generation != self._generation:
+            return  # a load is on its way: it reads the view after the cursor's position
         if self._feed_job is not None and not self._feed_job.is_finished:
             return  # one poll of the cursor at a time (a thread worker is not interruptible)
-        self._since_recount += FEED_INTERVAL
-        recount = self._since_recount >= RECOUNT_INTERVAL
+        since = time.monotonic() - self._counted_at
+        recount = (
+            self._count_asap
+            or since >= RECOUNT_INTERVAL
+            or (self._counts_stale and since >= COUNT_COALESCE)
+        )
         if recount:
-            self._since_recount = 0.0
-        self._feed_job = self._feed_worker(self._generation, self.query_state, self.feed, recount)
+            self._counted_at = time.monotonic()
+            self._count_asap = self._counts_stale = False
+        replay, self._replay = frozenset(self._replay), set()
+        self._feed_job = self._feed_worker(
+            self._generation, self.query_state, self.feed, self.table.ids, replay, recount
+        )
 
     @work(thread=True, group="queue-feed")
     def _feed_worker(
-        self, generation: int, query: QueueQuery, feed: FeedCursor, recount: bool
+        self,
+        generation: int,
+        query: QueueQuery,
+        feed: FeedCursor,
+        ordering: list[int],
+        replay: frozenset[int],
+        recount: bool,
     ) -> None:
+        """``ordering``: the shown ordering of ``generation`` (read only: the table
+        replaces its list, never mutates it); ``replay``: tickets changed while another
+        view was loading, to be placed again."""
         desk = self.desk
         try:
-            changed = desk.poll_feed(feed)
-            if not changed:
-                if recount:
-                    now = self.app_now()
-                    if query.view == "breaching":
-                        self.post_message(
-                            FeedChanged(generation, frozenset(), {}, desk.queue_ids(query, now))
-                        )
-                    self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
-                return
+            changed = desk.poll_feed(feed) | replay
             now = self.app_now()
-            rows = desk.queue_rows(changed)
-            ids = desk.queue_ids(query, now)
-            self.post_message(FeedChanged(generation, changed, rows, ids))
-            self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
+            if changed:
+                rows = desk.queue_rows(changed)
+                ids = desk.queue_patch(query, ordering, changed, now)
+                if ids is None:  # too many changes to patch: read the ordering again
+                    ids = desk.queue_ids(query, now)
+                self.post_message(FeedChanged(generation, changed, rows, ids))
+            elif recount and query.view == "breaching":
+                # time alone moves tickets into this view
+                self.post_message(
+                    FeedChanged(generation, frozenset(), {}, desk.queue_ids(query, now))
+                )
+            if recount:
+                self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
         except UserError as exc:
             self.post_message(QueueFailed(str(exc)))
 
@@ -393,13 +421,20 @@ class QueueScreen(Screen[None]):
         table = self.table
         gone = [i for i in message.ticket_ids if i not in message.rows]
         table.update_rows(message.rows, forget=gone)
-        if message.ids is not None and message.generation == self._generation:
-            keep_id = None
-            if self._follow_key is not None:
-                keep_id = self._id_for_key(self._follow_key, message.rows)
-                self._follow_key = None
-            table.set_ordering(message.ids, keep_id=keep_id)
-            self._update_status()
+        if message.ticket_ids:
+            self._counts_stale = True
+        if message.ids is None:
+            return
+        if message.generation != self._generation:
+            # a new view is loading; it may have been read before these changes landed
+            self._replay |= message.ticket_ids
+            return
+        keep_id = None
+        if self._follow_key is not None:
+            keep_id = self._id_for_key(self._follow_key, message.rows)
+            self._follow_key = None
+        table.set_ordering(message.ids, keep_id=keep_id)
+        self._update_status()
 
     # ---------------------------------------------------------------- status line
     def _update_status(self, *, loading: bool = False) -> None:
@@ -546,4 +581,4 @@ class QueueScreen(Screen[None]):
         key = message.keys[0]
         self.notify(f"Claimed {key}", markup=False)
         self._follow_key = key
-        self._poll()
+        self._poll(count_now=True)
