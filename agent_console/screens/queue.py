@@ -10,7 +10,6 @@ Both pause while the screen is not shown.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from rich.text import Text
@@ -37,6 +36,7 @@ from agent_console.desk.queue import (
     view_named,
 )
 from agent_console.errors import UserError
+from agent_console.screens.ticket import TicketScreen
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.queue_table import QueueTable
 from agent_console.widgets.queue_views import QueueViewBar
@@ -121,11 +121,6 @@ class QueueFailed(Message):
         self.error = error
 
 
-@dataclass
-class _Loading:
-    generation: int = 0
-
-
 class QueueScreen(Screen[None]):
     """Tickets of the chosen view, most urgent first, with live SLA timers."""
 
@@ -162,7 +157,6 @@ class QueueScreen(Screen[None]):
         self._count_asap = False
         self._replay: set[int] = set()
         self._follow_key: str | None = None
-        self._loaded_at: datetime | None = None
         self._partial_cursor: int | None = None
 
     # ---------------------------------------------------------------- layout
@@ -316,7 +310,6 @@ class QueueScreen(Screen[None]):
             keep = None  # the agent moved meanwhile: stay where they are
         self._shown_generation = message.generation
         table.set_ordering(message.ids, keep_id=keep)
-        self._loaded_at = self.app_now()
         self._update_status()
 
     def _id_for_key(self, key: str | None, rows: dict[int, QueueRow]) -> int | None:
@@ -543,11 +536,6 @@ class QueueScreen(Screen[None]):
         self._open(message.row.key)
 
     def _open(self, key: str) -> None:
-        try:
-            from agent_console.screens.ticket import TicketScreen
-        except ImportError:
-            self.notify(f"{key}: the ticket screen is not available yet", markup=False)
-            return
         self.app.push_screen(TicketScreen(key))
 
     def action_claim(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -596,19 +596,15 @@ class TicketScreen(Screen[None]):
             lambda d: f"{d.key} de-escalated to tier {d.tier}",
         )
 
-    # claim (desk.claim from the claims work) ----------------------
+    # claim ------------------------------------------------------
     def action_claim(self) -> None:
         d = self._can_act()
         if d is None:
             return
-        claim: Any = getattr(self.desk, "claim", None)
-        if claim is None:
-            self.notify("Claiming is not available yet", markup=False)
-            return
         version, key = d.version, self.key
 
         def call() -> TicketDetail:
-            claim(key, agent=self._agent(), expected_version=version)
+            self.desk.claim(key, agent=self._agent(), expected_version=version)
             return self.desk.ticket_detail(key)
 
         self._run("claim", call, lambda t: f"{t.key} is yours ({t.assignee})")
