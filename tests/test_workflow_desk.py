@@ -290,12 +290,22 @@ def test_status_refusals(wdesk: Desk) -> None:
         wdesk.resolve(key, "again", agent="ann")
     d = wdesk.set_status(key, "closed", agent="ann")
     assert d.status == "closed"
-    with pytest.raises(UserError, match="closed"):
-        wdesk.set_status(key, "open", agent="ann")
-    with pytest.raises(UserError, match="closed"):
-        wdesk.reply(key, "hello?", agent="ann")
-    with pytest.raises(UserError, match="closed"):
-        wdesk.set_priority(key, "minor", "no longer urgent", agent="ann")
+    # a closed ticket no longer changes: every command says so the same way, writes nothing
+    refused = [
+        lambda: wdesk.set_status(key, "open", agent="ann"),
+        lambda: wdesk.set_status(key, "closed", agent="ann"),
+        lambda: wdesk.reply(key, "hello?", agent="ann"),
+        lambda: wdesk.reply(key, "note", agent="ann", internal=True),
+        lambda: wdesk.set_priority(key, "minor", "no longer urgent", agent="ann"),
+        lambda: wdesk.assign(key, "ann", agent="ann"),
+        lambda: wdesk.set_type_and_tags(key, tags="x", agent="ann"),
+        lambda: wdesk.resolve(key, "again", agent="ann"),
+        lambda: wdesk.escalate(key, "handoff", agent="ann"),
+    ]
+    for command in refused:
+        with pytest.raises(UserError, match=f"^{key} is closed; a closed ticket no longer changes"):
+            command()
+    assert wdesk.ticket_detail(key).version == d.version
 
 
 # ---------------------------------------------------------------- priority

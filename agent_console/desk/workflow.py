@@ -183,8 +183,6 @@ class WorkflowMixin(DeskCore):
         text = _required(body, "the reply is empty" if not internal else "the note is empty")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
-            if t.status == Status.CLOSED.value:
-                raise UserError(f"{t.key} is closed; open a new ticket instead")
             require_works(c.actor, t, "reply on")
             kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
             msg = Message(
@@ -238,8 +236,6 @@ class WorkflowMixin(DeskCore):
             cur = Status(t.status)
             if target is cur:
                 raise UserError(f"{t.key} is already {cur.value}")
-            if cur is Status.CLOSED:
-                raise UserError(f"{t.key} is closed; a closed ticket no longer changes")
             if target is Status.NEW:
                 raise UserError("a ticket cannot go back to new")
             if target is Status.CLOSED and cur is not Status.RESOLVED:
@@ -331,8 +327,6 @@ class WorkflowMixin(DeskCore):
         why = _required(reason, "changing the priority needs a reason")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
-            if t.status == Status.CLOSED.value:
-                raise UserError(f"{t.key} is closed; a closed ticket no longer changes")
             if t.priority == prio.value:
                 raise UserError(f"{t.key} is already {prio.value}")
             require_works(c.actor, t, "change")
@@ -362,15 +356,9 @@ class WorkflowMixin(DeskCore):
         ticket's tier; only a lead takes a ticket away from another agent."""
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
-            if t.status == Status.CLOSED.value:
-                raise UserError(f"{t.key} is closed; a closed ticket no longer changes")
             s = c.session
             current = s.get(Agent, t.assignee_id) if t.assignee_id else None
-            new = (
-                self.agent_by_handle(s, handle)
-                if handle and handle.strip()
-                else None
-            )
+            new = self.agent_by_handle(s, handle) if handle and handle.strip() else None
             if (current and current.id) == (new and new.id):
                 who = new.handle if new else "nobody"
                 raise UserError(f"{t.key} is already assigned to {who}")
@@ -406,8 +394,6 @@ class WorkflowMixin(DeskCore):
                 ) from None
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
-            if t.status == Status.CLOSED.value:
-                raise UserError(f"{t.key} is closed; a closed ticket no longer changes")
             require_works(c.actor, t, "change")
             old_type, old_tags = t.request_type, t.tags
             if rtype is not None:
@@ -510,13 +496,19 @@ class WorkflowMixin(DeskCore):
         self, key: str, agent: str | None, expected_version: int | None
     ) -> Iterator[_Change]:
         """One command's transaction: the acting agent, the ticket, and the conditional
-        version bump that makes concurrent writers lose cleanly (Conflict)."""
+        version bump that makes concurrent writers lose cleanly (Conflict). A closed
+        ticket no longer changes: every command is refused here, in one place."""
         with self.write() as s:
             actor = self.agent_by_handle(s, agent or self.actor)
             ticket = self.ticket_by_key(s, key)
             seen = ticket.version if expected_version is None else expected_version
             if ticket.version != seen:
                 raise self._conflict(s, ticket, seen)
+            if ticket.status == Status.CLOSED.value:
+                raise UserError(
+                    f"{ticket.key} is closed; a closed ticket no longer changes "
+                    "(open a new ticket instead)"
+                )
             bumped = s.execute(
                 update(Ticket)
                 .where(col(Ticket.id) == ticket.id, col(Ticket.version) == seen)
