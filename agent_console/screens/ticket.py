@@ -550,51 +550,50 @@ class TicketScreen(Screen[None]):
             lambda d: f"{d.key} resolved",
         )
 
-    # escalate -----------------------------------------------------
+    # escalate / de-escalate ---------------------------------------
     def action_escalate(self) -> None:
-        d = self._can_act()
-        if d is None:
-            return
-        dialog = NoteDialog(
-            f"Escalate {d.key} to tier {d.tier + 1}",
-            f"The ticket leaves your queue and arrives unassigned in tier {d.tier + 1}'s "
-            "Escalations view; this handoff note is pinned at the top of its thread.",
-            required="A handoff note is required: what was found, what was tried",
-            placeholder="what was found, what was tried",
-        )
-        self.app.push_screen(dialog, self._escalate_note)
-
-    def _escalate_note(self, note: str | None) -> None:
-        if not note or self.detail is None:
-            return
-        version, key = self.detail.version, self.key
-        self._run(
-            "escalate",
-            lambda: self.desk.escalate(key, note, agent=self._agent(), expected_version=version),
-            lambda d: f"{d.key} escalated to tier {d.tier}: it is in their Escalations view",
-        )
+        self._hand_over(up=True)
 
     def action_deescalate(self) -> None:
+        self._hand_over(up=False)
+
+    def _hand_over(self, *, up: bool) -> None:
+        """``e`` / ``d``: one tier up or down, with a required note pinned on the thread."""
         d = self._can_act()
         if d is None:
             return
-        dialog = NoteDialog(
-            f"De-escalate {d.key} to tier {d.tier - 1}",
-            "The ticket goes back one tier, unassigned, with this note pinned.",
-            required="A note is required: what the tier below should do",
-            placeholder="what was found, what the tier below should do",
-        )
-        self.app.push_screen(dialog, self._deescalate_note)
+        if up:
+            dialog = NoteDialog(
+                f"Escalate {d.key} to tier {d.tier + 1}",
+                f"The ticket leaves your queue and arrives unassigned in tier {d.tier + 1}'s "
+                "Escalations view; this handoff note is pinned at the top of its thread.",
+                required="A handoff note is required: what was found, what was tried",
+                placeholder="what was found, what was tried",
+            )
+        else:
+            dialog = NoteDialog(
+                f"De-escalate {d.key} to tier {d.tier - 1}",
+                "The ticket goes back one tier, unassigned, with this note pinned.",
+                required="A note is required: what the tier below should do",
+                placeholder="what was found, what the tier below should do",
+            )
 
-    def _deescalate_note(self, note: str | None) -> None:
-        if not note or self.detail is None:
-            return
-        version, key = self.detail.version, self.key
-        self._run(
-            "deescalate",
-            lambda: self.desk.deescalate(key, note, agent=self._agent(), expected_version=version),
-            lambda d: f"{d.key} de-escalated to tier {d.tier}",
-        )
+        def note_written(note: str | None) -> None:
+            if not note or self.detail is None:
+                return
+            version, key = self.detail.version, self.key
+            command = self.desk.escalate if up else self.desk.deescalate
+            self._run(
+                "escalate" if up else "deescalate",
+                lambda: command(key, note, agent=self._agent(), expected_version=version),
+                lambda t: (
+                    f"{t.key} escalated to tier {t.tier}: it is in their Escalations view"
+                    if up
+                    else f"{t.key} de-escalated to tier {t.tier}"
+                ),
+            )
+
+        self.app.push_screen(dialog, note_written)
 
     # claim ------------------------------------------------------
     def action_claim(self) -> None:
