@@ -48,10 +48,12 @@ def _deletes(word: str) -> set[str]:
 class Vocabulary:
     """Immutable snapshot of the knowledge base's words."""
 
-    def __init__(self, df: Mapping[str, int]) -> None:
+    def __init__(self, df: Mapping[str, int], stems: Mapping[str, str] | None = None) -> None:
         self.df = dict(df)
         self.sorted = sorted(self.df)
+        self.stems = dict(stems or {})
         self._index: dict[str, list[str]] | None = None
+        self._by_stem: dict[str, list[str]] | None = None
 
     def __len__(self) -> int:
         return len(self.df)
@@ -66,6 +68,18 @@ class Vocabulary:
                         index[d].append(w)
             self._index = dict(index)
         return self._index
+
+    def forms(self, word: str) -> list[str]:
+        """The known words the index stems like ``word`` (``refunds`` → refund, refunded…)."""
+        stem = self.stems.get(word)
+        if stem is None:
+            return [word]
+        if self._by_stem is None:
+            by_stem: dict[str, list[str]] = defaultdict(list)
+            for w, s in self.stems.items():
+                by_stem[s].append(w)
+            self._by_stem = dict(by_stem)
+        return self._by_stem.get(stem, [word])
 
     def _rank(self, words: set[str]) -> list[str]:
         return sorted(words, key=lambda w: (-self.df.get(w, 0), w))[:MAX_CORRECTIONS]

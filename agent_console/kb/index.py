@@ -17,19 +17,16 @@ word is quoted here and passed as a bound parameter, so no typed character is sy
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from agent_console.kb.query import STOP_WORDS, Alt, Group, Query
+from agent_console.kb.query import STOP_WORDS, Alt, Query
 from agent_console.kb.text import (
-    HL_END,
-    HL_START,
     ArticleDoc,
     article_words,
     plain_text,
@@ -42,7 +39,6 @@ MAX_INDEXED_BODY = 200_000  # characters of plain text per article (tsvector lim
 
 #: relative weight of a match in the title, tags, section, body
 WEIGHTS = (10.0, 4.0, 2.0, 1.0)
-SNIPPET_TOKENS = 18
 #: at most this many matches are ranked per query (see :func:`bounded_search`)
 RANK_WINDOW = 2000
 #: at most this many title matches are ranked per unselective query
@@ -75,7 +71,7 @@ class RawHit:
     title: str
     section: str
     score: float  # higher is better; comparable within one backend and one query
-    snippet: str  # plain text with «highlight» markers
+    body: str  # the indexed plain text (the snippet is cut from it, see kb.snippet)
 
 
 class Backend:
@@ -160,8 +156,15 @@ class Backend:
         )
         return [r[0] for r in rows]
 
-    def load_vocab(self, conn: Connection) -> dict[str, int]:
-        return {w: int(d) for w, d in conn.execute(text("SELECT word, df FROM kb_vocab"))}
+    def load_vocab(self, conn: Connection) -> tuple[dict[str, int], dict[str, str]]:
+        """``(word → number of articles, word → stem)``."""
+        df: dict[str, int] = {}
+        stems: dict[str, str] = {}
+        for w, d, st in conn.execute(text("SELECT word, df, stem FROM kb_vocab")):
+            df[w] = int(d)
+            if st:
+                stems[w] = st
+        return df, stems
 
     # ------------------------------------------------------------ meta
     def meta_get(self, conn: Connection, key: str) -> str | None:
@@ -349,36 +352,21 @@ class SqliteBackend(Backend):
         if len(ranked) < limit:
             more = self._ranked_ids(db, "kb_fts", expr, limit + len(ranked), cut)
             ranked = merge_ranked(ranked, more, limit)
-        return self._hits_for(db, query, ranked)
+        return self._hits_for(db, ranked)
 
-    def _hits_for(self, db: Any, query: Query, ranked: list[tuple[int, float]]) -> list[RawHit]:
-        """Articles and snippets for ranked rowids. FTS5 filters once per rowid, and a prefix
-        longer than the prefix indexes is rebuilt each time (20 × 1 ms for a common one), so
-        the snippets match prefixes cut to the longest indexed length, and the highlights
-        that only the shorter prefix explains are removed again."""
+    @staticmethod
+    def _hits_for(db: Any, ranked: list[tuple[int, float]]) -> list[RawHit]:
+        """Articles and their indexed text for ranked rowids (lookups by rowid, no MATCH)."""
         if not ranked:
             return []
-        short = shorten_prefixes(query, MAX_INDEXED_PREFIX)
-        expr = self.match_expression(short)
         marks = ", ".join(str(i) for i, _ in ranked)
         rows = db.execute(
-            "SELECT f.rowid, a.slug, a.title, a.section, f.snip FROM ("
-            f"  SELECT rowid, {_SQLITE_SNIPPET} AS snip FROM kb_fts"
-            f"  WHERE kb_fts MATCH ? AND rowid IN ({marks})"
-            ") AS f JOIN kb_article a ON a.id = f.rowid",
-            (expr,),
+            "SELECT f.rowid, a.slug, a.title, a.section, f.body FROM kb_fts f "
+            f"JOIN kb_article a ON a.id = f.rowid WHERE f.rowid IN ({marks})"
         )
         found = {int(r[0]): r for r in rows}
-        trim = short is not query
         return [
-            RawHit(
-                i,
-                r[1],
-                r[2],
-                r[3] or "",
-                score,
-                trim_highlights(r[4] or "", query) if trim else r[4] or "",
-            )
+            RawHit(i, r[1], r[2], r[3] or "", score, r[4] or "")
             for i, score in ranked
             if (r := found.get(i)) is not None
         ]
@@ -399,11 +387,9 @@ class SqliteBackend(Backend):
 
 
 FTS5_TOKENIZE = "porter unicode61 remove_diacritics 2"
-MAX_INDEXED_PREFIX = 4  # the longest of the FTS5 prefix indexes (prefix = '2 3 4')
-_SQLITE_SNIPPET = f"snippet(kb_fts, 3, '{HL_START}', '{HL_END}', '…', {SNIPPET_TOKENS})"
 _SQLITE_RANKED = (
-    "SELECT f.rowid, a.slug, a.title, a.section, f.score, f.snip FROM ("
-    f"  SELECT rowid, -rank AS score, {_SQLITE_SNIPPET} AS snip"
+    "SELECT f.rowid, a.slug, a.title, a.section, f.score, f.body FROM ("
+    "  SELECT rowid, -rank AS score, body"
     "  FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?"
     ") AS f JOIN kb_article a ON a.id = f.rowid ORDER BY f.score DESC, a.title"
 )
@@ -411,10 +397,6 @@ _SQLITE_RANKED = (
 
 # ====================================================================== PostgreSQL
 PG_WEIGHTS = "{" + ", ".join(str(round(w / WEIGHTS[0], 3)) for w in reversed(WEIGHTS)) + "}"
-PG_HEADLINE = (
-    f"StartSel={HL_START}, StopSel={HL_END}, MaxWords=22, MinWords=10, ShortWord=2, "
-    'MaxFragments=2, FragmentDelimiter=" … "'
-)
 
 
 class PostgresBackend(Backend):
@@ -528,14 +510,13 @@ class PostgresBackend(Backend):
             return []
         params: dict[str, object] = {}
         q = self.tsquery_expression(query, params)
-        params.update(limit=limit, weights=PG_WEIGHTS, opts=PG_HEADLINE)
+        params.update(limit=limit, weights=PG_WEIGHTS)
         sql = text(
             "WITH hits AS ("
             f" SELECT s.article_id, ts_rank(CAST(:weights AS float4[]), s.tsv, {q}, 1) AS score"
             f" FROM kb_search s WHERE s.tsv @@ {q}"
             " ORDER BY score DESC, s.article_id LIMIT :limit)"
-            " SELECT h.article_id, a.slug, a.title, a.section, h.score,"
-            f" ts_headline('english', s.body, {q}, :opts)"
+            " SELECT h.article_id, a.slug, a.title, a.section, h.score, s.body"
             " FROM hits h JOIN kb_article a ON a.id = h.article_id"
             " JOIN kb_search s ON s.article_id = h.article_id"
             " ORDER BY h.score DESC, a.title"
@@ -556,69 +537,6 @@ class PostgresBackend(Backend):
             "ORDER BY CASE WHEN title ILIKE :w0 THEN 0 ELSE 1 END, title LIMIT :limit"
         )
         return [(r[0], r[1]) for r in conn.execute(sql, params)]
-
-
-def shorten_prefixes(query: Query, n: int) -> Query:
-    """The query with every prefix longer than ``n`` characters cut to ``n`` (it matches a
-    superset); ``query`` itself when nothing is cut."""
-    changed = False
-    groups = []
-    for g in query.groups:
-        alts = []
-        for a in g.alts:
-            if a.prefix and len(a.words[-1]) > n:
-                a = replace(a, words=a.words[:-1] + (a.words[-1][:n],))
-                changed = True
-            alts.append(a)
-        groups.append(Group(tuple(dict.fromkeys(alts))))
-    return Query(tuple(groups), query.mode) if changed else query
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def trim_highlights(snippet: str, query: Query) -> str:
-    """Remove the «highlights» of words a shortened prefix matched but the typed one does not
-    (see :func:`shorten_prefixes`): ``passport`` when ``passw`` was typed."""
-    if HL_START not in snippet:
-        return snippet
-    long_prefixes = [
-        a.words[-1]
-        for g in query.groups
-        for a in g.alts
-        if a.prefix and len(a.words[-1]) > MAX_INDEXED_PREFIX
-    ]
-    others = [
-        w[:MAX_INDEXED_PREFIX]
-        for g in query.groups
-        for a in g.alts
-        for w in a.words
-        if w not in long_prefixes
-    ]
-
-    def keep(word: str) -> bool:
-        f = _fold(word)
-        if any(f.startswith(p) for p in long_prefixes):
-            return True
-        if not any(f.startswith(p[:MAX_INDEXED_PREFIX]) for p in long_prefixes):
-            return True
-        return any(f.startswith(o) for o in others)
-
-    out = []
-    pos = 0
-    while True:
-        start = snippet.find(HL_START, pos)
-        end = snippet.find(HL_END, start + 1) if start >= 0 else -1
-        if start < 0 or end < 0:
-            out.append(snippet[pos:])
-            break
-        word = snippet[start + 1 : end]
-        out.append(snippet[pos:start])
-        out.append(snippet[start : end + 1] if keep(word) else word)
-        pos = end + 1
-    return "".join(out)
 
 
 def merge_ranked(

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from agent_console.kb.fuzzy import Vocabulary
 from agent_console.kb.index import Backend, RawHit, backend_for
 from agent_console.kb.query import STOP_WORDS, Alt, Group, Mode, Query, parse_query
+from agent_console.kb.snippet import Highlighter
 
 _SPACES = re.compile(r"\s+")
 MatchKind = Literal["exact", "fuzzy", "partial"]
@@ -59,7 +60,7 @@ class Searcher:
         with self._lock:
             if self._vocab is not None and self._vocab[0] == gen:
                 return self._vocab[1]
-        vocab = Vocabulary(b.load_vocab(conn))
+        vocab = Vocabulary(*b.load_vocab(conn))
         with self._lock:
             self._vocab = (gen, vocab)
         return vocab
@@ -115,20 +116,21 @@ class Searcher:
         if not query:
             return []
         b = backend_for(conn)
+        vocab = self.vocabulary(conn, b)
         completed = self.complete_prefix(conn, b, query)
         raw = b.search(conn, completed, limit)
         if raw:
-            return _hits(raw, "exact", None)
-        corrected = self.correct(self.vocabulary(conn, b), completed)
+            return _hits(raw, completed, vocab, "exact", None)
+        corrected = self.correct(vocab, completed)
         if corrected is not None:
             raw = b.search(conn, corrected, limit)
             if raw:
-                return _hits(raw, "fuzzy", corrected.describe())
+                return _hits(raw, corrected, vocab, "fuzzy", corrected.describe())
         if mode == "all" and len(query.groups) > 1:
             loose = (corrected or completed).with_mode("any")
             raw = b.search(conn, loose, limit)
             if raw:
-                return _hits(raw, "partial", loose.describe())
+                return _hits(raw, loose, vocab, "partial", loose.describe())
         return []
 
     def like_scan(self, conn: Connection, text: str, limit: int = 20) -> list[tuple[str, str]]:
@@ -138,19 +140,23 @@ class Searcher:
         return backend_for(conn).like_scan(conn, words, limit)
 
 
-def _hits(raw: list[RawHit], match: MatchKind, corrected: str | None) -> list[KBHit]:
-    ordered = raw  # the backends order by relevance (title matches first when bounded)
+def _hits(
+    raw: list[RawHit], query: Query, vocab: Vocabulary, match: MatchKind, corrected: str | None
+) -> list[KBHit]:
+    """Hits in the backend's order (by relevance; title matches first when bounded), each with
+    a snippet cut from its text: only the rows returned get one."""
+    highlighter = Highlighter(query, vocab.forms)
     return [
         KBHit(
             h.slug,
             h.title,
             h.section,
             h.score,
-            _SPACES.sub(" ", h.snippet).strip(),
+            highlighter.snippet(h.body),
             match,
             corrected,
         )
-        for h in ordered
+        for h in raw
     ]
 
 
