@@ -8,6 +8,12 @@ naive ``LIKE`` scan of the same table in the same run.
 each is run through ``Desk.search_kb`` (ranked, top 20, snippets) and through the naive scan
 (every word as ``%word%`` in title or body, ordered by title match, top 20). PostgreSQL is
 skipped when no server answers. The figures are printed, not judged.
+
+The search runs ``--rounds`` times over the 500 queries (the machine is shared and noisy);
+each round gives a median and a p95 over its 500 latencies, and the table shows the median
+of the rounds. The LIKE scan runs once (it is slow). The ratios are computed the same way
+for both backends: ``× median`` = LIKE median / search median, ``× p95`` = LIKE p95 /
+search p95 (each the scan's latency over the search's at the same percentile).
 """
 
 from __future__ import annotations
@@ -152,7 +158,12 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run_backend(
-    label: str, url: str, docs: list[ArticleDoc], queries: list[str], like_queries: int
+    label: str,
+    url: str,
+    docs: list[ArticleDoc],
+    queries: list[str],
+    like_queries: int,
+    rounds: int = 3,
 ) -> dict[str, float]:
     desk = Desk.open(Settings(db_url=url))
     t = time.perf_counter()
@@ -161,15 +172,30 @@ def run_backend(
     print(f"[{label}] loaded {len(docs):,} articles + index in {load_s:.1f} s", flush=True)
     for q in queries[:20]:  # warm caches (vocabulary, pages)
         desk.search_kb(q)
-    fts, fts_found = timed(lambda q: desk.search_kb(q, 20), queries)
+    medians, p95s, maxes = [], [], []
+    fts_found = 0
+    for r in range(rounds):
+        fts, fts_found = timed(lambda q: desk.search_kb(q, 20), queries)
+        medians.append(statistics.median(fts))
+        p95s.append(pct(fts, 95))
+        maxes.append(max(fts))
+        print(
+            f"[{label}] search round {r + 1}: median {medians[-1]:.2f} ms, "
+            f"p95 {p95s[-1]:.2f} ms, max {maxes[-1]:.1f} ms",
+            flush=True,
+        )
     lq = queries[:like_queries]
     like, like_found = timed(lambda q: desk.kb_like_scan(q, 20), lq)
+    print(
+        f"[{label}] LIKE scan: median {statistics.median(like):.1f} ms, p95 {pct(like, 95):.1f} ms",
+        flush=True,
+    )
     desk.engine.dispose()
     row = {
         "load_s": load_s,
-        "fts_median": statistics.median(fts),
-        "fts_p95": pct(fts, 95),
-        "fts_max": max(fts),
+        "fts_median": statistics.median(medians),
+        "fts_p95": statistics.median(p95s),
+        "fts_max": max(maxes),
         "fts_found": fts_found / len(queries) * 100,
         "like_median": statistics.median(like),
         "like_p95": pct(like, 95),
@@ -228,6 +254,9 @@ def main() -> int:
         ),
     )
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="search rounds over the queries (median taken)"
+    )
     args = ap.parse_args()
 
     t = time.perf_counter()
@@ -242,14 +271,16 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench_kb.db'}"
-        results["SQLite"] = run_backend("sqlite", url, docs, queries, args.like_queries)
+        results["SQLite"] = run_backend(
+            "sqlite", url, docs, queries, args.like_queries, args.rounds
+        )
     if not args.no_pg:
         made = pg_database(args.pg)
         if made:
             url, drop = made
             try:
                 results["PostgreSQL"] = run_backend(
-                    "postgresql", url, docs, queries, args.like_queries
+                    "postgresql", url, docs, queries, args.like_queries, args.rounds
                 )
             finally:
                 drop()
@@ -266,15 +297,20 @@ def main() -> int:
             f"{r['like_median']:>8.1f} ms {r['like_p95']:>6.1f} ms {r['like_found']:>4.0f}%   "
             f"{r['speedup_median']:>7.0f}× {r['speedup_p95']:>6.0f}×"
         )
+    print(
+        "(search: median of the rounds' medians and p95s; × median = LIKE median / search "
+        "median, × p95 = LIKE p95 / search p95)"
+    )
     sq = results.get("SQLite")
     if sq:
         ok_p95 = sq["fts_p95"] < 10
-        ok_x = sq["speedup_median"] >= 50
+        ok_med = sq["speedup_median"] >= 50
+        ok_x95 = sq["speedup_p95"] >= 50
         print(
             f"\ntarget SQLite p95 < 10 ms: {'met' if ok_p95 else 'NOT met'} "
-            f"({sq['fts_p95']:.2f} ms); ≥ 50× faster than the scan: "
-            f"{'met' if ok_x else 'NOT met'} ({sq['speedup_median']:.0f}× at the median, "
-            f"{sq['speedup_p95']:.0f}× at p95)"
+            f"({sq['fts_p95']:.2f} ms); ≥ 50× faster than the scan: at the median "
+            f"{'met' if ok_med else 'NOT met'} ({sq['speedup_median']:.0f}×), at p95 "
+            f"{'met' if ok_x95 else 'NOT met'} ({sq['speedup_p95']:.0f}×)"
         )
     return 0
 
