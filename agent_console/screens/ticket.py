@@ -41,8 +41,9 @@ from agent_console.screens.ticket_dialogs import (
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
 from agent_console.sla import Explanation, format_duration
 from agent_console.widgets.console_header import ConsoleHeader
+from agent_console.widgets.styles import status_style
 from agent_console.widgets.ticket_format import literal, timer_text
-from agent_console.widgets.ticket_side import STATUS_STYLE, TicketSidePanel
+from agent_console.widgets.ticket_side import TicketSidePanel
 from agent_console.widgets.ticket_thread import TicketThread
 
 if TYPE_CHECKING:
@@ -362,7 +363,7 @@ class TicketScreen(Screen[None]):
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append(f" {d.key} ", style="bold reverse")
         out.append(" ")
-        out.append(d.status.replace("_", " "), style=STATUS_STYLE.get(d.status, ""))
+        out.append(d.status.replace("_", " "), style=status_style(d.status))
         out.append(f" · {d.priority} · tier {d.tier}", style="dim")
         out.append("  ")
         out.append_text(literal(d.subject, "bold", keep_newlines=False))

@@ -31,21 +31,8 @@ from textual.strip import Strip
 from agent_console.desk.queue import QueueRow
 from agent_console.sla import Policy
 from agent_console.widgets.sla_timer import ticket_timer
+from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import visible
-
-PRIORITY_STYLES = {
-    "critical": Style(color="red", bold=True),
-    "urgent": Style(color="yellow"),
-    "minor": Style(dim=True),
-}
-STATUS_STYLES = {
-    "new": Style(color="cyan", bold=True),
-    "open": Style(),
-    "pending": Style(color="blue"),
-    "on_hold": Style(color="magenta"),
-    "resolved": Style(dim=True),
-    "closed": Style(dim=True),
-}
 
 
 def _cell_text(text: str | None) -> str:
@@ -413,7 +400,7 @@ class QueueTable(ScrollView, can_focus=True):
             case "key":
                 return Text(row.key, Style(bold=True))
             case "priority":
-                return Text(row.priority, PRIORITY_STYLES.get(row.priority, Style()))
+                return Text(row.priority, priority_style(row.priority))
             case "subject":
                 return Text(_cell_text(row.subject))
             case "requester":
@@ -423,7 +410,7 @@ class QueueTable(ScrollView, can_focus=True):
                 return t
             case "status":
                 label = "waiting" if row.status == "pending" else row.status.replace("_", " ")
-                return Text(label, STATUS_STYLES.get(row.status, Style()))
+                return Text(label, status_style(row.status))
             case "tier":
                 return Text(f"T{row.tier}" + ("↑" if row.escalated else ""))
             case "assignee":

@@ -14,17 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from agent_console.desk.ticket_view import TicketDetail
+from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import absolute, literal, timer_text
-
-PRIORITY_STYLE = {"critical": "bold red", "urgent": "bold yellow", "minor": ""}
-STATUS_STYLE = {
-    "new": "bold cyan",
-    "open": "bold",
-    "pending": "cyan",
-    "on_hold": "magenta",
-    "resolved": "green",
-    "closed": "dim",
-}
 
 
 def _grid() -> Table:
@@ -37,10 +28,10 @@ def _grid() -> Table:
 def fields_renderable(d: TicketDetail, zone: tzinfo) -> Table:
     table = _grid()
     table.add_row("Key", Text(d.key, style="bold"))
-    table.add_row("Status", Text(d.status.replace("_", " "), style=STATUS_STYLE.get(d.status, "")))
+    table.add_row("Status", Text(d.status.replace("_", " "), style=status_style(d.status)))
     table.add_row(
         "Priority",
-        Text(f"{d.priority} (P{d.priority_level})", style=PRIORITY_STYLE.get(d.priority, "")),
+        Text(f"{d.priority} (P{d.priority_level})", style=priority_style(d.priority)),
     )
     tier = Text(f"tier {d.tier}")
     if d.escalated:
