@@ -134,6 +134,8 @@ class KBMixin(DeskCore):
         with self.write() as s:
             built = ensure_index(s.connection(), force=force)
         self.__dict__["_kb_ready"] = True
+        if built:
+            self.kb_searcher.invalidate()
         return built
 
     def reindex_kb(self) -> int:
@@ -190,6 +192,7 @@ class KBMixin(DeskCore):
             progress(0, total)
         for start in range(0, total, chunk):
             self._upsert_chunk(docs[start : start + chunk], report)
+            self.kb_searcher.invalidate()
             if progress:
                 progress(min(start + chunk, total), total)
         return report

@@ -98,12 +98,27 @@ class Vocabulary:
 
     def completions(self, prefix: str, limit: int = 20) -> list[str]:
         """Known words starting with ``prefix``, most used first."""
-        lo = bisect.bisect_left(self.sorted, prefix)
         out = []
-        for w in self.sorted[lo:]:
+        words = self.sorted
+        for i in range(bisect.bisect_left(words, prefix), len(words)):
+            if not words[i].startswith(prefix):
+                break
+            out.append(words[i])
+        return sorted(out, key=lambda w: (-self.df[w], w))[:limit]
+
+    def stem_completions(self, prefix: str, limit: int, max_extra: int) -> list[str]:
+        """Known words starting with ``prefix``, at most ``max_extra`` characters longer, that
+        the prefix itself does not find in the index because their stem is shorter than it
+        (``maintenan`` → ``maintenance``, indexed as ``mainten``). Most used first; usually
+        none. Words without a known stem count as needing it."""
+        out = []
+        words, n = self.sorted, len(prefix)
+        for i in range(bisect.bisect_left(words, prefix), len(words)):
+            w = words[i]
             if not w.startswith(prefix):
                 break
-            out.append(w)
+            if len(w) - n <= max_extra and not self.stems.get(w, "").startswith(prefix):
+                out.append(w)
         return sorted(out, key=lambda w: (-self.df[w], w))[:limit]
 
     def prefix_corrections(self, prefix: str) -> list[str]:

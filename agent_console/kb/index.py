@@ -133,29 +133,6 @@ class Backend:
         """The naive baseline (benchmarks): every word as a substring of title or body."""
         raise NotImplementedError
 
-    def completions(
-        self, conn: Connection, prefix: str, limit: int, max_extra: int = 1000
-    ) -> list[str]:
-        """Known words starting with ``prefix``, at most ``max_extra`` characters longer, that
-        the prefix itself does not find: their stem is shorter than the prefix
-        (``maintenan`` → ``maintenance``, indexed as ``mainten``). Usually none."""
-        hi = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = conn.execute(
-            text(
-                "SELECT word FROM kb_vocab WHERE word >= :lo AND word < :hi "
-                "AND length(word) <= :maxlen AND substr(stem, 1, :n) <> :lo "
-                "ORDER BY df DESC, word LIMIT :limit"
-            ),
-            {
-                "lo": prefix,
-                "hi": hi,
-                "n": len(prefix),
-                "limit": limit,
-                "maxlen": len(prefix) + max_extra,
-            },
-        )
-        return [r[0] for r in rows]
-
     def load_vocab(self, conn: Connection) -> tuple[dict[str, int], dict[str, str]]:
         """``(word → number of articles, word → stem)``."""
         df: dict[str, int] = {}

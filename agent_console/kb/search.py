@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ MatchKind = Literal["exact", "fuzzy", "partial"]
 PREFIX_COMPLETIONS = 12
 MIN_COMPLETE = 4
 COMPLETE_EXTRA = 4
+VOCAB_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,35 @@ class Searcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._vocab: tuple[int, Vocabulary] | None = None
+        self._checked = 0.0
+
+    def invalidate(self) -> None:
+        """Articles changed through this process: check the vocabulary on the next search."""
+        with self._lock:
+            self._checked = 0.0
 
     def vocabulary(self, conn: Connection, backend: Backend | None = None) -> Vocabulary:
+        """The vocabulary, reloaded when the articles changed. Whether they did is asked at
+        most once per VOCAB_CHECK_SECONDS (a statement per keystroke otherwise); changes made
+        through this process call :meth:`invalidate`, other processes' are seen within that."""
+        now = time.monotonic()
+        with self._lock:
+            if self._vocab is not None and now - self._checked < VOCAB_CHECK_SECONDS:
+                return self._vocab[1]
         b = backend or backend_for(conn)
         gen = b.generation(conn)
         with self._lock:
             if self._vocab is not None and self._vocab[0] == gen:
+                self._checked = now
                 return self._vocab[1]
         vocab = Vocabulary(*b.load_vocab(conn))
         with self._lock:
             self._vocab = (gen, vocab)
+            self._checked = now
         return vocab
 
     # ------------------------------------------------------------------ steps
-    def complete_prefix(self, conn: Connection, b: Backend, query: Query) -> Query:
+    def complete_prefix(self, vocab: Vocabulary, query: Query) -> Query:
         """Add the known words that start with the typed prefix, so that a prefix longer than
         its stem (``maintenan`` → ``maintenance``, stored as ``mainten``) still matches."""
         groups = list(query.groups)
@@ -75,7 +92,7 @@ class Searcher:
             if a.prefix and not a.is_phrase and len(a.words[0]) >= MIN_COMPLETE:
                 # a stemmer strips at most a few letters: a longer word's stem still starts
                 # with the prefix, and the prefix query finds it without help
-                words = b.completions(conn, a.words[0], PREFIX_COMPLETIONS, COMPLETE_EXTRA)
+                words = vocab.stem_completions(a.words[0], PREFIX_COMPLETIONS, COMPLETE_EXTRA)
                 extra = tuple(Alt((w,)) for w in words if w != a.words[0] and w not in STOP_WORDS)
                 if extra:
                     groups[i] = Group(g.alts + extra)
@@ -117,7 +134,7 @@ class Searcher:
             return []
         b = backend_for(conn)
         vocab = self.vocabulary(conn, b)
-        completed = self.complete_prefix(conn, b, query)
+        completed = self.complete_prefix(vocab, query)
         raw = b.search(conn, completed, limit)
         if raw:
             return _hits(raw, completed, vocab, "exact", None)
