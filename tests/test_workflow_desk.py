@@ -354,6 +354,26 @@ def test_assign_rules(wdesk: Desk) -> None:
     ]
 
 
+def test_a_lead_takes_any_ticket_by_claim_or_by_assignment(wdesk: Desk) -> None:
+    """One rule for claims and assignments: an agent holds tickets of their own tier, a
+    lead holds any (desk.permissions.may_take)."""
+    key = new_ticket(wdesk)
+    wdesk.escalate(key, "found x, tried y", agent="ann")  # now a tier 2 ticket
+    # a tier 1 non-lead may neither claim it nor be assigned it, with the same reason
+    why = "ann is tier 1; .* tier 2 ticket \\(only leads take tickets of another tier"
+    with pytest.raises(PermissionDenied, match=why):
+        wdesk.claim(key, agent="ann")
+    with pytest.raises(PermissionDenied, match=why):
+        wdesk.assign(key, "ann", agent="tom")
+    # lea, a tier 1 lead, may claim it ...
+    wdesk.claim(key, agent="lea")
+    assert wdesk.ticket_detail(key).assignee == "lea"
+    wdesk.assign(key, None, agent="lea")
+    # ... and may be assigned it by the tier that works it
+    d = wdesk.assign(key, "lea", agent="tom")
+    assert d.assignee == "lea" and d.tier == 2
+
+
 def test_type_and_tags(wdesk: Desk) -> None:
     key = new_ticket(wdesk)
     d = wdesk.set_type_and_tags(key, "inoperable", "VIP, pos ,vip", agent="ann")

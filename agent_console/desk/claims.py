@@ -16,7 +16,8 @@ from sqlalchemy import select, true, update
 from sqlmodel import Session
 
 from agent_console.desk.core import DeskCore
-from agent_console.errors import Conflict, PermissionDenied, UserError
+from agent_console.desk.permissions import require_may_take
+from agent_console.errors import Conflict, UserError
 from agent_console.store.models import Agent, Ticket
 
 T = Ticket.__table__.c  # type: ignore[attr-defined]
@@ -33,7 +34,8 @@ def _who(session: Session, agent_id: int | None) -> str:
 class ClaimsMixin(DeskCore):
     def claim(self, key: str, agent: str | None = None, expected_version: int | None = None) -> str:
         """Assign the unassigned open ticket ``key`` to ``agent`` (default: the acting
-        agent). Agents claim tickets of their own tier; leads claim any.
+        agent). Agents claim tickets of their own tier; leads claim any (the rule an
+        assignment obeys too: :func:`~agent_console.desk.permissions.may_take`).
 
         ``expected_version``: the version the agent saw; a ticket changed since is a
         :class:`Conflict`. Claiming a ticket already yours is a no-op. Returns the key.
@@ -65,11 +67,7 @@ class ClaimsMixin(DeskCore):
             raise Conflict(f"{row.key} is {row.status}; only an open ticket can be claimed")
         if row.assignee_id is not None and row.assignee_id != me.id:
             raise Conflict(f"{row.key} is already claimed by {_who(s, row.assignee_id)}")
-        if not me.lead and row.tier != me.tier:
-            raise PermissionDenied(
-                f"{me.handle} is tier {me.tier}; {row.key} is a tier {row.tier} ticket "
-                "(only leads claim tickets of another tier)"
-            )
+        require_may_take(me, row.key, row.tier)
         if expected_version is not None and row.version != expected_version:
             raise Conflict(
                 f"{row.key} changed since you saw it (version {expected_version}, now "
@@ -86,7 +84,7 @@ class ClaimsMixin(DeskCore):
             .where(T.id == ticket_id, T.assignee_id.is_(None), T.is_open == true())
             .values(assignee_id=me.id, version=T.version + 1, updated_at=now)
         )
-        if not me.lead:
+        if not me.lead:  # may_take, in the WHERE clause
             stmt = stmt.where(T.tier == me.tier)
         if expected_version is not None:
             stmt = stmt.where(T.version == expected_version)

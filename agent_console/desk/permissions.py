@@ -2,10 +2,11 @@
 the same rules (issue 5).
 
 - an agent works tickets of their own tier; leads may act on any ticket;
+- an agent takes (claims, or is assigned) tickets of their own tier; a lead takes any
+  ticket, by claiming it or by being assigned it — one rule, :func:`may_take`;
 - tier 1 escalates only to tier 2, tier 3 only receives from tier 2 (one step up);
 - de-escalation goes one step down;
-- only a lead reassigns a ticket that another agent holds; an assignee works the
-  ticket's tier.
+- only a lead reassigns a ticket that another agent holds.
 
 Each check raises :class:`~agent_console.errors.PermissionDenied` with one line saying why.
 """
@@ -26,6 +27,20 @@ def require_works(agent: Agent, ticket: Ticket, doing: str = "work") -> None:
         f"{agent.handle} is tier {agent.tier}; {ticket.key} is a tier {ticket.tier} ticket "
         f"(only leads {doing} tickets of another tier)"
     )
+
+
+def may_take(agent: Agent, tier: int) -> bool:
+    """``agent`` may hold a ticket of ``tier`` (claim it, or be assigned it)."""
+    return bool(agent.lead) or agent.tier == tier
+
+
+def require_may_take(agent: Agent, key: str, tier: int) -> None:
+    """Why ``agent`` may not hold ticket ``key`` of ``tier``, if they may not."""
+    if not may_take(agent, tier):
+        raise PermissionDenied(
+            f"{agent.handle} is tier {agent.tier}; {key} is a tier {tier} ticket "
+            "(only leads take tickets of another tier; escalate or de-escalate it first)"
+        )
 
 
 def escalation_target(agent: Agent, ticket: Ticket, to_tier: int | None) -> int:
@@ -76,8 +91,4 @@ def require_may_assign(
     if new is not None:
         if not new.active:
             raise PermissionDenied(f"agent {new.handle!r} is deactivated")
-        if new.tier != ticket.tier:
-            raise PermissionDenied(
-                f"{new.handle} is tier {new.tier}; {ticket.key} is a tier {ticket.tier} ticket "
-                "(escalate or de-escalate it first)"
-            )
+        require_may_take(new, ticket.key, ticket.tier)

@@ -494,7 +494,10 @@ class TicketScreen(Screen[None]):
         d = self._can_act()
         if d is None:
             return
-        tier_agents = [(a.handle, a.name, a.lead) for a in self.agents if a.tier == d.tier]
+        # who may hold it: the ticket's tier, and leads of any tier (desk.permissions.may_take)
+        tier_agents = [
+            (a.handle, a.name, a.lead) for a in self.agents if a.tier == d.tier or a.lead
+        ]
         self.app.push_screen(AssignDialog(d.tier, tier_agents, d.assignee), self._assignee_chosen)
 
     def _assignee_chosen(self, handle: str | None) -> None:

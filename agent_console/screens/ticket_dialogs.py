@@ -233,8 +233,8 @@ class PriorityDialog(_Dialog):
 
 
 class AssignDialog(_Dialog):
-    """``a``: the agents who work the ticket's tier, or nobody. Returns a handle, ``""``
-    to unassign, None when cancelled."""
+    """``a``: the agents who work the ticket's tier and the leads, or nobody. Returns a
+    handle, ``""`` to unassign, None when cancelled."""
 
     def __init__(self, tier: int, agents: list[tuple[str, str, bool]], current: str | None):
         super().__init__()
@@ -244,7 +244,7 @@ class AssignDialog(_Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text(f"Assign to a tier {self.tier} agent"), classes="title")
+            yield Static(Text(f"Assign to a tier {self.tier} agent or a lead"), classes="title")
             options = [Option(Text("— nobody (unassign)", style="italic"), id="")]
             for handle, name, lead in self.agents:
                 label = literal(f"{handle:<10} {name}", keep_newlines=False)
