@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -376,6 +376,28 @@ _SQLITE_RANKED = (
 PG_WEIGHTS = "{" + ", ".join(str(round(w / WEIGHTS[0], 3)) for w in reversed(WEIGHTS)) + "}"
 
 
+#: PostgreSQL ranks fewer matches exactly: ``ts_rank`` reads each match's whole tsvector
+PG_RANK_WINDOW = 500
+
+
+def _pg_ranked(table: str, q: str) -> str:
+    """At most ``:window`` matches of ``table`` (in storage order: the GIN index gives no
+    order), ranked; the best ``:limit`` with their article and text, and how many matched
+    (up to ``:window``)."""
+    return (
+        "WITH m AS MATERIALIZED ("
+        f" SELECT article_id, tsv FROM {table} WHERE tsv @@ {q} LIMIT :window),"
+        " r AS ("
+        f" SELECT article_id, ts_rank(CAST(:weights AS float4[]), tsv, {q}, 1) AS score"
+        " FROM m ORDER BY score DESC, article_id LIMIT :limit)"
+        " SELECT r.article_id, a.slug, a.title, a.section, r.score, s.body,"
+        " (SELECT count(*) FROM m)"
+        " FROM r JOIN kb_article a ON a.id = r.article_id"
+        " JOIN kb_search s ON s.article_id = r.article_id"
+        " ORDER BY r.score DESC, a.title"
+    )
+
+
 class PostgresBackend(Backend):
     name = "postgresql"
 
@@ -383,7 +405,7 @@ class PostgresBackend(Backend):
         row = conn.execute(
             text(
                 "SELECT to_regclass('kb_meta') IS NOT NULL AND to_regclass('kb_search') IS NOT NULL"
-                " AND to_regclass('kb_vocab') IS NOT NULL"
+                " AND to_regclass('kb_title') IS NOT NULL AND to_regclass('kb_vocab') IS NOT NULL"
             )
         ).scalar_one()
         return bool(row)
@@ -405,7 +427,23 @@ class PostgresBackend(Backend):
             "  setweight(to_tsvector('english'::regconfig, section), 'C') ||"
             "  setweight(to_tsvector('english'::regconfig, body), 'D')) STORED)"
         )
-        conn.exec_driver_sql("CREATE INDEX ix_kb_search_tsv ON kb_search USING gin (tsv)")
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_kb_search_tsv ON kb_search USING gin (tsv) WITH (fastupdate = off)"
+        )
+        # fastupdate off: a search would otherwise scan the GIN pending list of recent
+        # inserts linearly (~2 ms a query after an import) until a vacuum merges it
+        # titles and tags alone (see SqliteBackend.create and search)
+        conn.exec_driver_sql(
+            "CREATE TABLE kb_title ("
+            " article_id integer PRIMARY KEY REFERENCES kb_article (id) ON DELETE CASCADE,"
+            " title text NOT NULL, tags text NOT NULL,"
+            " tsv tsvector GENERATED ALWAYS AS ("
+            "  setweight(to_tsvector('english'::regconfig, title), 'A') ||"
+            "  setweight(to_tsvector('english'::regconfig, tags), 'B')) STORED)"
+        )
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_kb_title_tsv ON kb_title USING gin (tsv) WITH (fastupdate = off)"
+        )
         conn.exec_driver_sql(
             'CREATE TABLE kb_vocab (word text COLLATE "C" PRIMARY KEY, df integer NOT NULL,'
             " stem text)"
@@ -413,10 +451,13 @@ class PostgresBackend(Backend):
 
     def drop(self, conn: Connection) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS kb_search")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_title")
         conn.exec_driver_sql("DROP TABLE IF EXISTS kb_vocab")
 
     def indexed_count(self, conn: Connection) -> int:
-        return int(conn.execute(text("SELECT count(*) FROM kb_search")).scalar_one())
+        n = int(conn.execute(text("SELECT count(*) FROM kb_search")).scalar_one())
+        t = int(conn.execute(text("SELECT count(*) FROM kb_title")).scalar_one())
+        return n if n == t else -1
 
     def upsert(self, conn: Connection, rows: Sequence[IndexRow]) -> None:
         if not rows:
@@ -439,11 +480,22 @@ class PostgresBackend(Backend):
                 for r in rows
             ],
         )
+        conn.execute(
+            text(
+                "INSERT INTO kb_title (article_id, title, tags) VALUES (:id, :title, :tags) "
+                "ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, "
+                "tags = excluded.tags"
+            ),
+            [{"id": r.article_id, "title": r.title, "tags": r.tags} for r in rows],
+        )
 
     def delete(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:
             conn.execute(
                 text("DELETE FROM kb_search WHERE article_id = ANY(:ids)"), {"ids": list(ids)}
+            )
+            conn.execute(
+                text("DELETE FROM kb_title WHERE article_id = ANY(:ids)"), {"ids": list(ids)}
             )
 
     def stems(self, conn: Connection, words: Sequence[str]) -> dict[str, str]:
@@ -487,19 +539,28 @@ class PostgresBackend(Backend):
             return []
         params: dict[str, object] = {}
         q = self.tsquery_expression(query, params)
-        params.update(limit=limit, weights=PG_WEIGHTS)
-        sql = text(
-            "WITH hits AS ("
-            f" SELECT s.article_id, ts_rank(CAST(:weights AS float4[]), s.tsv, {q}, 1) AS score"
-            f" FROM kb_search s WHERE s.tsv @@ {q}"
-            " ORDER BY score DESC, s.article_id LIMIT :limit)"
-            " SELECT h.article_id, a.slug, a.title, a.section, h.score, s.body"
-            " FROM hits h JOIN kb_article a ON a.id = h.article_id"
-            " JOIN kb_search s ON s.article_id = h.article_id"
-            " ORDER BY h.score DESC, a.title"
+        # with a LIMIT the planner likes a sequential scan (it expects many matches to come
+        # early; a rare prefix then costs 100 ms): the GIN index is always the way here
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        params.update(weights=PG_WEIGHTS, limit=2 * limit, window=PG_RANK_WINDOW + 1)
+        rows = conn.execute(text(_pg_ranked("kb_search", q)), params).all()
+        hits = [(RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or ""), r[6]) for r in rows]
+        if not hits or hits[0][1] <= PG_RANK_WINDOW:
+            return [h for h, _ in hits[:limit]]  # every match ranked: exact
+        # an unselective query: title matches first, then the ranked sample (merge_ranked)
+        params.update(limit=limit, window=TITLE_WINDOW)
+        title = [
+            RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or "")
+            for r in conn.execute(text(_pg_ranked("kb_title", q)), params)
+        ]
+        by_id = {h.article_id: h for h in title}
+        by_id.update({h.article_id: h for h, _ in hits if h.article_id not in by_id})
+        ranked = merge_ranked(
+            [(h.article_id, h.score) for h in title],
+            [(h.article_id, h.score) for h, _ in hits],
+            limit,
         )
-        rows = conn.execute(sql, params)
-        return [RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or "") for r in rows]
+        return [replace(by_id[i], score=score) for i, score in ranked]
 
     def like_scan(
         self, conn: Connection, words: Sequence[str], limit: int
