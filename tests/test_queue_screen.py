@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event
+from textual.widgets import Input
 
 from agent_console.app import AgentConsoleApp, create_app
 from agent_console.desk import Desk
@@ -129,11 +130,15 @@ async def test_filter_as_you_type_and_escape_clears(seeded_desk: Desk, settings:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("a")  # all open
-        await settle(pilot)
-        await pilot.press("slash", *"refund")
-        await pilot.pause(0.3)
         screen = await settle(pilot)
         table = screen.query_one(QueueTable)
+        region = table.region
+        await pilot.press("slash")
+        # the one-line filter bar is always laid out: "/" only focuses it
+        assert app.focused is screen.query_one("#filter") and table.region == region
+        await pilot.press(*"refund")
+        await pilot.pause(0.3)
+        screen = await settle(pilot)
         want = expected_ids(seeded_desk, view="all", text="refund")
         assert want and table.ids == want
         assert "refund" in str(screen.query_one("#queue-status").render())
@@ -142,8 +147,8 @@ async def test_filter_as_you_type_and_escape_clears(seeded_desk: Desk, settings:
         screen = await settle(pilot)
         assert screen.query_state.text == ""
         assert table.ids == expected_ids(seeded_desk, view="all")
-        assert not screen.query_one("#filter").display
-        assert app.focused is table
+        assert screen.query_one("#filter", Input).value == ""
+        assert app.focused is table and table.region == region
 
 
 async def test_filter_keeps_only_the_latest_result(seeded_desk: Desk, settings: Settings) -> None:

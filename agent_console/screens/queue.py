@@ -163,7 +163,7 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ConsoleHeader("Queue", id="header")
         yield QueueViewBar(VIEWS, self.query_state.view, id="views")
-        yield Input(placeholder="filter: key, subject, requester, organization", id="filter")
+        yield Input(placeholder="/ filter: key, subject, requester, organization", id="filter")
         desk = self.app.desk  # type: ignore[attr-defined]
         yield QueueTable(
             desk.policy_named,
@@ -487,10 +487,9 @@ class QueueScreen(Screen[None]):
         self._load()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True  # inline style: focusable at once
-        # focus now (not after the queued keys): "/refund" typed fast lands in the box
-        self.set_focus(box)
+        # the box is always laid out: "/" only moves the focus (no layout pass); focus now
+        # (not after the queued keys): "/refund" typed fast lands in the box
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear(self) -> None:
         box = self.query_one("#filter", Input)
@@ -499,7 +498,6 @@ class QueueScreen(Screen[None]):
             self._filter_timer.stop()
             self._filter_timer = None
         box.value = ""
-        box.display = False
         self.table.focus()
         if had_text:
             self.query_state = self.query_state.with_(text="")
@@ -521,8 +519,6 @@ class QueueScreen(Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self._apply_filter()
-        if not event.value.strip():
-            event.input.display = False
         self.table.focus()
 
     def action_open(self) -> None:
