@@ -377,3 +377,47 @@ def test_search_empty_database(tmp_path: Path) -> None:
     assert desk.search_kb("anything") == []
     assert desk.search_kb("pasword ") == []
     desk.engine.dispose()
+
+
+# ------------------------------------------------------------------ bounded ranking, snippets
+def test_unselective_query_ranks_title_matches_first(
+    kb: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the ranking window (50,000 articles and a two-letter prefix), title and tag
+    matches come first, then the ranked sample of the rest; scores keep decreasing."""
+    import agent_console.kb.index as index
+
+    exact = kb.search_kb("portal ", 30)
+    monkeypatch.setattr(index, "RANK_WINDOW", 3)
+    monkeypatch.setattr(index, "PG_RANK_WINDOW", 3)
+    monkeypatch.setattr(index, "TITLE_WINDOW", 100)
+    bounded = kb.search_kb("portal ", 30)
+    assert len(exact) > 3 and bounded
+    in_title = [
+        h.slug
+        for h in exact
+        if "portal" in h.title.lower() or "portal" in kb.get_article(h.slug).tags
+    ]
+    assert in_title
+    assert [h.slug for h in bounded[: len(in_title)]] == sorted(
+        in_title, key=[h.slug for h in bounded].index
+    )
+    assert set(in_title) <= {h.slug for h in bounded}
+    assert all(a.score >= b.score for a, b in zip(bounded, bounded[1:], strict=False))
+    assert len({h.slug for h in bounded}) == len(bounded)
+
+
+def test_snippet_window_and_highlights() -> None:
+    from agent_console.kb.snippet import Highlighter
+
+    forms = {"refunds": ["refund", "refunds", "refunded"]}
+    h = Highlighter(parse_query("refunds bal", typing=True), lambda w: forms.get(w, [w]))
+    text = ("Intro words here. " * 20) + "A refund was refunded; the Balance is negative.\nEnd."
+    snip = h.snippet(text)
+    assert snip.startswith("…") and "\n" not in snip
+    assert "«refund»" in snip and "«refunded»" in snip and "«Balance»" in snip
+    assert "«negative»" not in snip
+    # nothing matched in the text (a title match): the article's start
+    assert Highlighter(parse_query("zzz "), lambda w: [w]).snippet("Start here.") == "Start here."
+    # words inside other words are not matches
+    assert "«" not in Highlighter(parse_query("fund "), lambda w: [w]).snippet("refund funds")

@@ -1,11 +1,17 @@
 """The full-text index beside ``kb_article``, one backend per dialect.
 
 SQLite: an FTS5 table ``kb_fts`` (porter stemmer, prefix indexes, bm25 weighting title over
-tags, section and body). PostgreSQL: a table ``kb_search`` with a generated ``tsvector``
-(``english`` configuration, weights A–D) and a GIN index, ranked by ``ts_rank``. Both hold
-the articles' *plain* text (Markdown removed) so snippets read well, and both keep the
-vocabulary table ``kb_vocab`` (word → number of articles) used for prefix completion and
-typo correction.
+tags, section and body) and a small one of titles and tags alone, ``kb_title_fts``.
+PostgreSQL: tables ``kb_search`` and ``kb_title`` with generated ``tsvector`` columns
+(``english`` configuration, weights A–D) and GIN indexes, ranked by ``ts_rank``. Both hold
+the articles' *plain* text (Markdown removed) so snippets read well (they are cut from it in
+:mod:`agent_console.kb.snippet`), and both keep the vocabulary table ``kb_vocab`` (word →
+number of articles, and its stem) used for prefix completion, typo correction and
+highlighting.
+
+Ranking is exact when a query matches at most RANK_WINDOW articles (PG_RANK_WINDOW on
+PostgreSQL); above that it is bounded (see :func:`merge_ranked`), so that a search costs a
+few milliseconds however many articles a two-letter prefix matches.
 
 The index is created on first use and rebuilt when its format version changes or when it no
 longer matches ``kb_article`` (an upgraded database, rows written by something else), so a
@@ -320,7 +326,7 @@ class SqliteBackend(Backend):
         db = conn.connection.driver_connection
         cut = self._cutoff(db, "kb_fts", expr, RANK_WINDOW)
         if cut is None:
-            # at most RANK_WINDOW matches: rank them all, snippets for the top ones only
+            # at most RANK_WINDOW matches: rank them all; the text of the top ones only
             rows = db.execute(_SQLITE_RANKED, (expr, limit))
             return [RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or "") for r in rows]
         # an unselective query (a short prefix, a word most articles use): see bounded_ranking
