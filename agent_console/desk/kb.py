@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from agent_console.desk.core import DeskCore
+from agent_console.desk.permissions import require_not_closed, require_works
 from agent_console.errors import NotFound, UserError
 from agent_console.kb.index import (
     IndexRow,
@@ -312,6 +313,8 @@ class KBMixin(DeskCore):
         with self.write() as s:
             ticket = self.ticket_by_key(s, ticket_key)
             who = self.agent_by_handle(s, agent or self.actor)
+            require_not_closed(ticket)
+            require_works(who, ticket, "link articles on")
             art = self._article(s, slug)
             if s.get(TicketArticle, (ticket.id, art.id)) is not None:
                 return False
@@ -333,6 +336,8 @@ class KBMixin(DeskCore):
         with self.write() as s:
             ticket = self.ticket_by_key(s, ticket_key)
             who = self.agent_by_handle(s, agent or self.actor)
+            require_not_closed(ticket)
+            require_works(who, ticket, "link articles on")
             art = self._article(s, slug)
             link = s.get(TicketArticle, (ticket.id, art.id))
             if link is None:

@@ -13,7 +13,7 @@ Each check raises :class:`~agent_console.errors.PermissionDenied` with one line 
 
 from __future__ import annotations
 
-from agent_console.errors import PermissionDenied
+from agent_console.errors import PermissionDenied, UserError
 from agent_console.store.models import Agent, Ticket
 
 TOP_TIER = 3
@@ -27,6 +27,15 @@ def require_works(agent: Agent, ticket: Ticket, doing: str = "work") -> None:
         f"{agent.handle} is tier {agent.tier}; {ticket.key} is a tier {ticket.tier} ticket "
         f"(only leads {doing} tickets of another tier)"
     )
+
+
+def require_not_closed(ticket: Ticket) -> None:
+    """A closed ticket no longer changes: not its fields, thread, links or assignee."""
+    if ticket.status == "closed":
+        raise UserError(
+            f"{ticket.key} is closed; a closed ticket no longer changes "
+            "(open a new ticket instead)"
+        )
 
 
 def may_take(agent: Agent, tier: int) -> bool:

@@ -26,6 +26,7 @@ from agent_console.desk.permissions import (
     deescalation_target,
     escalation_target,
     require_may_assign,
+    require_not_closed,
     require_works,
 )
 from agent_console.desk.ticket_view import (
@@ -504,11 +505,7 @@ class WorkflowMixin(DeskCore):
             seen = ticket.version if expected_version is None else expected_version
             if ticket.version != seen:
                 raise self._conflict(s, ticket, seen)
-            if ticket.status == Status.CLOSED.value:
-                raise UserError(
-                    f"{ticket.key} is closed; a closed ticket no longer changes "
-                    "(open a new ticket instead)"
-                )
+            require_not_closed(ticket)
             bumped = s.execute(
                 update(Ticket)
                 .where(col(Ticket.id) == ticket.id, col(Ticket.version) == seen)
