@@ -23,7 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_import)
 
     p = ksub.add_parser("search", help="ranked articles with a highlighted snippet")
-    p.add_argument("query", nargs="+", help='words, "a phrase", a prefix; any text is valid')
+    p.add_argument(
+        "query",
+        nargs="+",
+        help='words, "a phrase", a prefix; any text is valid (put -- before a query that starts with -)',
+    )
     p.add_argument("--limit", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--json", action="store_true", help="slug, title, section, score, snippet")
     p.set_defaults(func=cmd_search)
