@@ -254,7 +254,7 @@ def test_policy_book_remembers_a_missing_contract(tmp_path, monkeypatch) -> None
     import pytest as _pytest
 
     from agent_console.sla import PolicyBook, PolicyError, load_default_policy
-    from agent_console.sla import policy as policy_module
+    from agent_console.sla import policy_files as policy_module
 
     calls = []
     real = policy_module.load_policy_named

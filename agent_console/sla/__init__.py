@@ -29,13 +29,15 @@ from agent_console.sla.policy import (
     DEFAULT_POLICY_NAME,
     PRIORITY_NAMES,
     Policy,
-    PolicyBook,
     PriorityTarget,
+    parse_policy,
+)
+from agent_console.sla.policy_files import (
+    PolicyBook,
     contract_names,
     load_default_policy,
     load_policy,
     load_policy_named,
-    parse_policy,
 )
 
 __all__ = [
