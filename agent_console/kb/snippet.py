@@ -82,11 +82,21 @@ class Highlighter:
         if not text:
             return ""
         spans = self.spans(text[:200_000])
+        # the window (from one match, width - LEAD_CHARS long) with the most distinct terms
         start, best = 0, 0
-        for i, (s, _e, _t) in enumerate(spans):
-            terms = {t for s2, e2, t in spans[i:] if e2 - s <= width - LEAD_CHARS}
-            if len(terms) > best:
-                best, start = len(terms), s
+        counts: dict[int, int] = {}
+        j = 0
+        for i, (s, _e, t) in enumerate(spans):
+            j = max(j, i)
+            while j < len(spans) and spans[j][1] - s <= width - LEAD_CHARS:
+                counts[spans[j][2]] = counts.get(spans[j][2], 0) + 1
+                j += 1
+            if len(counts) > best:
+                best, start = len(counts), s
+            if j > i:  # slide on: this match leaves the window
+                counts[t] -= 1
+                if not counts[t]:
+                    del counts[t]
         if best:
             start = max(0, start - LEAD_CHARS)
         if start > 0:
