@@ -438,3 +438,35 @@ async def test_feed_change_patches_the_ordering_and_coalesces_counts(
         await pilot.pause(0.3)
         assert calls[-1] == "queue_counts" and calls.count("queue_counts") == 1
         assert screen.counts == seeded_desk.queue_counts("alice", FIXED_NOW)
+
+
+async def test_feed_keeps_following_after_a_failed_load(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """A view whose ordering could not be read still follows the feed: the next change
+    reads the whole ordering again (a patch needs a complete one)."""
+    from agent_console.errors import UserError
+
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await settle(pilot)
+        screen._feed_timer.pause()  # type: ignore[union-attr]
+        desk = app.desk  # type: ignore[attr-defined]
+        real = desk.queue_ids
+
+        def busy(*a, **kw):  # type: ignore[no-untyped-def]
+            raise UserError("database is busy")
+
+        desk.queue_ids = busy
+        await pilot.press("u")
+        await pilot.pause(0.5)
+        assert any(n.message == "database is busy" for n in app._notifications)
+        desk.queue_ids = real
+        table = screen.query_one(QueueTable)
+        rows = seeded_desk.queue_rows(table.ids)
+        key = next(rows[i].key for i in table.ids if rows[i].assignee is None)
+        seeded_desk.claim(key, agent="bruno")
+        screen._poll()
+        await pilot.pause(0.5)
+        assert table.ids == expected_ids(seeded_desk, view="unassigned")
+        assert not screen._ordering_stale

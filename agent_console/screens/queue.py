@@ -100,12 +100,16 @@ class FeedChanged(Message):
         ticket_ids: frozenset[int],
         rows: dict[int, QueueRow],
         ids: list[int] | None,
+        *,
+        full: bool = False,
     ) -> None:
         super().__init__()
         self.generation = generation
         self.ticket_ids = ticket_ids
         self.rows = rows
         self.ids = ids
+        #: ``ids`` is the whole ordering read again (not a patch of the shown one)
+        self.full = full
 
 
 class ClaimDone(Message):
@@ -116,9 +120,11 @@ class ClaimDone(Message):
 
 
 class QueueFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, *, generation: int | None = None) -> None:
         super().__init__()
         self.error = error
+        #: set when loading that generation's view failed
+        self.generation = generation
 
 
 class QueueScreen(Screen[None]):
@@ -156,6 +162,8 @@ class QueueScreen(Screen[None]):
         self._counts_stale = False
         self._count_asap = False
         self._replay: set[int] = set()
+        #: the shown ordering is not the view's (its load failed): read it whole next time
+        self._ordering_stale = False
         self._follow_key: str | None = None
         self._partial_cursor: int | None = None
 
@@ -279,7 +287,7 @@ class QueueScreen(Screen[None]):
                 return
             self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc)))
+            self.post_message(QueueFailed(str(exc), generation=generation))
 
     @on(QueueLoaded)
     def _queue_loaded(self, message: QueueLoaded) -> None:
@@ -309,6 +317,7 @@ class QueueScreen(Screen[None]):
         if table.cursor_id != self._partial_cursor:
             keep = None  # the agent moved meanwhile: stay where they are
         self._shown_generation = message.generation
+        self._ordering_stale = False
         table.set_ordering(message.ids, keep_id=keep)
         self._update_status()
 
@@ -348,6 +357,11 @@ class QueueScreen(Screen[None]):
 
     @on(QueueFailed)
     def _failed(self, message: QueueFailed) -> None:
+        if message.generation == self._generation != self._shown_generation:
+            # the view could not be read: keep what is shown, and let the feed read the
+            # whole ordering again at the next change (patching needs a complete one)
+            self._shown_generation = self._generation
+            self._ordering_stale = True
         self._update_status()
         self.notify(message.error, title="Queue", severity="error", markup=False)
 
@@ -373,7 +387,12 @@ class QueueScreen(Screen[None]):
             self._count_asap = self._counts_stale = False
         replay, self._replay = frozenset(self._replay), set()
         self._feed_job = self._feed_worker(
-            self._generation, self.query_state, self.feed, self.table.ids, replay, recount
+            self._generation,
+            self.query_state,
+            self.feed,
+            None if self._ordering_stale else self.table.ids,
+            replay,
+            recount,
         )
 
     @work(thread=True, group="queue-feed")
@@ -382,12 +401,12 @@ class QueueScreen(Screen[None]):
         generation: int,
         query: QueueQuery,
         feed: FeedCursor,
-        ordering: list[int],
+        ordering: list[int] | None,
         replay: frozenset[int],
         recount: bool,
     ) -> None:
         """``ordering``: the shown ordering of ``generation`` (read only: the table
-        replaces its list, never mutates it); ``replay``: tickets changed while another
+        replaces its list, never mutates it; None: read it whole); ``replay``: tickets changed while another
         view was loading, to be placed again."""
         desk = self.desk
         try:
@@ -395,15 +414,15 @@ class QueueScreen(Screen[None]):
             now = self.app_now()
             if changed:
                 rows = desk.queue_rows(changed)
-                ids = desk.queue_patch(query, ordering, changed, now)
-                if ids is None:  # too many changes to patch: read the ordering again
+                ids = None if ordering is None else desk.queue_patch(query, ordering, changed, now)
+                full = ids is None  # too many changes to patch: read the ordering again
+                if full:
                     ids = desk.queue_ids(query, now)
-                self.post_message(FeedChanged(generation, changed, rows, ids))
-            elif recount and query.view == "breaching":
+                self.post_message(FeedChanged(generation, changed, rows, ids, full=full))
+            elif recount and (query.view == "breaching" or ordering is None):
                 # time alone moves tickets into this view
-                self.post_message(
-                    FeedChanged(generation, frozenset(), {}, desk.queue_ids(query, now))
-                )
+                ids = desk.queue_ids(query, now)
+                self.post_message(FeedChanged(generation, frozenset(), {}, ids, full=True))
             if recount:
                 self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
         except UserError as exc:
@@ -427,6 +446,8 @@ class QueueScreen(Screen[None]):
             keep_id = self._id_for_key(self._follow_key, message.rows)
             self._follow_key = None
         table.set_ordering(message.ids, keep_id=keep_id)
+        if message.full:
+            self._ordering_stale = False
         self._update_status()
 
     # ---------------------------------------------------------------- status line
