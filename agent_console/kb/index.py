@@ -9,8 +9,8 @@ the articles' *plain* text (Markdown removed) so snippets read well (they are cu
 number of articles, and its stem) used for prefix completion, typo correction and
 highlighting.
 
-Ranking is exact when a query matches at most RANK_WINDOW articles (PG_RANK_WINDOW on
-PostgreSQL); above that it is bounded (see :func:`merge_ranked`), so that a search costs a
+Ranking is exact when a query matches at most RANK_WINDOW (500) articles, on both backends;
+above that it is bounded (see :func:`merge_ranked`), so that a search costs a
 few milliseconds however many articles a two-letter prefix matches.
 
 The index is created on first use and rebuilt when its format version changes or when it no
@@ -46,9 +46,11 @@ MAX_INDEXED_BODY = 200_000  # characters of plain text per article (tsvector lim
 #: relative weight of a match in the title, tags, section, body
 WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 #: at most this many matches are ranked per query (see :func:`bounded_search`)
-RANK_WINDOW = 2000
+RANK_WINDOW = 500
 #: at most this many title matches are ranked per unselective query
 TITLE_WINDOW = 500
+#: and at most this many of the other matches fill the results after them
+FILL_WINDOW = 200
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,8 @@ class SqliteBackend(Backend):
         """``[(rowid, score)]`` best first, among the matches newer than ``cut``."""
         window = "" if cut is None else f" AND rowid >= {int(cut)}"
         rows = db.execute(
-            f"SELECT rowid, -rank FROM {table} WHERE {table} MATCH ?{window} ORDER BY rank LIMIT ?",
+            f"SELECT rowid, {_BM25[table]} AS score FROM {table} WHERE {table} MATCH ?{window} "
+            "ORDER BY score DESC LIMIT ?",
             (expr, limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
@@ -333,7 +336,10 @@ class SqliteBackend(Backend):
         title_cut = self._cutoff(db, "kb_title_fts", expr, TITLE_WINDOW)
         ranked = self._ranked_ids(db, "kb_title_fts", expr, limit, title_cut)
         if len(ranked) < limit:
-            more = self._ranked_ids(db, "kb_fts", expr, limit + len(ranked), cut)
+            fill_cut = (
+                cut if FILL_WINDOW >= RANK_WINDOW else self._cutoff(db, "kb_fts", expr, FILL_WINDOW)
+            )
+            more = self._ranked_ids(db, "kb_fts", expr, limit + len(ranked), fill_cut)
             ranked = merge_ranked(ranked, more, limit)
         return self._hits_for(db, ranked)
 
@@ -370,11 +376,18 @@ class SqliteBackend(Backend):
 
 
 FTS5_TOKENIZE = "porter unicode61 remove_diacritics 2"
+# bm25() in the ORDER BY rather than FTS5's ``ORDER BY rank``: the latter runs a second
+# statement inside FTS5 and costs up to twice as much when a window of matches is ranked
+_BM25 = {
+    "kb_fts": "-bm25(kb_fts, " + ", ".join(str(x) for x in WEIGHTS) + ")",
+    "kb_title_fts": "-bm25(kb_title_fts, " + ", ".join(str(x) for x in WEIGHTS[:2]) + ")",
+}
 _SQLITE_RANKED = (
-    "SELECT f.rowid, a.slug, a.title, a.section, f.score, f.body FROM ("
-    "  SELECT rowid, -rank AS score, body"
-    "  FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?"
-    ") AS f JOIN kb_article a ON a.id = f.rowid ORDER BY f.score DESC, a.title"
+    "SELECT f.rowid, a.slug, a.title, a.section, f.score, b.body FROM ("
+    f"  SELECT rowid, {_BM25['kb_fts']} AS score"
+    "  FROM kb_fts WHERE kb_fts MATCH ? ORDER BY score DESC LIMIT ?"
+    ") AS f JOIN kb_article a ON a.id = f.rowid JOIN kb_fts b ON b.rowid = f.rowid"
+    " ORDER BY f.score DESC, a.title"
 )
 
 
@@ -382,8 +395,8 @@ _SQLITE_RANKED = (
 PG_WEIGHTS = "{" + ", ".join(str(round(w / WEIGHTS[0], 3)) for w in reversed(WEIGHTS)) + "}"
 
 
-#: PostgreSQL ranks fewer matches exactly: ``ts_rank`` reads each match's whole tsvector
-PG_RANK_WINDOW = 500
+#: the same window as SQLite's (``ts_rank`` reads each match's whole tsvector: ~4 µs each)
+PG_RANK_WINDOW = RANK_WINDOW
 
 
 def _pg_ranked(table: str, q: str) -> str:
@@ -590,8 +603,9 @@ def merge_ranked(
     a two-letter prefix or a word every article uses). Ranking every one of 50,000 matches
     would cost tens of ms; instead the articles matching in their title or tags come first
     (ranked on the small title index, the newest TITLE_WINDOW of them when there are more),
-    then the rest filled from the newest RANK_WINDOW matches ranked on the whole index.
-    Queries with fewer matches are ranked exactly. Scores stay decreasing in this order."""
+    then the rest filled from a ranked sample of the other matches (SQLite: the newest
+    FILL_WINDOW; PostgreSQL: the first RANK_WINDOW the GIN index yields). Queries with fewer
+    matches are ranked exactly. Scores stay decreasing in this order."""
     out = list(title)
     seen = {i for i, _ in out}
     floor = min((s for _, s in out), default=None)
