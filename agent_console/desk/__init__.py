@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agent_console.desk.agents import AgentInfo, AgentsMixin
 from agent_console.desk.claims import ClaimsMixin
-from agent_console.desk.feed import Changes, FeedMixin
+from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.queue import QueueMixin
@@ -28,4 +28,4 @@ class Desk(
     """Every query and command of Agent Console, each in its own transaction."""
 
 
-__all__ = ["AgentInfo", "Changes", "Desk", "ImportReport", "TicketSummary"]
+__all__ = ["AgentInfo", "Desk", "FeedCursor", "ImportReport", "TicketSummary"]

@@ -65,25 +65,3 @@ class FeedMixin(DeskCore):
         cursor.gaps = gaps
         return frozenset(int(r[1]) for r in rows)
 
-
-@dataclass(frozen=True)
-class Changes:
-    last_event_id: int
-    ticket_ids: frozenset[int]
-
-
-def _changes_since(desk: FeedMixin, event_id: int, *, limit: int = POLL_LIMIT) -> Changes:
-    """Deprecated: not safe against out-of-order commits; use follow_feed/poll_feed."""
-    with desk.read() as s:
-        rows = s.exec(
-            select(TicketEvent.id, TicketEvent.ticket_id)
-            .where(col(TicketEvent.id) > event_id)
-            .order_by(col(TicketEvent.id))
-            .limit(limit)
-        ).all()
-    if not rows:
-        return Changes(event_id, frozenset())
-    return Changes(int(rows[-1][0]), frozenset(int(r[1]) for r in rows))
-
-
-FeedMixin.changes_since = _changes_since  # type: ignore[attr-defined]

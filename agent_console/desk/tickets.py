@@ -141,10 +141,6 @@ class TicketsMixin(DeskCore):
         with self.read() as s:
             return s.exec(select(Ticket.id).limit(1)).first() is not None
 
-    def count_tickets(self) -> int:
-        with self.read() as s:
-            return int(s.exec(select(func.count()).select_from(Ticket)).one())
-
     # ------------------------------------------------------------------ creation
     def next_ticket_number(self, session: Session) -> int:
         top = session.exec(select(func.max(Ticket.number))).one()
