@@ -20,7 +20,6 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from agent_console.desk.core import DeskCore
 from agent_console.desk.deadlines import parse_pauses, pause_pairs, refresh_deadlines
 from agent_console.desk.permissions import (
     deescalation_target,
@@ -29,36 +28,24 @@ from agent_console.desk.permissions import (
     require_not_closed,
     require_works,
 )
+from agent_console.desk.ticket_reads import TicketReadsMixin
 from agent_console.desk.ticket_view import (
-    ArticleRef,
-    EventView,
-    MessageView,
-    StatusPreview,
     TicketDetail,
     describe_event,
 )
 from agent_console.desk.tickets import normalise_tags, parse_status
 from agent_console.errors import Conflict, UserError
 from agent_console.sla import (
-    Explanation,
     Policy,
-    compute_deadlines,
-    explain,
-    format_duration,
-    resolution_left,
 )
 from agent_console.store.models import (
     Agent,
-    Customer,
-    KBArticle,
     Message,
     MessageKind,
-    Organization,
     Priority,
     RequestType,
     Status,
     Ticket,
-    TicketArticle,
     TicketEvent,
 )
 
@@ -83,90 +70,8 @@ def _required(text: str | None, message: str) -> str:
     return text
 
 
-class WorkflowMixin(DeskCore):
-    # ================================================================ queries
-    def ticket_detail(self, key: str) -> TicketDetail:
-        """One ticket with its thread (oldest first), events, articles and SLA facts."""
-        with self.read() as s:
-            return self._detail(s, self.ticket_by_key(s, key))
-
-    def ticket_history(self, key: str) -> tuple[EventView, ...]:
-        """The ticket's event trail, oldest first: who changed what, when."""
-        with self.read() as s:
-            ticket = self.ticket_by_key(s, key)
-            return self._events(s, ticket, self._agents_for(s, ticket, []))
-
-    def explain_ticket(self, key: str, now: datetime | None = None) -> Explanation:
-        """Why each deadline of the ticket falls when it does (``sla.explain``)."""
-        with self.read() as s:
-            ticket = self.ticket_by_key(s, key)
-            policy = self.policy_for_ticket(s, ticket)
-            return explain(
-                policy,
-                ticket.priority,
-                ticket.opened_at,
-                pauses=parse_pauses(ticket.sla_pauses),
-                first_response_at=ticket.first_response_at,
-                last_public_update_at=ticket.last_public_update_at,
-                paused_since=ticket.paused_since,
-                now=now or self.now(),
-            )
-
-    def preview_status(self, key: str, status: str) -> StatusPreview:
-        """What setting ``status`` now would do to the resolution deadline (nothing is
-        written). The status picker shows it before an agent sets a ticket to pending."""
-        target = parse_status(status)
-        now = self.now()
-        with self.read() as s:
-            t = self.ticket_by_key(s, key)
-            policy = self.policy_for_ticket(s, t)
-        cur = Status(t.status)
-        pauses = parse_pauses(t.sla_pauses)
-        if t.resolved_at is not None and target.is_open:
-            pauses.append((t.resolved_at, now))  # reopening: the resolved time is not counted
-        if t.paused_since is not None and target is not Status.PENDING:
-            pauses.append((t.paused_since, now))  # leaving pending: the wait is not counted
-        stays_paused = t.paused_since is not None and target is Status.PENDING
-        fmt = self._local_fmt(policy)
-        current = t.resolution_due
-        if target is cur:
-            return StatusPreview(target.value, current, current, None, f"already {cur.value}")
-        if target is Status.PENDING:
-            since = t.paused_since if stays_paused else now
-            left = resolution_left(policy, t.priority, t.opened_at, pauses, paused_since=since)
-            was = f" (running, it falls due {fmt(current)})" if current and cur.is_open else ""
-            text = (
-                f"Pending stops the resolution clock: {self._left(left)}{was}. "
-                "It resumes with that time when the ticket leaves pending."
-            )
-            return StatusPreview(target.value, current, None, left, text)
-        if not target.is_open:
-            if cur.is_open:
-                text = "Resolving stops the resolution clock (needs a resolution summary)."
-            else:
-                text = "Closing keeps the resolution record as it is."
-            return StatusPreview(target.value, current, current, None, text)
-        d = compute_deadlines(
-            policy,
-            t.priority,
-            t.opened_at,
-            pauses=pauses,
-            first_response_at=t.first_response_at,
-            last_public_update_at=t.last_public_update_at,
-        )
-        after = d.resolution_due
-        if t.paused_since is not None or not cur.is_open:
-            left = resolution_left(policy, t.priority, t.opened_at, pauses, paused_since=now)
-            verb = "Reopening" if not cur.is_open else f"Leaving pending for {target.value}"
-            text = f"{verb} resumes the resolution clock ({self._left(left)}): due {fmt(after)}."
-            return StatusPreview(target.value, current, after, left, text)
-        return StatusPreview(
-            target.value,
-            current,
-            after,
-            None,
-            f"No change to the resolution clock (due {fmt(after)}).",
-        )
+class WorkflowMixin(TicketReadsMixin):
+    """The commands; the reads they return come from :class:`TicketReadsMixin`."""
 
     # ================================================================ commands
     def reply(
@@ -540,150 +445,4 @@ class WorkflowMixin(DeskCore):
         return Conflict(
             f"{ticket.key} changed since you read it (version {seen} → {ticket.version}): "
             f"{what}; reload and try again"
-        )
-
-    def _local_fmt(self, policy: Policy):  # type: ignore[no-untyped-def]
-        zone = self.display_zone
-
-        def fmt(dt: datetime | None) -> str:
-            if dt is None:
-                return "—"
-            local = dt.astimezone(zone)
-            return f"{local:%a %d %b %H:%M} {local.tzname()}"
-
-        return fmt
-
-    @staticmethod
-    def _left(seconds: int) -> str:
-        if seconds < 0:
-            return f"already overdue by {format_duration(seconds)}"
-        return f"{format_duration(seconds)} left"
-
-    # ---------------------------------------------------------------- read model
-    def _agents_for(self, s: Session, ticket: Ticket, messages: list[Message]) -> dict[int, Agent]:
-        ids = {m.author_agent_id for m in messages if m.author_agent_id}
-        ids |= set(
-            s.exec(
-                select(TicketEvent.agent_id).where(
-                    TicketEvent.ticket_id == ticket.id, col(TicketEvent.agent_id).is_not(None)
-                )
-            ).all()
-        )
-        if ticket.assignee_id:
-            ids.add(ticket.assignee_id)
-        ids.discard(None)  # type: ignore[arg-type]
-        if not ids:
-            return {}
-        return {a.id: a for a in s.exec(select(Agent).where(col(Agent.id).in_(ids)))}  # type: ignore[misc]
-
-    def _events(
-        self, s: Session, ticket: Ticket, agents: dict[int, Agent]
-    ) -> tuple[EventView, ...]:
-        rows = s.exec(
-            select(TicketEvent)
-            .where(TicketEvent.ticket_id == ticket.id)
-            .order_by(col(TicketEvent.at), col(TicketEvent.id))
-        ).all()
-        out = []
-        for ev in rows:
-            who = agents.get(ev.agent_id) if ev.agent_id else None
-            handle = who.handle if who else None
-            out.append(
-                EventView(
-                    id=ev.id or 0,
-                    at=ev.at,
-                    kind=ev.kind,
-                    agent=handle,
-                    details=dict(ev.details or {}),
-                    text=describe_event(ev.kind, handle, ev.details or {}),
-                )
-            )
-        return tuple(out)
-
-    def _detail(self, s: Session, t: Ticket) -> TicketDetail:
-        policy = self.policy_for_ticket(s, t)
-        requester = s.get(Customer, t.requester_id)
-        org = s.get(Organization, t.organization_id) if t.organization_id else None
-        messages = list(
-            s.exec(
-                select(Message)
-                .where(Message.ticket_id == t.id)
-                .order_by(col(Message.created_at), col(Message.id))
-            ).all()
-        )
-        agents = self._agents_for(s, t, messages)
-        req_name = requester.name if requester else "unknown requester"
-        views = []
-        participants: dict[str, None] = {req_name: None}
-        for m in messages:
-            a = agents.get(m.author_agent_id) if m.author_agent_id else None
-            if a is not None:
-                author, handle, tier = a.name, a.handle, a.tier
-                participants[a.name] = None
-            else:
-                author, handle, tier = req_name, None, None
-            views.append(
-                MessageView(
-                    id=m.id or 0,
-                    kind=m.kind,
-                    body=m.body,
-                    created_at=m.created_at,
-                    author=author,
-                    author_handle=handle,
-                    author_tier=tier,
-                    pinned=bool(m.pinned),
-                )
-            )
-        assignee = agents.get(t.assignee_id) if t.assignee_id else None
-        if assignee is not None:
-            participants[assignee.name] = None
-        articles = tuple(
-            ArticleRef(slug, title)
-            for slug, title in s.exec(
-                select(KBArticle.slug, KBArticle.title)
-                .join(TicketArticle, col(TicketArticle.article_id) == KBArticle.id)
-                .where(TicketArticle.ticket_id == t.id)
-                .order_by(col(TicketArticle.linked_at))
-            ).all()
-        )
-        pauses = parse_pauses(t.sla_pauses)
-        left = None
-        if t.paused_since is not None:
-            left = resolution_left(policy, t.priority, t.opened_at, pauses, t.paused_since)
-        return TicketDetail(
-            id=t.id or 0,
-            key=t.key,
-            subject=t.subject,
-            status=t.status,
-            is_open=t.is_open,
-            priority=t.priority,
-            priority_level=t.priority_level,
-            tier=t.tier,
-            escalated=t.escalated,
-            assignee=assignee.handle if assignee else None,
-            assignee_name=assignee.name if assignee else None,
-            requester=req_name,
-            requester_email=requester.email if requester else "",
-            organization=org.name if org else None,
-            policy_name=policy.name,
-            channel=t.channel,
-            request_type=t.request_type,
-            tags=tuple(t.tag_list),
-            opened_at=t.opened_at,
-            updated_at=t.updated_at,
-            first_response_at=t.first_response_at,
-            last_public_update_at=t.last_public_update_at,
-            resolved_at=t.resolved_at,
-            first_response_due=t.first_response_due,
-            next_update_due=t.next_update_due,
-            resolution_due=t.resolution_due,
-            paused_since=t.paused_since,
-            sla_pauses=tuple(pauses),
-            resolution_left=left,
-            version=t.version,
-            participants=tuple(participants),
-            messages=tuple(views),
-            events=self._events(s, t, agents),
-            articles=articles,
-            policy=policy,
         )
