@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -39,7 +38,16 @@ from agent_console.screens.ticket_dialogs import (
     TagsDialog,
 )
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
-from agent_console.sla import Explanation, format_duration
+from agent_console.screens.ticket_messages import (
+    ExplanationReady,
+    StatusPreviewsReady,
+    TicketChangedElsewhere,
+    TicketFailed,
+    TicketLoaded,
+    TicketRefused,
+    TicketSaved,
+)
+from agent_console.sla import format_duration
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.styles import status_style
 from agent_console.widgets.ticket_format import literal, timer_text
@@ -54,78 +62,6 @@ STATUSES = ("open", "pending", "on_hold", "resolved", "closed")
 FEED_EVERY = 5  # seconds between looks at the change feed (other agents' edits)
 
 
-# ---------------------------------------------------------------- messages
-class TicketLoaded(Message):
-    """The ticket was read (first load, reload, or after someone else changed it)."""
-
-    def __init__(
-        self,
-        detail: TicketDetail,
-        agents: list[AgentInfo],
-        me: AgentInfo | None = None,
-        feed: FeedCursor | None = None,
-    ) -> None:
-        super().__init__()
-        self.detail = detail
-        self.agents = agents
-        self.me = me
-        #: the change-feed cursor, made by the first load (before the ticket was read)
-        self.feed = feed
-
-
-class TicketSaved(Message):
-    """A command went through; ``detail`` is the ticket as it is now."""
-
-    def __init__(self, action: str, detail: TicketDetail, summary: str) -> None:
-        super().__init__()
-        self.action = action
-        self.detail = detail
-        self.summary = summary
-
-
-class TicketRefused(Message):
-    """The desk refused a command (tier rules, missing note, stale version …)."""
-
-    def __init__(
-        self, action: str, error: str, *, conflict: bool = False, draft: ReplyOutcome | None = None
-    ) -> None:
-        super().__init__()
-        self.action = action
-        self.error = error
-        self.conflict = conflict
-        self.draft = draft
-
-
-class TicketFailed(Message):
-    """The ticket could not be read at all (unknown key, database unavailable)."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
-class StatusPreviewsReady(Message):
-    def __init__(self, previews: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.previews = previews
-
-
-class ExplanationReady(Message):
-    def __init__(self, explanation: Explanation) -> None:
-        super().__init__()
-        self.explanation = explanation
-
-
-class TicketChangedElsewhere(Message):
-    """The change feed shows an event on this ticket; ``detail`` is the ticket now (shown
-    when it is newer than what the screen shows: its own commands are already there)."""
-
-    def __init__(self, detail: TicketDetail) -> None:
-        super().__init__()
-        self.detail = detail
-
-
-# ---------------------------------------------------------------- screen
 class TicketScreen(Screen[None]):
     """One ticket: thread, side panel with SLA timers, and the workflow keys."""
 
