@@ -421,3 +421,27 @@ def test_snippet_window_and_highlights() -> None:
     assert Highlighter(parse_query("zzz "), lambda w: [w]).snippet("Start here.") == "Start here."
     # words inside other words are not matches
     assert "«" not in Highlighter(parse_query("fund "), lambda w: [w]).snippet("refund funds")
+
+
+def test_long_prefix_expansion_finds_the_same_articles(tmp_path: Path) -> None:
+    """SQLite: a prefix longer than the prefix indexes is replaced by one word per stem it
+    starts; the articles matched are exactly those of the prefix query."""
+    from agent_console.kb.index import SqliteBackend, expand_long_prefixes
+
+    desk = _open(f"sqlite:///{tmp_path / 'x.db'}")
+    b = SqliteBackend()
+    with desk.engine.connect() as conn:
+        vocab = desk.kb_searcher.vocabulary(conn, b)
+        db = conn.connection.driver_connection
+        expanded = 0
+        for typed in ["maint", "maintena", "escalat", "passwo", "relational", "refunde", "two-fac"]:
+            q = parse_query(typed)
+            x = expand_long_prefixes(q, vocab)
+            expanded += x is not q
+            found = [
+                {r[0] for r in db.execute("SELECT rowid FROM kb_fts WHERE kb_fts MATCH ?", (e,))}
+                for e in (b.match_expression(q), b.match_expression(x))
+            ]
+            assert found[0] == found[1], typed
+        assert expanded >= 2
+    desk.engine.dispose()

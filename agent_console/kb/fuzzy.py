@@ -54,6 +54,7 @@ class Vocabulary:
         self.stems = dict(stems or {})
         self._index: dict[str, list[str]] | None = None
         self._by_stem: dict[str, list[str]] | None = None
+        self._stems_sorted: list[str] = []
 
     def __len__(self) -> int:
         return len(self.df)
@@ -69,17 +70,38 @@ class Vocabulary:
             self._index = dict(index)
         return self._index
 
-    def forms(self, word: str) -> list[str]:
-        """The known words the index stems like ``word`` (``refunds`` → refund, refunded…)."""
-        stem = self.stems.get(word)
-        if stem is None:
-            return [word]
+    def _stem_index(self) -> dict[str, list[str]]:
         if self._by_stem is None:
             by_stem: dict[str, list[str]] = defaultdict(list)
             for w, s in self.stems.items():
                 by_stem[s].append(w)
             self._by_stem = dict(by_stem)
-        return self._by_stem.get(stem, [word])
+            self._stems_sorted = sorted(self._by_stem)
+        return self._by_stem
+
+    def forms(self, word: str) -> list[str]:
+        """The known words the index stems like ``word`` (``refunds`` → refund, refunded…)."""
+        stem = self.stems.get(word)
+        if stem is None:
+            return [word]
+        return self._stem_index().get(stem, [word])
+
+    def stems_starting(self, root: str, limit: int) -> list[str] | None:
+        """One known word for each stem that starts with ``root`` (what an index prefix query
+        ``root*`` finds); None when there are more than ``limit`` stems, or when a word of
+        the vocabulary has no known stem (then the list could be incomplete)."""
+        by_stem = self._stem_index()
+        if len(self.stems) != len(self.df):
+            return None
+        stems = self._stems_sorted
+        out: list[str] = []
+        for i in range(bisect.bisect_left(stems, root), len(stems)):
+            if not stems[i].startswith(root):
+                break
+            if len(out) >= limit:
+                return None
+            out.append(min(by_stem[stems[i]], key=lambda w: (len(w), w)))
+        return out
 
     def _rank(self, words: set[str]) -> list[str]:
         return sorted(words, key=lambda w: (-self.df.get(w, 0), w))[:MAX_CORRECTIONS]

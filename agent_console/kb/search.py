@@ -1,9 +1,9 @@
 """The search pipeline both backends share: parse → complete the typed prefix → exact search →
-typo-tolerant search → any-word search. The first step that finds something answers."""
+typo-tolerant search → any-word search. The first step that finds something answers; its
+rows get snippets (:mod:`agent_console.kb.snippet`)."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -16,7 +16,6 @@ from agent_console.kb.index import Backend, RawHit, backend_for
 from agent_console.kb.query import STOP_WORDS, Alt, Group, Mode, Query, parse_query
 from agent_console.kb.snippet import Highlighter
 
-_SPACES = re.compile(r"\s+")
 MatchKind = Literal["exact", "fuzzy", "partial"]
 PREFIX_COMPLETIONS = 12
 MIN_COMPLETE = 4
@@ -135,17 +134,17 @@ class Searcher:
         b = backend_for(conn)
         vocab = self.vocabulary(conn, b)
         completed = self.complete_prefix(vocab, query)
-        raw = b.search(conn, completed, limit)
+        raw = b.search(conn, completed, limit, vocab)
         if raw:
             return _hits(raw, completed, vocab, "exact", None)
         corrected = self.correct(vocab, completed)
         if corrected is not None:
-            raw = b.search(conn, corrected, limit)
+            raw = b.search(conn, corrected, limit, vocab)
             if raw:
                 return _hits(raw, corrected, vocab, "fuzzy", corrected.describe())
         if mode == "all" and len(query.groups) > 1:
             loose = (corrected or completed).with_mode("any")
-            raw = b.search(conn, loose, limit)
+            raw = b.search(conn, loose, limit, vocab)
             if raw:
                 return _hits(raw, loose, vocab, "partial", loose.describe())
         return []
