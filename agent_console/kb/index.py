@@ -336,18 +336,18 @@ class SqliteBackend(Backend):
             return []
         expr = self.match_expression(expand_long_prefixes(query, vocab) if vocab else query)
         db = conn.connection.driver_connection
-        cut = self._cutoff(db, "kb_fts", expr, RANK_WINDOW)
-        if cut is None:
+        # the newest RANK_WINDOW matches: whether ranking can be exact, and where the fill
+        # window starts (one statement: a long prefix costs its gathering per statement)
+        newest = [r[0] for r in db.execute(_SQLITE_NEWEST, (expr, RANK_WINDOW))]
+        if len(newest) < RANK_WINDOW:
             # at most RANK_WINDOW matches: rank them all; the text of the top ones only
             rows = db.execute(_SQLITE_RANKED, (expr, limit))
             return [RawHit(r[0], r[1], r[2], r[3] or "", float(r[4]), r[5] or "") for r in rows]
-        # an unselective query (a short prefix, a word most articles use): see bounded_ranking
+        # an unselective query (a short prefix, a word most articles use): see merge_ranked
         title_cut = self._cutoff(db, "kb_title_fts", expr, TITLE_WINDOW)
         ranked = self._ranked_ids(db, "kb_title_fts", expr, limit, title_cut)
         if len(ranked) < limit:
-            fill_cut = (
-                cut if FILL_WINDOW >= RANK_WINDOW else self._cutoff(db, "kb_fts", expr, FILL_WINDOW)
-            )
+            fill_cut = int(newest[min(FILL_WINDOW, RANK_WINDOW) - 1])
             more = self._ranked_ids(db, "kb_fts", expr, limit + len(ranked), fill_cut)
             ranked = merge_ranked(ranked, more, limit)
         return self._hits_for(db, ranked)
@@ -386,7 +386,7 @@ class SqliteBackend(Backend):
 
 FTS5_TOKENIZE = "porter unicode61 remove_diacritics 2"
 MAX_INDEXED_PREFIX = 4  # the longest FTS5 prefix index (prefix = '2 3 4')
-MAX_EXPANSION = 8
+MAX_EXPANSION = 32
 
 
 class _Stemmer:
@@ -456,6 +456,7 @@ _BM25 = {
     "kb_fts": "-bm25(kb_fts, " + ", ".join(str(x) for x in WEIGHTS) + ")",
     "kb_title_fts": "-bm25(kb_title_fts, " + ", ".join(str(x) for x in WEIGHTS[:2]) + ")",
 }
+_SQLITE_NEWEST = "SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
 _SQLITE_RANKED = (
     "SELECT f.rowid, a.slug, a.title, a.section, f.score, b.body FROM ("
     f"  SELECT rowid, {_BM25['kb_fts']} AS score"
