@@ -3,7 +3,6 @@ natural queries, stemming, prefixes while typing, phrases, typo fallback, hostil
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from agent_console.kb.fuzzy import Vocabulary, within_one_edit
 from agent_console.kb.query import parse_query
 from agent_console.paths import kb_dir
 from agent_console.settings import Settings
+from tests.conftest import throwaway_pg_database
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
@@ -30,26 +30,8 @@ def _open(url: str) -> Desk:
 
 @pytest.fixture(scope="module")
 def pg_kb_url(pg_server: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"ac_test_kb_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with throwaway_pg_database(pg_server, "ac_test_kb") as url:
+        yield url
 
 
 @pytest.fixture(
