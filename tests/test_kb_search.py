@@ -368,11 +368,13 @@ def test_unselective_query_ranks_title_matches_first(
     """Above the ranking window (50,000 articles and a two-letter prefix), title and tag
     matches come first, then the ranked sample of the rest; scores keep decreasing."""
     import agent_console.kb.index as index
+    import agent_console.kb.index_postgres as index_pg
 
     exact = kb.search_kb("portal ", 30)
     monkeypatch.setattr(index, "RANK_WINDOW", 3)
-    monkeypatch.setattr(index, "PG_RANK_WINDOW", 3)
     monkeypatch.setattr(index, "TITLE_WINDOW", 100)
+    monkeypatch.setattr(index_pg, "PG_RANK_WINDOW", 3)
+    monkeypatch.setattr(index_pg, "TITLE_WINDOW", 100)
     bounded = kb.search_kb("portal ", 30)
     assert len(exact) > 3 and bounded
     in_title = [
