@@ -149,18 +149,32 @@ class ConsoleHeader(Vertical):
         self._last = None
 
     # ---------------------------------------------------------------- the tick
-    def line_text(self, now: datetime) -> Text:
+    def line_text(self, now: datetime, width: int | None = None) -> Text:
+        """The header line; on a narrow terminal (``width``) the least useful parts go
+        first — the product name, the agent's full name, the date — so that who you are,
+        whether the desk is open and the time stay visible."""
+        full = self._line(now, compact=False)
+        if width is None or full.cell_len <= width:
+            return full
+        return self._line(now, compact=True)
+
+    def _line(self, now: datetime, *, compact: bool) -> Text:
         zone = self.zone or (self.policy.tz if self.policy else None)
+        sep = " │ " if compact else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Agent Console", Style(bold=True))
-        if self.title:
-            text.append(f" · {self.title}")
-        text.append("  │  ")
+        if compact:
+            text.append(self.title or "Agent Console", Style(bold=True))
+        else:
+            text.append("Agent Console", Style(bold=True))
+            if self.title:
+                text.append(f" · {self.title}")
+        text.append(sep)
         if self.handle:
             text.append(self.handle, Style(bold=True, color="cyan"))
-            text.append(f" {self.agent_name}")
+            if not compact:
+                text.append(f" {self.agent_name}")
             if self.tier is not None:
-                text.append(f" · tier {self.tier}")
+                text.append(f" T{self.tier}" if compact else f" · tier {self.tier}")
             if self.lead:
                 text.append(" · lead")
             if self.demo:
@@ -169,19 +183,25 @@ class ConsoleHeader(Vertical):
         else:
             text.append("…", Style(dim=True))
         if self.policy is not None and zone is not None:
-            text.append("  │  ")
+            text.append(sep)
             text.append_text(business_state_text(self.policy, now, zone))
             local = now.astimezone(zone)
-            text.append("  │  ")
-            text.append(f"{local:%a %d %b %H:%M:%S} {zone_abbrev(local)}", Style(dim=True))
+            text.append(sep)
+            clock = f"{local:%H:%M:%S}" if compact else f"{local:%a %d %b %H:%M:%S}"
+            text.append(f"{clock} {zone_abbrev(local)}", Style(dim=True))
         return text
+
+    def on_resize(self) -> None:
+        if self._now is not None:
+            self._last = None
+            self.update_state(self._now)
 
     def update_state(self, now: datetime) -> None:
         """Refresh from ``now`` (call from the screen's 1 Hz tick; no I/O)."""
         self._now = now
         if not self.is_mounted:
             return
-        line = self.line_text(now)
+        line = self.line_text(now, self.size.width or None)
         banner = None
         if self.policy is not None:
             banner = maintenance_text(self.policy, now, self.zone or self.policy.tz)
