@@ -141,3 +141,30 @@ def test_agent_handles_are_case_insensitive_everywhere(capsys, db: str) -> None:
     code, _, err = run(capsys, "--db", db, "--agent", " ALICE ", "ticket", "reply", key,
                        "--body", "On it.")
     assert code == 0, err
+
+
+def test_a_mistyped_db_folder_is_an_error_not_a_new_database(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "--db", f"sqlite:///{tmp_path / 'typo' / 'x.db'}", "ticket", "list")
+    assert code == 2 and "folder" in err and "does not exist" in err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_the_default_database_folder_is_created(capsys) -> None:
+    from agent_console.paths import default_db_url
+
+    code, _, err = run(capsys, "agent", "list")
+    assert code == 0, err
+    assert Path(default_db_url().removeprefix("sqlite:///")).is_file()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["ticket", "show"], ["agent", "add", "bob", "--name", "Bob", "--tier", "7"], ["ticket"],
+     ["--bogus"]],
+)
+def test_usage_errors_are_one_line(capsys, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    _, err = capsys.readouterr()
+    assert info.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("agent-console: error:")

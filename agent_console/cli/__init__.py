@@ -11,10 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from agent_console import __version__
 from agent_console.cli.context import CliContext
 from agent_console.errors import UserError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors are one line too (``agent-console ticket show -h`` has the details)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"agent-console: error: {self.prog}: {message} (see {self.prog} -h)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         ticket_cmd,
     )
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="agent-console",
         description="Keyboard-first support console. With no command, starts the TUI.",
     )
@@ -41,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="load demo data into an empty database and start"
     )
     parser.set_defaults(func=None)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd):
         module.register(sub)
     return parser

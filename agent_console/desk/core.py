@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from agent_console.errors import NotFound, UserError
-from agent_console.paths import policies_dir
+from agent_console.paths import default_db_url, policies_dir
 from agent_console.settings import DEMO_AGENT, Settings, check_zone
 from agent_console.sla import Policy, PolicyBook, PolicyError, load_policy
 from agent_console.store.db import first_line, open_engine, safe_url
@@ -47,7 +47,8 @@ class DeskCore:
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> DeskCore:
-        return cls(open_engine(settings.db_url), settings, clock=clock)
+        is_default = settings.db_url == default_db_url()
+        return cls(open_engine(settings.db_url, create_folder=is_default), settings, clock=clock)
 
     # ------------------------------------------------------------ clock & identity
     def now(self) -> datetime:

@@ -36,9 +36,11 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, create_folder: bool = False) -> Engine:
     """An engine for ``url`` (any SQLAlchemy URL); SQLite gets WAL, foreign keys and a busy
-    timeout, and its folder is created. Errors come back as one-line :class:`UserError`."""
+    timeout. The folder of a SQLite file is created only when ``create_folder`` (the default
+    database in the user data directory): a mistyped ``--db`` path is an error, not a new
+    empty database somewhere. Errors come back as one-line :class:`UserError`."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -49,7 +51,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database
             if db and db != ":memory:" and not db.startswith("file:"):
-                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(db).expanduser().parent
+                if create_folder:
+                    folder.mkdir(parents=True, exist_ok=True)
+                elif not folder.is_dir():
+                    raise UserError(
+                        f"cannot open database {url!r}: folder {folder} does not exist "
+                        "(create it, or check --db / AGENT_CONSOLE_DB)"
+                    )
             engine = create_engine(
                 parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}
             )
@@ -125,8 +134,8 @@ def migrate(engine: Engine) -> int:
         raise UserError(f"database error on {safe_url(engine)}: {first_line(exc)}") from exc
 
 
-def open_engine(url: str) -> Engine:
-    engine = make_engine(url)
+def open_engine(url: str, *, create_folder: bool = False) -> Engine:
+    engine = make_engine(url, create_folder=create_folder)
     migrate(engine)
     return engine
 
