@@ -43,7 +43,7 @@ from agent_console.widgets.queue_views import QueueViewBar
 
 FEED_INTERVAL = 1.0
 #: while tickets change, the view counts are read again at most this often
-COUNT_COALESCE = 5.0
+COUNT_COALESCE = 1.5  # ~50 ms a count at 100k open tickets: <4% of a core while busy
 #: counts (and the time-dependent "Breaching soon" view) are refreshed this often anyway
 RECOUNT_INTERVAL = 30.0
 FILTER_DEBOUNCE = 0.15
