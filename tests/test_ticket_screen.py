@@ -26,6 +26,7 @@ from agent_console.screens.ticket import (
 from agent_console.screens.ticket_dialogs import NoteDialog, ReplyEditor, StatusPicker
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
 from agent_console.settings import Settings
+from agent_console.widgets.ticket_side import TicketSidePanel
 from agent_console.widgets.ticket_thread import MessageCard
 from tests.conftest import FIXED_NOW
 
@@ -128,6 +129,28 @@ async def test_thread_kinds_are_told_apart(ann_desk: Desk) -> None:
         assert "Mon 23 Nov 09:00 ET" in str(internal.content)  # no agent zone: the policy's
         header = str(screen.query_one("#ticket-header", Static).content)
         assert key in header and "tier 2" in header
+
+
+async def test_narrow_terminal_keeps_the_thread_readable_and_timers_on_top(
+    ann_desk: Desk,
+) -> None:
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ticket(pilot, key)
+        side = screen.query_one("#side", TicketSidePanel)
+        thread = screen.query_one("#thread")
+        assert side.size.width <= 34 and thread.size.width >= 44
+        assert side.compact
+        # the SLA timers come first in the panel and are within the visible region
+        timers = side.query_one("#side-timers", Static)
+        assert timers.region.y - side.region.y <= 2
+        assert timers.region.bottom <= side.region.bottom
+        assert timers.content.renderables[0].plain == "First response"  # type: ignore[union-attr]
+    async with make_app(ann_desk).run_test(size=(160, 50)) as pilot:
+        screen = await open_ticket(pilot, key)
+        side = screen.query_one("#side", TicketSidePanel)
+        assert side.outer_size.width == 54 and not side.compact
 
 
 async def test_times_in_the_agents_zone(settings: Settings) -> None:
