@@ -537,3 +537,51 @@ def test_conflict_on_postgres(pg_desk: Desk) -> None:
         pg_desk.reply(key, "second", agent="ann", expected_version=1)
     d = pg_desk.escalate(key, "over", agent="ann", expected_version=2)
     assert d.tier == 2 and d.version == 3
+
+
+def test_explain_ticket_judges_answer_and_resolution_at_their_time(
+    wdesk: Desk, clock: Clock
+) -> None:
+    key = new_ticket(wdesk)  # critical: 2h first response, 8h resolution, 24/7
+    clock.advance(minutes=30)
+    wdesk.reply(key, "Looking into it", agent="ann")
+    clock.advance(hours=1)
+    wdesk.resolve(key, "Restarted the gateway", agent="ann")
+    clock.advance(days=2)  # long after every deadline: nothing may read as overdue now
+    heads = {s.label: s.headline for s in wdesk.explain_ticket(key).sections}
+    assert (
+        "— met at Mon 23 Nov 2026 09:30 EST (1h 30m before the deadline)" in heads["First response"]
+    )
+    assert "— met at Mon 23 Nov 2026 10:30 EST (6h 30m before the deadline)" in heads["Resolution"]
+    assert "no longer running: resolved" in heads["Next update"]
+    assert not any("overdue" in h or " left" in h for h in heads.values())
+
+
+def test_preview_of_an_overdue_ticket_says_it_fell_due_in_the_display_zone(
+    wdesk: Desk, clock: Clock
+) -> None:
+    key = new_ticket(wdesk)  # critical, opened Mon 09:00 ET: resolution due 17:00 ET
+    clock.advance(hours=8, minutes=40, seconds=34)
+    text = wdesk.preview_status(key, "pending").text
+    assert text.startswith(
+        "Pending stops the resolution clock: already overdue by 40m 34s "
+        "(it fell due Mon 23 Nov 17:00 ET)."
+    )
+    assert "running" not in text and "EST" not in text
+    wdesk.set_status(key, "pending", agent="ann")
+    clock.advance(hours=1)
+    text = wdesk.preview_status(key, "open").text
+    assert text == (
+        "Leaving pending for open resumes the resolution clock, already overdue by 40m 34s "
+        "(it fell due Mon 23 Nov 17:00 ET)."  # the wait after the deadline moves nothing
+    )
+
+
+def test_preview_times_use_the_generic_zone(wdesk: Desk, clock: Clock) -> None:
+    key = new_ticket(wdesk)
+    clock.advance(minutes=10)
+    wdesk.set_status(key, "on_hold", agent="ann")
+    text = wdesk.preview_status(key, "open").text
+    assert text == "No change to the resolution clock (due Mon 23 Nov 17:00 ET)."
+    text = wdesk.preview_status(key, "pending").text
+    assert "(running, it falls due Mon 23 Nov 17:00 ET)" in text and "EST" not in text

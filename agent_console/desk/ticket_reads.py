@@ -26,6 +26,7 @@ from agent_console.sla import (
     format_duration,
     resolution_left,
 )
+from agent_console.sla.zones import zone_abbrev
 from agent_console.store.models import (
     Agent,
     Customer,
@@ -65,6 +66,7 @@ class TicketReadsMixin(DeskCore):
                 first_response_at=ticket.first_response_at,
                 last_public_update_at=ticket.last_public_update_at,
                 paused_since=ticket.paused_since,
+                resolved_at=ticket.resolved_at,
                 now=now or self.now(),
             )
 
@@ -90,11 +92,19 @@ class TicketReadsMixin(DeskCore):
         if target is Status.PENDING:
             since = t.paused_since if stays_paused else now
             left = resolution_left(policy, t.priority, t.opened_at, pauses, paused_since=since)
-            was = f" (running, it falls due {fmt(current)})" if current and cur.is_open else ""
-            text = (
-                f"Pending stops the resolution clock: {self._left(left)}{was}. "
-                "It resumes with that time when the ticket leaves pending."
+            was = ""
+            if current and cur.is_open:
+                was = (
+                    f" (it fell due {fmt(current)})"
+                    if left < 0
+                    else f" (running, it falls due {fmt(current)})"
+                )
+            then = (
+                "It resumes, still overdue, when the ticket leaves pending."
+                if left < 0
+                else "It resumes with that time when the ticket leaves pending."
             )
+            text = f"Pending stops the resolution clock: {self._left(left)}{was}. {then}"
             return StatusPreview(target.value, current, None, left, text)
         if not target.is_open:
             if cur.is_open:
@@ -114,7 +124,15 @@ class TicketReadsMixin(DeskCore):
         if t.paused_since is not None or not cur.is_open:
             left = resolution_left(policy, t.priority, t.opened_at, pauses, paused_since=now)
             verb = "Reopening" if not cur.is_open else f"Leaving pending for {target.value}"
-            text = f"{verb} resumes the resolution clock ({self._left(left)}): due {fmt(after)}."
+            if left < 0:
+                text = (
+                    f"{verb} resumes the resolution clock, {self._left(left)} "
+                    f"(it fell due {fmt(after)})."
+                )
+            else:
+                text = (
+                    f"{verb} resumes the resolution clock ({self._left(left)}): due {fmt(after)}."
+                )
             return StatusPreview(target.value, current, after, left, text)
         return StatusPreview(
             target.value,
@@ -131,7 +149,7 @@ class TicketReadsMixin(DeskCore):
             if dt is None:
                 return "—"
             local = dt.astimezone(zone)
-            return f"{local:%a %d %b %H:%M} {local.tzname()}"
+            return f"{local:%a %d %b %H:%M} {zone_abbrev(local)}"
 
         return fmt
 

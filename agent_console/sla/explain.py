@@ -164,6 +164,21 @@ def _calendar_lines(
     return lines
 
 
+def _counted(
+    policy: Policy,
+    target: PriorityTarget,
+    a: float,
+    b: float,
+    holes: list[tuple[float, float]],
+) -> int:
+    """Clock seconds from ``a`` to ``b`` (a <= b), not counting the pauses ``holes``."""
+    used = policy.elapsed_epoch(target, a, b)
+    for s, e in holes:
+        if e > a and s < b:
+            used -= policy.elapsed_epoch(target, max(s, a), min(e, b))
+    return round(used)
+
+
 def _section(
     policy: Policy,
     target: PriorityTarget,
@@ -176,12 +191,33 @@ def _section(
     now: datetime | None,
     stop: float | None = None,
     left: float | None = None,
+    done: tuple[str, float] | None = None,
+    idle: str | None = None,
 ) -> DeadlineExplanation:
+    """One deadline. ``done`` = (verb, instant) when it was already met or breached (the
+    agent answered, the ticket was resolved): judged against the due instant, not ``now``.
+    ``idle`` says why a deadline no longer runs (no time left against ``now`` then)."""
     clock = "business clock" if target.clock == BUSINESS else "calendar clock (24/7)"
     head = f"{label}: {format_hm(seconds)} on the {clock} from {origin} {_fmt_instant(policy, t0)}"
+    left_s = round(left or 0)
     if due is not None:
         head += f" → due {_fmt_instant(policy, due)}"
-        if now is not None:
+        if done is not None:
+            verb, at = done
+            margin = _counted(policy, target, min(at, due), max(at, due), holes)
+            if at <= due:
+                head += (
+                    f" — met at {_fmt_instant(policy, at)} "
+                    f"({format_duration(margin)} before the deadline)"
+                )
+            else:
+                head += (
+                    f" — breached: {verb} at {_fmt_instant(policy, at)}, "
+                    f"{format_duration(margin)} after the deadline"
+                )
+        elif idle is not None:
+            head += f" ({idle})"
+        elif now is not None:
             left_now = policy.elapsed(target.name, now, datetime.fromtimestamp(due, UTC))
             running = policy.is_running(target.name, now)
             state = (
@@ -190,8 +226,10 @@ def _section(
                 else f"overdue by {format_duration(left_now)}"
             )
             head += f" ({state}{'' if running else ', clock stopped now'})"
+    elif left_s < 0:
+        head += f" → paused, overdue by {format_duration(left_s)}"
     else:
-        head += f" → paused with {format_duration(left or 0)} left"
+        head += f" → paused with {format_duration(left_s)} left"
     end = due if due is not None else (stop if stop is not None else t0)
     if target.clock == BUSINESS:
         lines = _business_lines(policy, t0, end, holes)
@@ -216,10 +254,14 @@ def _section(
             ExplainLine(
                 "paused",
                 f"paused since {_fmt_instant(policy, stop)}: clock stopped, "
-                f"{format_hm(round(left or 0))} left when it resumes",
+                + (
+                    f"overdue by {format_duration(left_s)} when it resumes"
+                    if left_s < 0
+                    else f"{format_hm(left_s)} left when it resumes"
+                ),
                 datetime.fromtimestamp(stop, UTC),
                 None,
-                round(left or 0),
+                left_s,
             )
         )
     return DeadlineExplanation(
@@ -242,14 +284,26 @@ def explain(
     first_response_at: datetime | None = None,
     last_public_update_at: datetime | None = None,
     paused_since: datetime | None = None,
+    resolved_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Explanation:
     """The three deadlines of a ticket with the intervals that were counted and the days
-    and pauses that were skipped. ``now`` (optional) adds the time left."""
+    and pauses that were skipped. ``now`` (optional) adds the time left to the deadlines
+    still running; a first response already given (``first_response_at``) and a
+    resolution already reached (``resolved_at``) are judged met or breached against their
+    due instant instead."""
     target = policy.target(priority)
     require_aware(opened, "opened")
     if now is not None:
         require_aware(now, "now")
+    answered: tuple[str, float] | None = None
+    if first_response_at is not None:
+        require_aware(first_response_at, "first_response_at")
+        answered = ("answered", first_response_at.timestamp())
+    resolved: tuple[str, float] | None = None
+    if resolved_at is not None:
+        require_aware(resolved_at, "resolved_at")
+        resolved = ("resolved", resolved_at.timestamp())
     t_open = opened.timestamp()
     sections = [
         _section(
@@ -262,6 +316,7 @@ def explain(
             "opening",
             [],
             now,
+            done=answered,
         )
     ]
     if last_public_update_at is not None:
@@ -272,6 +327,11 @@ def explain(
         base, origin = opened, "opening"
     require_aware(base, origin)
     t_base = base.timestamp()
+    idle = None
+    if resolved is not None:
+        idle = f"no longer running: resolved {_fmt_instant(policy, resolved[1])}"
+    elif paused_since is not None:
+        idle = "not running while waiting on the customer"
     sections.append(
         _section(
             policy,
@@ -283,6 +343,7 @@ def explain(
             origin,
             [],
             now,
+            idle=idle,
         )
     )
     merged = merge_pauses(pauses, t_open)
@@ -309,7 +370,16 @@ def explain(
         due = resolution_due_epoch(policy, target, t_open, merged)
         sections.append(
             _section(
-                policy, target, "Resolution", target.resolution, t_open, due, "opening", merged, now
+                policy,
+                target,
+                "Resolution",
+                target.resolution,
+                t_open,
+                due,
+                "opening",
+                merged,
+                now,
+                done=resolved,
             )
         )
     return Explanation(

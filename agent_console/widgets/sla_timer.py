@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 
 from agent_console.sla import Policy, format_duration
+from agent_console.sla.zones import zone_abbrev
 
 AMBER = 0.25
 RED = 0.10
@@ -30,18 +31,6 @@ STYLE_DIM = Style(dim=True)
 
 #: short labels of the three deadlines
 LABELS = {"first_response": "FR", "status_update": "UPD", "resolution": "RES"}
-
-# generic abbreviations for the North-American zones ("due Mon 11:12 ET")
-_GENERIC = {
-    "EST": "ET",
-    "EDT": "ET",
-    "CST": "CT",
-    "CDT": "CT",
-    "MST": "MT",
-    "MDT": "MT",
-    "PST": "PT",
-    "PDT": "PT",
-}
 
 
 class TimerFacts(Protocol):
@@ -67,11 +56,6 @@ class Deadline:
     @property
     def label(self) -> str:
         return LABELS[self.which]
-
-
-def zone_abbrev(local: datetime) -> str:
-    name = local.tzname() or ""
-    return _GENERIC.get(name, name)
 
 
 def format_due(due: datetime, zone: tzinfo, now: datetime | None = None) -> str:
