@@ -109,6 +109,30 @@ async def test_view_keys_switch_views(seeded_desk: Desk, settings: Settings, vie
         assert view.label in str(screen.query_one("#queue-status").render())
 
 
+async def test_view_bar_compact_when_narrow(seeded_desk: Desk, settings: Settings) -> None:
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot)
+        bar = screen.query_one(QueueViewBar)
+        counts = seeded_desk.queue_counts("alice", FIXED_NOW)
+        assert bar.compact
+        # every view's key and count is on screen; the active view keeps its name
+        expected = "  ".join(
+            f"{v.key} {v.tab + ' ' if v.name == 'working' else ''}{counts[v.name]:,}" for v in VIEWS
+        )
+        assert bar.plain() == expected
+        assert sum(tab.outer_size.width for tab in bar.query(ViewTab)) <= 80
+        await pilot.press("b")
+        await settle(pilot)
+        assert f"b Breaching {counts['breaching']:,}" in bar.plain()
+        assert "Working" not in bar.plain()
+    async with make_app(seeded_desk, settings).run_test(size=(160, 40)) as pilot:
+        screen = await settle(pilot)
+        bar = screen.query_one(QueueViewBar)
+        assert not bar.compact
+        assert all(f"{v.key} {v.tab} " in bar.plain() for v in VIEWS)
+
+
 async def test_tab_cycles_views_and_click_on_a_view(seeded_desk: Desk, settings: Settings) -> None:
     app = make_app(seeded_desk, settings)
     async with app.run_test(size=SIZE) as pilot:

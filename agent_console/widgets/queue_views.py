@@ -14,26 +14,36 @@ from textual.widgets import Static
 
 from agent_console.desk.queue import QueueView
 
+#: columns of padding around each tab's label
+TAB_PADDING = 2
+
 
 class ViewTab(Static):
-    """One view: ``w Working 43``."""
+    """One view: ``w Working 43``, or ``w 43`` when the bar is narrow (``compact``)."""
 
     def __init__(self, view: QueueView) -> None:
         super().__init__(id=f"view-{view.name}", markup=False)
         self.view = view
         self.count: int | None = None
+        self.compact = False
         self.tooltip = f"{view.label} ({view.key}): {view.help}"
 
-    def label(self) -> Text:
+    def label(self, *, compact: bool | None = None) -> Text:
+        compact = self.compact if compact is None else compact
         text = Text(no_wrap=True)
         text.append(self.view.key, Style(underline=True, bold=True))
-        text.append(f" {self.view.tab} ")
+        text.append(" " if compact else f" {self.view.tab} ")
         text.append("…" if self.count is None else f"{self.count:,}", Style(bold=True))
         return text
 
     def set_count(self, count: int | None) -> None:
         if count != self.count:
             self.count = count
+            self.update(self.label())
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
             self.update(self.label())
 
     def on_mount(self) -> None:
@@ -86,7 +96,44 @@ class QueueViewBar(Horizontal):
         self.active = view
         for tab in self.query(ViewTab):
             tab.set_class(tab.view.name == view, "-active")
+        self._fit()
 
     def set_counts(self, counts: Mapping[str, int]) -> None:
         for tab in self.query(ViewTab):
             tab.set_count(counts.get(tab.view.name))
+        self._fit()
+
+    @property
+    def compact(self) -> bool:
+        """True when the full labels do not fit and the tabs show only key and count."""
+        return any(tab.compact for tab in self.query(ViewTab))
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Full labels (``w Working 109``) when they all fit, else ``w 109`` per view; the
+        tooltip keeps the view's name."""
+        width = self.size.width
+        if not width:
+            return
+        tabs = list(self.query(ViewTab))
+
+        def cells(tab: ViewTab, compact: bool) -> int:
+            return tab.label(compact=compact).cell_len + TAB_PADDING
+
+        full = sum(cells(tab, False) for tab in tabs)
+        if full <= width:
+            for tab in tabs:
+                tab.set_compact(False)
+            return
+        # narrow: key and count only, but the active view keeps its name when that fits
+        short = sum(cells(tab, True) for tab in tabs)
+        for tab in tabs:
+            active = tab.view.name == self.active
+            named = active and short - cells(tab, True) + cells(tab, False) <= width
+            tab.set_compact(not named)
+
+    def plain(self) -> str:
+        """What the bar shows, as text (tests)."""
+        return "  ".join(tab.label().plain for tab in self.query(ViewTab))
