@@ -161,6 +161,42 @@ async def test_suggestions_link_and_insert_for_a_ticket(kb_desk: Desk) -> None:
     assert kinds.count("linked-article") == 1
 
 
+async def test_from_a_ticket_the_suggestions_take_the_focus(kb_desk: Desk) -> None:
+    key = "SUP-1001"
+    linked: list[KnowledgeScreen.ArticleLinked] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, KnowledgeScreen.ArticleLinked) and message not in linked:
+            linked.append(message)
+
+    screen = KnowledgeScreen(ticket_key=key)
+    app = KBApp(kb_desk, screen)
+    async with app.run_test(message_hook=hook) as pilot:
+        await wait_for(pilot, lambda: screen.results_query == "")
+        await pilot.pause()
+        results = screen.query_one(KBResultList)
+        assert screen.focused is results
+        # l links at once, no key to leave the search box first
+        slug = results.selected_hit.slug
+        await pilot.press("l")
+        await wait_for(pilot, lambda: bool(linked))
+        assert linked[0].created and linked[0].slug == slug
+        # / goes back to the search box and letters are typed there
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press("q")
+        query = screen.query_one("#kb-query", Input)
+        assert screen.focused is query and query.value == "q"
+
+
+def test_a_one_letter_miss_asks_for_more() -> None:
+    screen = KnowledgeScreen()
+    one = KnowledgeScreen.ResultsReady(1, "z", [], 1.0)
+    two = KnowledgeScreen.ResultsReady(2, "zq", [], 1.0)
+    assert "Keep typing" in screen._status_text(one).plain
+    assert screen._status_text(two).plain == "No articles match."
+
+
 class ModeApp(App[None]):
     """The knowledge base as a mode's base screen, the way the console shows it on ``2``."""
 

@@ -39,6 +39,8 @@ from agent_console.widgets.kb_results import KBResultList
 
 DEBOUNCE_SECONDS = 0.15
 RESULT_LIMIT = 30
+#: a query shorter than this that finds nothing asks for more, rather than reporting a miss
+MIN_QUERY = 2
 
 
 class ArticleChosen(Message):
@@ -154,6 +156,9 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         self._ticker: Timer | None = None
         #: the query the results on screen belong to (tests wait for it)
         self.results_query: str | None = None
+        #: opened from a ticket: the suggestions take the focus when they arrive, so that
+        #: ``l`` / ``y`` work at once (``/`` goes back to the search box)
+        self._focus_suggestions = bool(self.ticket_key and not query.strip())
 
     @property
     def desk(self):  # type: ignore[no-untyped-def]
@@ -307,6 +312,11 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         self.results_query = message.query
         self.query_one("#kb-status", Static).update(self._status_text(message))
         self.refresh_bindings()  # y / l depend on a selected result
+        if message.suggestions and self._focus_suggestions:
+            self._focus_suggestions = False
+            query = self.query_one("#kb-query", Input)
+            if message.hits and (self.focused is None or self.focused is query):
+                results.focus()
         if not message.hits:
             await self._show_article(None)
 
@@ -318,6 +328,8 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
             head = f"{n} suggestion{'s' if n != 1 else ''} for {self.ticket_key}"
         elif not message.query.strip():
             return Text('Type to search: words, "a phrase", or the start of a word.', style="dim")
+        elif not n and len(message.query.strip()) < MIN_QUERY:
+            return Text("Keep typing…", style="dim")
         elif not n:
             return Text("No articles match.", style="dim")
         else:
@@ -391,6 +403,7 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
 
     def action_suggest(self) -> None:
         if self.ticket_key:
+            self._focus_suggestions = True
             query = self.query_one("#kb-query", Input)
             with query.prevent(Input.Changed):
                 query.value = ""
