@@ -241,10 +241,14 @@ async def test_escalate_through_keys_requires_a_note(ann_desk: Desk) -> None:
         await pilot.press("ctrl+s")  # empty: refused in the dialog
         await pilot.pause()
         assert isinstance(app.screen, NoteDialog)
-        assert "handoff note is required" in str(
-            app.screen.query_one(".dialog-error", Static).content
-        )
+        error = app.screen.query_one("#note-error", Static)
+        assert "handoff note is required: what you found, what you tried" in str(error.content)
+        # shown above the editor, inside the dialog's visible region
+        dialog = app.screen.query_one("#dialog")
+        assert error.region.height == 1 and dialog.region.contains_region(error.region)
+        assert error.region.y < app.screen.query_one("#note", TextArea).region.y
         await pilot.press(*"Found E1042. Tried restart.")
+        assert str(error.content) == ""  # typing clears the reason
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is screen

@@ -507,7 +507,7 @@ class TicketScreen(Screen[None]):
                 f"Escalate {d.key} to tier {d.tier + 1}",
                 f"The ticket leaves your queue and arrives unassigned in tier {d.tier + 1}'s "
                 "Escalations view; this handoff note is pinned at the top of its thread.",
-                required="A handoff note is required: what was found, what was tried",
+                required="A handoff note is required: what you found, what you tried",
                 placeholder="what was found, what was tried",
             )
         else:

@@ -117,8 +117,10 @@ class NoteDialog(_Dialog):
         with Vertical(id="dialog", classes="editor"):
             yield Static(Text(self.title_text, style="bold"), classes="title")
             yield Static(literal(self.explanation, "dim"))
+            # the reason a submit is refused, above the editor: never clipped off the
+            # bottom of the dialog on a short terminal
+            yield Static("", classes="dialog-error", id="note-error")
             yield TextArea("", id="note", soft_wrap=True, placeholder=self.placeholder)
-            yield Static("", classes="dialog-error")
             yield Static(Text("ctrl+s submit · escape cancel", style="dim"), classes="hint")
 
     def on_mount(self) -> None:
@@ -128,8 +130,13 @@ class NoteDialog(_Dialog):
         text = self.query_one("#note", TextArea).text
         if not text.strip():
             self._error(self.required)
+            self.app.bell()
             return
         self.dismiss(text.strip())
+
+    @on(TextArea.Changed, "#note")
+    def _typing(self) -> None:
+        self._error("")
 
 
 class StatusPicker(_Dialog):
