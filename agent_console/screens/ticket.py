@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from agent_console.screens.knowledge import ArticleChosen
 
 STATUSES = ("open", "pending", "on_hold", "resolved", "closed")
-FEED_EVERY = 5  # seconds between looks at the change feed (other agents' edits)
+FEED_EVERY = 2  # seconds between looks at the change feed (other agents' edits): one indexed query
 
 
 class TicketScreen(Screen[None]):
