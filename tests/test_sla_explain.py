@@ -59,7 +59,7 @@ def test_resolved_ticket_resolution_met_and_next_update_stopped() -> None:
     h = heads(e)
     assert h["Resolution"].endswith(
         "→ due Tue 01 Dec 2026 10:00 EST — met at Tue 24 Nov 2026 10:00 EST "
-        "(1d 12h before the deadline)"
+        "(36h 00m before the deadline)"
     )
     assert "overdue" not in h["Next update"] and "left" not in h["Next update"]
     assert "no longer running: resolved Tue 24 Nov 2026 10:00 EST" in h["Next update"]

@@ -36,17 +36,15 @@ def parse_duration(text: str) -> int:
 
 
 def format_duration(seconds: int | float) -> str:
-    """A timer's text: ``47m 12s`` under an hour, ``5h 03m`` under a day, ``2d 4h`` above.
+    """A timer's text: ``47m 12s`` under an hour, hours and minutes above (``5h 03m``,
+    ``43h 00m``) — never days, which would read as 24-hour days on a business clock.
 
-    A negative value shows its magnitude (the caller says "overdue"). Days are 24 hours
-    of the timer's clock.
+    A negative value shows its magnitude (the caller says "overdue").
     """
     s = abs(int(seconds))
     if s < 3600:
         return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
 def format_hm(seconds: int | float) -> str:
