@@ -17,8 +17,10 @@ from sqlmodel import select
 
 from agent_console.desk import demo_corpus as corpus
 from agent_console.desk.deadlines import nearest_due_of_row
+from agent_console.desk.kb import KBMixin
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import UserError
+from agent_console.paths import kb_dir
 from agent_console.sla import Policy, compute_deadlines
 from agent_console.store.models import (
     Agent,
@@ -55,7 +57,7 @@ def _weighted(rng: random.Random, table: list[tuple[Any, int]]) -> Any:
     return rng.choices([v for v, _ in table], weights=[w for _, w in table])[0]
 
 
-class SeedMixin(TicketsMixin):
+class SeedMixin(TicketsMixin, KBMixin):
     def seed(
         self,
         tickets: int,
@@ -101,11 +103,8 @@ class SeedMixin(TicketsMixin):
 
     def seed_knowledge_base(self) -> None:
         """Load the starter articles shipped in ``data/kb/`` (idempotent by slug)."""
-        from agent_console.paths import kb_dir
-
-        importer = getattr(self, "import_kb", None)
-        if importer is not None and kb_dir().is_dir():
-            importer(kb_dir())
+        if kb_dir().is_dir():
+            self.import_kb(kb_dir())
 
     # ------------------------------------------------------------------ reference data
     def _seed_orgs(self, s: Any) -> dict[int, tuple[str, str | None]]:
