@@ -6,6 +6,8 @@ and validated strictly: every problem names the file, the key and the reason.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +79,7 @@ class Policy:
         "source",
         "description",
         "calendar",
+        "fingerprint",
         "_lookup",
     )
 
@@ -87,6 +90,9 @@ class Policy:
     source: str
     description: str
     calendar: BusinessCalendar
+    #: sha256 hex of the policy's content (name + parsed document, key order and comments
+    #: ignored): stored on each ticket beside the deadlines it produced (DESIGN.md Storage)
+    fingerprint: str
 
     def __init__(
         self,
@@ -95,6 +101,7 @@ class Policy:
         priorities: Mapping[str, PriorityTarget],
         source: str = "<policy>",
         description: str = "",
+        fingerprint: str = "",
     ) -> None:
         lookup: dict[object, PriorityTarget] = {}
         for key, target in priorities.items():
@@ -116,6 +123,18 @@ class Policy:
         sets(self, "source", source)
         sets(self, "description", description)
         sets(self, "calendar", calendar)
+        sets(
+            self,
+            "fingerprint",
+            fingerprint
+            or _fingerprint(
+                name,
+                {
+                    "timezone": calendar.timezone,
+                    "priorities": {k: repr(v) for k, v in priorities.items()},
+                },
+            ),
+        )
         sets(self, "_lookup", lookup)
 
     def __setattr__(self, key: str, value: object) -> None:
@@ -219,6 +238,14 @@ class Policy:
 
 
 # ---------------------------------------------------------------------- parsing
+def _fingerprint(name: str, data: Mapping[str, Any]) -> str:
+    """sha256 hex of ``name`` and the parsed document in a canonical JSON form."""
+    canonical = json.dumps(
+        {"name": name, "policy": data}, sort_keys=True, default=str, ensure_ascii=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class _Ctx:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -500,4 +527,11 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
         holiday_subdiv=subdiv,
         maintenance=maintenance,
     )
-    return Policy(name, calendar, priorities, source=source, description=description)
+    return Policy(
+        name,
+        calendar,
+        priorities,
+        source=source,
+        description=description,
+        fingerprint=_fingerprint(name, data),
+    )
