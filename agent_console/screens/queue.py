@@ -119,6 +119,14 @@ class ClaimDone(Message):
         self.next = next_
 
 
+class DraftsLoaded(Message):
+    """The tickets where the agent has unsent drafts (the row marker)."""
+
+    def __init__(self, ids: frozenset[int]) -> None:
+        super().__init__()
+        self.ids = ids
+
+
 class QueueFailed(Message):
     def __init__(self, error: str, *, generation: int | None = None) -> None:
         super().__init__()
@@ -232,6 +240,7 @@ class QueueScreen(Screen[None]):
         if self.is_mounted and self._ticker is not None:
             self._tick()
             self._poll()
+            self._load_drafts()  # back from a ticket: its draft may be new, or sent
 
     # ---------------------------------------------------------------- loading
     def reload(self) -> None:
@@ -286,13 +295,26 @@ class QueueScreen(Screen[None]):
             if worker.is_cancelled:
                 return
             self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
+            self.post_message(DraftsLoaded(desk.draft_ticket_ids()))
         except UserError as exc:
             self.post_message(QueueFailed(str(exc), generation=generation))
+
+    @work(thread=True, exclusive=True, group="queue-drafts")
+    def _load_drafts(self) -> None:
+        try:
+            self.post_message(DraftsLoaded(self.desk.draft_ticket_ids()))
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+
+    @on(DraftsLoaded)
+    def _drafts_loaded(self, message: DraftsLoaded) -> None:
+        self.table.set_drafts(message.ids)
 
     @on(QueueLoaded)
     def _queue_loaded(self, message: QueueLoaded) -> None:
         if message.me is not None:
             self.me = message.me
+            self.table.set_me(message.me.handle)
             self.header.set_agent(
                 message.me.handle,
                 message.me.name,
