@@ -306,6 +306,11 @@ class QueueScreen(Screen[None]):
         except UserError as exc:
             self.post_message(QueueFailed(str(exc)))
 
+    def drafts_changed(self) -> None:
+        """The app wrote drafts (called by its draft keeper): refresh the row markers."""
+        if self.is_mounted:
+            self._load_drafts()
+
     @on(DraftsLoaded)
     def _drafts_loaded(self, message: DraftsLoaded) -> None:
         self.table.set_drafts(message.ids)
