@@ -13,8 +13,16 @@ from agent_console.desk import Desk
 from agent_console.screens.quit_drafts import QuitWithDrafts
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticket_composer import Composer
+from agent_console.settings import Settings
 from agent_console.widgets.ticket_thread import TicketThread
-from tests.test_ticket_screen import TicketTestApp, ann_desk, open_ticket, settle, ticket  # noqa: F401
+from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket, settle, ticket
+
+
+@pytest.fixture
+def ann_desk(settings: Settings):  # type: ignore[no-untyped-def]
+    d = make_desk(settings, "ann")
+    yield d
+    d.engine.dispose()
 
 TEXT = "The gateway restarted cleanly after the patch; please retry the sale, thanks!"
 

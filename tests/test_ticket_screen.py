@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.message import Message as TMessage
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static
 
 import agent_console.app as app_module
 from agent_console.app import AgentConsoleApp

@@ -77,6 +77,13 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         Binding("escape", "back", "Back"),
     ]
 
+    #: ``?`` lists the keys in these groups, in this order (then the generic keys)
+    HELP_GROUPS = {
+        "Search": ("focus_search", "focus_results", "suggest"),
+        "Use": ("use_in_reply", "link"),
+        "Leave": ("back",),
+    }
+
     # ------------------------------------------------------------------ messages
     class ResultsReady(Message):
         """A search (or the suggestions) finished; ``seq`` says for which keystroke."""

@@ -153,6 +153,13 @@ class QueueScreen(Screen[None]):
         *[Binding(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False) for v in VIEWS],
     ]
 
+    #: ``?`` lists the keys in these groups, in this order (then the generic keys)
+    HELP_GROUPS = {
+        "Work": ("open", "claim", "claim_next"),
+        "Find": ("filter", "clear", "cycle_sort", "reload"),
+        "Views": ("show_view", "next_view"),
+    }
+
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
         super().__init__(name=name, id=id)
         self.query_state = QueueQuery(view=DEFAULT_VIEW)

@@ -150,7 +150,7 @@ class TicketScreen(Screen[None]):
                 yield TicketThread(id="thread")
                 yield Composer(id="composer")
             yield TicketSidePanel(id="side")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._tick_timer = self.set_interval(1, self._tick)

@@ -206,9 +206,8 @@ class Composer(Vertical):
         send = "ctrl+s resolve" if mode.action == "resolve" else "ctrl+s send"
         self.query_one("#composer-hint", Static).update(
             Text(
-                f"{send} · escape close (the draft is kept) · ctrl+↑/↓ resize"
-                + (" · tab to the message" if mode.with_message else "")
-                + " · Markdown",
+                f"{send} · escape keeps the draft · ctrl+↑↓ size"
+                + (" · tab: the message" if mode.with_message else " · Markdown"),
                 style="dim",
             )
         )

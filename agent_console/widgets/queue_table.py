@@ -55,8 +55,8 @@ class Column:
 DROP_ORDER = ("requester", "tier", "status")
 #: the timer cell: wide (``FR 36m 10s left · due Mon 10:30 ET``) or compact
 #: (``FR 36m 10s · Mon 10:30``), never cut
-TIMER_WIDE, TIMER_COMPACT = 38, 32
-SUBJECT_MIN, REQUESTER_MIN, REQUESTER_MAX = 14, 12, 34
+TIMER_WIDE, TIMER_COMPACT = 38, 34
+SUBJECT_MIN, REQUESTER_MIN, REQUESTER_MAX = 16, 12, 34
 #: the requester column is kept only while the subject still gets this much
 SUBJECT_BESIDE_REQUESTER = 24
 
