@@ -259,6 +259,7 @@ class QueueScreen(Screen[None]):
         keep = self.table.cursor_id if self.is_mounted else None
         self._update_status(loading=True)
         self._load_worker(self._generation, self.query_state, keep, self.me is None)
+        self._load_drafts()
 
     @work(thread=True, exclusive=True, group="queue-load")
     def _load_worker(
@@ -302,7 +303,6 @@ class QueueScreen(Screen[None]):
             if worker.is_cancelled:
                 return
             self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
-            self.post_message(DraftsLoaded(desk.draft_ticket_ids()))
         except UserError as exc:
             self.post_message(QueueFailed(str(exc), generation=generation))
 

@@ -188,10 +188,17 @@ class TicketScreen(Screen[None]):
             detail = self.desk.ticket_detail(self.key)
             agents = self.desk.list_agents()
             me = self.desk.get_agent()
-            drafts = None if self._drafts_read else self.desk.drafts_of_ticket(self.key)
         except UserError as err:
             self.post_message(TicketFailed(str(err)))
             return
+        drafts = None
+        if not self._drafts_read:
+            try:
+                drafts = self.desk.drafts_of_ticket(self.key)
+            except UserError as err:  # the ticket still shows; typing is kept in memory
+                self.app.call_from_thread(
+                    self.notify, f"Drafts unavailable: {err}", severity="error", markup=False
+                )
         self.post_message(TicketLoaded(detail, agents, me, feed, drafts=drafts))
 
     @work(thread=True, exclusive=True, group="ticket-feed")
