@@ -477,8 +477,8 @@ class QueueTable(ScrollView, can_focus=True):
                 return Text(row.priority, priority_style(row.priority))
             case "subject":
                 t = Text()
-                if row.id in self.drafts:
-                    t.append("✎ draft", Style(bold=True, reverse=True))
+                if row.id in self.drafts:  # a narrow subject keeps the pencil only
+                    t.append("✎ draft" if col.width >= 30 else "✎", Style(bold=True, reverse=True))
                     t.append(" ")
                 t.append(_cell_text(row.subject))
                 return t
