@@ -70,6 +70,13 @@ async def test_type_ahead_after_r_lands_in_the_editor(ann_desk: Desk) -> None:
         d = ann_desk.ticket_detail(key)
         assert d.thread[-1].kind == "public" and d.thread[-1].body == "escalate this please"
         assert d.tier == 1
+        # resolving in one burst: summary, tab, message, send
+        burst(app, ["x", *"gateway restarted", "tab", *"Fixed, please retry", "ctrl+s"])
+        await settle(pilot)
+        d = ann_desk.ticket_detail(key)
+        assert d.status == "resolved", d.status
+        assert d.thread[-1].body == "Resolution summary: gateway restarted"
+        assert d.thread[-2].body == "Fixed, please retry"
 
 
 async def test_editor_docks_below_the_thread_and_escape_keeps_the_draft(ann_desk: Desk) -> None:

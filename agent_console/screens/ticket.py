@@ -670,6 +670,10 @@ class TicketScreen(Screen[None]):
                 event.stop()
                 event.prevent_default()
                 focused.insert(event.character)
+            elif event.key in ("tab", "shift+tab"):  # in order with the keys around it
+                event.stop()
+                event.prevent_default()
+                self.focus_next() if event.key == "tab" else self.focus_previous()
             return
         if isinstance(focused, Input | TextArea):
             return
