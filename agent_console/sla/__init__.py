@@ -26,6 +26,7 @@ from agent_console.sla.explain import DeadlineExplanation, ExplainLine, Explanat
 from agent_console.sla.policy import (
     BUSINESS,
     CALENDAR,
+    DEFAULT_ALERT_THRESHOLDS,
     DEFAULT_POLICY_NAME,
     PRIORITY_NAMES,
     Policy,
@@ -44,6 +45,7 @@ __all__ = [
     "BUSINESS",
     "CALENDAR",
     "DAY_NAMES",
+    "DEFAULT_ALERT_THRESHOLDS",
     "DEFAULT_POLICY_NAME",
     "PRIORITY_NAMES",
     "BusinessCalendar",

@@ -43,8 +43,22 @@ _TOP_KEYS = {
     "business_hours",
     "maintenance",
     "priority",
+    "alerts",
 }
-_PRIORITY_KEYS = {"level", "clock", "first_response", "status_update", "resolution", "label"}
+_PRIORITY_KEYS = {
+    "level",
+    "clock",
+    "first_response",
+    "status_update",
+    "resolution",
+    "label",
+    "status_update_pauses",
+    "update_warning",
+}
+_ALERT_KEYS = {"thresholds"}
+#: alert thresholds (fractions of a target elapsed) when a policy has no ``[alerts]`` table:
+#: 50 %, 80 % and 100 % (the on-call issue's defaults)
+DEFAULT_ALERT_THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 1.0)
 _MAINT_KEYS = {"days", "start", "end", "name"}
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -61,6 +75,13 @@ class PriorityTarget:
     status_update: int
     resolution: int
     label: str = ""
+    #: ``status_update_pauses = true``: the periodic update clock stops while the ticket
+    #: waits on the customer and resumes with the time that was left (Zendesk's pausable
+    #: update); False (default): the update cadence runs on regardless
+    status_update_pauses: bool = False
+    #: ``update_warning = "15m"``: also alert this many seconds (on the priority's clock)
+    #: before each periodic update falls due; None = no such alert
+    update_warning: int | None = None
 
     @property
     def business(self) -> bool:
@@ -80,6 +101,7 @@ class Policy:
         "description",
         "calendar",
         "fingerprint",
+        "alert_thresholds",
         "_lookup",
     )
 
@@ -93,6 +115,9 @@ class Policy:
     #: sha256 hex of the policy's content (name + parsed document, key order and comments
     #: ignored): stored on each ticket beside the deadlines it produced (DESIGN.md Storage)
     fingerprint: str
+    #: when to alert, as fractions of a target elapsed, ascending and unique, each in
+    #: (0, 1]; from the ``[alerts]`` table, default :data:`DEFAULT_ALERT_THRESHOLDS`
+    alert_thresholds: tuple[float, ...]
 
     def __init__(
         self,
@@ -102,6 +127,7 @@ class Policy:
         source: str = "<policy>",
         description: str = "",
         fingerprint: str = "",
+        alert_thresholds: tuple[float, ...] = DEFAULT_ALERT_THRESHOLDS,
     ) -> None:
         lookup: dict[object, PriorityTarget] = {}
         for key, target in priorities.items():
@@ -132,9 +158,11 @@ class Policy:
                 {
                     "timezone": calendar.timezone,
                     "priorities": {k: repr(v) for k, v in priorities.items()},
+                    "alert_thresholds": list(alert_thresholds),
                 },
             ),
         )
+        sets(self, "alert_thresholds", tuple(float(x) for x in alert_thresholds))
         sets(self, "_lookup", lookup)
 
     def __setattr__(self, key: str, value: object) -> None:
@@ -421,6 +449,19 @@ def _parse_priority(ctx: _Ctx, name: str, value: Any) -> PriorityTarget:
     label = value.get("label", "")
     if not isinstance(label, str):
         raise ctx.fail(f"{key}.label", "expected a string")
+    pauses = value.get("status_update_pauses", False)
+    if not isinstance(pauses, bool):
+        raise ctx.fail(f"{key}.status_update_pauses", f"expected true or false, got {pauses!r}")
+    status_update = _parse_duration(ctx, f"{key}.status_update", value["status_update"], clock)
+    warning: int | None = None
+    if "update_warning" in value:
+        warning = _parse_duration(ctx, f"{key}.update_warning", value["update_warning"], clock)
+        if warning >= status_update:
+            raise ctx.fail(
+                f"{key}.update_warning",
+                f"{value['update_warning']!r} is not shorter than status_update "
+                f"{value['status_update']!r} (it alerts that long before each update is due)",
+            )
     return PriorityTarget(
         name=name,
         level=level,
@@ -428,10 +469,42 @@ def _parse_priority(ctx: _Ctx, name: str, value: Any) -> PriorityTarget:
         first_response=_parse_duration(
             ctx, f"{key}.first_response", value["first_response"], clock
         ),
-        status_update=_parse_duration(ctx, f"{key}.status_update", value["status_update"], clock),
+        status_update=status_update,
         resolution=_parse_duration(ctx, f"{key}.resolution", value["resolution"], clock),
         label=label,
+        status_update_pauses=pauses,
+        update_warning=warning,
     )
+
+
+def _parse_alerts(ctx: _Ctx, value: Any) -> tuple[float, ...]:
+    """``[alerts] thresholds = [0.5, 0.8, 1.0]``: fractions of a target elapsed at which
+    the on-call alerts fire; each in (0, 1], ascending, unique (issue 10)."""
+    if not isinstance(value, dict):
+        raise ctx.fail("alerts", "expected a table: [alerts] thresholds = [0.5, 0.8, 1.0]")
+    ctx.check_keys(value, _ALERT_KEYS, "alerts")
+    if "thresholds" not in value:
+        return DEFAULT_ALERT_THRESHOLDS
+    raw = value["thresholds"]
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail(
+            "alerts.thresholds",
+            f"expected a non-empty list of fractions like [0.5, 0.8, 1.0], got {raw!r}",
+        )
+    out: list[float] = []
+    for i, item in enumerate(raw):
+        key = f"alerts.thresholds[{i}]"
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            raise ctx.fail(key, f"expected a fraction of the target like 0.8, got {item!r}")
+        if not (0 < item <= 1):
+            raise ctx.fail(key, f"{item!r} is outside (0, 1] (1.0 = the deadline itself)")
+        if out and item <= out[-1]:
+            word = "repeats" if item == out[-1] else "is below"
+            raise ctx.fail(
+                key, f"{item!r} {word} {out[-1]!r} (list thresholds ascending, each once)"
+            )
+        out.append(float(item))
+    return tuple(out)
 
 
 def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) -> Policy:
@@ -519,6 +592,10 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
                 "business clock, but business_hours has no open hours",
             )
 
+    alert_thresholds = (
+        _parse_alerts(ctx, data["alerts"]) if "alerts" in data else DEFAULT_ALERT_THRESHOLDS
+    )
+
     calendar = BusinessCalendar(
         tz_name,
         tuple(weekly),
@@ -534,4 +611,5 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
         source=source,
         description=description,
         fingerprint=_fingerprint(name, data),
+        alert_thresholds=alert_thresholds,
     )
