@@ -148,6 +148,35 @@ def test_global_policy_option(capsys, tmp_path: Path) -> None:
             ["--priority", "urgent", "--opened", "2026-11-23T10:00Z", "--policy", "gold"],
             "no policy named 'gold'",
         ),
+        (
+            ["--priority", "urgent", "--opened", "0001-01-01T00:00:00Z"],
+            "--opened 0001-01-01T00:00:00+00:00 is outside the supported range 1900-01-01 to"
+            " 2199-12-31 (UTC)",
+        ),
+        (
+            ["--priority", "critical", "--opened", "9999-12-31T23:00:00Z"],
+            "--opened 9999-12-31T23:00:00+00:00 is outside the supported range",
+        ),
+        (
+            ["--priority", "critical", "--opened", "1899-12-31T23:59:59Z"],
+            "--opened 1899-12-31T23:59:59+00:00 is outside the supported range",
+        ),
+        (
+            ["--priority", "urgent", "--opened", "2200-01-01T00:00:00+00:00"],
+            "--opened 2200-01-01T00:00:00+00:00 is outside the supported range",
+        ),
+        (
+            [
+                "--priority",
+                "urgent",
+                "--opened",
+                "2026-11-23T10:00Z",
+                "--pause",
+                "2026-11-23T11:00Z",
+                "9999-01-01T00:00Z",
+            ],
+            "end 9999-01-01T00:00:00+00:00 is outside the supported range",
+        ),
     ],
 )
 def test_due_bad_input(run, argv: list[str], message: str) -> None:
@@ -225,6 +254,19 @@ def test_due_input_jsonl(run, tmp_path: Path) -> None:
             '{"priority": "urgent", "opened": "2026-11-23T10:00Z", "pauses": "x"}',
             "line 2: pauses: expected a list",
         ),
+        (
+            '{"priority": "urgent", "opened": "0001-01-01T00:00:00Z"}',
+            "line 2: opened 0001-01-01T00:00:00+00:00 is outside the supported range",
+        ),
+        (
+            '{"priority": "critical", "opened": "9999-12-31T23:00:00Z"}',
+            "line 2: opened 9999-12-31T23:00:00+00:00 is outside the supported range",
+        ),
+        (
+            '{"priority": "urgent", "opened": "2026-11-23T10:00Z",'
+            ' "pauses": [["1000-01-01T00:00Z", "2026-11-23T11:00Z"]]}',
+            "line 2: pauses[0] start 1000-01-01T00:00:00+00:00 is outside the supported range",
+        ),
     ],
 )
 def test_due_input_bad_line(run, tmp_path: Path, line: str, message: str) -> None:
@@ -236,6 +278,21 @@ def test_due_input_bad_line(run, tmp_path: Path, line: str, message: str) -> Non
     assert code == 2
     assert out == ""
     assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("opened", "first_response_due"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01T18:00:00Z"),  # it used to answer 1971-01-01
+        ("1900-01-01T00:00:00Z", "1900-01-01T18:00:00Z"),
+        ("2199-12-31T23:59:59Z", "2200-01-01T18:00:00Z"),
+    ],
+)
+def test_due_at_the_edges_of_the_range(run, opened: str, first_response_due: str) -> None:
+    code, out, err = run("sla", "due", "--priority", "urgent", "--opened", opened)
+    assert code == 0, err
+    assert json.loads(out)["first_response_due"] == first_response_due
 
 
 def test_due_input_stdin(run, monkeypatch) -> None:

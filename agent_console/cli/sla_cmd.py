@@ -24,6 +24,7 @@ from agent_console.sla import (
     load_policy,
     load_policy_named,
 )
+from agent_console.sla.range import check_supported
 
 _INPUT_FIELDS = {"priority", "opened", "pauses", "id"}
 
@@ -120,7 +121,9 @@ def resolve_policy(args: argparse.Namespace, ctx: Any) -> Policy:
 
 
 def parse_instant(value: Any, what: str) -> datetime:
-    """An ISO 8601 instant with an offset (``Z`` allowed) → aware datetime."""
+    """An ISO 8601 instant with an offset (``Z`` allowed) → aware datetime, inside the
+    supported range (1900-01-01 to 2199-12-31 UTC; else :class:`OutOfRange` naming
+    ``what``: one line, exit 2)."""
     if not isinstance(value, str) or not value.strip():
         raise UserError(f"{what}: expected an ISO 8601 instant, got {value!r}")
     text = value.strip()
@@ -132,7 +135,7 @@ def parse_instant(value: Any, what: str) -> datetime:
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise UserError(f"{what}: {text!r} has no UTC offset; add Z or an offset like -05:00")
-    return parsed
+    return check_supported(parsed, what)
 
 
 def iso_utc(value: datetime | None) -> str | None:

@@ -23,11 +23,19 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agent_console.sla.errors import PolicyError
+from agent_console.sla.range import (
+    ENGINE_FIRST_YEAR,
+    ENGINE_LAST_YEAR,
+    OutOfRange,
+    check_engine_epoch,
+)
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-#: years the engine will build tables for (a guard against runaway extension)
-MIN_YEAR = 1971
-MAX_YEAR = 2999
+#: local years the engine will build tables for: the supported range of instants
+#: (1900-01-01 to 2199-12-31 UTC, ``range.py``) with room around it for results; never
+#: clamped (an instant outside is :class:`~agent_console.sla.range.OutOfRange`)
+MIN_YEAR = ENGINE_FIRST_YEAR
+MAX_YEAR = ENGINE_LAST_YEAR
 #: how many consecutive years without a single open minute we tolerate before giving up
 _MAX_EMPTY_YEARS = 3
 
@@ -205,8 +213,9 @@ class BusinessCalendar:
 
     def _build(self, y0: int, y1: int) -> _Table:
         if y0 < MIN_YEAR or y1 > MAX_YEAR:
-            raise ValueError(
-                f"instant outside the supported years {MIN_YEAR}–{MAX_YEAR} for business time"
+            raise OutOfRange(
+                f"{self.timezone} calendar: years {y0}–{y1} are outside the supported range"
+                " 1900-01-01 to 2199-12-31 (UTC)"
             )
         S: list[float] = []
         E: list[float] = []
@@ -238,6 +247,7 @@ class BusinessCalendar:
             tab = self._tab
             if tab.lo <= t < tab.hi and tab.S:
                 return tab
+            check_engine_epoch(t)
             year = self._year_of(t)
             if tab.y1 < tab.y0:  # empty: start with the year before, this and the next
                 y0, y1 = year - 1, year + 1

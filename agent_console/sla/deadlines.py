@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from agent_console.sla.calendar import require_aware
 from agent_console.sla.policy import Policy, PriorityTarget
+from agent_console.sla.range import check_supported
 
 Pause = tuple[datetime, datetime]
 
@@ -56,6 +57,8 @@ def merge_pauses(pauses: Iterable[Pause], after: float | None = None) -> list[tu
             raise ValueError(f"a pause is a (start, end) pair, got {item!r}") from None
         require_aware(start, "pause start")
         require_aware(end, "pause end")
+        check_supported(start, "pause start")
+        check_supported(end, "pause end")
         s, e = start.timestamp(), end.timestamp()
         if e < s:
             raise ValueError(
@@ -129,14 +132,17 @@ def compute_deadlines(
     """
     target = policy.target(priority)
     require_aware(opened, "opened")
+    check_supported(opened, "opened")
     t_open = opened.timestamp()
     first_due = _utc(policy.add_epoch(target, t_open, target.first_response))
     base = last_public_update_at or first_response_at or opened
     require_aware(base, "last update")
+    check_supported(base, "last update")
     update_due = _utc(policy.add_epoch(target, base.timestamp(), target.status_update))
     merged = merge_pauses(pauses, t_open)
     if paused_since is not None:
         require_aware(paused_since, "paused_since")
+        check_supported(paused_since, "paused_since")
         left = _left_at(policy, target, t_open, merged, max(paused_since.timestamp(), t_open))
         return Deadlines(first_due, update_due, None, round(left))
     res_due = _utc(resolution_due_epoch(policy, target, t_open, merged))

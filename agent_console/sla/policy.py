@@ -26,6 +26,7 @@ from agent_console.sla.calendar import (
 )
 from agent_console.sla.durations import parse_duration
 from agent_console.sla.errors import PolicyError
+from agent_console.sla.range import check_engine_epoch
 
 CALENDAR = "calendar"
 BUSINESS = "business"
@@ -196,6 +197,7 @@ class Policy:
             return self.calendar.add(start, seconds)
         if start.tzinfo is None:
             require_aware(start, "start")
+        check_engine_epoch(start.timestamp(), "start")
         # via UTC: aware arithmetic in a ZoneInfo zone would be wall-clock arithmetic
         return start.astimezone(UTC) + timedelta(seconds=seconds)
 
