@@ -20,7 +20,7 @@ from agent_console.sla.deadlines import (
     remaining,
     resolution_left,
 )
-from agent_console.sla.durations import format_duration, parse_duration
+from agent_console.sla.durations import format_duration, parse_duration, whole_seconds
 from agent_console.sla.errors import PolicyError
 from agent_console.sla.explain import DeadlineExplanation, ExplainLine, Explanation, explain
 from agent_console.sla.policy import (
@@ -72,4 +72,5 @@ __all__ = [
     "parse_policy",
     "remaining",
     "resolution_left",
+    "whole_seconds",
 ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agent_console.sla.durations import whole_seconds
 from agent_console.sla.errors import PolicyError
 from agent_console.sla.range import (
     ENGINE_FIRST_YEAR,
@@ -383,8 +384,9 @@ class BusinessCalendar:
         return self.elapsed_epoch(start.timestamp(), end.timestamp())
 
     def elapsed(self, start: datetime, end: datetime) -> int:
-        """Business seconds between two instants (negative if ``end`` < ``start``)."""
-        return round(self.elapsed_float(start, end))
+        """Business seconds between two instants (negative if ``end`` < ``start``), whole
+        seconds rounded half away from zero (:func:`~agent_console.sla.durations.whole_seconds`)."""
+        return whole_seconds(self.elapsed_float(start, end))
 
     def _locate(self, t: float) -> tuple[_Table, int]:
         """The table covering ``t`` and the index of the last interval starting at or

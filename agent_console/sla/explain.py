@@ -13,7 +13,7 @@ from agent_console.sla.deadlines import (
     merge_pauses,
     resolution_due_epoch,
 )
-from agent_console.sla.durations import format_duration, format_hm
+from agent_console.sla.durations import format_duration, format_hm, whole_seconds
 from agent_console.sla.policy import BUSINESS, Policy, PriorityTarget
 
 
@@ -131,7 +131,7 @@ def _business_lines(
                 if e > t0 and s < t1
             ]
             for s, e in _subtract(spans, holes):
-                secs = round(e - s)
+                secs = whole_seconds(e - s)
                 lines.append(
                     ExplainLine(
                         "counted",
@@ -150,7 +150,7 @@ def _calendar_lines(
 ) -> list[ExplainLine]:
     lines = []
     for s, e in _subtract([(t0, t1)], holes):
-        secs = round(e - s)
+        secs = whole_seconds(e - s)
         lines.append(
             ExplainLine(
                 "counted",
@@ -176,7 +176,7 @@ def _counted(
     for s, e in holes:
         if e > a and s < b:
             used -= policy.elapsed_epoch(target, max(s, a), min(e, b))
-    return round(used)
+    return whole_seconds(used)
 
 
 def _section(
@@ -199,7 +199,7 @@ def _section(
     ``idle`` says why a deadline no longer runs (no time left against ``now`` then)."""
     clock = "business clock" if target.clock == BUSINESS else "calendar clock (24/7)"
     head = f"{label}: {format_hm(seconds)} on the {clock} from {origin} {_fmt_instant(policy, t0)}"
-    left_s = round(left or 0)
+    left_s = whole_seconds(left or 0)
     if due is not None:
         head += f" → due {_fmt_instant(policy, due)}"
         if done is not None:
@@ -238,7 +238,7 @@ def _section(
     for s, e in holes:
         if e <= t0 or s >= end:
             continue
-        stopped = round(policy.elapsed_epoch(target, s, min(e, end)))
+        stopped = whole_seconds(policy.elapsed_epoch(target, s, min(e, end)))
         lines.append(
             ExplainLine(
                 "paused",

@@ -24,7 +24,7 @@ from agent_console.sla.calendar import (
     MaintenanceRule,
     require_aware,
 )
-from agent_console.sla.durations import parse_duration
+from agent_console.sla.durations import parse_duration, whole_seconds
 from agent_console.sla.errors import PolicyError
 from agent_console.sla.range import check_engine_epoch
 
@@ -203,7 +203,8 @@ class Policy:
 
     def elapsed(self, priority: str, start: datetime, end: datetime) -> int:
         """Seconds on the priority's clock from ``start`` to ``end`` (negative if
-        ``end`` is earlier)."""
+        ``end`` is earlier), whole seconds rounded half away from zero (0.5 s → 1 s,
+        -0.5 s → -1 s: :func:`~agent_console.sla.durations.whole_seconds`)."""
         target = self._lookup.get(priority) or self.target(priority)
         if target.clock == BUSINESS:
             return self.calendar.elapsed(start, end)
@@ -211,7 +212,7 @@ class Policy:
             require_aware(start, "start")
         if end.tzinfo is None:
             require_aware(end, "end")
-        return round(end.timestamp() - start.timestamp())
+        return whole_seconds(end.timestamp() - start.timestamp())
 
     def is_running(self, priority: str, at: datetime) -> bool:
         """Is the priority's clock running at ``at``? (calendar: always)."""
