@@ -342,6 +342,7 @@ def test_calendar_json_and_contract(run) -> None:
         "date": "2026-11-23",
         "open": [["2026-11-23T14:00:00Z", "2026-11-24T02:00:00Z"]],
         "holiday": None,
+        "special_day": None,
         "maintenance": [["2026-11-23T05:00:00Z", "2026-11-23T10:00:00Z"]],
     }
 
@@ -351,8 +352,25 @@ def test_calendar_json_and_contract(run) -> None:
     [
         (["--from", "23/11/2026"], "--from: not a date"),
         (["--days", "0"], "--days: expected 1 to 3660"),
+        (
+            ["--from", "0001-01-01"],
+            "--from 0001-01-01 --days 14: outside the supported range 1900-01-01 to 2199-12-31",
+        ),
+        (["--from", "1899-12-31", "--days", "2"], "outside the supported range"),
+        (["--from", "2199-12-31", "--days", "2"], "outside the supported range"),
+        (["--from", "9999-12-30", "--days", "3660"], "outside the supported range"),
     ],
 )
 def test_calendar_bad_input(run, argv: list[str], message: str) -> None:
     code, _, err = run("sla", "calendar", *argv)
     assert code == 2 and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_calendar_at_the_edges_of_the_range(run) -> None:
+    code, out, _ = run("sla", "calendar", "--from", "1900-01-01", "--days", "1", "--json")
+    assert code == 0
+    assert json.loads(out)["open"] == [["1900-01-01T14:00:00Z", "1900-01-01T23:00:00Z"]]
+    code, out, _ = run("sla", "calendar", "--from", "2199-12-31", "--days", "1", "--json")
+    assert code == 0
+    assert json.loads(out)["open"] == [["2199-12-31T14:00:00Z", "2199-12-31T23:00:00Z"]]

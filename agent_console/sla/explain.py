@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from agent_console.sla.calendar import DAY_NAMES, require_aware
+from agent_console.sla.calendar import require_aware
 from agent_console.sla.deadlines import (
     Pause,
     _left_at,
@@ -117,14 +117,12 @@ def _business_lines(
     last = _local(policy, t1).date()
     one = timedelta(days=1)
     while day <= last:
-        holiday = cal.holiday_name(day)
-        if holiday is not None and cal.weekly[day.weekday()]:
-            text = "holiday" if holiday == "holiday" else f"holiday ({holiday})"
-            lines.append(ExplainLine("skipped", f"{_fmt_day(day)} skipped: {text}"))
-        elif not cal.weekly[day.weekday()]:
-            reason = "weekend" if DAY_NAMES[day.weekday()] in ("sat", "sun") else "closed"
+        plan = cal.day_plan(day)  # special day, holiday or weekly hours: decided there
+        reason = plan.closed_reason
+        if reason is not None:
             lines.append(ExplainLine("skipped", f"{_fmt_day(day)} skipped: {reason}"))
         else:
+            note = f" ({plan.special_label})" if plan.special is not None else ""
             spans = [
                 (max(float(s), t0), min(float(e), t1))
                 for s, e in cal.day_intervals(day)
@@ -135,7 +133,7 @@ def _business_lines(
                 lines.append(
                     ExplainLine(
                         "counted",
-                        f"{_fmt_span(policy, s, e)} counted {format_hm(secs)}",
+                        f"{_fmt_span(policy, s, e)} counted {format_hm(secs)}{note}",
                         datetime.fromtimestamp(s, UTC),
                         datetime.fromtimestamp(e, UTC),
                         secs,

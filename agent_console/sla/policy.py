@@ -22,6 +22,7 @@ from agent_console.sla.calendar import (
     BusinessCalendar,
     BusinessState,
     MaintenanceRule,
+    SpecialDay,
     require_aware,
 )
 from agent_console.sla.durations import parse_duration, whole_seconds
@@ -45,6 +46,7 @@ _TOP_KEYS = {
     "maintenance",
     "priority",
     "alerts",
+    "special_days",
 }
 _PRIORITY_KEYS = {
     "level",
@@ -61,6 +63,7 @@ _ALERT_KEYS = {"thresholds"}
 #: 50 %, 80 % and 100 % (the on-call issue's defaults)
 DEFAULT_ALERT_THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 1.0)
 _MAINT_KEYS = {"days", "start", "end", "name"}
+_SPECIAL_KEYS = {"date", "hours", "name"}
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -420,6 +423,34 @@ def _parse_maintenance(ctx: _Ctx, value: Any) -> tuple[MaintenanceRule, ...]:
     return tuple(rules)
 
 
+def _parse_special_days(ctx: _Ctx, value: Any) -> dict[date, SpecialDay]:
+    """``[[special_days]]`` tables: ``date``, ``hours`` (like a business_hours day; ``[]``
+    = closed) and an optional ``name``. A date may appear once."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ctx.fail("special_days", "expected [[special_days]] tables with date and hours")
+    out: dict[date, SpecialDay] = {}
+    for i, item in enumerate(value):
+        key = f"special_days[{i}]"
+        if not isinstance(item, dict):
+            raise ctx.fail(key, 'expected a table: date = "2026-12-24", hours = ["09:00", "12:00"]')
+        ctx.check_keys(item, _SPECIAL_KEYS, key)
+        for required in ("date", "hours"):
+            if required not in item:
+                hint = ' (e.g. ["09:00", "12:00"], or [] for closed)' if required == "hours" else ""
+                raise ctx.fail(f"{key}.{required}", f"missing{hint}")
+        day = _parse_date(ctx, f"{key}.date", item["date"])
+        spans = _parse_day(ctx, f"{key}.hours", item["hours"])
+        name = item.get("name", "special day")
+        if not isinstance(name, str) or not name.strip():
+            raise ctx.fail(f"{key}.name", "expected a non-empty string")
+        if day in out:
+            raise ctx.fail(f"{key}.date", f"{day.isoformat()} is listed twice in special_days")
+        out[day] = SpecialDay(spans, name.strip())
+    return out
+
+
 def _parse_duration(ctx: _Ctx, key: str, value: Any, clock: str) -> int:
     try:
         seconds = parse_duration(value)
@@ -599,6 +630,8 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
         _parse_alerts(ctx, data["alerts"]) if "alerts" in data else DEFAULT_ALERT_THRESHOLDS
     )
 
+    special_days = _parse_special_days(ctx, data["special_days"]) if "special_days" in data else {}
+
     calendar = BusinessCalendar(
         tz_name,
         tuple(weekly),
@@ -606,7 +639,17 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
         holiday_country=country,
         holiday_subdiv=subdiv,
         maintenance=maintenance,
+        special_days=special_days,
     )
+    for i, day in enumerate(special_days):
+        holiday = calendar.holiday_name(day)  # explicit, or the country's
+        if holiday is not None:
+            named = "" if holiday == "holiday" else f" ({holiday})"
+            raise ctx.fail(
+                f"special_days[{i}].date",
+                f"{day.isoformat()} is both a holiday{named} and a special day; "
+                "remove one (a special day with hours = [] is closed)",
+            )
     return Policy(
         name,
         calendar,
