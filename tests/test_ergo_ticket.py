@@ -14,7 +14,7 @@ from agent_console.screens.quit_drafts import QuitWithDrafts
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticket_composer import Composer
 from agent_console.settings import Settings
-from agent_console.widgets.ticket_thread import TicketThread
+from agent_console.widgets.ticket_thread import MessageCard, TicketThread
 from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket, settle, ticket
 
 
@@ -210,3 +210,22 @@ async def test_ticket_still_opens_when_drafts_cannot_be_read(ann_desk: Desk) -> 
         screen = await open_ticket(pilot, key)
         assert screen.detail is not None and screen.detail.key == key
         assert any("Drafts unavailable" in n.message for n in app._notifications)
+
+
+async def test_last_customer_message_stays_in_view_while_writing(ann_desk: Desk) -> None:
+    key = ticket(ann_desk, body="First question from the customer.")
+    for i in range(6):
+        ann_desk.reply(key, f"Agent answer {i}\n\nwith a second paragraph", agent="ann")
+    app = make_app(ann_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ticket(pilot, key)
+        thread = screen.query_one(TicketThread)
+        thread.scroll_end(animate=False, immediate=True)  # reading the latest answers
+        await pilot.pause(0.1)
+        assert thread.scroll_y > 0
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        customer = [c for c in thread.query(MessageCard) if c.message.kind == "customer"][-1]
+        visible = thread.content_region
+        assert customer.region.y >= visible.y and customer.region.y < visible.bottom
+        assert screen.query_one(Composer).region.y >= visible.bottom
