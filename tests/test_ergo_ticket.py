@@ -229,3 +229,24 @@ async def test_last_customer_message_stays_in_view_while_writing(ann_desk: Desk)
         visible = thread.content_region
         assert customer.region.y >= visible.y and customer.region.y < visible.bottom
         assert screen.query_one(Composer).region.y >= visible.bottom
+
+
+async def test_switching_screens_writes_the_draft_at_once(ann_desk: Desk) -> None:
+    key = ticket(ann_desk)
+    from tests.test_ticket_screen import Blank
+
+    class TwoModes(TicketTestApp):
+        MODES = {"queue": Blank, "knowledge": Blank}  # type: ignore[dict-item]
+
+    app = TwoModes(ann_desk.settings, desk=ann_desk, offer_demo=False, draft_delay=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("r", *"typed then switched")
+        await pilot.pause()
+        assert ann_desk.drafts_of_ticket(key) == {}  # the debounce has not fired
+        screen.query_one(TicketThread).focus()
+        await pilot.pause()
+        await pilot.press("2")  # another screen: the ticket screen is suspended
+        await settle(pilot)
+        assert app.screen is not screen
+        assert ann_desk.drafts_of_ticket(key) == {"reply": "typed then switched"}
