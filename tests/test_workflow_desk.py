@@ -464,52 +464,125 @@ def test_stale_version_is_a_conflict_naming_who_changed_what(wdesk: Desk, clock:
     clock.advance(minutes=3)
     wdesk.set_priority(key, "urgent", "only one store", agent="bob")
     with pytest.raises(Conflict) as err:
-        wdesk.reply(key, "my draft", agent="ann", expected_version=seen)
+        wdesk.set_status(key, "open", agent="ann", expected_version=seen)
     message = str(err.value)
     assert "bob changed priority critical → urgent" in message
     assert "\n" not in message and key in message
     d = wdesk.ticket_detail(key)
-    assert [m.body for m in d.thread] == ["All POS terminals fail."]  # nothing overwritten
+    assert d.status == "new" and d.priority == "urgent"  # nothing overwritten
     for call in (
-        lambda: wdesk.set_status(key, "open", agent="ann", expected_version=seen),
         lambda: wdesk.escalate(key, "note", agent="ann", expected_version=seen),
         lambda: wdesk.resolve(key, "done", agent="ann", expected_version=seen),
         lambda: wdesk.assign(key, "ann", agent="ann", expected_version=seen),
+        lambda: wdesk.set_type_and_tags(key, tags="x", agent="ann", expected_version=seen),
     ):
         with pytest.raises(Conflict):
             call()
     # with the version it has now, it goes through
-    assert wdesk.reply(key, "my draft", agent="ann", expected_version=d.version).version == 3
+    assert wdesk.set_status(key, "open", agent="ann", expected_version=d.version).version == 3
 
 
-def test_two_consoles_racing_one_version_only_one_wins(sqlite_url: str, wdesk: Desk) -> None:
+def test_appends_land_whatever_the_version(wdesk: Desk, clock: Clock) -> None:
+    """Issue 11: a note is not refused because a colleague wrote meanwhile."""
     key = new_ticket(wdesk)
-    other = Desk.open(Settings(db_url=sqlite_url, now=FIXED_NOW))
+    seen = wdesk.ticket_detail(key).version
+    wdesk.reply(key, "bob's note", agent="bob", internal=True)
+    wdesk.set_priority(key, "urgent", "only one store", agent="bob")
+    d = wdesk.reply(key, "ann's note", agent="ann", internal=True, expected_version=seen)
+    d = wdesk.reply(key, "ann's reply", agent="ann", expected_version=seen)
+    assert [m.body for m in d.thread][-3:] == ["bob's note", "ann's note", "ann's reply"]
+    assert d.version == seen + 4 and d.status == "open"
+
+
+def _race(n: int, call) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run ``call(i)`` in ``n`` threads released together; "ok" / "conflict" per thread."""
+    results: list[str] = []
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            call(i)
+            results.append("ok")
+        except Conflict:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _two_consoles(url: str, first: Desk, race) -> None:  # type: ignore[no-untyped-def]
+    other = Desk.open(Settings(db_url=url, now=FIXED_NOW))
     try:
-        results: list[str] = []
-        barrier = threading.Barrier(2)
-
-        def write(desk: Desk, agent: str) -> None:
-            barrier.wait()
-            try:
-                desk.reply(key, f"from {agent}", agent=agent, expected_version=1)
-                results.append("ok")
-            except Conflict:
-                results.append("conflict")
-
-        threads = [
-            threading.Thread(target=write, args=(wdesk, "ann")),
-            threading.Thread(target=write, args=(other, "bob")),
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(results) == ["conflict", "ok"]
-        assert raw(wdesk, key).version == 2
-        assert len(wdesk.ticket_detail(key).thread) == 2
+        race((first, other))
     finally:
         other.engine.dispose()
+
+
+def _check_races(url: str, desk: Desk) -> None:
+    key = new_ticket(desk)
+
+    def replies(desks) -> None:  # type: ignore[no-untyped-def]
+        who = ("ann", "bob")
+        res = _race(2, lambda i: desks[i].reply(key, f"from {who[i]}", agent=who[i],
+                                                expected_version=1))
+        assert res == ["ok", "ok"]  # two replies racing both land
+
+    _two_consoles(url, desk, replies)
+    d = desk.ticket_detail(key)
+    assert sorted(m.body for m in d.thread[1:]) == ["from ann", "from bob"]
+    assert raw(desk, key).version == 3
+
+    def edits(desks) -> None:  # type: ignore[no-untyped-def]
+        tags = ("first", "second")
+        res = _race(2, lambda i: desks[i].set_type_and_tags(key, tags=tags[i], agent="ann"))
+        assert res == ["ok", "ok"]  # no expected version: a row lock, not a conflict
+
+    _two_consoles(url, desk, edits)
+    d = desk.ticket_detail(key)
+    events = [e for e in d.events if e.kind == "classified"]
+    assert len(events) == 2  # applied in order: the second saw the first's tags
+    assert events[1].details["from_tags"] == events[0].details["tags"]
+    assert raw(desk, key).version == 5
+
+    def stale(desks) -> None:  # type: ignore[no-untyped-def]
+        res = _race(
+            2,
+            lambda i: desks[i].set_priority(
+                key, ("urgent", "minor")[i], "race", agent="ann", expected_version=5
+            ),
+        )
+        assert sorted(res) == ["conflict", "ok"]  # the same version: exactly one wins
+
+    _two_consoles(url, desk, stale)
+    assert raw(desk, key).version == 6
+
+
+def test_races_on_sqlite(sqlite_url: str, wdesk: Desk) -> None:
+    _check_races(sqlite_url, wdesk)
+
+
+@pytest.mark.postgres
+def test_races_on_postgres(pg_url: str, pg_desk: Desk) -> None:
+    pg_desk.add_agent("ann", "Ann One", 1)
+    pg_desk.add_agent("bob", "Bob One", 1)
+    _check_races(pg_url, pg_desk)
+
+
+@pytest.mark.postgres
+def test_fifty_edits_without_a_version_never_conflict_on_postgres(
+    pg_url: str, pg_desk: Desk
+) -> None:
+    """Issue 11: 15-18 of 50 simultaneous edits without a version used to exit 4."""
+    pg_desk.add_agent("ann", "Ann One", 1)
+    key = new_ticket(pg_desk)
+    res = _race(50, lambda i: pg_desk.set_type_and_tags(key, tags=f"t{i}", agent="ann"))
+    assert res.count("ok") == 50
+    assert raw(pg_desk, key).version == 51
 
 
 # ---------------------------------------------------------------- explain
@@ -532,11 +605,12 @@ def test_conflict_on_postgres(pg_desk: Desk) -> None:
     pg_desk.add_agent("ann", "Ann One", 1)
     pg_desk.add_agent("bob", "Bob One", 1)
     key = new_ticket(pg_desk)
-    pg_desk.reply(key, "first", agent="bob", expected_version=1)
-    with pytest.raises(Conflict, match="bob replied"):
-        pg_desk.reply(key, "second", agent="ann", expected_version=1)
-    d = pg_desk.escalate(key, "over", agent="ann", expected_version=2)
-    assert d.tier == 2 and d.version == 3
+    pg_desk.set_priority(key, "urgent", "first", agent="bob", expected_version=1)
+    with pytest.raises(Conflict, match="bob changed priority"):
+        pg_desk.set_priority(key, "minor", "second", agent="ann", expected_version=1)
+    d = pg_desk.reply(key, "a note", agent="ann", internal=True, expected_version=1)
+    d = pg_desk.escalate(key, "over", agent="ann", expected_version=3)
+    assert d.tier == 2 and d.version == 4
 
 
 def test_explain_ticket_judges_answer_and_resolution_at_their_time(

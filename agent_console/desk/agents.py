@@ -60,6 +60,8 @@ class AgentsMixin(DeskCore):
             return [AgentInfo.of(a) for a in s.exec(q)]
 
     def get_agent(self, handle: str | None = None) -> AgentInfo:
-        """The agent ``handle`` (default: the acting agent; the demo agent is made on demand)."""
-        with self.write() as s:
-            return AgentInfo.of(self.agent_by_handle(s, handle or self.actor))
+        """The agent ``handle`` (default: the acting agent, see :meth:`acting_agent`)."""
+        with self.read() as s:
+            if handle:
+                return AgentInfo.of(self.agent_by_handle(s, handle))
+            return AgentInfo.of(self.acting_agent(s))

@@ -41,7 +41,7 @@ class ClaimsMixin(DeskCore):
         :class:`Conflict`. Claiming a ticket already yours is a no-op. Returns the key.
         """
         with self.write() as s:
-            me = self.agent_by_handle(s, agent or self.actor)
+            me = self.acting_agent(s, agent)
             ticket = self.ticket_by_key(s, key)
             row = s.execute(
                 select(T.id, T.key, T.tier, T.assignee_id, T.is_open, T.status, T.version).where(
@@ -102,7 +102,7 @@ class ClaimsMixin(DeskCore):
             raise UserError("--count must be 1 or more")
         claimed: list[str] = []
         with self.write() as s:
-            me = self.agent_by_handle(s, agent or self.actor)
+            me = self.acting_agent(s, agent)
             after: tuple[Any, int, int] | None = None
             while len(claimed) < count:
                 q = (

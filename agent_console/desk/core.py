@@ -12,18 +12,27 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
-from agent_console.errors import NotFound, UserError
+from agent_console.desk.identity import (
+    AgentKind,
+    Identity,
+    read_identity,
+    resolve_actor,
+    system_actor,
+)
+from agent_console.errors import NotFound, PermissionDenied, UserError
 from agent_console.paths import default_db_url, policies_dir
-from agent_console.settings import DEMO_AGENT, Settings, check_zone
+from agent_console.settings import Settings, check_zone
 from agent_console.sla import Policy, PolicyBook, PolicyError, load_policy
 from agent_console.store.db import first_line, open_engine, safe_url
-from agent_console.store.models import Agent, Organization, Ticket, TicketEvent
+from agent_console.store.models import Agent, Message, Organization, Ticket, TicketEvent
 
 Clock = Callable[[], datetime]
+#: SQLSTATE of a privilege the database refused (GRANT/REVOKE, the actor trigger)
+INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def system_clock() -> datetime:
@@ -39,6 +48,8 @@ class DeskCore:
         fixed = settings.now
         self._clock: Clock = clock or ((lambda: fixed) if fixed else system_clock)
         self._write_engine = engine.execution_options(sqlite_immediate=True)
+        self._identity: Identity | None = None
+        self._actor: tuple[str, bool] | None = None
         try:
             default = load_policy(settings.policy, name="default")
         except PolicyError as exc:
@@ -55,13 +66,51 @@ class DeskCore:
         return self._clock()
 
     @property
+    def identity(self) -> Identity:
+        """Who the connection is (PostgreSQL role / OS user, administrator or not); read
+        once per desk (desk/identity.py)."""
+        if self._identity is None:
+            with self._errors(), self.engine.connect() as conn:
+                self._identity = read_identity(conn)
+        return self._identity
+
+    def acting_agent(self, session: Session, agent: str | None = None) -> Agent:
+        """The agent a person's action is done as: ``agent`` (a command's ``--agent``), else
+        the configured one, else the agent of the connection (rules: desk/identity.py).
+        Raises PermissionDenied (exit 3) with one line saying how to pick one."""
+        requested = (agent or self.settings.agent or "").strip().lower() or None
+        return resolve_actor(session, self.identity, requested, self.agent_by_handle)
+
+    @property
     def actor(self) -> str:
-        """The acting agent's handle: the configured one, else the demo tier 1 agent."""
-        return (self.settings.agent or DEMO_AGENT).strip().lower()
+        """The acting agent's handle (see :meth:`acting_agent`; raises when there is none)."""
+        if self._actor is None:
+            with self.read() as s:
+                me = self.acting_agent(s)
+                self._actor = (me.handle, me.kind == AgentKind.DEMO)
+        return self._actor[0]
 
     @property
     def is_demo_actor(self) -> bool:
-        return not self.settings.agent
+        """The acting agent is the demo agent (a database made by --demo / seed)."""
+        try:
+            self.actor
+        except UserError:
+            return False
+        return bool(self._actor and self._actor[1])
+
+    def require_admin(self, doing: str) -> None:
+        """Only the administrator (the owner of the database / of the SQLite file) ``doing``."""
+        ident = self.identity
+        if not ident.admin:
+            raise PermissionDenied(
+                f"only the administrator ({'role' if ident.postgres else 'user'} "
+                f"{ident.owner}) {doing}; you are {ident.role}"
+            )
+
+    def system_actor(self, session: Session, name: str) -> Agent:
+        """The system actor ``system:<name>`` (import, seed, sla, watch, mail)."""
+        return system_actor(session, name)
 
     @property
     def display_zone(self) -> ZoneInfo:
@@ -91,7 +140,16 @@ class DeskCore:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: commits on success, rolls back everything on any error."""
+        role = self.identity.role
         with self._errors(), Session(self._write_engine, expire_on_commit=False) as session:
+
+            def stamp(sess: Session, _ctx: object, _objs: object) -> None:
+                # who wrote the row (PostgreSQL: the trigger overrides it with current_user)
+                for obj in sess.new:
+                    if isinstance(obj, Message | TicketEvent) and obj.actor_role is None:
+                        obj.actor_role = role
+
+            event.listen(session, "before_flush", stamp)
             try:
                 yield session
                 session.commit()
@@ -107,6 +165,14 @@ class DeskCore:
             raise
         except IntegrityError as exc:
             raise UserError(f"refused by the database: {first_line(exc)}") from exc
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                if isinstance(exc, OperationalError):
+                    raise UserError(
+                        f"database {safe_url(self.engine)} unavailable: {first_line(exc)}"
+                    ) from exc
+                raise UserError(f"database error: {first_line(exc)}") from exc
+            raise PermissionDenied(f"refused by the database: {first_line(exc)}") from exc
         except OperationalError as exc:
             raise UserError(
                 f"database {safe_url(self.engine)} unavailable: {first_line(exc)}"
@@ -119,17 +185,9 @@ class DeskCore:
         handle = handle.strip().lower()
         agent = session.exec(select(Agent).where(Agent.handle == handle)).first()
         if agent is None:
-            if handle == DEMO_AGENT and self.is_demo_actor:
-                return self._create_demo_agent(session)
             raise NotFound(f"unknown agent {handle!r} (see `agent-console agent list`)")
         if not agent.active:
             raise UserError(f"agent {handle!r} is deactivated")
-        return agent
-
-    def _create_demo_agent(self, session: Session) -> Agent:
-        agent = Agent(handle=DEMO_AGENT, name="Demo Agent", tier=1)
-        session.add(agent)
-        session.flush()
         return agent
 
     def ticket_by_key(self, session: Session, key: str) -> Ticket:
@@ -156,7 +214,12 @@ class DeskCore:
     ) -> TicketEvent:
         """Append one event to the ticket's trail (in the caller's transaction)."""
         ev = TicketEvent(
-            ticket_id=ticket_id, agent_id=agent_id, kind=kind, at=at or self.now(), details=details
+            ticket_id=ticket_id,
+            agent_id=agent_id,
+            kind=kind,
+            at=at or self.now(),
+            details=details,
+            actor_role=self.identity.role,  # PostgreSQL: the trigger stamps current_user
         )
         session.add(ev)
         return ev

@@ -60,7 +60,7 @@ class DraftsMixin(DeskCore):
 
     def _reader_id(self, session: Session, agent: str | None) -> int | None:
         try:
-            return self.agent_by_handle(session, agent or self.actor).id
+            return self.acting_agent(session, agent).id
         except NotFound:
             return None  # the demo agent before its first write: no drafts yet
 
@@ -71,7 +71,7 @@ class DraftsMixin(DeskCore):
         for attempt in (1, 2):
             try:
                 with self.write() as s:
-                    me = self.agent_by_handle(s, agent or self.actor)
+                    me = self.acting_agent(s, agent)
                     ticket = self.ticket_by_key(s, key)
                     row = s.exec(
                         select(Draft).where(

@@ -314,7 +314,7 @@ class KBMixin(DeskCore):
         """Link an article to a ticket (logged as 'linked-article'). False if already linked."""
         with self.write() as s:
             ticket = self.ticket_by_key(s, ticket_key)
-            who = self.agent_by_handle(s, agent or self.actor)
+            who = self.acting_agent(s, agent)
             require_not_closed(ticket)
             require_works(who, ticket, "link articles on")
             art = self._article(s, slug)
@@ -337,7 +337,7 @@ class KBMixin(DeskCore):
         """Remove a link (logged as 'unlinked-article'). False if it was not linked."""
         with self.write() as s:
             ticket = self.ticket_by_key(s, ticket_key)
-            who = self.agent_by_handle(s, agent or self.actor)
+            who = self.acting_agent(s, agent)
             require_not_closed(ticket)
             require_works(who, ticket, "link articles on")
             art = self._article(s, slug)

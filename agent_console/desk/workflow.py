@@ -2,10 +2,12 @@
 reply, internal note, status, priority, assign, type and tags, resolve, escalate and
 de-escalate.
 
-Every command is one transaction that appends one event, enforces the tier rules of
-:mod:`agent_console.desk.permissions`, and is conditional on the version the agent saw
-(optimistic concurrency): ``UPDATE ticket SET version = v + 1 WHERE id = :id AND
-version = :v`` runs first; when it matches no row, someone else changed the ticket and
+Every command is one transaction that appends one event and enforces the tier rules of
+:mod:`agent_console.desk.permissions`. It locks the ticket row first (``SELECT … FOR
+UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so commands on one ticket apply
+in order on both databases (issue 11). Appends (replies, notes; article links in
+desk/kb.py) land whatever the version; only field edits are conditional on the version
+the agent saw: given an ``expected_version`` the ticket has moved past, a
 :class:`~agent_console.errors.Conflict` says who changed what. Commands that move a
 deadline call :func:`~agent_console.desk.deadlines.refresh_deadlines` (DESIGN.md).
 """
@@ -87,9 +89,12 @@ class WorkflowMixin(TicketReadsMixin):
         """A public reply to the customer, or (``internal``) a note agents only see.
 
         A first public reply stops the first-response clock; every public reply restarts
-        the status-update clock. A public reply on a new ticket opens it."""
+        the status-update clock. A public reply on a new ticket opens it.
+
+        An append (issue 11): it lands whatever the ticket's version, so a colleague's
+        note meanwhile never refuses it; ``expected_version`` is accepted and ignored."""
         text = _required(body, "the reply is empty" if not internal else "the note is empty")
-        with self._change(key, agent, expected_version) as c:
+        with self._change(key, agent, expected_version, append=True) as c:
             t = c.ticket
             require_works(c.actor, t, "reply on")
             kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
@@ -443,28 +448,43 @@ class WorkflowMixin(TicketReadsMixin):
 
     @contextmanager
     def _change(
-        self, key: str, agent: str | None, expected_version: int | None
+        self,
+        key: str,
+        agent: str | None,
+        expected_version: int | None,
+        *,
+        append: bool = False,
     ) -> Iterator[_Change]:
-        """One command's transaction: the acting agent, the ticket, and the conditional
-        version bump that makes concurrent writers lose cleanly (Conflict). A closed
-        ticket no longer changes: every command is refused here, in one place."""
+        """One command's transaction: the acting agent and the ticket, locked.
+
+        The ticket row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite
+        the write transaction began with ``BEGIN IMMEDIATE``), so commands on one ticket
+        apply one after the other on both databases. ``append`` (replies, notes): written
+        whatever the version — ``expected_version`` is ignored. A field edit with an
+        ``expected_version`` the ticket has moved past is a :class:`Conflict` saying who
+        changed what; without one it applies to the ticket as it is now. Either way the
+        version goes up by one. A closed ticket no longer changes: every command is
+        refused here, in one place."""
         with self.write() as s:
-            actor = self.agent_by_handle(s, agent or self.actor)
-            ticket = self.ticket_by_key(s, key)
-            seen = ticket.version if expected_version is None else expected_version
-            if ticket.version != seen:
-                raise self._conflict(s, ticket, seen)
+            actor = self.acting_agent(s, agent)
+            ticket = s.exec(
+                select(Ticket)
+                .where(Ticket.key == key.strip().upper())
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
+            if ticket is None:
+                ticket = self.ticket_by_key(s, key)  # the one "no ticket" error
+            if not append and expected_version is not None and ticket.version != expected_version:
+                raise self._conflict(s, ticket, expected_version)
             require_not_closed(ticket)
-            bumped = s.execute(
+            s.execute(
                 update(Ticket)
-                .where(col(Ticket.id) == ticket.id, col(Ticket.version) == seen)
-                .values(version=seen + 1)
+                .where(col(Ticket.id) == ticket.id)
+                .values(version=ticket.version + 1)
                 .execution_options(synchronize_session=False)
             )
-            if bumped.rowcount != 1:  # lost a race after reading (PostgreSQL)
-                s.expire(ticket)
-                raise self._conflict(s, ticket, seen)
-            ticket.version = seen + 1
+            ticket.version += 1
             now = self.now()
             change = _Change(s, ticket, actor, self.policy_for_ticket(s, ticket), now)
             yield change

@@ -95,6 +95,11 @@ class Customer(SQLModel, table=True):
 
 class Agent(SQLModel, table=True):
     __tablename__ = "agent"
+    __table_args__ = (
+        # identity (issue 11, "teamid"): one agent per database role / OS user
+        UniqueConstraint("db_role", name="uq_agent_db_role"),
+        UniqueConstraint("os_user", name="uq_agent_os_user"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     handle: str = Field(unique=True, index=True)
@@ -105,6 +110,13 @@ class Agent(SQLModel, table=True):
     active: bool = True
     timezone: str | None = None
     version: int = 1
+    # identity (issue 11, "teamid"; desk/identity.py)
+    #: person, system (``system:import`` …) or demo (databases made by --demo / seed)
+    kind: str = "person"
+    #: PostgreSQL: the database role this agent connects as
+    db_role: str | None = None
+    #: SQLite: the operating-system user that acts as this agent without --agent
+    os_user: str | None = None
 
 
 class Ticket(SQLModel, table=True):
@@ -182,6 +194,9 @@ class Message(SQLModel, table=True):
     body: str
     created_at: datetime = utc_column(nullable=False)
     pinned: bool = False
+    #: the database role (PostgreSQL, stamped by a trigger from current_user) or OS user
+    #: (SQLite) that wrote the row (issue 11; desk/identity.py)
+    actor_role: str | None = None
 
 
 class TicketEvent(SQLModel, table=True):
@@ -195,6 +210,9 @@ class TicketEvent(SQLModel, table=True):
     kind: str  # created, imported, claimed, replied, noted, status, priority, escalated, ...
     at: datetime = utc_column(nullable=False)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: the database role (PostgreSQL, stamped by a trigger from current_user) or OS user
+    #: (SQLite) that wrote the row; differs from the agent's own on someone's behalf
+    actor_role: str | None = None
 
 
 class KBArticle(SQLModel, table=True):
