@@ -528,8 +528,9 @@ def _check_races(url: str, desk: Desk) -> None:
 
     def replies(desks) -> None:  # type: ignore[no-untyped-def]
         who = ("ann", "bob")
-        res = _race(2, lambda i: desks[i].reply(key, f"from {who[i]}", agent=who[i],
-                                                expected_version=1))
+        res = _race(
+            2, lambda i: desks[i].reply(key, f"from {who[i]}", agent=who[i], expected_version=1)
+        )
         assert res == ["ok", "ok"]  # two replies racing both land
 
     _two_consoles(url, desk, replies)

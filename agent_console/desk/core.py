@@ -94,7 +94,7 @@ class DeskCore:
     def is_demo_actor(self) -> bool:
         """The acting agent is the demo agent (a database made by --demo / seed)."""
         try:
-            self.actor
+            _ = self.actor
         except UserError:
             return False
         return bool(self._actor and self._actor[1])

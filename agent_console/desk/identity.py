@@ -139,7 +139,7 @@ def no_agent_error(ident: Identity) -> UserError:
             "…"
         )
     return PermissionDenied(
-        "no agent to act as: pass --agent HANDLE, set agent = \"HANDLE\" in the config "
+        'no agent to act as: pass --agent HANDLE, set agent = "HANDLE" in the config '
         "file, or map your user: agent-console agent add HANDLE --os-user "
         f"{ident.role} --name … --tier …"
     )
@@ -153,9 +153,7 @@ def _check_usable(agent: Agent) -> Agent:
     return agent
 
 
-def resolve_actor(
-    session: Session, ident: Identity, requested: str | None, lookup
-) -> Agent:  # type: ignore[no-untyped-def]
+def resolve_actor(session: Session, ident: Identity, requested: str | None, lookup) -> Agent:  # type: ignore[no-untyped-def]
     """The agent a person's action is done as (rules in the module docstring).
 
     ``requested``: the handle of ``--agent`` / the environment / the config (None: none
@@ -211,22 +209,26 @@ def system_actor(session: Session, name: str) -> Agent:
     return agent
 
 
-def on_behalf_label(actor_role: str | None, agent: Agent | None, roles: dict[str, str]) -> str:
+def on_behalf_label(
+    actor_role: str | None, agent: Agent | None, roles: dict[str, str], admin: str
+) -> str:
     """``" (by …)"`` when the role that wrote a row is not the agent it names, else ``""``.
 
-    ``roles``: database role → agent handle; a role that maps to no agent is the
-    administrator (PostgreSQL). On SQLite the role is an OS user: shown only when it is
-    mapped to another agent."""
-    if not actor_role or agent is None:
+    ``roles``: database role / OS user → agent handle; ``admin``: the administrator's
+    role (the database owner) or user (the SQLite file's owner). An agent with no role or
+    user of their own (seeded demo data, SQLite without mappings) shows nothing."""
+    if not actor_role or agent is None or agent.kind == AgentKind.SYSTEM:
         return ""
     if agent.db_role == actor_role or agent.os_user == actor_role:
         return ""
     by = roles.get(actor_role)
     if by is not None:
-        return "" if by == agent.handle else f" (by {by} on their behalf)"
+        return "" if by == agent.handle else f" (by {by}, on their behalf)"
     if agent.db_role is None and agent.os_user is None:
-        return ""  # SQLite without mappings: nothing to tell apart
-    return f" (by the administrator, role {actor_role}, on their behalf)"
+        return ""
+    if actor_role == admin:
+        return f" (by the administrator {actor_role}, on their behalf)"
+    return f" (by {actor_role}, on their behalf)"
 
 
 # ---------------------------------------------------------------- PostgreSQL roles
@@ -285,3 +287,53 @@ def connect_url(db_url: str, role: str) -> str:
     """How the agent with ``role`` connects: ``db_url`` with that user and no password."""
     url = make_url(db_url).set(username=role, password=None)
     return url.render_as_string(hide_password=True)
+
+
+# ---------------------------------------------------------------- PostgreSQL actor trigger
+#: The trigger of revision 0004 (kept here verbatim for the tests of this module until the
+#: revision exists; the revision holds its own frozen copy). Every row added to
+#: ticket_event and message is stamped with ``current_user``; a role that is neither the
+#: administrator nor a lead may only name itself (or a system actor, or nobody).
+PG_ACTOR_TRIGGER_SQL = [
+    """
+CREATE OR REPLACE FUNCTION ac_stamp_actor() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    claimed integer;
+    me_id integer;
+    me_lead boolean;
+    is_admin boolean;
+BEGIN
+    NEW.actor_role := current_user;
+    SELECT pg_catalog.pg_has_role(current_user, d.datdba, 'MEMBER') OR r.rolsuper
+      INTO is_admin
+      FROM pg_catalog.pg_database d, pg_catalog.pg_roles r
+     WHERE d.datname = current_database() AND r.rolname = current_user;
+    IF is_admin THEN
+        RETURN NEW;
+    END IF;
+    IF TG_TABLE_NAME = 'message' THEN
+        claimed := NEW.author_agent_id;
+    ELSE
+        claimed := NEW.agent_id;
+    END IF;
+    SELECT id, lead INTO me_id, me_lead FROM agent WHERE db_role = current_user AND active;
+    IF me_id IS NULL THEN
+        RAISE EXCEPTION 'role % is not an active agent of this desk', current_user
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF claimed IS NULL OR claimed = me_id OR me_lead
+       OR EXISTS (SELECT 1 FROM agent WHERE id = claimed AND kind = 'system') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'role % may not write as another agent (only a lead or the administrator acts on their behalf)', current_user
+        USING ERRCODE = 'insufficient_privilege';
+END
+$fn$
+""",
+    "DROP TRIGGER IF EXISTS ac_stamp_actor ON ticket_event",
+    "CREATE TRIGGER ac_stamp_actor BEFORE INSERT ON ticket_event "
+    "FOR EACH ROW EXECUTE FUNCTION ac_stamp_actor()",
+    "DROP TRIGGER IF EXISTS ac_stamp_actor ON message",
+    "CREATE TRIGGER ac_stamp_actor BEFORE INSERT ON message "
+    "FOR EACH ROW EXECUTE FUNCTION ac_stamp_actor()",
+]

@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from agent_console.desk import demo_corpus as corpus
 from agent_console.desk.deadlines import nearest_due_of_row
+from agent_console.desk.identity import DEMO_HANDLE, AgentKind
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import UserError
@@ -141,7 +142,10 @@ class SeedMixin(TicketsMixin, KBMixin):
         for handle, name, tier, on_call, lead in corpus.AGENTS:
             agent = s.exec(select(Agent).where(Agent.handle == handle)).first()
             if agent is None:
-                agent = Agent(handle=handle, name=name, tier=tier, on_call=on_call, lead=lead)
+                kind = AgentKind.DEMO if handle == DEMO_HANDLE else AgentKind.PERSON
+                agent = Agent(
+                    handle=handle, name=name, tier=tier, on_call=on_call, lead=lead, kind=kind
+                )
                 s.add(agent)
                 s.flush()
             by_tier[agent.tier].append(agent.id)

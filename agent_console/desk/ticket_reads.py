@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
 from agent_console.desk.deadlines import parse_pauses
+from agent_console.desk.identity import on_behalf_label
 from agent_console.desk.ticket_view import (
     ArticleRef,
     EventView,
@@ -176,6 +177,20 @@ class TicketReadsMixin(DeskCore):
             return {}
         return {a.id: a for a in s.exec(select(Agent).where(col(Agent.id).in_(ids)))}  # type: ignore[misc]
 
+    @staticmethod
+    def _roles_of_agents(s: Session) -> dict[str, str]:
+        """Database role / OS user -> agent handle (who wrote a row, issue 11)."""
+        out: dict[str, str] = {}
+        for handle, role, user in s.execute(
+            select(Agent.handle, Agent.db_role, Agent.os_user).where(
+                col(Agent.db_role).is_not(None) | col(Agent.os_user).is_not(None)
+            )
+        ):
+            for key in (role, user):
+                if key:
+                    out[key] = handle
+        return out
+
     def _events(
         self, s: Session, ticket: Ticket, agents: dict[int, Agent]
     ) -> tuple[EventView, ...]:
@@ -185,9 +200,11 @@ class TicketReadsMixin(DeskCore):
             .order_by(col(TicketEvent.at), col(TicketEvent.id))
         ).all()
         out = []
+        roles = self._roles_of_agents(s) if any(ev.actor_role for ev in rows) else {}
         for ev in rows:
             who = agents.get(ev.agent_id) if ev.agent_id else None
             handle = who.handle if who else None
+            by = on_behalf_label(ev.actor_role, who, roles, self.identity.owner)
             out.append(
                 EventView(
                     id=ev.id or 0,
@@ -195,7 +212,7 @@ class TicketReadsMixin(DeskCore):
                     kind=ev.kind,
                     agent=handle,
                     details=dict(ev.details or {}),
-                    text=describe_event(ev.kind, handle, ev.details or {}),
+                    text=describe_event(ev.kind, handle, ev.details or {}) + by,
                 )
             )
         return tuple(out)
