@@ -299,3 +299,28 @@ def test_system_actors_cannot_be_acted_as(desk: Desk) -> None:
     key = new_ticket(desk)
     with pytest.raises(PermissionDenied, match="system actor"):
         desk.reply(key, "hi", agent="system:import")
+
+
+@pytest.mark.postgres
+def test_connection_from_a_service_file_and_no_password_printed(
+    team_url: str,
+    owner: Desk,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = make_url(team_url)
+    secret_url = url.set(password="s3cret-pw").render_as_string(hide_password=False)
+    assert main(["--db", secret_url, "agent", "add", "ann", "--name", "Ann", "--tier", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "s3cret-pw" not in out + err and "ann connects as role" in out
+    role = agent_role_name(url.database or "", "ann")
+    service = tmp_path / "pg_service.conf"
+    service.write_text(
+        f"[helpdesk]\nhost={url.host}\nport={url.port or 5432}\nuser={role}\n"
+        f"dbname={url.database}\n"
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(service))
+    assert main(["--db", "postgresql+psycopg:///?service=helpdesk", "agent", "whoami"]) == 0
+    out = capsys.readouterr().out
+    assert f"role {role}\n" in out and "acting as ann (Ann), tier 1" in out
