@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from agent_console.cli.context import CliContext
-from agent_console.cli.output import print_json, print_table
+from agent_console.cli.output import clean, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add.set_defaults(func=cmd_add)
     ls = asub.add_parser("list", help="list active agents")
-    ls.add_argument("--all", action="store_true", help="include deactivated agents")
+    ls.add_argument(
+        "--all", action="store_true", help="include deactivated agents and system actors"
+    )
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
     who = asub.add_parser("whoami", help="who this console is: role or user, and agent")
@@ -55,7 +57,7 @@ def cmd_add(args: argparse.Namespace, ctx: CliContext) -> int:
         role=args.role,
         os_user=args.os_user,
     )
-    print(f"added {a.handle} ({a.name}), tier {a.tier}")
+    print(f"added {a.handle} ({clean(a.name)}), tier {a.tier}")
     if a.connect:
         print(f"{a.handle} connects as role {a.db_role}: --db {a.connect}")
         print("  (how they authenticate is the server's pg_hba.conf; see README)")
@@ -65,7 +67,7 @@ def cmd_add(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    agents = ctx.desk.list_agents(include_inactive=args.all)
+    agents = ctx.desk.list_agents(include_inactive=args.all, include_system=args.all)
     if args.json:
         print_json([{k: v for k, v in a.as_dict().items() if k != "connect"} for a in agents])
         return 0
@@ -94,7 +96,7 @@ def cmd_whoami(args: argparse.Namespace, ctx: CliContext) -> int:
     admin = " (the administrator)" if ident.admin else ""
     print(f"{what} {ident.role}{admin}")
     me = desk.get_agent()
-    print(f"acting as {me.handle} ({me.name}), tier {me.tier}{', lead' if me.lead else ''}")
+    print(f"acting as {me.handle} ({clean(me.name)}), tier {me.tier}{', lead' if me.lead else ''}")
     return 0
 
 

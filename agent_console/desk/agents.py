@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from agent_console.desk.core import INSUFFICIENT_PRIVILEGE, DeskCore
 from agent_console.desk.identity import (
+    SYSTEM_ACTORS,
     AgentKind,
     agent_role_name,
     agents_group_name,
@@ -161,6 +162,8 @@ class AgentsMixin(DeskCore):
             self._ddl(s, f"CREATE ROLE {quote_ident(role)} LOGIN", role)
 
     def _grant_all(self, s: Session, extra: list[str] | None = None) -> list[str]:
+        for name in SYSTEM_ACTORS:  # agent roles may not add them on first use
+            self.system_actor(s, name)
         db = str(s.execute(text("SELECT current_database()")).scalar_one())
         group = agents_group_name(db)
         run: list[str] = []
@@ -203,11 +206,17 @@ class AgentsMixin(DeskCore):
                 ) from exc
             raise
 
-    def list_agents(self, *, include_inactive: bool = False) -> list[AgentInfo]:
+    def list_agents(
+        self, *, include_inactive: bool = False, include_system: bool = False
+    ) -> list[AgentInfo]:
+        """Agents by tier and handle: active people (and the demo agent); deactivated ones
+        with ``include_inactive``, the system actors with ``include_system``."""
         with self.read() as s:
             q = select(Agent).order_by(Agent.tier, Agent.handle)
             if not include_inactive:
                 q = q.where(Agent.active == True)  # noqa: E712
+            if not include_system:
+                q = q.where(Agent.kind != AgentKind.SYSTEM.value)
             return [AgentInfo.of(a) for a in s.exec(q)]
 
     def get_agent(self, handle: str | None = None) -> AgentInfo:
