@@ -33,7 +33,7 @@ def test_agent_add_and_list(capsys, db: str) -> None:
     assert code == 0
     assert json.loads(out) == [
         {"handle": "zoe", "name": "Zoe Young", "tier": 2, "on_call": True, "lead": True,
-         "active": True}
+         "active": True, "kind": "person", "db_role": None, "os_user": None}
     ]
     code, out, _ = run(capsys, "--db", db, "agent", "list")
     assert "Zoe Young" in out and "HANDLE" in out

@@ -195,11 +195,15 @@ def test_unknown_view_sort_and_agent_are_one_line_errors(seeded_desk: Desk) -> N
         seeded_desk.queue_ids(QueueQuery(agent="nobody"))
 
 
-def test_demo_actor_gets_a_queue_on_an_empty_database(desk: Desk) -> None:
-    me = desk.queue_me()
-    assert me.handle == "demo" and me.tier == 1
-    assert desk.queue_ids(QueueQuery()) == []
-    assert desk.queue_counts()["all"] == 0
+def test_no_demo_actor_on_an_empty_team_database(desk: Desk) -> None:
+    """Issue 11: without an agent a fresh database has no "Demo Agent" to act as."""
+    with pytest.raises(UserError, match="no agent to act as"):
+        desk.queue_me()
+    desk.add_agent("ann", "Ann One", 1)
+    me = desk.queue_me("ann")
+    assert me.handle == "ann" and me.tier == 1
+    assert desk.queue_ids(QueueQuery(agent="ann")) == []
+    assert desk.queue_counts("ann")["all"] == 0
 
 
 @pytest.mark.postgres

@@ -109,7 +109,7 @@ def test_reply_note_escalate_status(capsys, db: str) -> None:
         (["ticket", "status", KEY, "--agent", "ann", "--to", "resolved"], 2, "summary"),
         (["ticket", "status", KEY, "--agent", "ann", "--to", "later"], 2, "unknown status"),
         (
-            ["ticket", "reply", KEY, "--agent", "ann", "--body", "x", "--expect-version", "7"],
+            ["ticket", "status", KEY, "--agent", "ann", "--to", "pending", "--expect-version", "7"],
             4,
             "changed since you read it",
         ),
