@@ -10,6 +10,7 @@ from datetime import datetime
 from agent_console.cli.context import CliContext
 from agent_console.cli.output import Progress
 from agent_console.desk.importer import ImportFailed
+from agent_console.desk.validation import MAX_REPORTED, plural
 from agent_console.errors import UserError
 
 
@@ -57,19 +58,18 @@ def cmd_import_tickets(args: argparse.Namespace, ctx: CliContext) -> int:
         report = ctx.desk.import_tickets(args.file, progress=progress)
     except ImportFailed as failed:
         progress.done()
-        for err in failed.errors:
+        for err in failed.errors[:MAX_REPORTED]:
             print(f"{args.file}: {err}", file=sys.stderr)
-        n = len(failed.errors)
+        more = len(failed.errors) - MAX_REPORTED
+        if more > 0:
+            print(f"{args.file}: … and {plural(more, 'more problem')}", file=sys.stderr)
         print(
-            f"agent-console: error: {n} bad row{'s' if n != 1 else ''}; nothing was imported",
+            f"agent-console: error: {plural(len(failed.errors), 'problem')} in "
+            f"{plural(failed.rows, 'row')}; nothing was imported",
             file=sys.stderr,
         )
         return 2
     progress.done()
     dt = time.perf_counter() - t0
-    total = report.created + report.updated
-    print(
-        f"imported {total:,} tickets ({report.created:,} new, {report.updated:,} updated) "
-        f"in {dt:.1f}s"
-    )
+    print(f"{report.summary()} in {dt:.1f}s")
     return 0
