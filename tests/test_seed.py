@@ -175,3 +175,37 @@ def test_resume_without_an_interrupted_run(capsys, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     assert main(["--db", url, "seed", "--resume"]) == 2
     assert "no interrupted seed run" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- first run
+def test_first_run_demo_as_alice_loads_the_demo_then_starts_as_alice(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """`agent-console --demo --agent alice` on an empty database: it said "unknown agent
+    'alice'" and loaded nothing."""
+    from agent_console.app import AgentConsoleApp
+    from agent_console.cli import main
+
+    started: list[AgentConsoleApp] = []
+    # the terminal UI itself is not run here: the app is recorded where it would start
+    monkeypatch.setattr(AgentConsoleApp, "run", lambda self, *a, **k: started.append(self))
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    assert main(["--db", url, "--demo", "--agent", "alice"]) == 0
+    assert "loading demo data (2,000 tickets)" in capsys.readouterr().out
+    assert len(started) == 1
+    desk = Desk.open(Settings(db_url=url, agent="alice"))
+    assert len(desk.list_tickets()) == 2000
+    assert desk.get_agent().name == "Alice Moreno"
+    # the second start loads nothing more
+    assert main(["--db", url, "--demo", "--agent", "alice"]) == 0
+    assert "loading" not in capsys.readouterr().out and len(desk.list_tickets()) == 2000
+
+
+def test_first_run_demo_with_an_unknown_agent_loads_nothing(tmp_path, capsys) -> None:
+    from agent_console.cli import main
+
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    assert main(["--db", url, "--demo", "--agent", "zed"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown agent 'zed': the demo data has the agents demo, alice, bruno" in err
+    assert not Desk.open(Settings(db_url=url)).has_tickets()

@@ -20,7 +20,7 @@ from agent_console.desk import demo_corpus as corpus
 from agent_console.desk.deadlines import nearest_due_of_row
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
-from agent_console.errors import UserError
+from agent_console.errors import NotFound, UserError
 from agent_console.paths import kb_dir
 from agent_console.sla import Policy, compute_deadlines
 from agent_console.store.models import (
@@ -36,6 +36,8 @@ from agent_console.store.models import (
 )
 
 CHUNK = 20_000
+#: tickets `agent-console --demo` loads into an empty database
+DEMO_TICKETS = 2000
 CUSTOMERS_PER_ORG = 24
 HISTORY_DAYS = 56  # tickets are opened over the eight weeks before `now`
 
@@ -225,6 +227,34 @@ class SeedMixin(TicketsMixin, KBMixin):
                 .where(SeedRun.id == run_id)  # type: ignore[arg-type]
                 .values(written=written, rng_state=_rng_state(rng), finished_at=self.now())
             )
+
+    def demo_needs_loading(self) -> bool:
+        """``--demo`` loads data: the database has no tickets, or a demo/seed load was
+        interrupted (it resumes). Raises :class:`NotFound` when the acting agent
+        (``--agent``) is neither in the database nor one of the demo agents, before
+        anything is written."""
+        interrupted = self.unfinished_seed_run() is not None
+        if self.has_tickets() and not interrupted:
+            return False
+        handle = (self.settings.agent or "").strip().lower()
+        demo_handles = [a[0] for a in corpus.AGENTS]
+        if handle and handle not in demo_handles:
+            with self.read() as s:
+                known = s.exec(select(Agent.id).where(Agent.handle == handle)).first()
+            if known is None:
+                raise NotFound(
+                    f"unknown agent {handle!r}: the demo data has the agents "
+                    f"{', '.join(demo_handles)} (or add yours with `agent-console agent add`)"
+                )
+        return True
+
+    def load_demo(self, progress: SeedProgress | None = None) -> int:
+        """Load (or finish loading) the demo data: :data:`DEMO_TICKETS` tickets, seed 1,
+        around the desk's clock, with the demo agents (alice, bruno, …). Returns the
+        tickets written."""
+        if self.unfinished_seed_run() is not None:
+            return self.resume_seed(progress=progress)
+        return self.seed(DEMO_TICKETS, seed=1, progress=progress)
 
     def seed_knowledge_base(self) -> None:
         """Load the starter articles shipped in ``data/kb/`` (idempotent by slug)."""
