@@ -46,6 +46,7 @@ from agent_console.store.models import (
     Message,
     MessageKind,
     Organization,
+    Priority,
     Status,
     Ticket,
     TicketEvent,
@@ -54,6 +55,8 @@ from agent_console.store.models import (
 __all__ = ["ImportFailed", "ImportMixin", "ImportReport", "ImportRow", "RowError"]
 
 CHUNK = 5000
+_OPEN_STATUSES = frozenset(st.value for st in Status if st.is_open)
+_LEVEL = {p.value: p.level for p in Priority}
 #: the csv module's own field limit (131,072) is lifted: Settings.max_body_chars decides
 CSV_FIELD_LIMIT = 2**31 - 1
 
@@ -411,16 +414,17 @@ class ImportMixin(TicketsMixin):
             cust_id, cust_org = custs[r.requester_email]
             org_id = org_ids.get(r.organization) if r.organization else cust_org
             policy = (org_policy.get(org_id) if org_id else None) or self.default_policy
-            d = compute_deadlines(policy, r.priority.value, r.opened_at)
+            prio = str(r.priority)
+            d = compute_deadlines(policy, prio, r.opened_at)
             key = f"{KEY_PREFIX}-{number}"
             values: dict[str, Any] = {
                 "subject": r.subject,
                 "requester_id": cust_id,
                 "organization_id": org_id,
-                "priority": r.priority.value,
-                "priority_level": r.priority.level,
-                "channel": r.channel.value,
-                "request_type": r.request_type.value,
+                "priority": prio,
+                "priority_level": _LEVEL[prio],
+                "channel": str(r.channel),
+                "request_type": str(r.request_type),
                 "tags": r.tags,
                 "opened_at": r.opened_at,
                 "updated_at": now,
@@ -469,29 +473,28 @@ class ImportMixin(TicketsMixin):
             ):
                 contract[oid] = name
         policies: dict[int | None, Policy] = {None: self.default_policy}
-        updates: list[dict[str, Any]] = []
+        fields_only: list[dict[str, Any]] = []  # subject / type / tags changed
+        with_deadlines: list[dict[str, Any]] = []  # the priority changed too
         events: list[dict[str, Any]] = []
         for r, e in pairs:
-            if not Status(e.status).is_open:
+            if e.status not in _OPEN_STATUSES:
                 report.finished += 1  # the workflow no longer changes a finished ticket
                 continue
+            prio, rtype, tags = str(r.priority), str(r.request_type), r.tags
             changed: list[tuple[str, dict[str, Any]]] = []
             if r.subject != e.subject:
                 changed.append(("subject", {"from": e.subject, "to": r.subject}))
-            if r.priority.value != e.priority:
+            if prio != e.priority:
                 changed.append(
-                    (
-                        "priority",
-                        {"from": e.priority, "to": r.priority.value, "reason": f"import {source}"},
-                    )
+                    ("priority", {"from": e.priority, "to": prio, "reason": f"import {source}"})
                 )
-            if (r.request_type.value, r.tags) != (e.request_type, e.tags):
+            if rtype != e.request_type or tags != e.tags:
                 changed.append(
                     (
                         "classified",
                         {
-                            "request_type": r.request_type.value,
-                            "tags": [x for x in r.tags.split(",") if x],
+                            "request_type": rtype,
+                            "tags": [x for x in tags.split(",") if x],
                             "from_type": e.request_type,
                             "from_tags": [x for x in (e.tags or "").split(",") if x],
                         },
@@ -503,48 +506,40 @@ class ImportMixin(TicketsMixin):
             values: dict[str, Any] = {
                 "b_id": e.id,
                 "subject": r.subject,
-                "priority": r.priority.value,
-                "priority_level": r.priority.level,
-                "request_type": r.request_type.value,
-                "tags": r.tags,
+                "priority": prio,
+                "priority_level": _LEVEL[prio],
+                "request_type": rtype,
+                "tags": tags,
                 "version": e.version + 1,
                 "updated_at": now,
             }
-            if r.priority.value != e.priority:
+            if prio != e.priority:
                 oid = e.organization_id
                 if oid not in policies:
                     policies[oid] = self.policy_named(contract.get(oid))
-                values.update(_deadline_columns(policies[oid], r.priority.value, e))
+                values.update(_deadline_columns(policies[oid], prio, e))
+                with_deadlines.append(values)
             else:
-                values.update(
-                    first_response_due=e.first_response_due,
-                    next_update_due=e.next_update_due,
-                    resolution_due=e.resolution_due,
-                    next_due=e.next_due,
-                )
-            updates.append(values)
+                fields_only.append(values)
+            tid = e.id
             for kind, details in changed:
+                details["source"] = "import"
                 events.append(
-                    {
-                        "ticket_id": e.id,
-                        "agent_id": None,
-                        "kind": kind,
-                        "at": now,
-                        "details": {**details, "source": "import"},
-                    }
+                    {"ticket_id": tid, "agent_id": None, "kind": kind, "at": now, "details": details}
                 )
             report.keys.append(e.key)
         t = Ticket.__table__
-        for i in range(0, len(updates), CHUNK):
-            s.execute(
-                update(t)
-                .where(t.c.id == bindparam("b_id"))
-                .values({k: bindparam(k) for k in updates[0] if k != "b_id"}),
-                updates[i : i + CHUNK],
-            )
+        for batch in (fields_only, with_deadlines):
+            for i in range(0, len(batch), CHUNK):
+                s.execute(
+                    update(t)
+                    .where(t.c.id == bindparam("b_id"))
+                    .values({k: bindparam(k) for k in batch[0] if k != "b_id"}),
+                    batch[i : i + CHUNK],
+                )
         for i in range(0, len(events), CHUNK):
             s.execute(insert(TicketEvent.__table__), events[i : i + CHUNK])
-        report.updated = len(updates)
+        report.updated = len(fields_only) + len(with_deadlines)
         report.events += len(events)
 
     def _bulk_insert_new(

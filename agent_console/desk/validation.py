@@ -75,6 +75,40 @@ MAX_REPORTED = 50
 
 _ONE_LINE_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SPACE = re.compile(r"\s")
+_FIELD_SET = frozenset(FIELDS)
+_CHANNELS = {c.value: c for c in Channel}
+_REQUEST_TYPES = {r.value: r for r in RequestType}
+#: accepted priority spellings seen so far -> Priority (Priority.parse decides; cached)
+_PRIORITIES: dict[str, Priority] = {}
+
+
+def _text_problem(
+    key: str, value: Any, limit: int | None, one_line: bool, problems: list[str]
+) -> str | None:
+    """The slow path of a text field: a number as text, or the problem with the value."""
+    if value is None:
+        if key in REQUIRED:
+            problems.append(f"missing {key}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        problems.append(f"{key} must be text, not {_json_kind(value)}")
+        return None
+    s = value if isinstance(value, str) else str(value)
+    if one_line:
+        s = s.strip()
+    if not s.strip():
+        if key in REQUIRED:
+            problems.append(f"missing {key}")
+        return None
+    bad = _char_problem(key, s, one_line=one_line)
+    if bad:
+        problems.append(bad)
+        return None
+    if limit is not None and len(s) > limit:
+        problems.append(f"{key} is {len(s):,} characters long (at most {limit:,})")
+        return None
+    return s
 
 
 @dataclass(frozen=True)
@@ -143,34 +177,22 @@ class RowChecker:
     def check(self, line: int, rec: dict[str, Any]) -> ImportRow | list[RowError]:
         """The row, or EVERY problem found in it (never raises for bad data)."""
         problems: list[str] = []
-        unknown = sorted(k for k in rec if k not in FIELDS)
-        for k in unknown:
-            problems.append(f"unknown field {show(k)} (fields: {', '.join(FIELDS)})")
+        if not _FIELD_SET.issuperset(rec):
+            for k in sorted(k for k in rec if k not in _FIELD_SET):
+                problems.append(f"unknown field {show(k)} (fields: {', '.join(FIELDS)})")
 
         def text(key: str, limit: int | None, *, one_line: bool = True) -> str | None:
             value = rec.get(key)
-            if value is None:
-                if key in REQUIRED:
-                    problems.append(f"missing {key}")
-                return None
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                problems.append(f"{key} must be text, not {_json_kind(value)}")
-                return None
-            s = value if isinstance(value, str) else str(value)
-            if one_line:
-                s = s.strip()
-            if not s.strip():
-                if key in REQUIRED:
-                    problems.append(f"missing {key}")
-                return None
-            bad = _char_problem(key, s, one_line=one_line)
-            if bad:
-                problems.append(bad)
-                return None
-            if limit is not None and len(s) > limit:
-                problems.append(f"{key} is {len(s):,} characters long (at most {limit:,})")
-                return None
-            return s
+            if type(value) is str:  # the common case, checked without detours
+                s = value.strip() if one_line else value
+                if (
+                    s
+                    and (limit is None or len(s) <= limit)
+                    and (_ONE_LINE_BAD if one_line else _SURROGATE).search(s) is None
+                    and (one_line or not s.isspace())
+                ):
+                    return s
+            return _text_problem(key, value, limit, one_line, problems)
 
         external_id = text("external_id", MAX_EXTERNAL_ID)
         subject = text("subject", MAX_SUBJECT)
@@ -183,12 +205,7 @@ class RowChecker:
                     f"requester_email is {len(email):,} characters long (at most {MAX_EMAIL})"
                 )
                 email = None
-            elif (
-                email.count("@") < 1
-                or email.startswith("@")
-                or email.endswith("@")
-                or any(c.isspace() for c in email)
-            ):
+            elif "@" not in email or email[0] == "@" or email[-1] == "@" or _SPACE.search(email):
                 problems.append(f"bad requester_email {show(email)} (expected name@domain)")
                 email = None
         name = text("requester_name", MAX_NAME)
@@ -200,7 +217,9 @@ class RowChecker:
             prio_s = text("priority", 20)
             if prio_s is not None:
                 try:
-                    priority = Priority.parse(prio_s)
+                    priority = _PRIORITIES.get(prio_s) or _PRIORITIES.setdefault(
+                        prio_s, Priority.parse(prio_s)
+                    )
                 except ValueError:
                     problems.append(
                         f"unknown priority {show(prio_s)} (use critical/urgent/minor or 1/2/3)"
@@ -213,17 +232,17 @@ class RowChecker:
         channel = None
         channel_s = text("channel", 20)
         if channel_s is not None:
-            try:
-                channel = Channel(channel_s.lower())
-            except ValueError:
+            channel = _CHANNELS.get(channel_s.lower())
+            if channel is None:
                 problems.append(f"unknown channel {show(channel_s)} (use email/phone/portal)")
 
         request_type = RequestType.QUESTION
         rt_s = text("request_type", 20)
         if rt_s is not None:
-            try:
-                request_type = RequestType(rt_s.lower())
-            except ValueError:
+            found = _REQUEST_TYPES.get(rt_s.lower())
+            if found is not None:
+                request_type = found
+            else:
                 problems.append(
                     f"unknown request_type {show(rt_s)} (use inoperable/added/desired/question)"
                 )
