@@ -189,3 +189,10 @@ def test_generated_files_import_whole_or_not_at_all_alike_on_both_databases(
         bodies = got_lite[3][1]
         assert all("\x00" not in b for b in bodies)
         assert len(bodies) == got_lite[1]
+        # the same file again: what was stored compares equal to what is read, so rows
+        # with an external id change nothing (no update, no event); the others are new
+        again_lite, again_pg = _outcome(lite, path), _outcome(pg, path)
+        assert again_lite == again_pg
+        with_ext = sum(1 for r in rows if isinstance(r.get("external_id"), str | int)
+                       and str(r["external_id"]).strip())
+        assert again_lite[1:3] == (len(rows) - with_ext, 0)
