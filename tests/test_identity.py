@@ -324,3 +324,28 @@ def test_connection_from_a_service_file_and_no_password_printed(
     assert main(["--db", "postgresql+psycopg:///?service=helpdesk", "agent", "whoami"]) == 0
     out = capsys.readouterr().out
     assert f"role {role}\n" in out and "acting as ann (Ann), tier 1" in out
+
+
+def test_import_and_seed_act_as_system_actors(desk: Desk, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"external_id": "x-1", "subject": "Printer", "body": "jams", '
+        '"requester_email": "a@example.com", "priority": "minor", "channel": "email", '
+        '"opened_at": "2026-11-20T10:00:00+00:00"}\n'
+    )
+    desk.import_tickets(src)
+    key = desk.list_tickets(limit=1)[0].key
+    ev = desk.ticket_detail(key).events[0]
+    assert ev.agent == "system:import" and ev.text == "ticket imported (by system:import)"
+    src.write_text(src.read_text().replace("Printer", "Printer on fire"))
+    desk.import_tickets(src)
+    assert desk.ticket_detail(key).events[-1].agent == "system:import"
+    desk.seed(3, seed=2, now=FIXED_NOW, append=True)
+    seeded = [t.key for t in desk.list_tickets() if t.key != key]
+    first = desk.ticket_detail(seeded[0]).events[0]
+    assert first.agent == "system:seed" and first.text.endswith("(by system:seed)")
+    # system actors do not show where people are picked
+    assert all(not a.handle.startswith("system:") for a in desk.list_agents())
+    assert {"system:import", "system:seed"} <= {
+        a.handle for a in desk.list_agents(include_system=True)
+    }

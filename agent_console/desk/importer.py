@@ -464,6 +464,7 @@ class ImportMixin(TicketsMixin):
         """Rows for tickets that exist: what the workflow allows, one event per change."""
         if not pairs:
             return
+        importer = self.system_actor(s, "import").id  # work no person does (issue 11)
         o = Organization.__table__
         org_ids = sorted({e.organization_id for _, e in pairs if e.organization_id is not None})
         contract: dict[int, str | None] = {}
@@ -525,7 +526,13 @@ class ImportMixin(TicketsMixin):
             for kind, details in changed:
                 details["source"] = "import"
                 events.append(
-                    {"ticket_id": tid, "agent_id": None, "kind": kind, "at": now, "details": details}
+                    {
+                        "ticket_id": tid,
+                        "agent_id": importer,
+                        "kind": kind,
+                        "at": now,
+                        "details": details,
+                    }
                 )
             report.keys.append(e.key)
         t = Ticket.__table__
@@ -571,10 +578,11 @@ class ImportMixin(TicketsMixin):
             }
             for n, c, at, b in bodies
         ]
+        importer = self.system_actor(s, "import").id  # work no person does (issue 11)
         events = [
             {
                 "ticket_id": ids[n],
-                "agent_id": None,
+                "agent_id": importer,
                 "kind": "imported",
                 "at": now,
                 "details": {"source": "import"},

@@ -478,6 +478,7 @@ class SeedMixin(TicketsMixin, KBMixin):
                 ).all()
             )
             messages, events = [], []
+            seeder = self.system_actor(s, "seed").id  # work no person does (issue 11)
             for row, thread in zip(rows, threads, strict=True):
                 tid = ids[row["number"]]
                 opened = row["opened_at"]
@@ -496,7 +497,7 @@ class SeedMixin(TicketsMixin, KBMixin):
                 events.append(
                     {
                         "ticket_id": tid,
-                        "agent_id": None,
+                        "agent_id": seeder,
                         "kind": "created",
                         "at": opened,
                         "details": {"source": "seed"},

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
 from agent_console.desk.deadlines import parse_pauses
-from agent_console.desk.identity import on_behalf_label
+from agent_console.desk.identity import AgentKind, on_behalf_label
 from agent_console.desk.ticket_view import (
     ArticleRef,
     EventView,
@@ -205,6 +205,9 @@ class TicketReadsMixin(DeskCore):
             who = agents.get(ev.agent_id) if ev.agent_id else None
             handle = who.handle if who else None
             by = on_behalf_label(ev.actor_role, who, roles, self.identity.owner)
+            text = describe_event(ev.kind, handle, ev.details or {})
+            if who is not None and who.kind == AgentKind.SYSTEM and handle not in text:
+                by = f" (by {handle})"  # work no person does: the system actor by name
             out.append(
                 EventView(
                     id=ev.id or 0,
@@ -212,7 +215,7 @@ class TicketReadsMixin(DeskCore):
                     kind=ev.kind,
                     agent=handle,
                     details=dict(ev.details or {}),
-                    text=describe_event(ev.kind, handle, ev.details or {}) + by,
+                    text=text + by,
                 )
             )
         return tuple(out)
