@@ -134,4 +134,4 @@ def test_history_words_for_an_imported_subject_change(wf_desk: Desk, tmp_path: P
     wf_desk.import_tickets(write_jsonl(tmp_path / "a.jsonl", [GOOD[0]]))
     wf_desk.import_tickets(write_jsonl(tmp_path / "b.jsonl", [dict(GOOD[0], subject="New words")]))
     history = [e.text for e in wf_desk.ticket_history(ticket(wf_desk, "zd-1").key)]
-    assert history[-1] == "system changed the subject to New words"
+    assert history[-1] == "system:import changed the subject to New words"  # issue 11
