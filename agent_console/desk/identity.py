@@ -141,7 +141,7 @@ def no_agent_error(ident: Identity) -> UserError:
     return PermissionDenied(
         'no agent to act as: pass --agent HANDLE, set agent = "HANDLE" in the config '
         "file, or map your user: agent-console agent add HANDLE --os-user "
-        f"{ident.role} --name … --tier …"
+        f"{ident.role} --name … --tier … (or try the demo data: agent-console --demo)"
     )
 
 
