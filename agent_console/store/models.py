@@ -112,7 +112,7 @@ class Agent(SQLModel, table=True):
     version: int = 1
     # identity (issue 11, "teamid"; desk/identity.py)
     #: person, system (``system:import`` …) or demo (databases made by --demo / seed)
-    kind: str = "person"
+    kind: str = Field(default="person", sa_column_kwargs={"server_default": "person"})
     #: PostgreSQL: the database role this agent connects as
     db_role: str | None = None
     #: SQLite: the operating-system user that acts as this agent without --agent
