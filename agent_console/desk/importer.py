@@ -20,10 +20,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from agent_console.desk.deadlines import nearest_due, nearest_due_of_row, parse_pauses
+from agent_console.desk.deadlines import deadline_columns, parse_pauses
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin, normalise_tags
 from agent_console.errors import UserError
-from agent_console.sla import compute_deadlines
 from agent_console.store.models import (
     Channel,
     Customer,
@@ -344,7 +343,7 @@ class ImportMixin(TicketsMixin):
             }
             prev = existing.get(r.external_id) if r.external_id else None
             if prev is None:
-                d = compute_deadlines(policy, r.priority.value, r.opened_at)
+                sla = deadline_columns(policy, r.priority.value, r.opened_at, status="new")
                 key = f"{KEY_PREFIX}-{number}"
                 values.update(
                     number=number,
@@ -355,43 +354,27 @@ class ImportMixin(TicketsMixin):
                     tier=1,
                     escalated=False,
                     assignee_id=None,
-                    first_response_due=d.first_response_due,
-                    next_update_due=d.next_update_due,
-                    resolution_due=d.resolution_due,
                     sla_pauses=[],
                     version=1,
+                    **sla,
                 )
-                values["next_due"] = nearest_due_of_row(values)
                 new_tickets.append(values)
                 new_bodies.append((number, cust_id, r.opened_at, r.body))
                 report.keys.append(key)
                 number += 1
             else:
                 tid, version, key, fr_at, lpu_at, status, paused, pauses = prev
-                d = compute_deadlines(
+                sla = deadline_columns(
                     policy,
                     r.priority.value,
                     r.opened_at,
+                    status=status,
                     pauses=parse_pauses(pauses or []),
                     first_response_at=fr_at,
                     last_public_update_at=lpu_at,
                     paused_since=paused,
                 )
-                values.update(
-                    b_id=tid,
-                    version=version + 1,
-                    first_response_due=d.first_response_due,
-                    next_update_due=d.next_update_due,
-                    resolution_due=d.resolution_due,
-                )
-                values["next_due"] = nearest_due(
-                    status=status,
-                    first_response_at=fr_at,
-                    paused_since=paused,
-                    first_response_due=d.first_response_due,
-                    next_update_due=d.next_update_due,
-                    resolution_due=d.resolution_due,
-                )
+                values.update(b_id=tid, version=version + 1, **sla)
                 updates.append(values)
                 body_updates.append({"b_tid": tid, "body": r.body})
                 report.keys.append(key)

@@ -16,12 +16,12 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from agent_console.desk import demo_corpus as corpus
-from agent_console.desk.deadlines import nearest_due_of_row
+from agent_console.desk.deadlines import deadline_columns
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import UserError
 from agent_console.paths import kb_dir
-from agent_console.sla import Policy, compute_deadlines
+from agent_console.sla import Policy
 from agent_console.store.models import (
     Agent,
     Customer,
@@ -244,13 +244,15 @@ class SeedMixin(TicketsMixin, KBMixin):
                     )
                 )
                 last_update = resolved_at
-        d = compute_deadlines(
+        sla = deadline_columns(
             policy,
             priority,
             opened,
+            status=status.value,
             first_response_at=first_response_at,
             last_public_update_at=last_update,
             paused_since=paused_since,
+            resolved_at=resolved_at,
         )
         row: dict[str, Any] = {
             "number": number,
@@ -274,14 +276,11 @@ class SeedMixin(TicketsMixin, KBMixin):
             "last_public_update_at": last_update,
             "resolved_at": resolved_at,
             "updated_at": resolved_at or last_update or opened,
-            "first_response_due": d.first_response_due,
-            "next_update_due": d.next_update_due,
-            "resolution_due": d.resolution_due,
             "paused_since": paused_since,
             "sla_pauses": [],
             "version": 1,
+            **sla,
         }
-        row["next_due"] = nearest_due_of_row(row)
         # nothing in a thread happens after `now`
         latest = now - opened
         thread = [(k, a, c, min(off, latest), b, p) for k, a, c, off, b, p in thread]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent_console.sla import Policy, format_duration, remaining
+from agent_console.sla import Policy, TicketClock, format_duration
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -144,6 +144,8 @@ class TicketDetail:
     events: tuple[EventView, ...]
     articles: tuple[ArticleRef, ...]
     policy: Policy = field(repr=False, compare=False)
+    #: the ticket clock every timer, preview and explanation of this ticket reads
+    clock: TicketClock = field(repr=False, compare=False)
 
     @property
     def pinned(self) -> tuple[MessageView, ...]:
@@ -155,7 +157,7 @@ class TicketDetail:
         """The conversation, oldest first (pinned notes included where they happened)."""
         return self.messages
 
-    def timers(self, now: datetime) -> tuple[TimerState, TimerState, TimerState]:
+    def timers(self, now: datetime) -> tuple[TimerState, ...]:
         return timer_states(self, now)
 
     def as_json(self, now: datetime | None = None) -> dict[str, Any]:
@@ -210,86 +212,22 @@ class StatusPreview:
 
 
 # ---------------------------------------------------------------- timers
-def _live(
-    detail: TicketDetail, name: str, label: str, due: datetime | None, target: int, now: datetime
-) -> TimerState:
-    if due is None:
-        return TimerState(name, label, None, "idle")
-    r = remaining(detail.policy, detail.priority, due, now, target)
-    return TimerState(
-        name,
-        label,
-        due,
-        "overdue" if r.overdue else "running",
-        seconds=r.seconds,
-        running=r.running,
-        fraction=r.fraction,
+def timer_states(detail: TicketDetail, now: datetime) -> tuple[TimerState, ...]:
+    """The SLA timers of ``detail`` at ``now``: the ticket clock's metric states
+    (:meth:`agent_console.sla.TicketClock.statuses`), formatting only: no database."""
+    return tuple(
+        TimerState(
+            m.name,
+            m.label,
+            m.due,
+            m.state,
+            seconds=m.seconds,
+            running=m.running,
+            fraction=m.fraction,
+            done_at=m.done_at,
+        )
+        for m in detail.clock.statuses(now)
     )
-
-
-def _done(name: str, label: str, due: datetime | None, at: datetime) -> TimerState:
-    state = "met" if due is None or at <= due else "breached"
-    return TimerState(name, label, due, state, done_at=at)
-
-
-def timer_states(detail: TicketDetail, now: datetime) -> tuple[TimerState, TimerState, TimerState]:
-    """The three SLA timers of ``detail`` at ``now`` (formatting only: no database)."""
-    target = detail.policy.target(detail.priority)
-    # first response
-    if detail.first_response_at is not None:
-        first = _done(
-            "first_response",
-            "First response",
-            detail.first_response_due,
-            detail.first_response_at,
-        )
-    elif not detail.is_open:
-        first = TimerState("first_response", "First response", detail.first_response_due, "idle")
-    else:
-        first = _live(
-            detail,
-            "first_response",
-            "First response",
-            detail.first_response_due,
-            target.first_response,
-            now,
-        )
-    # next status update: after the first response, while open and not waiting
-    if not detail.is_open or detail.first_response_at is None:
-        update = TimerState("next_update", "Next update", detail.next_update_due, "idle")
-    elif detail.paused_since is not None:
-        update = TimerState("next_update", "Next update", detail.next_update_due, "paused")
-    else:
-        update = _live(
-            detail,
-            "next_update",
-            "Next update",
-            detail.next_update_due,
-            target.status_update,
-            now,
-        )
-    # resolution
-    if detail.resolved_at is not None:
-        resolution = _done("resolution", "Resolution", detail.resolution_due, detail.resolved_at)
-    elif not detail.is_open:
-        resolution = TimerState("resolution", "Resolution", detail.resolution_due, "idle")
-    elif detail.paused_since is not None:
-        resolution = TimerState(
-            "resolution",
-            "Resolution",
-            None,
-            "paused",
-            seconds=detail.resolution_left,
-            running=False,
-            fraction=(detail.resolution_left or 0) / target.resolution
-            if target.resolution
-            else None,
-        )
-    else:
-        resolution = _live(
-            detail, "resolution", "Resolution", detail.resolution_due, target.resolution, now
-        )
-    return first, update, resolution
 
 
 # ---------------------------------------------------------------- events

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import refresh_deadlines
+from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
 from agent_console.errors import UserError
 from agent_console.store.models import (
     Agent,
@@ -211,9 +211,11 @@ class TicketsMixin(DeskCore):
                 opened_at=opened,
                 updated_at=opened,
             )
-            refresh_deadlines(ticket, self.policy_for_ticket(s, ticket))
+            clock = clock_of(ticket, self.policy_for_ticket(s, ticket))
+            write_clock(ticket, clock)
             s.add(ticket)
             s.flush()
+            sync_cycles(s, ticket.id, clock, opened)  # type: ignore[arg-type]
             s.add(
                 Message(
                     ticket_id=ticket.id,  # type: ignore[arg-type]

@@ -12,6 +12,17 @@ from agent_console.sla.calendar import (
     BusinessState,
     MaintenanceRule,
 )
+from agent_console.sla.clock import (
+    FIRST_REPLY_TIME,
+    PAUSABLE_UPDATE,
+    PERIODIC_UPDATE,
+    RESOLUTION_TIME,
+    MetricSpec,
+    MetricStatus,
+    Running,
+    TicketClock,
+    metric_specs,
+)
 from agent_console.sla.deadlines import (
     Deadlines,
     Remaining,
@@ -22,7 +33,13 @@ from agent_console.sla.deadlines import (
 )
 from agent_console.sla.durations import format_duration, parse_duration
 from agent_console.sla.errors import PolicyError
-from agent_console.sla.explain import DeadlineExplanation, ExplainLine, Explanation, explain
+from agent_console.sla.explain import (
+    DeadlineExplanation,
+    ExplainLine,
+    Explanation,
+    explain,
+    explain_clock,
+)
 from agent_console.sla.policy import (
     BUSINESS,
     CALENDAR,
@@ -45,6 +62,10 @@ __all__ = [
     "CALENDAR",
     "DAY_NAMES",
     "DEFAULT_POLICY_NAME",
+    "FIRST_REPLY_TIME",
+    "PAUSABLE_UPDATE",
+    "PERIODIC_UPDATE",
+    "RESOLUTION_TIME",
     "PRIORITY_NAMES",
     "BusinessCalendar",
     "BusinessState",
@@ -53,6 +74,10 @@ __all__ = [
     "ExplainLine",
     "Explanation",
     "MaintenanceRule",
+    "MetricSpec",
+    "MetricStatus",
+    "Running",
+    "TicketClock",
     "Policy",
     "PolicyBook",
     "PolicyError",
@@ -61,11 +86,13 @@ __all__ = [
     "compute_deadlines",
     "contract_names",
     "explain",
+    "explain_clock",
     "format_duration",
     "load_default_policy",
     "load_policy",
     "load_policy_named",
     "merge_pauses",
+    "metric_specs",
     "parse_duration",
     "parse_policy",
     "remaining",
