@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from agent_console.desk.core import DeskCore
 from agent_console.errors import UserError
+from agent_console.sla import BUSINESS, CALENDAR
 from agent_console.store.models import Agent, Customer, Organization, Status, Ticket
 from agent_console.store.types import FAR_FUTURE
 
@@ -123,6 +124,8 @@ class QueueRow:
     resolution_due: datetime | None
     paused_since: datetime | None
     next_due: datetime | None  # None: no deadline runs
+    #: the running deadline's metric ("" when none runs): what the timer draws
+    sla_metric: str
     #: the organization's contract policy name; None = the default policy
     policy: str | None
     version: int
@@ -183,10 +186,52 @@ def view_condition(view: str, me: Me, now: datetime) -> ColumnElement[bool]:
     raise UserError(f"unknown queue view {view!r} (use {', '.join(VIEW_NAMES)})")
 
 
-def sort_columns(sort: str) -> list[Any]:
+# ---------------------------------------------------------------- urgency (issue 9)
+def running_now(open_policies: Iterable[str]) -> ColumnElement[bool]:
+    """SQL: does the ticket's running deadline's clock run now?
+
+    The one urgency rule, as an expression over stored, indexed columns (written by
+    ``desk/deadlines.py`` from the ticket clock): a calendar clock always runs; a business
+    clock runs when its policy's business hours are open now (``open_policies``: the
+    names of those policies, see :meth:`QueueMixin.open_policies`); nothing runs when
+    ``sla_clock`` is empty (finished, or every running metric waits on the customer)."""
+    names = sorted(set(open_policies))
+    calendar = T.sla_clock == CALENDAR
+    if not names:
+        return calendar
+    return or_(calendar, and_(T.sla_clock == BUSINESS, T.sla_policy.in_(names)))
+
+
+def urgency_group(open_policies: Iterable[str]) -> ColumnElement[int]:
+    """0 for tickets whose clock runs now, 1 for tickets whose clock is stopped: the first
+    key of "soonest breach" and of claim-next (README "Urgency")."""
+    return case((running_now(open_policies), 0), else_=1)
+
+
+def open_policy_names(desk: DeskCore, now: datetime) -> frozenset[str]:
+    """Names of the policies (default and contracts) whose business hours are open at
+    ``now``: the parameter of :func:`running_now`. A contract that fails to load is left
+    out (its tickets' timers already say ``policy?``)."""
+    names = {desk.default_policy.name}
+    try:
+        names.update(desk.policies.names())
+    except OSError:
+        pass
+    out = set()
+    for name in names:
+        try:
+            policy = desk.policy_named(name)
+        except (UserError, ValueError):
+            continue
+        if policy.calendar.is_open(now):
+            out.add(policy.name)
+    return frozenset(out)
+
+
+def sort_columns(sort: str, open_policies: Iterable[str] = ()) -> list[Any]:
     match sort:
         case "due":
-            return [T.next_due, T.priority_level, T.id]
+            return [urgency_group(open_policies), T.next_due, T.priority_level, T.id]
         case "priority":
             return [T.priority_level, T.next_due, T.id]
         case "newest":
@@ -200,15 +245,20 @@ def sort_columns(sort: str) -> list[Any]:
     raise UserError(f"unknown sort {sort!r} (use {', '.join(SORT_NAMES)})")
 
 
-#: the columns each sort orders by (:func:`sort_columns` without the directions)
-_SORT_KEY_COLUMNS: dict[str, tuple[Any, ...]] = {
-    "due": (T.next_due, T.priority_level, T.id),
-    "priority": (T.priority_level, T.next_due, T.id),
-    "newest": (T.opened_at, T.id),
-    "oldest": (T.opened_at, T.id),
-    "updated": (T.updated_at, T.id),
-    "key": (T.number,),
-}
+def sort_key_columns(sort: str, open_policies: Iterable[str] = ()) -> tuple[Any, ...] | None:
+    """The columns each sort orders by (:func:`sort_columns` without the directions)."""
+    match sort:
+        case "due":
+            return (urgency_group(open_policies), T.next_due, T.priority_level, T.id)
+        case "priority":
+            return (T.priority_level, T.next_due, T.id)
+        case "newest" | "oldest":
+            return (T.opened_at, T.id)
+        case "updated":
+            return (T.updated_at, T.id)
+        case "key":
+            return (T.number,)
+    return None
 
 
 def _micros(dt: datetime) -> int:
@@ -220,7 +270,7 @@ def sort_key(sort: str, values: Sequence[Any]) -> tuple[int, ...]:
     (``values``: the ticket's ``_SORT_KEY_COLUMNS[sort]``; descending sorts negated)."""
     match sort:
         case "due":
-            return (_micros(values[0]), values[1], values[2])
+            return (int(values[0]), _micros(values[1]), values[2], values[3])
         case "priority":
             return (values[0], _micros(values[1]), values[2])
         case "oldest":
@@ -258,6 +308,7 @@ def _row(r: Any) -> QueueRow:
         resolution_due=r.resolution_due,
         paused_since=r.paused_since,
         next_due=None if r.next_due is None or r.next_due >= FAR_FUTURE else r.next_due,
+        sla_metric=r.sla_metric or "",
         policy=r.policy,
         version=r.version,
     )
@@ -284,6 +335,7 @@ _ROW_COLUMNS = (
     T.resolution_due,
     T.paused_since,
     T.next_due,
+    T.sla_metric,
     O.sla_policy.label("policy"),
     T.version,
 )
@@ -300,6 +352,11 @@ def _rows_select() -> Any:
 
 
 class QueueMixin(DeskCore):
+    # ------------------------------------------------------------------ urgency
+    def open_policies(self, now: datetime) -> frozenset[str]:
+        """:func:`open_policy_names` of this desk."""
+        return open_policy_names(self, now)
+
     # ------------------------------------------------------------------ who am I
     def queue_me(self, agent: str | None = None) -> Me:
         """The agent a queue is for (the acting agent by default)."""
@@ -344,7 +401,7 @@ class QueueMixin(DeskCore):
             stmt = select(T.id).select_from(Ticket.__table__)
             stmt = self._filtered(stmt, query.text)
             stmt = stmt.where(view_condition(query.view, me, now)).order_by(
-                *sort_columns(query.sort)
+                *sort_columns(query.sort, self.open_policies(now))
             )
             return list(s.execute(stmt).scalars())
 
@@ -369,7 +426,7 @@ class QueueMixin(DeskCore):
             return ids
         now = now or self.now()
         sort = query.sort
-        columns = _SORT_KEY_COLUMNS.get(sort)
+        columns = sort_key_columns(sort, self.open_policies(now))
         if columns is None:
             raise UserError(f"unknown sort {sort!r} (use {', '.join(SORT_NAMES)})")
         with self.read() as s:
@@ -415,7 +472,7 @@ class QueueMixin(DeskCore):
             ids = self._filtered(ids, query.text)
             ids = (
                 ids.where(view_condition(query.view, me, now))
-                .order_by(*sort_columns(query.sort))
+                .order_by(*sort_columns(query.sort, self.open_policies(now)))
                 .offset(offset)
                 .limit(limit)
             )

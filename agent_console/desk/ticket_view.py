@@ -86,6 +86,7 @@ class TimerState:
     running: bool = True  # the clock runs now (business clocks stop out of hours)
     fraction: float | None = None
     done_at: datetime | None = None  # when it was met / breached
+    target_seconds: int = 0  # the metric's target on its clock
 
     @property
     def text(self) -> str:
@@ -225,6 +226,7 @@ def timer_states(detail: TicketDetail, now: datetime) -> tuple[TimerState, ...]:
             running=m.running,
             fraction=m.fraction,
             done_at=m.done_at,
+            target_seconds=m.target_seconds,
         )
         for m in detail.clock.statuses(now)
     )
