@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
 from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
+from agent_console.desk.queue import open_policy_names, urgency_group
 from agent_console.errors import UserError
 from agent_console.store.models import (
     Agent,
@@ -97,12 +98,15 @@ class TicketsMixin(DeskCore):
     def list_tickets(
         self, *, status: str | None = None, limit: int | None = None
     ) -> list[TicketSummary]:
-        """Tickets most urgent first (soonest deadline, then priority), optionally by status."""
+        """Tickets most urgent first, optionally by status: the queue's "soonest breach"
+        order (README "Urgency": clock running now first, then by stored due instant, then
+        priority)."""
+        urgency = urgency_group(open_policy_names(self, self.now()))
         with self.read() as s:
             q = self._summary_query()
             if status:
                 q = q.where(Ticket.status == parse_status(status).value)
-            q = q.order_by(Ticket.next_due, Ticket.priority_level, Ticket.number)
+            q = q.order_by(urgency, Ticket.next_due, Ticket.priority_level, Ticket.number)
             if limit is not None:
                 if limit < 0:
                     raise UserError("--limit must be zero or more")
