@@ -140,7 +140,7 @@ def test_states_at_an_instant() -> None:
     u = TicketClock.of(P, "urgent", datetime(2026, 11, 23, 21, 0, tzinfo=UTC))
     s = u.status("first_response", evening)
     assert s.state == "running" and not s.running and s.seconds == 2 * H  # 16:00-18:00 used
-    assert not u.runs_at(evening) and u.runs_at(evening + timedelta(hours=14))
+    assert not u.runs_at(evening) and u.runs_at(evening + timedelta(hours=16))
 
 
 def test_explanation_reads_the_clock() -> None:
