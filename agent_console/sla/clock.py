@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent_console.sla.calendar import require_aware
 from agent_console.sla.deadlines import Deadlines, Pause, merge_pauses, resolution_due_epoch
@@ -130,6 +130,24 @@ def metric_specs(priority: PriorityTarget) -> tuple[MetricSpec, ...]:
     return _PLAIN_SPECS
 
 
+#: per PriorityTarget (by identity; the target is kept alive in the value): its specs and,
+#: per spec, (starts at the opening?, cyclic?, pausable?, target seconds) — the hot loop's
+#: plain data, so that building 100,000 clocks does not re-read the specs each time
+_PLANS: dict[int, tuple[PriorityTarget, tuple[MetricSpec, ...], tuple[Any, ...]]] = {}
+
+
+def _plan(target: PriorityTarget) -> tuple[tuple[MetricSpec, ...], tuple[Any, ...]]:
+    found = _PLANS.get(id(target))
+    if found is None or found[0] is not target:
+        specs = metric_specs(target)
+        steps = tuple((s.starts == OPENED, s.cyclic, s.pauses, s.target(target)) for s in specs)
+        found = (target, specs, steps)
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[id(target)] = found
+    return found[1], found[2]
+
+
 @dataclass(frozen=True, slots=True)
 class Running:
     """The running deadline: the metric that runs now and falls due first."""
@@ -192,6 +210,7 @@ class TicketClock:
         "paused_since",
         "resolved_at",
         "is_open",
+        "_steps",
         "_dues",
     )
 
@@ -221,9 +240,11 @@ class TicketClock:
         is_open: bool,
     ) -> None:
         sets = object.__setattr__
+        specs, steps = _plan(target)
         sets(self, "policy", policy)
         sets(self, "target", target)
-        sets(self, "specs", metric_specs(target))
+        sets(self, "specs", specs)
+        sets(self, "_steps", steps)
         sets(self, "opened", opened)
         sets(self, "first_reply", first_reply)
         sets(self, "last_update", last_update)
@@ -261,20 +282,22 @@ class TicketClock:
         is open (``resolved``/``closed``: not); without it, a ticket with ``resolved_at``
         is finished. ``pending`` without ``paused_since`` is not paused (the facts rule)."""
         target = policy.target(priority)
-        t_open = _ts(opened, "opened")
-        if t_open is None:
+        if opened is None:
             raise ValueError("opened is required")
+        if opened.tzinfo is None:
+            require_aware(opened, "opened")
+        t_open = opened.timestamp()
         is_open = (status in _OPEN_STATUSES) if status is not None else resolved_at is None
         merged = tuple(merge_pauses(pauses, t_open)) if pauses else ()
         return cls(
             policy,
             target,
             t_open,
-            _ts(first_reply, "first reply"),
-            _ts(last_update, "last update"),
+            None if first_reply is None else _ts(first_reply, "first reply"),
+            None if last_update is None else _ts(last_update, "last update"),
             merged,
-            _ts(paused_since, "paused since"),
-            _ts(resolved_at, "resolved at"),
+            None if paused_since is None else _ts(paused_since, "paused since"),
+            None if resolved_at is None else _ts(resolved_at, "resolved at"),
             is_open,
         )
 
@@ -350,27 +373,37 @@ class TicketClock:
             return max(self.last_update, self.first_reply)
         return self.first_reply
 
-    def _due_epoch(self, spec: MetricSpec) -> float | None:
-        """Due instant of the metric's current cycle; None before it starts or while it
-        is paused."""
-        start = self.start_epoch(spec)
-        if start is None:
-            return None
-        seconds = spec.target(self.target)
-        if not spec.pauses:
-            return self.policy.add_epoch(self.target, start, seconds)
-        if self.paused_since is not None:
-            return None
-        if not self.pauses:
-            return self.policy.add_epoch(self.target, start, seconds)
-        return resolution_due_epoch(self.policy, self.target, start, self.pauses, seconds)
-
     def dues_epoch(self) -> tuple[float | None, ...]:
+        """Due instants (epoch seconds, None: not started / paused) of every metric, in
+        :attr:`specs` order: a metric starts at the opening or at the first public reply
+        (a cyclic one at the last public update), runs its target on the priority's clock,
+        and a pausable one skips the closed pauses and has no due instant while waiting."""
         dues = self._dues
-        if dues is None:
-            dues = tuple(self._due_epoch(s) for s in self.specs)
-            object.__setattr__(self, "_dues", dues)
-        return dues  # type: ignore[return-value]
+        if dues is not None:
+            return dues  # type: ignore[no-any-return]
+        policy, target = self.policy, self.target
+        opened, first, last = self.opened, self.first_reply, self.last_update
+        waiting, pauses = self.paused_since is not None, self.pauses
+        out: list[float | None] = []
+        for from_opening, cyclic, pausable, seconds in self._steps:
+            if from_opening:
+                start = opened
+            elif first is None:
+                out.append(None)
+                continue
+            elif cyclic and last is not None and last > first:
+                start = last
+            else:
+                start = first
+            if not pausable or not (waiting or pauses):
+                out.append(policy.add_epoch(target, start, seconds))
+            elif waiting:
+                out.append(None)
+            else:
+                out.append(resolution_due_epoch(policy, target, start, pauses, seconds))
+        dues = tuple(out)
+        object.__setattr__(self, "_dues", dues)
+        return dues
 
     def due(self, metric: str) -> datetime | None:
         """Due instant (UTC) of ``metric``'s current cycle; None before it starts (the
@@ -389,7 +422,7 @@ class TicketClock:
         if res is None and self.paused_since is not None:
             left = self.left_when_paused("resolution")
         return Deadlines(
-            None if fr is None else _utc(fr),
+            _utc(fr),  # type: ignore[arg-type]
             None if upd is None else _utc(upd),
             None if res is None else _utc(res),
             left,
