@@ -24,6 +24,7 @@ from agent_console.errors import UserError
 from agent_console.sla import BUSINESS, CALENDAR
 from agent_console.store.models import Agent, Customer, Organization, Status, Ticket
 from agent_console.store.types import FAR_FUTURE
+from agent_console.views import QueueRow, QueueView
 
 T = Ticket.__table__.c  # type: ignore[attr-defined]
 C = Customer.__table__.c  # type: ignore[attr-defined]
@@ -36,19 +37,6 @@ BREACHING_WINDOW = timedelta(hours=1)
 PATCH_LIMIT = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class QueueView:
-    name: str
-    label: str
-    key: str  # the key that switches to it on the queue screen
-    help: str
-    short: str = ""  # the view bar's label (default: label)
-
-    @property
-    def tab(self) -> str:
-        return self.short or self.label
 
 
 #: the views, in the order the view bar shows them
@@ -98,41 +86,6 @@ class QueueQuery:
 
     def with_(self, **changes: Any) -> QueueQuery:
         return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """One ticket as the queue shows it (no ORM object leaves the desk)."""
-
-    id: int
-    key: str
-    number: int
-    priority: str
-    priority_level: int
-    subject: str
-    requester: str
-    organization: str | None
-    status: str
-    tier: int
-    escalated: bool
-    assignee: str | None
-    opened_at: datetime
-    updated_at: datetime
-    first_response_at: datetime | None
-    first_response_due: datetime | None
-    next_update_due: datetime | None
-    resolution_due: datetime | None
-    paused_since: datetime | None
-    next_due: datetime | None  # None: no deadline runs
-    #: the running deadline's metric ("" when none runs): what the timer draws
-    sla_metric: str
-    #: the organization's contract policy name; None = the default policy
-    policy: str | None
-    version: int
-
-    @property
-    def is_open(self) -> bool:
-        return Status(self.status).is_open
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from agent_console.sla.calendar import (
 )
 from agent_console.sla.clock import (
     FIRST_REPLY_TIME,
+    OPEN_STATUSES,
     PAUSABLE_UPDATE,
     PERIODIC_UPDATE,
     RESOLUTION_TIME,
@@ -63,6 +64,7 @@ __all__ = [
     "DAY_NAMES",
     "DEFAULT_POLICY_NAME",
     "FIRST_REPLY_TIME",
+    "OPEN_STATUSES",
     "PAUSABLE_UPDATE",
     "PERIODIC_UPDATE",
     "RESOLUTION_TIME",

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIRST_REPLY_TIME",
+    "OPEN_STATUSES",
     "PAUSABLE_UPDATE",
     "PERIODIC_UPDATE",
     "RESOLUTION_TIME",
@@ -72,7 +73,8 @@ FIRST_REPLY = "first_reply"
 PUBLIC_REPLY = "public_reply"
 RESOLVED = "resolved"
 
-_OPEN_STATUSES = frozenset({"new", "open", "pending", "on_hold"})
+#: the statuses of an open ticket (store.models.Status.is_open; resolved and closed are not)
+OPEN_STATUSES = frozenset({"new", "open", "pending", "on_hold"})
 _PENDING = "pending"
 
 
@@ -287,7 +289,7 @@ class TicketClock:
         if opened.tzinfo is None:
             require_aware(opened, "opened")
         t_open = opened.timestamp()
-        is_open = (status in _OPEN_STATUSES) if status is not None else resolved_at is None
+        is_open = (status in OPEN_STATUSES) if status is not None else resolved_at is None
         merged = tuple(merge_pauses(pauses, t_open)) if pauses else ()
         return cls(
             policy,
@@ -611,7 +613,7 @@ class TicketClock:
         t = _ts(at, "status change")
         assert t is not None
         clock = self
-        if status in _OPEN_STATUSES:
+        if status in OPEN_STATUSES:
             if clock.resolved_at is not None:  # reopening
                 clock = clock._with(
                     pauses=clock._add_pause(clock.resolved_at, t),

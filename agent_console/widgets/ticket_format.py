@@ -11,8 +11,8 @@ from datetime import datetime, tzinfo
 
 from rich.text import Text
 
-from agent_console.desk.ticket_view import TicketDetail, TimerState
 from agent_console.sla import format_duration
+from agent_console.views import TicketDetail, TimerState
 from agent_console.widgets.sla_timer import deadline_text, format_due, waiting_text, zone_abbrev
 
 KEEP = {"\n", "\t"}
