@@ -259,3 +259,20 @@ def test_cycle_rows_follow_replies_pauses_priority_and_resolution(db_url: str) -
         assert {(r.metric, r.cycle) for r in due_soon} == {("resolution", 2), ("next_update", 3)}
     finally:
         d.engine.dispose()
+
+
+def test_seeded_tickets_have_their_current_cycles(seeded_desk: Desk) -> None:
+    """Seeding writes the current cycle of each started metric, so the on-call watcher
+    and the metrics screen see demo data too; an open cycle's due is the stored one."""
+    with seeded_desk.read() as s:
+        tickets = {t.id: t for t in s.exec(select(Ticket))}
+        rows = list(s.exec(select(SlaCycle)))
+    assert rows
+    open_rows = {(r.ticket_id, r.metric): r for r in rows if r.stopped_at is None}
+    for t in tickets.values():
+        if t.sla_metric:
+            assert open_rows[(t.id, t.sla_metric)].due_at == t.next_due
+        if not t.is_open:
+            assert not any(tid == t.id for tid, _ in open_rows)
+    stopped = [r for r in rows if r.stopped_at is not None]
+    assert all((r.met_at is None) != (r.breached_at is None) for r in stopped)

@@ -144,17 +144,28 @@ def _stop_of(clock: TicketClock, metric: str) -> float | None:
     return None
 
 
+def _stopped(
+    clock: TicketClock, metric: str, started: float, due: float | None, stop: float
+) -> dict[str, Any]:
+    """The columns of a cycle that stopped at ``stop``: met by its due instant (or with
+    none: paused), else breached at the due instant; clock seconds counted."""
+    stopped = _utc(stop)
+    met = due is None or stop <= due
+    return {
+        "stopped_at": stopped,
+        "met_at": stopped if met else None,
+        "breached_at": None if met else _utc(due),
+        "elapsed_seconds": clock.elapsed_at(metric, stop, since=started),
+    }
+
+
 def _close(row: SlaCycle, clock: TicketClock, stop: float) -> None:
     due = row.due_at.timestamp() if row.due_at is not None else None
     if due is None:
         current = clock.due(row.metric)
         due = current.timestamp() if current is not None else None
-    row.stopped_at = _utc(stop)
-    row.elapsed_seconds = clock.elapsed_at(row.metric, stop, since=row.started_at.timestamp())
-    if due is None or stop <= due:
-        row.met_at = row.stopped_at
-    else:
-        row.breached_at = _utc(due)
+    for name, value in _stopped(clock, row.metric, row.started_at.timestamp(), due, stop).items():
+        setattr(row, name, value)
 
 
 def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: datetime) -> None:
@@ -207,39 +218,29 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
 
 
 def cycle_rows(clock: TicketClock, ticket_id: int) -> list[dict[str, Any]]:
-    """The ``sla_cycle`` rows of a ticket written in bulk (seeding, imports): the current
-    cycle of each started metric (earlier update cycles are not known to a bulk writer)."""
+    """The ``sla_cycle`` rows of a ticket written in bulk (seeding): the current cycle of
+    each started metric (earlier update cycles are not known to a bulk writer)."""
     out: list[dict[str, Any]] = []
-    for spec in clock.specs:
+    dues = clock.dues_epoch()
+    for spec, due in zip(clock.specs, dues, strict=True):
         start = clock.start_epoch(spec)
         if start is None:
             continue
-        due = clock.due(spec.name)
-        row = SlaCycle(
-            ticket_id=ticket_id,
-            metric=spec.name,
-            cycle=1,
-            clock=clock.target.clock,
-            started_at=_utc(start),  # type: ignore[arg-type]
-            due_at=due,
-            target_seconds=spec.target(clock.target),
-        )
+        row: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "metric": spec.name,
+            "cycle": 1,
+            "clock": clock.target.clock,
+            "started_at": _utc(start),
+            "due_at": _utc(due),
+            "target_seconds": spec.target(clock.target),
+            "stopped_at": None,
+            "met_at": None,
+            "breached_at": None,
+            "elapsed_seconds": None,
+        }
         stop = _stop_of(clock, spec.name)
         if stop is not None:
-            _close(row, clock, stop)
-        out.append(
-            {
-                "ticket_id": ticket_id,
-                "metric": row.metric,
-                "cycle": 1,
-                "clock": row.clock,
-                "started_at": row.started_at,
-                "due_at": row.due_at,
-                "target_seconds": row.target_seconds,
-                "stopped_at": row.stopped_at,
-                "met_at": row.met_at,
-                "breached_at": row.breached_at,
-                "elapsed_seconds": row.elapsed_seconds,
-            }
-        )
+            row.update(_stopped(clock, spec.name, start, due, stop))
+        out.append(row)
     return out

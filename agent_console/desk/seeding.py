@@ -16,18 +16,19 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from agent_console.desk import demo_corpus as corpus
-from agent_console.desk.deadlines import deadline_columns
+from agent_console.desk.deadlines import clock_columns, cycle_rows
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import UserError
 from agent_console.paths import kb_dir
-from agent_console.sla import Policy
+from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import (
     Agent,
     Customer,
     Message,
     MessageKind,
     Organization,
+    SlaCycle,
     Status,
     Ticket,
     TicketEvent,
@@ -244,16 +245,17 @@ class SeedMixin(TicketsMixin, KBMixin):
                     )
                 )
                 last_update = resolved_at
-        sla = deadline_columns(
+        clock = TicketClock.of(
             policy,
             priority,
             opened,
-            status=status.value,
-            first_response_at=first_response_at,
-            last_public_update_at=last_update,
+            first_reply=first_response_at,
+            last_update=last_update,
             paused_since=paused_since,
             resolved_at=resolved_at,
+            status=status.value,
         )
+        sla = clock_columns(clock)
         row: dict[str, Any] = {
             "number": number,
             "key": f"{KEY_PREFIX}-{number}",
@@ -280,6 +282,7 @@ class SeedMixin(TicketsMixin, KBMixin):
             "sla_pauses": [],
             "version": 1,
             **sla,
+            "_clock": clock,  # taken off before the insert: its sla_cycle rows follow
         }
         # nothing in a thread happens after `now`
         latest = now - opened
@@ -292,6 +295,7 @@ class SeedMixin(TicketsMixin, KBMixin):
         threads: list[list[tuple[str, int | None, int | None, timedelta, str, bool]]],
     ) -> None:
         t = Ticket.__table__
+        clocks = [row.pop("_clock") for row in rows]
         with self.write() as s:
             s.execute(insert(t), rows)
             first = rows[0]["number"]
@@ -339,3 +343,10 @@ class SeedMixin(TicketsMixin, KBMixin):
                     )
             s.execute(insert(Message.__table__), messages)
             s.execute(insert(TicketEvent.__table__), events)
+            cycles = [
+                c
+                for row, clock in zip(rows, clocks, strict=True)
+                for c in cycle_rows(clock, ids[row["number"]])
+            ]
+            if cycles:
+                s.execute(insert(SlaCycle.__table__), cycles)
