@@ -276,3 +276,39 @@ def test_seeded_tickets_have_their_current_cycles(seeded_desk: Desk) -> None:
             assert not any(tid == t.id for tid, _ in open_rows)
     stopped = [r for r in rows if r.stopped_at is not None]
     assert all((r.met_at is None) != (r.breached_at is None) for r in stopped)
+
+
+# ---------------------------------------------------------------- the queue screen
+async def test_queue_screen_reorders_when_the_desk_closes(tmp_path: Path) -> None:
+    """The urgency groups change when a business clock stops: at 18:00 ET the minor
+    ticket (business clock, breached) drops below the critical 24/7 one without any
+    ticket changing, and the screen reads the ordering again."""
+    from agent_console.app import create_app
+    from agent_console.screens.queue import QueueScreen
+    from agent_console.widgets.queue_table import QueueTable
+    from tests.test_queue_screen import settle
+
+    before_close = datetime(2026, 11, 20, 22, 59, 50, tzinfo=UTC)  # Fri 17:59:50 ET
+    clock = Clock(before_close)
+    url = f"sqlite:///{tmp_path / 'screen.db'}"
+    d = Desk.open(Settings(db_url=url, agent="alice"), clock=clock)
+    d.add_agent("alice", "Alice One", 1)
+    minor = new_ticket(d, "minor", opened_at=datetime(2026, 11, 18, 14, 0, tzinfo=UTC))
+    critical = new_ticket(d, "critical", opened_at=before_close - timedelta(minutes=30))
+    ids = {raw(d, k).id: k for k in (minor, critical)}
+    app = create_app(
+        Settings(db_url=url, agent="alice"),
+        desk=Desk(d.engine, Settings(db_url=url, agent="alice")),
+        clock=clock,
+        offer_demo=False,
+    )
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await settle(pilot)
+        assert isinstance(screen, QueueScreen)
+        table = screen.query_one(QueueTable)
+        assert [ids[i] for i in table.ids] == [minor, critical]
+        clock.now = before_close + timedelta(seconds=20)  # 18:00:10 ET: closed
+        screen._tick()
+        screen = await settle(pilot)
+        assert [ids[i] for i in screen.query_one(QueueTable).ids] == [critical, minor]
+    d.engine.dispose()

@@ -10,6 +10,7 @@ creation order, so the id breaks ties like the number does, and the index serves
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -161,24 +162,32 @@ def urgency_group(open_policies: Iterable[str]) -> ColumnElement[int]:
     return case((running_now(open_policies), 0), else_=1)
 
 
+#: how long the list of contract policy names is reused (it is a directory listing)
+POLICY_NAMES_TTL = 60.0
+
+
 def open_policy_names(desk: DeskCore, now: datetime) -> frozenset[str]:
     """Names of the policies (default and contracts) whose business hours are open at
     ``now``: the parameter of :func:`running_now`. A contract that fails to load is left
-    out (its tickets' timers already say ``policy?``)."""
-    names = {desk.default_policy.name}
-    try:
-        names.update(desk.policies.names())
-    except OSError:
-        pass
-    out = set()
-    for name in names:
+    out (its tickets' timers already say ``policy?``). No database; the loaded policies
+    are reused for :data:`POLICY_NAMES_TTL` seconds, so the UI tick may call it."""
+    cached = getattr(desk, "_open_policies_cache", None)
+    clock = time.monotonic()
+    if cached is None or clock - cached[0] > POLICY_NAMES_TTL:
+        names = {desk.default_policy.name}
         try:
-            policy = desk.policy_named(name)
-        except (UserError, ValueError):
-            continue
-        if policy.calendar.is_open(now):
-            out.add(policy.name)
-    return frozenset(out)
+            names.update(desk.policies.names())
+        except OSError:
+            pass
+        loaded = []
+        for name in sorted(names):
+            try:
+                loaded.append(desk.policy_named(name))
+            except (UserError, ValueError):
+                continue
+        cached = (clock, tuple(loaded))
+        desk._open_policies_cache = cached  # type: ignore[attr-defined]
+    return frozenset(p.name for p in cached[1] if p.calendar.is_open(now))
 
 
 def sort_columns(sort: str, open_policies: Iterable[str] = ()) -> list[Any]:
