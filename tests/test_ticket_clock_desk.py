@@ -312,3 +312,28 @@ async def test_queue_screen_reorders_when_the_desk_closes(tmp_path: Path) -> Non
         screen = await settle(pilot)
         assert [ids[i] for i in screen.query_one(QueueTable).ids] == [critical, minor]
     d.engine.dispose()
+
+
+async def test_priority_dialog_previews_the_running_deadline(tmp_path: Path) -> None:
+    """``p``: each other priority shows the deadline the ticket clock would run under it
+    (recomputed from the opening), before anything is written."""
+    from textual.widgets import OptionList
+
+    from tests.test_ticket_screen import make_app as ticket_app
+    from tests.test_ticket_screen import make_desk, open_ticket
+
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'p.db'}", now=FIXED_NOW)
+    d = make_desk(settings, "ann")
+    key = new_ticket(d, "minor")
+    app = ticket_app(d)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_ticket(pilot, key)
+        await pilot.press("p")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(3)]
+        # critical: first response 2h on the 24/7 clock from the opening (Mon 09:00 ET)
+        assert "→ FR due Mon 11:00 ET" in labels[0], labels[0]
+        assert "→ FR due Mon 13:00 ET" in labels[1], labels[1]  # urgent: 4 business h
+        assert "→" not in labels[2]  # the current priority
+    d.engine.dispose()
