@@ -110,8 +110,19 @@ class Agent(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
-        # the queue: open tickets of a tier / of an assignee, soonest deadline first
-        Index("ix_ticket_queue_tier", "is_open", "tier", "next_due", "priority_level"),
+        # the queue: open tickets of a tier / of an assignee, soonest deadline first.
+        # Issue 9: each queue index ends with sla_clock, sla_policy, so that the urgency
+        # group of "soonest breach" (desk/queue.py running_now: does the ticket's clock
+        # run now?) is read from the index, never from the table row.
+        Index(
+            "ix_ticket_queue_tier",
+            "is_open",
+            "tier",
+            "next_due",
+            "priority_level",
+            "sla_clock",
+            "sla_policy",
+        ),
         # unassigned tickets of a tier (Working / Unassigned views), whole sort key covered
         Index(
             "ix_ticket_queue_unassigned",
@@ -121,12 +132,29 @@ class Ticket(SQLModel, table=True):
             "next_due",
             "priority_level",
             "id",
+            "sla_clock",
+            "sla_policy",
         ),
-        Index("ix_ticket_queue_assignee", "is_open", "assignee_id", "next_due"),
-        Index("ix_ticket_queue_all", "is_open", "next_due", "priority_level"),
+        Index(
+            "ix_ticket_queue_assignee",
+            "is_open",
+            "assignee_id",
+            "next_due",
+            "priority_level",
+            "sla_clock",
+            "sla_policy",
+        ),
+        Index(
+            "ix_ticket_queue_all",
+            "is_open",
+            "next_due",
+            "priority_level",
+            "sla_clock",
+            "sla_policy",
+            "tier",
+            "assignee_id",
+        ),
         Index("ix_ticket_status", "status", "next_due"),
-        # issue 9: urgency groups (clock running now?) of the open tickets, by due instant
-        Index("ix_ticket_urgency", "is_open", "sla_clock", "sla_policy", "next_due"),
         UniqueConstraint("external_id", name="uq_ticket_external_id"),
     )
 
