@@ -49,7 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent_console.sla.calendar import require_aware
 from agent_console.sla.deadlines import Deadlines, Pause, merge_pauses, resolution_due_epoch
+from agent_console.sla.durations import whole_seconds
 from agent_console.sla.policy import BUSINESS, Policy, PriorityTarget
+from agent_console.sla.range import check_supported
 
 if TYPE_CHECKING:
     from agent_console.sla.explain import Explanation
@@ -127,7 +129,7 @@ METRIC_NAMES: tuple[str, ...] = tuple(s.name for s in _PLAIN_SPECS)
 
 def metric_specs(priority: PriorityTarget) -> tuple[MetricSpec, ...]:
     """The metrics a ticket of ``priority`` is measured on, in display order."""
-    if getattr(priority, "status_update_pauses", False):
+    if priority.status_update_pauses:
         return _PAUSABLE_SPECS
     return _PLAIN_SPECS
 
@@ -187,10 +189,13 @@ def _utc(ts: float) -> datetime:
 
 
 def _ts(value: datetime | None, what: str) -> float | None:
+    """Epoch seconds of an aware instant in the supported range (``ValueError`` for a
+    naive one, :class:`~agent_console.sla.range.OutOfRange` outside 1900–2199)."""
     if value is None:
         return None
     if value.tzinfo is None:
         require_aware(value, what)
+    check_supported(value, what)
     return value.timestamp()
 
 
@@ -286,9 +291,8 @@ class TicketClock:
         target = policy.target(priority)
         if opened is None:
             raise ValueError("opened is required")
-        if opened.tzinfo is None:
-            require_aware(opened, "opened")
-        t_open = opened.timestamp()
+        t_open = _ts(opened, "opened")
+        assert t_open is not None
         is_open = (status in OPEN_STATUSES) if status is not None else resolved_at is None
         merged = tuple(merge_pauses(pauses, t_open)) if pauses else ()
         return cls(
@@ -448,7 +452,7 @@ class TicketClock:
                 if e <= start:
                     continue
                 used -= self.policy.elapsed_epoch(self.target, max(s, start), min(e, at))
-        return round(used)
+        return whole_seconds(used)
 
     def left_when_paused(self, metric: str) -> int | None:
         """Clock seconds ``metric`` had left when its pause began (negative: overdue by);
@@ -542,9 +546,9 @@ class TicketClock:
                 target_seconds=target,
             )
         assert due_ts is not None
-        seconds = round(self.policy.elapsed_epoch(self.target, t_now, due_ts))
+        seconds = whole_seconds(self.policy.elapsed_epoch(self.target, t_now, due_ts))
         if t_now > due_ts:
-            seconds = -round(self.policy.elapsed_epoch(self.target, due_ts, t_now))
+            seconds = -whole_seconds(self.policy.elapsed_epoch(self.target, due_ts, t_now))
         runs = self.target.clock != BUSINESS or self.policy.calendar.is_open_epoch(t_now)
         fraction = seconds / target if target else (1.0 if seconds > 0 else 0.0)
         return MetricStatus(
