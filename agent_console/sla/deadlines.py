@@ -151,12 +151,12 @@ def compute_deadlines(
     first_due = _utc(policy.add_epoch(target, t_open, target.first_response))
     merged = merge_pauses(pauses, t_open)
     update_due: datetime | None = None
+    for given, what in ((last_public_update_at, "last update"), (first_response_at, "first response")):
+        if given is not None:  # every instant given is checked, used or not
+            require_aware(given, what)
+            check_supported(given, what)
     if first_response_at is not None:
         base = last_public_update_at or first_response_at
-        require_aware(base, "last update")
-        check_supported(base, "last update")
-        require_aware(first_response_at, "first response")
-        check_supported(first_response_at, "first response")
         t_base = max(base.timestamp(), first_response_at.timestamp())
         if not target.status_update_pauses:
             update_due = _utc(policy.add_epoch(target, t_base, target.status_update))
