@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agent_console.sla.calendar import require_aware
 from agent_console.sla.deadlines import Deadlines, Pause, merge_pauses, resolution_due_epoch
@@ -199,31 +199,14 @@ def _ts(value: datetime | None, what: str) -> float | None:
     return value.timestamp()
 
 
-class TicketClock:
-    """An immutable ticket clock (see the module docstring for the rules).
-
-    Build it with :meth:`of`. Raises ``ValueError`` for naive instants or a pause ending
-    before it starts, :class:`~agent_console.sla.errors.PolicyError` for an unknown
-    priority."""
-
-    __slots__ = (
-        "policy",
-        "target",
-        "specs",
-        "opened",
-        "first_reply",
-        "last_update",
-        "pauses",
-        "paused_since",
-        "resolved_at",
-        "is_open",
-        "_steps",
-        "_dues",
-    )
+class _ClockFacts(NamedTuple):
+    """The stored shape of a :class:`TicketClock` (a named tuple: immutable, cheap)."""
 
     policy: Policy
     target: PriorityTarget
+    #: the metrics of the priority (:func:`metric_specs`) and their cached plan
     specs: tuple[MetricSpec, ...]
+    steps: tuple[Any, ...]
     #: epoch seconds (UTC) of the facts
     opened: float
     first_reply: float | None
@@ -233,9 +216,57 @@ class TicketClock:
     paused_since: float | None
     resolved_at: float | None
     is_open: bool
+    #: due instants (epoch seconds, None: not started / paused), in ``specs`` order
+    dues: tuple[float | None, ...]
 
-    def __init__(
-        self,
+
+def _dues(
+    policy: Policy,
+    target: PriorityTarget,
+    steps: tuple[Any, ...],
+    opened: float,
+    first: float | None,
+    last: float | None,
+    pauses: tuple[tuple[float, float], ...],
+    waiting: bool,
+) -> tuple[float | None, ...]:
+    """Due instants of every metric: a metric starts at the opening or at the first
+    public reply (a cyclic one at the last public update), runs its target on the
+    priority's clock, and a pausable one skips the closed pauses and has no due instant
+    while waiting. The hot path of every writer: plain locals over the cached plan."""
+    out: list[float | None] = []
+    for from_opening, cyclic, pausable, seconds in steps:
+        if from_opening:
+            start = opened
+        elif first is None:
+            out.append(None)
+            continue
+        elif cyclic and last is not None and last > first:
+            start = last
+        else:
+            start = first
+        if not pausable or not (waiting or pauses):
+            out.append(policy.add_epoch(target, start, seconds))
+        elif waiting:
+            out.append(None)
+        else:
+            out.append(resolution_due_epoch(policy, target, start, pauses, seconds))
+    return tuple(out)
+
+
+class TicketClock(_ClockFacts):
+    """An immutable ticket clock (see the module docstring for the rules).
+
+    Build it with :meth:`of` (from datetimes) or ``TicketClock(policy, target, opened,
+    first_reply, last_update, pauses, paused_since, resolved_at, is_open)`` (epoch
+    seconds, pauses merged). Raises ``ValueError`` for naive instants or a pause ending
+    before it starts, :class:`~agent_console.sla.range.OutOfRange` outside 1900–2199,
+    :class:`~agent_console.sla.errors.PolicyError` for an unknown priority."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
         policy: Policy,
         target: PriorityTarget,
         opened: float,
@@ -245,24 +276,35 @@ class TicketClock:
         paused_since: float | None,
         resolved_at: float | None,
         is_open: bool,
-    ) -> None:
-        sets = object.__setattr__
+    ) -> TicketClock:
         specs, steps = _plan(target)
-        sets(self, "policy", policy)
-        sets(self, "target", target)
-        sets(self, "specs", specs)
-        sets(self, "_steps", steps)
-        sets(self, "opened", opened)
-        sets(self, "first_reply", first_reply)
-        sets(self, "last_update", last_update)
-        sets(self, "pauses", pauses)
-        sets(self, "paused_since", paused_since)
-        sets(self, "resolved_at", resolved_at)
-        sets(self, "is_open", is_open)
-        sets(self, "_dues", None)
-
-    def __setattr__(self, key: str, value: object) -> None:
-        raise AttributeError("TicketClock is immutable")
+        dues = _dues(
+            policy,
+            target,
+            steps,
+            opened,
+            first_reply,
+            last_update,
+            pauses,
+            paused_since is not None,
+        )
+        return tuple.__new__(
+            cls,
+            (
+                policy,
+                target,
+                specs,
+                steps,
+                opened,
+                first_reply,
+                last_update,
+                pauses,
+                paused_since,
+                resolved_at,
+                is_open,
+                dues,
+            ),
+        )
 
     def __repr__(self) -> str:
         return (
@@ -381,35 +423,8 @@ class TicketClock:
 
     def dues_epoch(self) -> tuple[float | None, ...]:
         """Due instants (epoch seconds, None: not started / paused) of every metric, in
-        :attr:`specs` order: a metric starts at the opening or at the first public reply
-        (a cyclic one at the last public update), runs its target on the priority's clock,
-        and a pausable one skips the closed pauses and has no due instant while waiting."""
-        dues = self._dues
-        if dues is not None:
-            return dues  # type: ignore[no-any-return]
-        policy, target = self.policy, self.target
-        opened, first, last = self.opened, self.first_reply, self.last_update
-        waiting, pauses = self.paused_since is not None, self.pauses
-        out: list[float | None] = []
-        for from_opening, cyclic, pausable, seconds in self._steps:
-            if from_opening:
-                start = opened
-            elif first is None:
-                out.append(None)
-                continue
-            elif cyclic and last is not None and last > first:
-                start = last
-            else:
-                start = first
-            if not pausable or not (waiting or pauses):
-                out.append(policy.add_epoch(target, start, seconds))
-            elif waiting:
-                out.append(None)
-            else:
-                out.append(resolution_due_epoch(policy, target, start, pauses, seconds))
-        dues = tuple(out)
-        object.__setattr__(self, "_dues", dues)
-        return dues
+        :attr:`specs` order."""
+        return self.dues
 
     def due(self, metric: str) -> datetime | None:
         """Due instant (UTC) of ``metric``'s current cycle; None before it starts (the
