@@ -96,14 +96,17 @@ def normalise_tags(tags: str | list[str] | None) -> str:
 class TicketsMixin(DeskCore):
     # ------------------------------------------------------------------ queries
     def list_tickets(
-        self, *, status: str | None = None, limit: int | None = None
+        self, *, status: str | None = None, limit: int | None = None, open_only: bool = False
     ) -> list[TicketSummary]:
-        """Tickets most urgent first, optionally by status: the queue's "soonest breach"
-        order (README "Urgency": clock running now first, then by stored due instant, then
+        """Tickets most urgent first, optionally by status (``open_only``: new, open,
+        pending and on hold — the unresolved ones): the queue's "soonest breach" order
+        (README "Urgency": clock running now first, then by stored due instant, then
         priority)."""
         urgency = urgency_group(open_policy_names(self, self.now()))
         with self.read() as s:
             q = self._summary_query()
+            if open_only:
+                q = q.where(col(Ticket.is_open).is_(True))
             if status:
                 q = q.where(Ticket.status == parse_status(status).value)
             q = q.order_by(urgency, Ticket.next_due, Ticket.priority_level, Ticket.number)
