@@ -333,8 +333,10 @@ class TicketClock(_ClockFacts):
         target = policy.target(priority)
         if opened is None:
             raise ValueError("opened is required")
-        t_open = _ts(opened, "opened")
-        assert t_open is not None
+        if opened.tzinfo is None:
+            require_aware(opened, "opened")
+        check_supported(opened, "opened")
+        t_open = opened.timestamp()
         is_open = (status in OPEN_STATUSES) if status is not None else resolved_at is None
         merged = tuple(merge_pauses(pauses, t_open)) if pauses else ()
         return cls(
@@ -507,10 +509,15 @@ class TicketClock(_ClockFacts):
         return best
 
     def running_epoch(self) -> tuple[str, float] | None:
-        """:meth:`running` as (metric name, due epoch) — the bulk writers' fast path."""
+        """:meth:`running` as (metric name, due epoch) — the bulk writers' fast path.
+        (:meth:`_live` unrolled: a metric with a due instant has started and is not
+        waiting, so only a finished ticket and an answered first response are left out.)"""
+        if not self.is_open:
+            return None
+        answered = self.first_reply is not None
         best: tuple[str, float] | None = None
-        for spec, due in zip(self.specs, self.dues_epoch(), strict=True):
-            if due is None or not self._live(spec):
+        for spec, due in zip(self.specs, self.dues, strict=True):
+            if due is None or (answered and spec.stops == FIRST_REPLY):
                 continue
             if best is None or due < best[1]:
                 best = (spec.name, due)
