@@ -349,3 +349,45 @@ def test_import_and_seed_act_as_system_actors(desk: Desk, tmp_path: Path) -> Non
     assert {"system:import", "system:seed"} <= {
         a.handle for a in desk.list_agents(include_system=True)
     }
+
+
+# ---------------------------------------------------------------- shown as such
+async def test_history_shows_system_actors_and_on_behalf_in_tui_and_cli(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent_console.screens.ticket_info import HistoryScreen
+    from tests.test_ticket_screen import make_app, make_desk, open_ticket
+
+    desk = make_desk(settings, "ann")
+    try:
+        with desk.write() as s:  # bob is the OS user "bob-login"; ann acts for him
+            bob = s.exec(select(Agent).where(Agent.handle == "bob")).one()
+            bob.os_user = "bob-login"
+        src = tmp_path / "in.jsonl"
+        src.write_text(
+            '{"subject": "Printer", "body": "jams", "requester_email": "a@example.com", '
+            '"priority": "minor", "channel": "email", "opened_at": "2026-11-20T10:00:00+00:00"}\n'
+        )
+        desk.import_tickets(src)
+        key = desk.list_tickets(limit=1)[0].key
+        desk.reply(key, "for bob", agent="bob", internal=True)
+        app = make_app(desk)
+        async with app.run_test(size=(140, 45)) as pilot:
+            await open_ticket(pilot, key)
+            await pilot.press("h")
+            await pilot.pause()
+            assert isinstance(app.screen, HistoryScreen)
+            rows = [(e.agent, e.text) for e in app.screen.events]
+        assert rows[0] == ("system:import", "ticket imported (by system:import)")
+        assert rows[1] == (
+            "bob",
+            f"bob added an internal note (by the administrator {os_user()}, on their behalf)",
+        )
+        assert main(["--db", settings.db_url, "ticket", "show", key]) == 0
+        out = capsys.readouterr().out
+        assert "ticket imported (by system:import)" in out
+        assert (
+            f"bob added an internal note (by the administrator {os_user()}, on their behalf)" in out
+        )
+    finally:
+        desk.engine.dispose()
