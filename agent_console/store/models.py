@@ -97,8 +97,8 @@ class Agent(SQLModel, table=True):
     __tablename__ = "agent"
     __table_args__ = (
         # identity (issue 11, "teamid"): one agent per database role / OS user
-        UniqueConstraint("db_role", name="uq_agent_db_role"),
-        UniqueConstraint("os_user", name="uq_agent_os_user"),
+        Index("uq_agent_db_role", "db_role", unique=True),
+        Index("uq_agent_os_user", "os_user", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
