@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_console.cli import (
         agent_cmd,
         data_cmd,
+        db_cmd,
         kb_cmd,
         sla_cmd,
         ticket_cmd,
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd):
+    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd):
         module.register(sub)
     return parser
 

@@ -1,0 +1,30 @@
+"""The database schema seen from the desk: which revision, and upgrading it.
+
+``agent-console db current`` / ``db upgrade`` call these without opening a :class:`Desk`
+(opening one migrates, or refuses, first). Rules of who migrates: store/migrations.py.
+"""
+
+from __future__ import annotations
+
+from agent_console.paths import default_db_url
+from agent_console.settings import Settings
+from agent_console.store.db import make_engine
+from agent_console.store.migrations import SchemaState, UpgradeResult, schema_state, upgrade
+
+
+def schema_status(settings: Settings) -> SchemaState:
+    """Where the database of ``settings`` stands (reads only; an empty database is fine)."""
+    engine = make_engine(settings.db_url, create_folder=settings.db_url == default_db_url())
+    try:
+        return schema_state(engine)
+    finally:
+        engine.dispose()
+
+
+def upgrade_schema(settings: Settings) -> UpgradeResult:
+    """Bring the database to head (PostgreSQL: only the owner; others get exit 3)."""
+    engine = make_engine(settings.db_url, create_folder=settings.db_url == default_db_url())
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()
