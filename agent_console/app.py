@@ -77,6 +77,8 @@ class AgentConsoleApp(App[None]):
 
     # ---------------------------------------------------------------- first run
     def on_mount(self) -> None:
+        for line in self.desk.take_notices():  # e.g. a local policy file not in use
+            self.notify(line, severity="warning", markup=False, timeout=15)
         if self.offer_demo and not self.desk.has_tickets():
             from agent_console.screens.demo_offer import DemoOffer
 

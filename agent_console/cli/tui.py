@@ -8,6 +8,7 @@ from agent_console.cli.context import CliContext
 def run_tui(ctx: CliContext, *, demo: bool = False) -> int:
     from agent_console.app import create_app
 
+    ctx.interactive = True
     desk = ctx.desk
     desk.get_agent()  # an unknown --agent is one clear line here, not a crash in the UI
     if demo and not desk.has_tickets():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,10 +17,18 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
+from agent_console.desk.policies import (
+    PolicySource,
+    StoredPolicyBook,
+    differs_notice,
+    latest_versions,
+    read_policy_file,
+    store_bundled,
+)
 from agent_console.errors import NotFound, UserError
-from agent_console.paths import default_db_url, policies_dir
+from agent_console.paths import default_db_url, default_policy_path, policies_dir
 from agent_console.settings import DEMO_AGENT, Settings, check_zone
-from agent_console.sla import Policy, PolicyBook, PolicyError, load_policy
+from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
 from agent_console.store.db import first_line, open_engine, safe_url
 from agent_console.store.models import Agent, Organization, Ticket, TicketEvent
 
@@ -28,6 +37,15 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def _is_explicit_policy(path: Path) -> bool:
+    """``--policy`` / ``AGENT_CONSOLE_POLICY`` / config named a file other than the bundled
+    default."""
+    try:
+        return Path(path).resolve() != default_policy_path().resolve()
+    except OSError:
+        return True
 
 
 class DeskCore:
@@ -39,16 +57,70 @@ class DeskCore:
         fixed = settings.now
         self._clock: Clock = clock or ((lambda: fixed) if fixed else system_clock)
         self._write_engine = engine.execution_options(sqlite_immediate=True)
-        try:
-            default = load_policy(settings.policy, name="default")
-        except PolicyError as exc:
-            raise UserError(f"SLA policy: {exc}") from exc
-        self.policies = PolicyBook(default, [policies_dir()])
+        #: one-line notices for the person starting the console (CLI: stderr; TUI: a
+        #: notification), e.g. a local policy file that differs from the stored one
+        self.notices: list[str] = []
+        self.policies: StoredPolicyBook = self._open_policies()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> DeskCore:
         is_default = settings.db_url == default_db_url()
         return cls(open_engine(settings.db_url, create_folder=is_default), settings, clock=clock)
+
+    # ------------------------------------------------------------ stored policies
+    def _open_policies(self) -> StoredPolicyBook:
+        """The stored policies in force (desk/policies.py); a new database first takes the
+        bundled default (or ``--policy FILE``) and the bundled contracts."""
+        explicit = _is_explicit_policy(self.settings.policy)
+        local: PolicySource | None = None
+        if explicit:
+            local = self._read_local_policy()
+        with self.read() as s:
+            rows = latest_versions(s)
+        if not rows:
+            local = local or self._read_local_policy()
+            try:
+                with Session(self._write_engine, expire_on_commit=False) as s:
+                    if not latest_versions(s):  # re-checked under the write lock
+                        store_bundled(s, local, policies_dir(), at=self.now())
+                        s.commit()
+            except IntegrityError:
+                pass  # another console stored them first (PostgreSQL); read theirs
+            except PolicyError as exc:
+                raise UserError(f"SLA policy: {exc}") from exc
+            except SQLAlchemyError as exc:
+                raise UserError(f"database error: {first_line(exc)}") from exc
+            with self.read() as s:
+                rows = latest_versions(s)
+        try:
+            book = StoredPolicyBook(rows)
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+        if explicit and local is not None:
+            notice = differs_notice(local, rows[DEFAULT_POLICY_NAME])
+            if notice:
+                self.notices.append(notice)
+        return book
+
+    def _read_local_policy(self) -> PolicySource:
+        try:
+            return read_policy_file(self.settings.policy, DEFAULT_POLICY_NAME)
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+
+    def reload_policies(self) -> None:
+        """Read the stored policies again (after ``sla apply`` here or on another console)."""
+        with self.read() as s:
+            rows = latest_versions(s)
+        try:
+            self.policies = StoredPolicyBook(rows)
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+
+    def take_notices(self) -> list[str]:
+        """The pending start-up notices (each returned once)."""
+        out, self.notices = self.notices, []
+        return out
 
     # ------------------------------------------------------------ clock & identity
     def now(self) -> datetime:
@@ -147,14 +219,15 @@ class DeskCore:
     def log(
         self,
         session: Session,
-        ticket_id: int,
+        ticket_id: int | None,
         kind: str,
         *,
         agent_id: int | None = None,
         at: datetime | None = None,
         **details: Any,
     ) -> TicketEvent:
-        """Append one event to the ticket's trail (in the caller's transaction)."""
+        """Append one event to the ticket's trail (in the caller's transaction).
+        ``ticket_id`` None: a desk-wide event (``policy_applied``), see models.TicketEvent."""
         ev = TicketEvent(
             ticket_id=ticket_id, agent_id=agent_id, kind=kind, at=at or self.now(), details=details
         )

@@ -1,0 +1,297 @@
+"""``sla apply``: store a policy file as the next version and recompute the open tickets
+under it (README, "Stored policies").
+
+- Who: a lead (``--agent`` must be a lead) or the administrator (no ``--agent``: the user
+  of a SQLite file, or the PostgreSQL database owner's role). Anyone may ``--dry-run``.
+- The file is validated first (one line naming the file, key and reason; exit 2).
+- The new version is stored in its own transaction, then the open tickets under the
+  policy (organizations whose ``sla_policy`` names it; for ``default``, tickets of no
+  organization or of an organization without a contract) are recomputed through
+  :func:`agent_console.desk.deadlines.refresh_deadlines`, one transaction per batch of
+  :data:`BATCH_SIZE`, in id order. Ticket versions are not bumped (deadlines are derived,
+  not edited: no one's edit conflicts with a recompute).
+- Events: ``sla_recomputed`` on each ticket where a deadline moved (details: the policy,
+  its version and ``moved``: field → [before, after] ISO instants or null), and one
+  ``policy_applied`` summary event with no ticket (``ticket_id`` NULL; details: policy,
+  version, previous_version, fingerprint, by and the counts). Consoles following the feed
+  reload the stored policies when they see it.
+- Applying the version already in force stores nothing but still recomputes (so an
+  interrupted apply is finished by running it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import or_, text
+from sqlmodel import Session, col, func, select
+
+from agent_console.desk.core import DeskCore
+from agent_console.desk.deadlines import refresh_deadlines
+from agent_console.desk.policies import latest_versions, read_policy_file, store_version
+from agent_console.errors import PermissionDenied, UserError
+from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
+from agent_console.store.models import Organization, Ticket
+
+#: tickets recomputed per transaction
+BATCH_SIZE = 1000
+#: the stored deadlines a recompute compares (``next_due`` follows from them)
+DEADLINE_FIELDS = ("first_response_due", "next_update_due", "resolution_due")
+#: event kinds written by a recompute
+EVENT_RECOMPUTED = "sla_recomputed"
+EVENT_POLICY_APPLIED = "policy_applied"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class TicketMove:
+    """One ticket whose deadlines moved: field → (before, after), UTC instants or None."""
+
+    key: str
+    priority: str
+    moved: dict[str, tuple[datetime | None, datetime | None]]
+    now_breached: bool
+
+
+@dataclass
+class ApplyReport:
+    """What ``sla apply`` did (or, with ``dry_run``, would do)."""
+
+    name: str
+    fingerprint: str
+    dry_run: bool
+    #: the version stored (None on a dry run or when the file is the version in force)
+    version: int | None
+    #: the version in force before (None: a new contract)
+    previous_version: int | None
+    recomputed: int = 0
+    #: deadlines (first response, next update, resolution) whose instant changed
+    deadlines_moved: int = 0
+    tickets_moved: int = 0
+    #: tickets whose running deadline is past now after the recompute but was not before
+    now_breached: int = 0
+    #: every moved ticket on a dry run (empty otherwise: an apply reports counts)
+    moves: list[TicketMove] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.dry_run and self.version is None
+
+    def summary(self) -> str:
+        """``312 open tickets recomputed; 41 deadlines moved, 3 now breached``"""
+        n = self.recomputed
+        if self.dry_run:
+            return (
+                f"dry run: {n:,} open ticket{'s' if n != 1 else ''} would be recomputed; "
+                f"{self.deadlines_moved:,} deadline{'s' if self.deadlines_moved != 1 else ''} "
+                f"would move, {self.now_breached:,} would be breached; nothing was written"
+            )
+        return (
+            f"{n:,} open ticket{'s' if n != 1 else ''} recomputed; "
+            f"{self.deadlines_moved:,} deadline{'s' if self.deadlines_moved != 1 else ''} "
+            f"moved, {self.now_breached:,} now breached"
+        )
+
+
+class PolicyApplyMixin(DeskCore):
+    def apply_policy(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> ApplyReport:
+        """Validate the policy file at ``path``, store it as the next version of ``name``
+        and recompute the open tickets under it (module docstring). Raises
+        :class:`UserError` (exit 2) for a bad file, :class:`PermissionDenied` (exit 3)
+        for someone neither a lead nor the administrator."""
+        with self.read() as s:
+            stored = latest_versions(s)
+        name = name or _name_for(Path(path), stored)
+        try:
+            source = read_policy_file(path, name)
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+        policy = source.policy
+        current = stored.get(name)
+        previous = current.version if current is not None else None
+        report = ApplyReport(policy.name, policy.fingerprint, dry_run, None, previous)
+        if dry_run:
+            self._recompute(policy, report, version=None, agent_id=None,
+                            progress=progress, batch_size=batch_size)
+            return report
+        by, agent_id = self._policy_writer()
+        if current is None or current.fingerprint != policy.fingerprint:
+            with self.write() as s:
+                row = store_version(s, source, by=by, at=self.now())
+                report.version = row.version
+        self.reload_policies()
+        self._recompute(self.policy_named(name), report, version=report.version or previous,
+                        agent_id=agent_id, progress=progress, batch_size=batch_size)
+        with self.write() as s:
+            self.log(
+                s,
+                None,
+                EVENT_POLICY_APPLIED,
+                agent_id=agent_id,
+                policy=name,
+                version=report.version or previous,
+                previous_version=previous,
+                stored=report.version is not None,
+                fingerprint=policy.fingerprint,
+                by=by,
+                recomputed=report.recomputed,
+                deadlines_moved=report.deadlines_moved,
+                tickets_moved=report.tickets_moved,
+                now_breached=report.now_breached,
+            )
+        return report
+
+    # ------------------------------------------------------------ who may apply
+    def _policy_writer(self) -> tuple[str, int | None]:
+        """``(stored_by, agent id)`` of who applies, or :class:`PermissionDenied`."""
+        if self.settings.agent:
+            with self.read() as s:
+                agent = self.agent_by_handle(s, self.settings.agent)
+            if not agent.lead:
+                raise PermissionDenied(
+                    f"{agent.handle} is not a lead: only a lead (--agent LEAD) or the "
+                    "administrator (no --agent) applies an SLA policy"
+                )
+            return agent.handle, agent.id
+        if self.engine.dialect.name != "postgresql":
+            return "admin", None
+        with self.read() as s:
+            role, owner = s.execute(  # type: ignore[call-overload]
+                text(
+                    "SELECT current_user, pg_catalog.pg_get_userbyid(datdba) "
+                    "FROM pg_catalog.pg_database WHERE datname = current_database()"
+                )
+            ).one()
+        if role != owner:
+            raise PermissionDenied(
+                f"applying an SLA policy needs --agent LEAD (a lead) or the database owner "
+                f"(role {owner}; you are {role})"
+            )
+        return f"admin:{role}", None
+
+    # ------------------------------------------------------------ the recompute
+    def _recompute(
+        self,
+        policy: Policy,
+        report: ApplyReport,
+        *,
+        version: int | None,
+        agent_id: int | None,
+        progress: Progress | None,
+        batch_size: int,
+    ) -> None:
+        under = _under_policy(policy.name)
+        with self.read() as s:
+            total = int(s.exec(select(func.count()).select_from(Ticket).where(under)).one())
+        now = self.now()
+        last_id = 0
+        done = 0
+        if progress:
+            progress("recompute", 0, total)
+        while True:
+            if report.dry_run:
+                with self.read() as s, s.no_autoflush:
+                    batch = self._batch(s, under, last_id, batch_size)
+                    self._recompute_batch(s, batch, policy, report, now, version, agent_id)
+                    s.expunge_all()
+            else:
+                with self.write() as s:
+                    batch = self._batch(s, under, last_id, batch_size)
+                    self._recompute_batch(s, batch, policy, report, now, version, agent_id)
+            if not batch:
+                break
+            last_id = batch[-1][0]
+            done += len(batch)
+            if progress:
+                progress("recompute", done, total)
+
+    @staticmethod
+    def _batch(s: Session, under: object, last_id: int, size: int) -> list[tuple[int, Ticket]]:
+        rows = s.exec(
+            select(Ticket).where(under, col(Ticket.id) > last_id).order_by(col(Ticket.id)).limit(size)
+        ).all()
+        return [(int(t.id or 0), t) for t in rows]
+
+    def _recompute_batch(
+        self,
+        s: Session,
+        batch: list[tuple[int, Ticket]],
+        policy: Policy,
+        report: ApplyReport,
+        now: datetime,
+        version: int | None,
+        agent_id: int | None,
+    ) -> None:
+        for ticket_id, ticket in batch:
+            before = {f: getattr(ticket, f) for f in DEADLINE_FIELDS}
+            before_next = ticket.next_due
+            refresh_deadlines(ticket, policy)
+            report.recomputed += 1
+            moved = {
+                f: (before[f], getattr(ticket, f))
+                for f in DEADLINE_FIELDS
+                if before[f] != getattr(ticket, f)
+            }
+            if not moved:
+                continue
+            breached = ticket.next_due <= now < before_next
+            report.deadlines_moved += len(moved)
+            report.tickets_moved += 1
+            report.now_breached += breached
+            if report.dry_run:
+                report.moves.append(TicketMove(ticket.key, ticket.priority, moved, breached))
+                continue
+            self.log(
+                s,
+                ticket_id,
+                EVENT_RECOMPUTED,
+                agent_id=agent_id,
+                at=now,
+                policy=policy.name,
+                version=version,
+                moved={f: [_iso(a), _iso(b)] for f, (a, b) in moved.items()},
+            )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _name_for(path: Path, stored: dict[str, object]) -> str:
+    """``--name`` left out: the contract the file is named after when one of that name is
+    stored (``enterprise-plus.toml`` → ``enterprise-plus``), else the default policy."""
+    if path.stem in stored and path.stem != DEFAULT_POLICY_NAME:
+        return path.stem
+    return DEFAULT_POLICY_NAME
+
+
+def _under_policy(name: str):  # type: ignore[no-untyped-def]
+    """Open tickets whose deadlines come from the policy ``name`` (the same rule as
+    :meth:`DeskCore.policy_for_ticket`)."""
+    if name == DEFAULT_POLICY_NAME:
+        contractless = select(Organization.id).where(
+            or_(
+                col(Organization.sla_policy).is_(None),
+                col(Organization.sla_policy).in_(["", DEFAULT_POLICY_NAME]),
+            )
+        )
+        owner = or_(
+            col(Ticket.organization_id).is_(None), col(Ticket.organization_id).in_(contractless)
+        )
+    else:
+        owner = col(Ticket.organization_id).in_(
+            select(Organization.id).where(Organization.sla_policy == name)
+        )
+    return (col(Ticket.is_open) == True) & owner  # noqa: E712
