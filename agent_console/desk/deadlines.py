@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from agent_console.sla import Policy, compute_deadlines
 from agent_console.store.models import Status, Ticket
@@ -18,21 +20,56 @@ def pause_pairs(pauses: list[tuple[datetime, datetime]]) -> list[list[str]]:
     return [[a.isoformat(), b.isoformat()] for a, b in pauses]
 
 
+def deadline_columns(
+    policy: Policy,
+    priority: str,
+    opened: datetime,
+    *,
+    status: str = "new",
+    first_response_at: datetime | None = None,
+    last_public_update_at: datetime | None = None,
+    pauses: Iterable[tuple[datetime, datetime]] = (),
+    paused_since: datetime | None = None,
+    resolved_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The stored deadline columns of a ticket from its facts (``first_response_due``,
+    ``next_update_due``, ``resolution_due``, ``next_due``), for rows bulk-updated without
+    ORM objects (``sla apply``). :func:`refresh_deadlines` is this on a ticket."""
+    d = compute_deadlines(
+        policy,
+        priority,
+        opened,
+        pauses=list(pauses),
+        first_response_at=first_response_at,
+        last_public_update_at=last_public_update_at,
+        paused_since=paused_since,
+    )
+    cols: dict[str, Any] = {
+        "first_response_due": d.first_response_due,
+        "next_update_due": d.next_update_due,
+        "resolution_due": d.resolution_due,
+    }
+    cols["next_due"] = nearest_due(
+        status=status, first_response_at=first_response_at, paused_since=paused_since, **cols
+    )
+    return cols
+
+
 def refresh_deadlines(ticket: Ticket, policy: Policy) -> None:
     """Recompute the three deadlines and the queue's sort key from the ticket's facts."""
-    d = compute_deadlines(
+    cols = deadline_columns(
         policy,
         ticket.priority,
         ticket.opened_at,
-        pauses=parse_pauses(ticket.sla_pauses),
+        status=ticket.status,
         first_response_at=ticket.first_response_at,
         last_public_update_at=ticket.last_public_update_at,
+        pauses=parse_pauses(ticket.sla_pauses),
         paused_since=ticket.paused_since,
+        resolved_at=ticket.resolved_at,
     )
-    ticket.first_response_due = d.first_response_due
-    ticket.next_update_due = d.next_update_due
-    ticket.resolution_due = d.resolution_due
-    ticket.next_due = next_due(ticket)
+    for name, value in cols.items():
+        setattr(ticket, name, value)
 
 
 def next_due(ticket: Ticket) -> datetime:
