@@ -352,6 +352,8 @@ def test_a_bad_policy_file_is_one_line_and_stores_nothing(
     assert main(["--db", sqlite_url, "sla", "apply", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.toml" in err and "first_response" in err
+    with pytest.raises(UserError, match="bad policy name '../x'"):
+        open_desk(sqlite_url).apply_policy(bad, name="../x")
     with pytest.raises(UserError, match="policy file not found"):
         open_desk(sqlite_url).apply_policy(tmp_path / "missing.toml")
     assert len(versions(open_desk(sqlite_url))) == 1

@@ -35,6 +35,7 @@ from agent_console.desk.deadlines import deadline_columns, parse_pauses
 from agent_console.desk.policies import latest_versions, read_policy_file, store_version
 from agent_console.errors import PermissionDenied, UserError
 from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
+from agent_console.sla.policy import _NAME_RE
 from agent_console.store.models import Organization, Ticket, TicketEvent
 
 #: tickets recomputed per transaction
@@ -115,6 +116,8 @@ class PolicyApplyMixin(DeskCore):
         with self.read() as s:
             stored = latest_versions(s)
         name = name or _name_for(Path(path), stored)
+        if not _NAME_RE.fullmatch(name):
+            raise UserError(f"bad policy name {name!r} (letters, digits, '-', '_', '.')")
         try:
             source = read_policy_file(path, name)
         except PolicyError as exc:
