@@ -344,6 +344,32 @@ def test_two_owners_starting_at_once_do_not_both_migrate(pg_url: str) -> None:
     engine.dispose()
 
 
+def test_two_sqlite_consoles_starting_at_once_migrate_once(tmp_path: Path) -> None:
+    """SQLite: the upgrade takes the write lock first (BEGIN IMMEDIATE); the second
+    console waits for it and then finds the schema at head."""
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def start() -> None:
+        engine = make_engine(url)
+        try:
+            barrier.wait(timeout=10)
+            results.append(upgrade(engine))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sorted(r.migrated for r in results) == [False, True]  # type: ignore[union-attr]
+
+
 # ---------------------------------------------------------------- the CLI
 def test_db_current_and_upgrade_on_sqlite(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
