@@ -81,7 +81,9 @@ def main() -> None:
             ("sla apply (policy changed)", []),
             ("sla apply (same policy again)", []),
         ):
-            secs, summary = cli("--db", db, "--tz", "UTC", "sla", "apply", str(policy), *extra)
+            secs, summary = cli(
+                "--db", db, "--tz", "UTC", "sla", "apply", str(policy), "--name", "default", *extra
+            )
             print(f"{label}: {secs:.1f} s wall, {args.tickets / secs:,.0f} tickets/s  — {summary}")
 
 

@@ -129,7 +129,7 @@ def test_a_local_policy_that_differs_is_one_line_and_the_stored_one_is_used(
     assert main(["--db", sqlite_url, "--policy", str(local), "ticket", "list"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "differs from the stored default policy" in err[0]
-    same = policy_file(tmp_path, "same.toml", DEFAULT_TEXT)
+    same = policy_file(tmp_path, "sla.toml", DEFAULT_TEXT)
     assert main(["--db", sqlite_url, "--policy", str(same), "ticket", "list"]) == 0
     assert capsys.readouterr().err == ""
 
@@ -213,7 +213,7 @@ def test_a_change_that_breaches_counts_it(tmp_path: Path, sqlite_url: str) -> No
     assert ticket(desk, key).first_response_due == MONDAY + timedelta(hours=1)
     later = Desk.open(Settings(db_url=sqlite_url), clock=lambda: MONDAY + timedelta(minutes=30))
     shorter = DEFAULT_TEXT.replace('first_response = "4h"', 'first_response = "30m"')
-    report = later.apply_policy(policy_file(tmp_path, "short.toml", shorter))
+    report = later.apply_policy(policy_file(tmp_path, "sla.toml", shorter))
     # now due Fri 15:30: breached at Mon 09:30, which it was not before
     assert ticket(desk, key).first_response_due == MONDAY - timedelta(days=2, hours=17, minutes=30)
     assert report.now_breached == 1
@@ -232,7 +232,7 @@ def test_dry_run_lists_what_would_move_and_writes_nothing(
     with desk.read() as s:
         n_events = s.execute(text("SELECT count(*) FROM ticket_event")).scalar_one()
     report = desk.apply_policy(
-        policy_file(tmp_path, "h.toml", with_holiday("2026-11-23")), dry_run=True
+        policy_file(tmp_path, "sla.toml", with_holiday("2026-11-23")), dry_run=True
     )
     assert report.dry_run and report.version is None
     [move] = report.moves
@@ -251,7 +251,7 @@ def test_dry_run_lists_what_would_move_and_writes_nothing(
 def test_applying_the_version_in_force_stores_nothing(tmp_path: Path, sqlite_url: str) -> None:
     desk = open_desk(sqlite_url)
     urgent_ticket(desk)
-    report = desk.apply_policy(policy_file(tmp_path, "same.toml", DEFAULT_TEXT))
+    report = desk.apply_policy(policy_file(tmp_path, "sla.toml", DEFAULT_TEXT))
     assert report.unchanged and report.version is None and report.previous_version == 1
     assert (report.recomputed, report.deadlines_moved) == (1, 0)
     assert len(versions(desk)) == 1
@@ -271,7 +271,7 @@ def test_batches_recompute_every_open_ticket_once(tmp_path: Path, seeded_desk: D
         ).scalar_one()
     calls: list[tuple[int, int]] = []
     report = seeded_desk.apply_policy(
-        policy_file(tmp_path, "h.toml", with_holiday("2026-11-24")),
+        policy_file(tmp_path, "sla.toml", with_holiday("2026-11-24")),
         batch_size=7,
         progress=lambda stage, done, total: calls.append((done, total)),
     )
@@ -325,7 +325,7 @@ def test_who_may_apply(tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFi
     desk = open_desk(sqlite_url)
     desk.add_agent("ann", "Ann One", 1)
     desk.add_agent("lea", "Lea Lead", 1, lead=True)
-    path = policy_file(tmp_path, "h.toml", with_holiday("2026-11-23"))
+    path = policy_file(tmp_path, "sla.toml", with_holiday("2026-11-23"))
     with pytest.raises(PermissionDenied, match="ann is not a lead"):
         open_desk(sqlite_url, agent="ann").apply_policy(path)
     assert main(["--db", sqlite_url, "--agent", "ann", "sla", "apply", str(path)]) == 3
@@ -348,14 +348,21 @@ def test_a_bad_policy_file_is_one_line_and_stores_nothing(
     tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     open_desk(sqlite_url).engine.dispose()
-    bad = policy_file(tmp_path, "bad.toml", DEFAULT_TEXT.replace('first_response = "4h"', 'first_response = "4x"'))
+    bad = policy_file(tmp_path, "default.toml", DEFAULT_TEXT.replace('first_response = "4h"', 'first_response = "4x"'))
     assert main(["--db", sqlite_url, "sla", "apply", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "bad.toml" in err and "first_response" in err
+    assert err.count("\n") == 1 and "default.toml" in err and "first_response" in err
     with pytest.raises(UserError, match="bad policy name '../x'"):
         open_desk(sqlite_url).apply_policy(bad, name="../x")
     with pytest.raises(UserError, match="policy file not found"):
-        open_desk(sqlite_url).apply_policy(tmp_path / "missing.toml")
+        open_desk(sqlite_url).apply_policy(tmp_path / "missing.toml", name="default")
+    # a file named like no stored policy must say which policy it is
+    other = policy_file(tmp_path, "gold.toml", DEFAULT_TEXT)
+    assert main(["--db", sqlite_url, "sla", "apply", str(other)]) == 2
+    assert capsys.readouterr().err == (
+        "agent-console: error: gold.toml: no stored policy named 'gold'; say which policy "
+        "it is: --name default, or --name gold for a new contract\n"
+    )
     assert len(versions(open_desk(sqlite_url))) == 1
 
 
@@ -380,7 +387,7 @@ def test_on_postgres_a_role_that_is_neither_lead_nor_owner_may_not_apply(
     grant(pg_url, role)
     try:
         clerk = open_desk(make_url(pg_url).set(username=role).render_as_string(False))
-        path = policy_file(tmp_path, "h.toml", with_holiday("2026-11-23"))
+        path = policy_file(tmp_path, "sla.toml", with_holiday("2026-11-23"))
         with pytest.raises(PermissionDenied, match=f"database owner \\(role postgres; you are {role}\\)"):
             clerk.apply_policy(path)
         clerk.engine.dispose()
@@ -401,7 +408,7 @@ def test_another_console_follows_the_apply_through_the_feed(tmp_path: Path, db_u
     key = urgent_ticket(desk)
     watcher = open_desk(db_url)
     cursor = watcher.follow_feed()
-    desk.apply_policy(policy_file(tmp_path, "h.toml", with_holiday("2026-11-23")))
+    desk.apply_policy(policy_file(tmp_path, "sla.toml", with_holiday("2026-11-23")))
     changed = watcher.poll_feed(cursor)
     assert changed == {ticket(desk, key).id}  # the summary event carries no ticket
     assert watcher.default_policy.fingerprint == desk.default_policy.fingerprint

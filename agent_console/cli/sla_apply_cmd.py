@@ -34,8 +34,8 @@ def register(sla_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument("file", metavar="FILE", help="the policy file (TOML)")
     p.add_argument(
         "--name",
-        help="policy to store it as: 'default' or a contract name (default: the contract "
-        "named like the file if one is stored, else 'default')",
+        help="policy to store it as: 'default' or a contract name (default: the stored "
+        "contract named like the file; sla.toml and default.toml are the default policy)",
     )
     p.add_argument("--dry-run", action="store_true", help="show what would move; write nothing")
     p.set_defaults(func=handle_apply)

@@ -307,11 +307,17 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _name_for(path: Path, stored: dict[str, object]) -> str:
-    """``--name`` left out: the contract the file is named after when one of that name is
-    stored (``enterprise-plus.toml`` → ``enterprise-plus``), else the default policy."""
+    """``--name`` left out: ``enterprise-plus.toml`` is the stored contract of that name,
+    ``sla.toml`` / ``default.toml`` the default policy; any other file name must say which
+    (applying a contract file over the default policy by mistake would move every ticket)."""
     if path.stem in stored and path.stem != DEFAULT_POLICY_NAME:
         return path.stem
-    return DEFAULT_POLICY_NAME
+    if path.stem in ("sla", DEFAULT_POLICY_NAME):
+        return DEFAULT_POLICY_NAME
+    raise UserError(
+        f"{path.name}: no stored policy named {path.stem!r}; say which policy it is: "
+        f"--name default, or --name {path.stem} for a new contract"
+    )
 
 
 def _under_policy(name: str):  # type: ignore[no-untyped-def]
