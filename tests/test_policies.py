@@ -402,6 +402,41 @@ def test_on_postgres_a_role_that_is_neither_lead_nor_owner_may_not_apply(
         admin.dispose()
 
 
+@pytest.mark.postgres
+def test_two_applies_storing_the_same_version_number_conflict(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another lead's apply commits version 2 between our read of the newest version and
+    our insert: ours is refused as a conflict (exit 4), nothing half-written. (On SQLite
+    the write lock is taken before the read, so the two applies queue instead.)"""
+    from sqlalchemy import event
+
+    from agent_console.desk import policy_apply
+    from agent_console.desk.policies import read_policy_file, store_version
+    from agent_console.errors import Conflict
+
+    desk = open_desk(pg_url)
+    rival = open_desk(pg_url)
+    path = policy_file(tmp_path, "sla.toml", with_holiday("2026-11-24"))
+
+    def racing_store(session, source, *, by, at):  # type: ignore[no-untyped-def]
+        def rival_commits(*_args: object) -> None:
+            with rival.write() as other:
+                store_version(other, read_policy_file(path, "default"), by="rival", at=at)
+
+        event.listen(session, "before_flush", rival_commits, once=True)
+        return store_version(session, source, by=by, at=at)
+
+    monkeypatch.setattr(policy_apply, "store_version", racing_store)
+    with pytest.raises(Conflict, match="stored at the same moment; run sla apply again") as err:
+        desk.apply_policy(path)
+    assert err.value.exit_code == 4
+    assert [v.stored_by for v in versions(desk)] == [BUNDLED, "rival"]
+    assert events(desk, EVENT_POLICY_APPLIED) == []
+    rival.engine.dispose()
+    desk.engine.dispose()
+
+
 # ---------------------------------------------------------------- other consoles
 def test_another_console_follows_the_apply_through_the_feed(tmp_path: Path, db_url: str) -> None:
     desk = open_desk(db_url)

@@ -27,15 +27,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, or_, select, text, update
+from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from agent_console.desk.core import DeskCore
 from agent_console.desk.deadlines import deadline_columns, parse_pauses
 from agent_console.desk.policies import latest_versions, read_policy_file, store_version
-from agent_console.errors import PermissionDenied, UserError
+from agent_console.errors import Conflict, PermissionDenied, UserError
 from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
 from agent_console.sla.policy import _NAME_RE
+from agent_console.store.migrations import pg_role_and_owner
 from agent_console.store.models import Organization, Ticket, TicketEvent
 
 #: tickets recomputed per transaction
@@ -133,7 +135,13 @@ class PolicyApplyMixin(DeskCore):
         by, agent_id = self._policy_writer()
         if current is None or current.fingerprint != policy.fingerprint:
             with self.write() as s:
-                row = store_version(s, source, by=by, at=self.now())
+                try:
+                    row = store_version(s, source, by=by, at=self.now())
+                except IntegrityError as exc:
+                    raise Conflict(
+                        f"another version of policy {name!r} was stored at the same moment; "
+                        "run sla apply again (it stores the file only if it differs)"
+                    ) from exc
                 report.version = row.version
         self.reload_policies()
         self._recompute(self.policy_named(name), report, version=report.version or previous,
@@ -172,12 +180,7 @@ class PolicyApplyMixin(DeskCore):
         if self.engine.dialect.name != "postgresql":
             return "admin", None
         with self.read() as s:
-            role, owner = s.execute(  # type: ignore[call-overload]
-                text(
-                    "SELECT current_user, pg_catalog.pg_get_userbyid(datdba) "
-                    "FROM pg_catalog.pg_database WHERE datname = current_database()"
-                )
-            ).one()
+            role, owner = pg_role_and_owner(s.connection())
         if role != owner:
             raise PermissionDenied(
                 f"applying an SLA policy needs --agent LEAD (a lead) or the database owner "
@@ -221,8 +224,8 @@ class PolicyApplyMixin(DeskCore):
                 with self.write() as s:
                     rows = s.execute(query).all()
                     updates, events = self._recompute_rows(rows, policy, report, now)
-                    if updates:
-                        s.execute(_update_statement(updates[0]), updates)
+                    for group in _by_columns(updates):
+                        s.execute(_update_statement(group[0]), group)
                     if events:
                         for ev in events:
                             ev.update(agent_id=agent_id, at=now, kind=EVENT_RECOMPUTED)
@@ -252,9 +255,10 @@ class PolicyApplyMixin(DeskCore):
                 resolved_at=r["resolved_at"],
             )
             report.recomputed += 1
-            if all(r[k] == v for k, v in new.items()):
+            changed = {k: v for k, v in new.items() if r[k] != v}
+            if not changed:
                 continue
-            updates.append({"_id": r["id"], **new})
+            updates.append({"_id": r["id"], **changed})
             moved = {f: (r[f], new[f]) for f in DEADLINE_FIELDS if r[f] != new[f]}
             if not moved:
                 continue  # only a stamp or the sort key changed
@@ -290,6 +294,14 @@ _FACT_COLUMNS = (
     "resolved_at",
     "sla_pauses",
 )
+
+
+def _by_columns(updates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The updates grouped by the columns they set (one executemany per group)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for u in updates:
+        groups.setdefault(tuple(u), []).append(u)
+    return list(groups.values())
 
 
 def _update_statement(sample: dict[str, Any]):  # type: ignore[no-untyped-def]

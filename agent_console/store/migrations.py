@@ -118,15 +118,22 @@ def _legacy_version(conn: Connection) -> int | None:
     return int(row[0]) if row else None
 
 
+def pg_role_and_owner(conn: Connection) -> tuple[str, str]:
+    """PostgreSQL: the connected role and the role owning the database (who migrates and
+    who is the administrator)."""
+    role, owner = conn.execute(
+        text(
+            "SELECT current_user, pg_catalog.pg_get_userbyid(datdba) "
+            "FROM pg_catalog.pg_database WHERE datname = current_database()"
+        )
+    ).one()
+    return str(role), str(owner)
+
+
 def _read_state(conn: Connection) -> SchemaState:
     role = owner = None
     if conn.dialect.name == "postgresql":
-        role, owner = conn.execute(
-            text(
-                "SELECT current_user, pg_catalog.pg_get_userbyid(datdba) "
-                "FROM pg_catalog.pg_database WHERE datname = current_database()"
-            )
-        ).one()
+        role, owner = pg_role_and_owner(conn)
         if role != owner:
             _check_readable(conn, role, owner)
     current = MigrationContext.configure(conn).get_current_revision()
