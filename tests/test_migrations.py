@@ -388,3 +388,18 @@ def test_db_current_and_upgrade_on_sqlite(
     assert capsys.readouterr().out.strip() == f"database already at {head_revision()} (head)"
     assert main(["--db", url, "db", "current"]) == 0
     assert capsys.readouterr().out.strip() == f"{head_revision()} (head)"
+
+
+def test_db_current_of_a_missing_sqlite_file_and_db_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    assert main(["--db", f"sqlite:///{missing}", "db", "current"]) == 2
+    assert capsys.readouterr().err == (
+        f"agent-console: error: no database at {missing} "
+        "(it is created when a console first opens it)\n"
+    )
+    assert not missing.exists()
+    assert main(["db"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "db upgrade" in err and "current" in err

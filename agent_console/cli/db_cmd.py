@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from agent_console.cli.context import CliContext
 from agent_console.desk.schema import schema_status, upgrade_schema
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "run `agent-console db upgrade`."
         ),
     )
-    db.set_defaults(func=lambda args, ctx: (db.print_help(), 2)[1])
+    db.set_defaults(func=lambda args, ctx: (db.print_help(sys.stderr), 2)[1])
     db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
     cur = db_sub.add_parser("current", help="print the database's schema revision")
     cur.set_defaults(func=cmd_current)

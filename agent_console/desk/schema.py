@@ -6,6 +6,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from agent_console.errors import UserError
 from agent_console.paths import default_db_url
 from agent_console.settings import Settings
 from agent_console.store.db import make_engine
@@ -13,7 +18,16 @@ from agent_console.store.migrations import SchemaState, UpgradeResult, schema_st
 
 
 def schema_status(settings: Settings) -> SchemaState:
-    """Where the database of ``settings`` stands (reads only; an empty database is fine)."""
+    """Where the database of ``settings`` stands (reads only; an empty database is fine).
+    A SQLite file that does not exist is an error, not a new empty file."""
+    url = make_url(settings.db_url) if "://" in settings.db_url else None
+    if url is not None and url.get_backend_name() == "sqlite":
+        path = url.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            if not Path(path).expanduser().exists():
+                raise UserError(
+                    f"no database at {path} (it is created when a console first opens it)"
+                )
     engine = make_engine(settings.db_url, create_folder=settings.db_url == default_db_url())
     try:
         return schema_state(engine)
