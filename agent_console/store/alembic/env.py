@@ -25,7 +25,9 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     (``AutoString``, ``UTCDateTime``...): a frozen revision must not change when they do."""
     if type_ != "type":
         return False
-    impl = obj.impl if isinstance(obj, TypeDecorator) else obj
+    impl = obj
+    while isinstance(impl, TypeDecorator):
+        impl = impl.impl_instance
     if isinstance(impl, sa.DateTime):
         return f"sa.DateTime(timezone={bool(impl.timezone)})"
     if isinstance(impl, sa.String) and not impl.length:
