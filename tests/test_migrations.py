@@ -166,12 +166,12 @@ def test_a_schema_version_1_database_gets_its_missing_index_then_is_stamped(
 
     engine = open_engine(sqlite_url)
     with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organization (name, version) VALUES ('Keep Me', 1)"))
+    _downgrade_to_baseline(engine)  # what release 0.1.0's first step made, then:
+    with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("DROP INDEX ix_ticket_queue_unassigned"))
         conn.execute(text("UPDATE schema_version SET version = 1"))
-        conn.execute(text("INSERT INTO organization (name, version) VALUES ('Keep Me', 1)"))
-    # what revisions after the baseline added must go too, or the database is not at 0001
-    _downgrade_to_baseline(engine)
     result = upgrade(engine)
     assert result.migrated and result.before == "release 0.1.0 (schema_version 1)"
     assert "ix_ticket_queue_unassigned" in {i["name"] for i in inspect(engine).get_indexes("ticket")}
@@ -182,17 +182,13 @@ def test_a_schema_version_1_database_gets_its_missing_index_then_is_stamped(
 
 
 def _downgrade_to_baseline(engine: Engine) -> None:
-    """Undo every revision after the baseline on a database whose alembic_version is gone."""
+    """Undo every revision after the baseline (the schema release 0.1.0 made)."""
     from alembic import command
 
     from agent_console.store.migrations import _config
 
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
-        conn.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": head_revision()})
         command.downgrade(_config(conn), BASELINE)
-        conn.execute(text("DROP TABLE alembic_version"))
-        conn.execute(text("UPDATE schema_version SET version = 1"))
 
 
 def test_migrate_is_idempotent(sqlite_url: str) -> None:
@@ -403,3 +399,54 @@ def test_db_current_of_a_missing_sqlite_file_and_db_alone(
     assert main(["db"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "db upgrade" in err and "current" in err
+
+
+def _unstamped_open_tickets(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM ticket WHERE is_open AND (sla_fingerprint = '' "
+                 "OR sla_clock = '' AND next_due < '9999-01-01')")
+        ).scalar_one()
+
+
+def _check_restamped(desk_url: str) -> None:
+    from agent_console.desk import Desk
+    from agent_console.settings import Settings
+    from tests.conftest import FIXED_NOW
+
+    desk = Desk.open(Settings(db_url=desk_url, now=FIXED_NOW))
+    [notice] = desk.take_notices()
+    assert notice.startswith("database upgraded: deadlines of ") and "open tickets" in notice
+    assert _unstamped_open_tickets(desk.engine) == 0
+    with desk.read() as s:
+        fingerprints = set(s.execute(text(
+            "SELECT DISTINCT sla_policy || ':' || sla_fingerprint FROM ticket WHERE is_open"
+        )).scalars())
+    assert fingerprints == {
+        f"{p}:{desk.policy_named(p).fingerprint}" for p in (f.split(":")[0] for f in fingerprints)
+    }
+    desk.engine.dispose()
+    again = Desk.open(Settings(db_url=desk_url, now=FIXED_NOW))  # nothing more to do
+    assert again.take_notices() == []
+    again.engine.dispose()
+
+
+def test_opening_a_release_0_1_0_sqlite_file_stamps_its_open_tickets(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    shutil.copy(SQLITE_FIXTURE, path)
+    _check_restamped(f"sqlite:///{path}")
+
+
+@pytest.mark.postgres
+def test_opening_a_release_0_1_0_postgres_database_stamps_its_open_tickets(pg_url: str) -> None:
+    _restore_pg_dump(pg_url)
+    _check_restamped(pg_url)
+
+
+def test_db_upgrade_stamps_the_open_tickets(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    shutil.copy(SQLITE_FIXTURE, path)
+    assert main(["--db", f"sqlite:///{path}", "db", "upgrade"]) == 0
+    engine = make_engine(f"sqlite:///{path}")
+    assert _unstamped_open_tickets(engine) == 0
+    engine.dispose()

@@ -29,7 +29,8 @@ from agent_console.errors import NotFound, UserError
 from agent_console.paths import default_db_url, default_policy_path, policies_dir
 from agent_console.settings import DEMO_AGENT, Settings, check_zone
 from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
-from agent_console.store.db import first_line, open_engine, safe_url
+from agent_console.store.db import first_line, make_engine, migrate, safe_url
+from agent_console.store.migrations import schema_state
 from agent_console.store.models import Agent, Organization, Ticket, TicketEvent
 
 Clock = Callable[[], datetime]
@@ -64,8 +65,25 @@ class DeskCore:
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> DeskCore:
+        """A desk on ``settings.db_url``, its schema migrated first when this console may
+        (store/migrations.py), and the open tickets re-stamped after such an upgrade."""
         is_default = settings.db_url == default_db_url()
-        return cls(open_engine(settings.db_url, create_folder=is_default), settings, clock=clock)
+        engine = make_engine(settings.db_url, create_folder=is_default)
+        try:
+            before = schema_state(engine)
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        desk = cls(engine, settings, clock=clock)
+        if before.needs_restamp:
+            desk.restamp_after_upgrade()
+        return desk
+
+    def restamp_after_upgrade(self) -> None:
+        """Recompute what an upgrade left unstamped. The :class:`Desk` does it
+        (``PolicyApplyMixin.restamp_after_upgrade``); this plumbing class has no recompute,
+        so a bare ``DeskCore`` leaves the stamps to the next ``Desk`` that opens."""
 
     # ------------------------------------------------------------ stored policies
     def _open_policies(self) -> StoredPolicyBook:
@@ -116,6 +134,8 @@ class DeskCore:
             self.policies = StoredPolicyBook(rows)
         except PolicyError as exc:
             raise UserError(f"SLA policy: {exc}") from exc
+        # desk/queue.open_policy_names keeps the loaded policies a while: not these
+        self.__dict__.pop("_open_policies_cache", None)
 
     def take_notices(self) -> list[str]:
         """The pending start-up notices (each returned once)."""

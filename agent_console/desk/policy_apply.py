@@ -146,24 +146,54 @@ class PolicyApplyMixin(DeskCore):
         self.reload_policies()
         self._recompute(self.policy_named(name), report, version=report.version or previous,
                         agent_id=agent_id, progress=progress, batch_size=batch_size)
+        self._log_applied(report, by=by, agent_id=agent_id)
+        return report
+
+    def restamp_after_upgrade(self, *, batch_size: int = BATCH_SIZE) -> list[ApplyReport]:
+        """After an upgrade across :data:`~agent_console.store.migrations.STAMP_REVISION`:
+        recompute the open tickets under every stored policy (the versions in force, no new
+        version), so their ticket-clock stamps are written; a ``policy_applied`` event per
+        policy (``by`` = ``upgrade``) and one start-up notice."""
+        reports = []
+        for name in self.policies.names():
+            try:
+                policy = self.policy_named(name)
+            except UserError:
+                continue  # a stored contract that no longer parses: its timers say so
+            row = self.policies.version_of(name)
+            version = row.version if row is not None else None
+            report = ApplyReport(name, policy.fingerprint, False, None, version)
+            self._recompute(policy, report, version=version, agent_id=None, progress=None,
+                            batch_size=batch_size)
+            self._log_applied(report, by="upgrade", agent_id=None)
+            reports.append(report)
+        n = sum(r.recomputed for r in reports)
+        if n:
+            self.notices.append(
+                f"database upgraded: deadlines of {n:,} open ticket{'s' if n != 1 else ''} "
+                "recomputed under the stored policies"
+            )
+        return reports
+
+    def _log_applied(self, report: ApplyReport, *, by: str, agent_id: int | None) -> None:
+        """The one ``policy_applied`` summary event (no ticket) of an apply."""
         with self.write() as s:
             self.log(
                 s,
                 None,
                 EVENT_POLICY_APPLIED,
                 agent_id=agent_id,
-                policy=name,
-                version=report.version or previous,
-                previous_version=previous,
+                policy=report.name,
+                version=report.version or report.previous_version,
+                previous_version=report.previous_version,
                 stored=report.version is not None,
-                fingerprint=policy.fingerprint,
+                fingerprint=report.fingerprint,
                 by=by,
                 recomputed=report.recomputed,
                 deadlines_moved=report.deadlines_moved,
                 tickets_moved=report.tickets_moved,
                 now_breached=report.now_breached,
             )
-        return report
 
     # ------------------------------------------------------------ who may apply
     def _policy_writer(self) -> tuple[str, int | None]:

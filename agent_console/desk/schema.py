@@ -36,9 +36,16 @@ def schema_status(settings: Settings) -> SchemaState:
 
 
 def upgrade_schema(settings: Settings) -> UpgradeResult:
-    """Bring the database to head (PostgreSQL: only the owner; others get exit 3)."""
+    """Bring the database to head (PostgreSQL: only the owner; others get exit 3), then
+    re-stamp the open tickets when the upgrade needs it (``Desk.restamp_after_upgrade``)."""
     engine = make_engine(settings.db_url, create_folder=settings.db_url == default_db_url())
     try:
-        return upgrade(engine)
+        before = schema_state(engine)
+        result = upgrade(engine)
+        if result.migrated and before.needs_restamp:
+            from agent_console.desk import Desk
+
+            Desk(engine, settings).restamp_after_upgrade()
+        return result
     finally:
         engine.dispose()

@@ -41,6 +41,10 @@ LEGACY_SCHEMA_VERSION = 2
 #: written into ``schema_version`` by revision 0002, so that a 0.1.0 console refuses the
 #: database ("newer than this console") instead of writing to a schema it does not know
 LEGACY_GUARD_VERSION = 3
+#: tickets of a database migrated from before this revision carry no ticket-clock stamps
+#: (``sla_clock``, ``sla_metric``, ``sla_fingerprint``): the desk recomputes its open
+#: tickets right after such an upgrade (``Desk.restamp_after_upgrade``)
+STAMP_REVISION = "0006"
 #: key of the PostgreSQL advisory lock taken around every upgrade (any fixed bigint)
 PG_MIGRATION_LOCK = 7_270_061
 
@@ -77,6 +81,13 @@ class SchemaState:
     @property
     def can_migrate(self) -> bool:
         return self.backend != "postgresql" or self.role == self.owner
+
+    @property
+    def needs_restamp(self) -> bool:
+        """Upgrading this database crosses :data:`STAMP_REVISION` with tickets in it."""
+        if self.current is None:
+            return bool(self.legacy)
+        return self.current < STAMP_REVISION
 
     def describe(self) -> str:
         if self.current is not None:
