@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class CliContext:
     settings: Settings
     _desk: Desk | None = field(default=None, repr=False)
+    #: ``--debug``: unexpected errors show their traceback (CLI and TUI)
+    debug: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:

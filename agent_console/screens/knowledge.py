@@ -34,6 +34,7 @@ from agent_console.desk.queue import Me
 from agent_console.errors import UserError
 from agent_console.kb.search import KBHit
 from agent_console.kb.text import without_title_heading
+from agent_console.safe_text import one_line, visible
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.kb_results import KBResultList
 
@@ -370,13 +371,13 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
             head.update(Text(""))
             await body.update("")
             return
-        text = Text(article.title, style="bold")
+        text = Text(one_line(article.title), style="bold")
         meta = " · ".join(m for m in (article.section, ", ".join(article.tags)) if m)
         if meta:
-            text.append("\n" + meta, style="dim")
-        text.append("\n" + article.link, style="dim underline")
+            text.append("\n" + one_line(meta), style="dim")
+        text.append("\n" + one_line(article.link), style="dim underline")
         head.update(text)
-        await body.update(without_title_heading(article.body, article.title))
+        await body.update(visible(without_title_heading(article.body, article.title)))
         self.query_one("#kb-article-scroll", VerticalScroll).scroll_home(animate=False)
 
     # ------------------------------------------------------------------ actions
