@@ -13,6 +13,12 @@ def run_tui(ctx: CliContext, *, demo: bool = False) -> int:
     if demo and not desk.has_tickets():
         print("loading demo data (2,000 tickets)…")
         desk.seed(2000, seed=1)
-    app = create_app(ctx.settings, desk=desk)
+    app = create_app(ctx.settings, desk=desk, debug=ctx.debug)
     app.run()
-    return 0
+    if app.crash_report is not None:
+        # an unexpected error ended the app: one line (the details are in the log file)
+        from agent_console.cli import say
+
+        say(app.crash_report)
+        return 1
+    return app.return_code or 0
