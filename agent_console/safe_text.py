@@ -116,6 +116,22 @@ def truncate(text: str, max_width: int, *, ellipsis: str = ELLIPSIS) -> str:
     return "".join(out) + ellipsis if room >= 0 else ellipsis[:max_width]
 
 
+def boundary_before(text: str, index: int) -> int:
+    """The grapheme-cluster boundary at or before ``index`` in ``text`` (a place to cut
+    a long text in code points without splitting a joined emoji or an accent)."""
+    if index <= 0:
+        return 0
+    if index >= len(text):
+        return len(text)
+    start = max(index - 64, 0)
+    pos = start
+    for match in _GRAPHEME.finditer(text, start, min(index + 64, len(text))):
+        if match.end() > index:
+            break
+        pos = match.end()
+    return pos if pos > start or start == 0 else index
+
+
 def pad(text: str, cells: int) -> str:
     """``text`` padded with spaces to ``cells`` terminal cells (``str.ljust`` counts code
     points, which misaligns wide and zero-width characters)."""

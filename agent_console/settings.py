@@ -36,6 +36,9 @@ class Settings:
     now: datetime | None = None
     demo: bool = False
     config_file: Path | None = None
+    #: message bodies longer than this (characters) are stored whole but shown folded in
+    #: the ticket thread: first and last part, with a "show all" action (issue 15)
+    fold_body_chars: int = 20_000
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
