@@ -194,7 +194,9 @@ class TicketThread(VerticalScroll):
     TicketThread .thread-title { text-style: bold; color: $accent; margin: 1 0 0 0; }
     """
 
-    BINDINGS = [Binding("f", "show_all", "Show all", tooltip="Show a folded message whole (f)")]
+    BINDINGS = [
+        Binding("f", "show_all", "Show all", show=False, tooltip="Show a folded message whole (f)")
+    ]
 
     def __init__(self, *, id: str | None = None, fold_chars: int | None = None) -> None:
         super().__init__(id=id)
