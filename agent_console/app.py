@@ -66,8 +66,12 @@ class AgentConsoleApp(App[None]):
         clock: Clock | None = None,
         offer_demo: bool = True,
         debug: bool = False,
+        real_ticks: bool = True,
     ) -> None:
         super().__init__()
+        #: False: screens start no periodic timers; tests call their tick themselves
+        #: (see :mod:`agent_console.screens.ticking`)
+        self.real_ticks = real_ticks
         self.settings = settings
         #: ``--debug``: an unexpected error shows Textual's traceback instead of one line
         self.debug_errors = debug

@@ -61,7 +61,7 @@ async def test_a_10_mb_message_opens_at_once_folded(settings: Settings, size: in
         await pilot.pause()
         opened = time.perf_counter() - started
         print(f"\nopened a ticket with a {len(body):,}-character body in {opened:.2f} s")
-        assert opened < 3.0  # was ~8 s; typically ~0.3 s here
+        assert opened < 5.0  # unfolded: ~10 s; folded: ~0.5 s on a quiet machine
         card = screen.query(MessageCard).first()
         assert card.folded is not None
         head = str(card.query_one(".msg-head", Static).render())

@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
@@ -47,6 +46,7 @@ from agent_console.screens.ticket_messages import (
     TicketRefused,
     TicketSaved,
 )
+from agent_console.screens.ticking import TickingScreen
 from agent_console.sla import format_duration
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.styles import status_style
@@ -62,7 +62,7 @@ STATUSES = ("open", "pending", "on_hold", "resolved", "closed")
 FEED_EVERY = 2  # seconds between looks at the change feed (other agents' edits): one indexed query
 
 
-class TicketScreen(Screen[None]):
+class TicketScreen(TickingScreen[None]):
     """One ticket: thread, side panel with SLA timers, and the workflow keys."""
 
     CSS_PATH = Path(__file__).with_name("ticket.tcss")
@@ -120,16 +120,10 @@ class TicketScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._tick_timer = self.set_interval(1, self._tick)
+        self._tick_timer = self.every(1, self._tick, name="ticket-tick")
         self.load()
 
-    def on_screen_suspend(self) -> None:
-        if self._tick_timer is not None:
-            self._tick_timer.pause()
-
-    def on_screen_resume(self) -> None:
-        if self._tick_timer is not None:
-            self._tick_timer.resume()
+    def on_ticks_resumed(self) -> None:
         if self.detail is not None:
             self._tick()
 
