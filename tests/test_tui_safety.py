@@ -135,3 +135,30 @@ async def test_an_error_outside_a_worker_ends_the_app_with_one_line(settings: Se
     assert str(log_file()) in app.crash_report  # type: ignore[attr-defined]
     assert "handler bug" in log_file().read_text(encoding="utf-8")
     desk.engine.dispose()
+
+
+async def test_a_narrow_cell_never_cuts_a_joined_emoji(settings: Settings) -> None:
+    import regex
+
+    desk = Desk.open(settings.with_(agent="alice"))
+    desk.add_agent("alice", "Alice", 1)
+    desk.create_ticket(
+        subject=FAMILY * 60,
+        body="x",
+        requester_email="c@x.example",
+        requester_name=PERSIAN * 20,
+        priority="urgent",
+        opened_at=FIXED_NOW - timedelta(minutes=10),
+    )
+    app = create_app(settings.with_(agent="alice"), desk=desk, clock=Clock(FIXED_NOW),
+                     offer_demo=False)
+    async with app.run_test(size=(101, 20)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        screen = await settle(pilot)
+        shown = painted(screen.query_one(QueueTable))
+        assert FAMILY in shown and "…" in shown
+        for cluster in regex.findall(r"\X", shown):
+            if "\u200d" in cluster:
+                assert cluster == FAMILY  # whole, never a man and a dangling joiner
+    desk.engine.dispose()
