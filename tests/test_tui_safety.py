@@ -162,3 +162,40 @@ async def test_a_narrow_cell_never_cuts_a_joined_emoji(settings: Settings) -> No
             if "\u200d" in cluster:
                 assert cluster == FAMILY  # whole, never a man and a dangling joiner
     desk.engine.dispose()
+
+
+async def test_ticket_thread_paints_writing_and_neutralises_controls(settings: Settings) -> None:
+    from textual.widgets import Static
+
+    from agent_console.widgets.ticket_thread import MessageCard
+    from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket
+
+    scotland = "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    body = (
+        f"family {FAMILY} flag {scotland}\n"
+        f"persian {PERSIAN} marks a\u200eb\u200fc\n"
+        "\tindented line\n"
+        "hostile \x1b]0;title\x07 \x9b2J \u202eevil\u202c \u2066iso\u2069 del\x7f"
+    )
+    desk = make_desk(settings, "ann")
+    key = desk.create_ticket(
+        subject="writing", body=body, requester_email="c@x.example", requester_name=HOSTILE_NAME,
+        priority="urgent", opened_at=FIXED_NOW - timedelta(minutes=5),
+    )
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, real_ticks=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_ticket(pilot, key)
+        card = screen.query(MessageCard).first()
+        shown = painted(card.query_one(".msg-body", Static))
+        header = painted(card.query_one(".msg-header", Static))
+    for kept in (FAMILY, scotland, PERSIAN, "a\u200eb\u200fc"):
+        assert kept in shown
+    assert "    indented line" in shown or "\tindented line" in shown  # a tab, not "\t"
+    assert len([line for line in shown.splitlines() if line.strip()]) >= 4  # newlines kept
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069", "\x7f"):
+        assert raw not in shown and raw not in header
+    for escape in ("\\x1b]0;title\\x07", "\\x9b2J", "\\u202eevil\\u202c", "\\u2066iso\\u2069",
+                   "del\\x7f"):
+        assert escape in shown
+    assert "\\x1b]0;pwned" in header
+    desk.engine.dispose()
