@@ -239,3 +239,29 @@ def test_no_log_file_is_written_when_nothing_goes_wrong(capsys, tmp_path: Path) 
     run(capsys, "--db", f"sqlite:///{tmp_path / 'x.db'}", "agent", "list")
     assert not log_file().exists()
     assert os.environ["XDG_STATE_HOME"] in str(log_file())
+
+
+def test_a_console_that_crashed_prints_its_one_line(capsys, tmp_path: Path, monkeypatch) -> None:
+    """The TUI's error hook leaves a one-line report (tests/test_tui_safety.py); the CLI
+    prints it and exits 1 — no traceback dump on the terminal."""
+    import agent_console.app as app_module
+
+    class Crashed:
+        crash_report = "unexpected error: ValueError: handler bug (details in X.log; --debug …)"
+        return_code = 1
+
+        def run(self) -> None:
+            pass
+
+    made: list[dict] = []
+
+    def fake_create_app(settings, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(kwargs)
+        return Crashed()
+
+    monkeypatch.setattr(app_module, "create_app", fake_create_app)
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    code, out, err = run(capsys, "--debug", "--db", db)
+    assert code == 1
+    assert err == f"agent-console: {Crashed.crash_report}\n"
+    assert made and made[0]["debug"] is True
