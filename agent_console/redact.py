@@ -80,6 +80,22 @@ def _may_hold_secret(url: str) -> bool:
     return ":" in url or "@" in url or "=" in url
 
 
+def has_secret(url: str | None) -> bool:
+    """Whether ``url`` carries a password or a secret query value (or cannot be parsed
+    and may hold one): what the CLI warns about when it is on the command line."""
+    if not url:
+        return False
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - unparseable: it may hold one
+        return _may_hold_secret(url)
+    return (
+        parsed.password is not None
+        or bool(parsed.host and "@" in parsed.host)
+        or any(SECRET_KEY.fullmatch(k) for k in parsed.query)
+    )
+
+
 def forget_secrets() -> None:
     """Forget every registered secret (tests)."""
     with _lock:

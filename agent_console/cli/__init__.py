@@ -24,7 +24,7 @@ from agent_console import __version__
 from agent_console.cli.context import CliContext
 from agent_console.errors import UserError
 from agent_console.logs import configure_logging, get_logger
-from agent_console.redact import mask_secrets, register_url
+from agent_console.redact import has_secret, mask_secrets, register_url
 from agent_console.safe_text import one_line, truncate
 
 ENV_DEBUG = "AGENT_CONSOLE_DEBUG"
@@ -81,11 +81,7 @@ def say(message: str) -> None:
 def warn_password_on_command_line(db: str | None) -> None:
     """``--db`` with a password shows it to every user of this machine (``ps``): say so,
     once, on stderr."""
-    if not db:
-        return
-    from agent_console.redact import mask_url
-
-    if mask_url(db) != db:
+    if has_secret(db):
         say(
             "warning: a password in --db is visible to other users in the process list; "
             "put the URL in AGENT_CONSOLE_DB or the config file (db = ...) instead"
