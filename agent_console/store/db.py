@@ -45,8 +45,14 @@ def make_engine(url: str, *, echo: bool = False, create_folder: bool = False) ->
     shown = mask_url(url)
     try:
         parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        # ValueError: a non-numeric port; the text of either may quote the password
+    except ValueError:
+        # a non-numeric port (int() failed); its text may quote the password
+        raise UserError(
+            f"bad database URL {shown!r}: the port is not a number "
+            "(postgresql+psycopg://user@host:5432/db; escape @ : / in a password as "
+            "%40 %3A %2F)"
+        ) from None
+    except ArgumentError:
         raise UserError(
             f"bad database URL {shown!r}: use sqlite:///path.db or "
             "postgresql+psycopg://user@host/db (password in AGENT_CONSOLE_DB or the "
