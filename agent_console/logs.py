@@ -22,6 +22,10 @@ LOGGER_NAME = "agent_console"
 MAX_BYTES = 1_000_000
 BACKUPS = 3
 
+#: until the log file is attached, records go nowhere — never to the terminal (Python's
+#: last-resort handler would write them on stderr, over the TUI)
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
+
 _lock = threading.Lock()
 _configured_path: Path | None = None
 _configured = False
@@ -70,6 +74,8 @@ def reset_logging() -> None:
     with _lock:
         logger = logging.getLogger(LOGGER_NAME)
         for handler in list(logger.handlers):
+            if isinstance(handler, logging.NullHandler):
+                continue
             logger.removeHandler(handler)
             handler.close()
         _configured = False
@@ -78,3 +84,10 @@ def reset_logging() -> None:
 
 def get_logger(name: str = LOGGER_NAME) -> logging.Logger:
     return logging.getLogger(name)
+
+
+def log_file_hint() -> str:
+    """``details in <log file>`` (configuring the log file if needed), for one-line
+    reports of unexpected errors."""
+    path = configure_logging()
+    return f"details in {path}" if path else "no log file could be written"

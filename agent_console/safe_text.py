@@ -74,6 +74,8 @@ def visible(text: str | None, *, keep_newlines: bool = True) -> str:
     a table cell) they show as ``\\n`` / ``\\t``. ``None`` is ``""``."""
     if not text:
         return ""
+    if text.isprintable():  # the common case: no control, format or separator character
+        return text
     if keep_newlines:
         if "\r" in text or "\u2028" in text or "\u2029" in text:
             text = _LINE_BREAKS.sub("\n", text)

@@ -199,3 +199,36 @@ async def test_ticket_thread_paints_writing_and_neutralises_controls(settings: S
         assert escape in shown
     assert "\\x1b]0;pwned" in header
     desk.engine.dispose()
+
+
+async def test_an_unexpected_error_in_a_ticket_command_keeps_the_draft_and_logs(
+    settings: Settings, monkeypatch
+) -> None:
+    from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket
+
+    desk = make_desk(settings, "ann")
+    key = desk.create_ticket(
+        subject="s", body="b", requester_email="c@x.example", requester_name="C",
+        priority="urgent", opened_at=FIXED_NOW - timedelta(minutes=5),
+    )
+
+    def broken_reply(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyError("lost column")
+
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, real_ticks=False)
+    async with app.run_test(size=(140, 45), notifications=True) as pilot:
+        screen = await open_ticket(pilot, key)
+        monkeypatch.setattr(desk, "reply", broken_reply)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"my draft", "ctrl+s")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if screen.drafts:
+                break
+        assert screen.drafts.get("public") == "my draft"
+        errors = [n for n in app._notifications if n.severity == "error"]  # type: ignore[attr-defined]
+        assert errors and "unexpected error: KeyError" in errors[-1].message
+        assert str(log_file()) in errors[-1].message
+    assert "in broken_reply" in log_file().read_text(encoding="utf-8")
+    desk.engine.dispose()

@@ -27,6 +27,7 @@ from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
 from agent_console.desk.ticket_view import TicketDetail
 from agent_console.errors import Conflict, UserError
+from agent_console.logs import get_logger, log_file_hint
 from agent_console.screens.ticket_dialogs import (
     AssignDialog,
     NoteDialog,
@@ -184,7 +185,15 @@ class TicketScreen(TickingScreen[None]):
             self.post_message(TicketRefused(action, str(err), draft=draft))
             return
         except Exception as err:  # noqa: BLE001 - never leave the screen stuck "saving"
-            self.post_message(TicketRefused(action, f"unexpected error: {err}", draft=draft))
+            # the draft is kept (TicketRefused); the details go to the log file
+            where = log_file_hint()  # configures the log file first
+            get_logger("agent_console.tui").exception("unexpected error in %s", action)
+            self.post_message(
+                TicketRefused(
+                    action, f"unexpected error: {type(err).__name__}: {err} ({where})",
+                    draft=draft,
+                )
+            )
             return
         self.post_message(TicketSaved(action, detail, summary(detail)))
 
