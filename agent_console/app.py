@@ -19,6 +19,7 @@ from textual.screen import Screen
 from agent_console.desk import Desk
 from agent_console.errors import UserError
 from agent_console.logs import configure_logging, get_logger
+from agent_console.redact import mask_secrets
 from agent_console.safe_text import one_line, visible
 from agent_console.settings import Settings
 
@@ -119,8 +120,9 @@ class AgentConsoleApp(App[None]):
     # ---------------------------------------------------------------- errors
     def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:  # type: ignore[override]
         """Every notification passes the one rule for outside text (names, subjects and
-        error lines quoting them): no escape sequence reaches the terminal."""
-        super().notify(visible(message), title=one_line(title), **kwargs)
+        error lines quoting them) and the masking of secrets: no escape sequence and no
+        password reaches the terminal."""
+        super().notify(visible(mask_secrets(message)), title=one_line(title), **kwargs)
 
     def _handle_exception(self, error: Exception) -> None:
         """The one place an unexpected error in the TUI is turned into words (Textual has no

@@ -83,6 +83,10 @@ async def test_notifications_pass_the_rule(settings: Settings) -> None:
         for raw in RAW:
             assert raw not in note.message and raw not in note.title
         assert "\\x1b]52;c;aGk=" in note.message
+        app.notify("database postgresql://u:S3cretPW@h/db unavailable", markup=False)
+        await pilot.pause()
+        note = list(app._notifications)[-1]  # type: ignore[attr-defined]
+        assert "S3cretPW" not in note.message and "postgresql://u:***@h/db" in note.message
     desk.engine.dispose()
 
 
