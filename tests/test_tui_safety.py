@@ -230,7 +230,7 @@ async def test_an_unexpected_error_in_a_ticket_command_keeps_the_draft_and_logs(
             await pilot.pause(0.05)
             if screen.drafts:
                 break
-        assert screen.drafts.get("public") == "my draft"
+        assert screen.drafts.get("reply") == "my draft"
         errors = [n for n in app._notifications if n.severity == "error"]  # type: ignore[attr-defined]
         assert errors and "unexpected error: KeyError" in errors[-1].message
         assert str(log_file()) in errors[-1].message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agent_console.desk.agents import AgentInfo, AgentsMixin
 from agent_console.desk.claims import ClaimsMixin
+from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
@@ -24,8 +25,9 @@ class Desk(
     WorkflowMixin,
     QueueMixin,
     ClaimsMixin,
+    DraftsMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
 
-__all__ = ["AgentInfo", "Desk", "FeedCursor", "ImportReport", "TicketSummary"]
+__all__ = ["AgentInfo", "Desk", "DraftInfo", "FeedCursor", "ImportReport", "TicketSummary"]

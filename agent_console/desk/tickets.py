@@ -95,11 +95,14 @@ def normalise_tags(tags: str | list[str] | None) -> str:
 class TicketsMixin(DeskCore):
     # ------------------------------------------------------------------ queries
     def list_tickets(
-        self, *, status: str | None = None, limit: int | None = None
+        self, *, status: str | None = None, limit: int | None = None, open_only: bool = False
     ) -> list[TicketSummary]:
-        """Tickets most urgent first (soonest deadline, then priority), optionally by status."""
+        """Tickets most urgent first (soonest deadline, then priority), optionally by status
+        (``open_only``: new, open, pending and on hold — the unresolved ones)."""
         with self.read() as s:
             q = self._summary_query()
+            if open_only:
+                q = q.where(col(Ticket.is_open).is_(True))
             if status:
                 q = q.where(Ticket.status == parse_status(status).value)
             q = q.order_by(Ticket.next_due, Ticket.priority_level, Ticket.number)
