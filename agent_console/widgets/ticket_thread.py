@@ -24,8 +24,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Log, Static
 
-from agent_console.desk.ticket_view import MessageView
 from agent_console.safe_text import boundary_before
+from agent_console.views import MessageView
 from agent_console.widgets.ticket_format import literal, visible, when
 
 #: the default fold limit (characters); the app passes Settings.fold_body_chars
