@@ -19,6 +19,8 @@ class CliContext:
     _desk: Desk | None = field(default=None, repr=False)
     #: the TUI will run: start-up notices go to it, not to stderr
     interactive: bool = False
+    #: ``--debug``: unexpected errors show their traceback (CLI and TUI)
+    debug: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlmodel import create_engine
 
 from agent_console.errors import UserError
+from agent_console.redact import mask_secrets, mask_url
 from agent_console.store import models  # noqa: F401  (registers the tables)
 from agent_console.store.migrations import ensure_current
 
@@ -39,12 +40,27 @@ def make_engine(url: str, *, echo: bool = False, create_folder: bool = False) ->
     timeout. The folder of a SQLite file is created only when ``create_folder`` (the default
     database in the user data directory): a mistyped ``--db`` path is an error, not a new
     empty database somewhere. Errors come back as one-line :class:`UserError`."""
+    shown = mask_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except ValueError:
+        # a non-numeric port (int() failed); its text may quote the password
         raise UserError(
-            f"bad database URL {url!r}: use sqlite:///path.db or postgresql+psycopg://user@host/db"
-        ) from exc
+            f"bad database URL {shown!r}: the port is not a number "
+            "(postgresql+psycopg://user@host:5432/db; escape @ : / in a password as "
+            "%40 %3A %2F)"
+        ) from None
+    except ArgumentError:
+        raise UserError(
+            f"bad database URL {shown!r}: use sqlite:///path.db or "
+            "postgresql+psycopg://user@host/db (password in AGENT_CONSOLE_DB or the "
+            "config file; escape @ : / in it as %40 %3A %2F)"
+        ) from None
+    if parsed.host and "@" in parsed.host:
+        raise UserError(
+            f"bad database URL {shown!r}: the password holds an unescaped '@' "
+            "(write it as %40)"
+        )
     try:
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database
@@ -54,7 +70,7 @@ def make_engine(url: str, *, echo: bool = False, create_folder: bool = False) ->
                     folder.mkdir(parents=True, exist_ok=True)
                 elif not folder.is_dir():
                     raise UserError(
-                        f"cannot open database {url!r}: folder {folder} does not exist "
+                        f"cannot open database {shown!r}: folder {folder} does not exist "
                         "(create it, or check --db / AGENT_CONSOLE_DB)"
                     )
             engine = create_engine(
@@ -66,10 +82,13 @@ def make_engine(url: str, *, echo: bool = False, create_folder: bool = False) ->
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, echo=echo, pool_pre_ping=True)
-    except NoSuchModuleError as exc:
-        raise UserError(f"unsupported database URL {url!r}: {exc}") from exc
+    except NoSuchModuleError:
+        raise UserError(
+            f"unsupported database URL {shown!r}: unknown driver {parsed.drivername!r} "
+            "(use sqlite:/// or postgresql+psycopg://)"
+        ) from None
     except ModuleNotFoundError as exc:
-        raise UserError(f"database driver missing for {url!r}: {exc.name}") from exc
+        raise UserError(f"database driver missing for {shown!r}: {exc.name}") from None
 
 
 # ---------------------------------------------------------------- migrations
@@ -93,10 +112,13 @@ def open_engine(url: str, *, create_folder: bool = False) -> Engine:
 
 
 def safe_url(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    """The engine's URL as it may be shown or logged (:func:`agent_console.redact.mask_url`)."""
+    return mask_url(engine.url)
 
 
 def first_line(exc: BaseException) -> str:
+    """The first line of a driver error, secrets masked (a driver may quote the URL or the
+    password it was given)."""
     orig = getattr(exc, "orig", None) or exc
     text_ = str(orig).strip().splitlines()
-    return text_[0] if text_ else type(orig).__name__
+    return mask_secrets(text_[0]) if text_ else type(orig).__name__
