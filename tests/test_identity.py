@@ -15,7 +15,6 @@ from sqlmodel import select
 from agent_console.cli import main
 from agent_console.desk import Desk
 from agent_console.desk.identity import (
-    PG_ACTOR_TRIGGER_SQL,
     agent_role_name,
     os_user,
 )
@@ -76,10 +75,7 @@ def team_url(pg_server: str) -> Iterator[str]:
 
 @pytest.fixture
 def owner(team_url: str) -> Iterator[Desk]:
-    d = Desk.open(Settings(db_url=team_url, now=FIXED_NOW))
-    with d.engine.begin() as conn:  # revision 0004's trigger
-        for stmt in PG_ACTOR_TRIGGER_SQL:
-            conn.execute(text(stmt))
+    d = Desk.open(Settings(db_url=team_url, now=FIXED_NOW))  # migrates: revision 0007
     yield d
     d.engine.dispose()
 

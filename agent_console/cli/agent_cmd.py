@@ -57,7 +57,7 @@ def cmd_add(args: argparse.Namespace, ctx: CliContext) -> int:
         role=args.role,
         os_user=args.os_user,
     )
-    print(f"added {a.handle} ({clean(a.name)}), tier {a.tier}")
+    print(f"added {clean(a.handle)} ({clean(a.name)}), tier {a.tier}")
     if a.connect:
         print(f"{a.handle} connects as role {a.db_role}: --db {a.connect}")
         print("  (how they authenticate is the server's pg_hba.conf; see README)")

@@ -9,6 +9,7 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
@@ -25,9 +26,18 @@ class Desk(
     WorkflowMixin,
     QueueMixin,
     ClaimsMixin,
+    PolicyApplyMixin,
     DraftsMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
 
-__all__ = ["AgentInfo", "Desk", "DraftInfo", "FeedCursor", "ImportReport", "TicketSummary"]
+__all__ = [
+    "AgentInfo",
+    "ApplyReport",
+    "Desk",
+    "DraftInfo",
+    "FeedCursor",
+    "ImportReport",
+    "TicketSummary",
+]

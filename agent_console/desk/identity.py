@@ -8,7 +8,7 @@ The rules, in one place:
   the **administrator** (the role that owns the database, or a superuser) and for a
   **lead** — recorded as done by that role on the agent's behalf. The role that wrote an
   event or a message is stamped *inside* the database (``actor_role``, set by the trigger
-  of revision 0004 from ``current_user``), and the same trigger refuses a plain agent's
+  of revision 0007 from ``current_user``), and the same trigger refuses a plain agent's
   row claiming another person. Privileges (:func:`grant_sql`) keep agent roles from
   deleting or rewriting events and messages and from changing agents or policies.
 - **SQLite** (one machine). The owner of the database file is the administrator. A
@@ -198,8 +198,9 @@ def demo_agent(session: Session) -> Agent | None:
 
 
 def system_actor(session: Session, name: str) -> Agent:
-    """The system actor ``system:<name>`` (made on first use; on PostgreSQL revision 0004
-    has made them, since agent roles may not add agents)."""
+    """The system actor ``system:<name>``, made on first use (on PostgreSQL the
+    administrator's ``agent add`` / ``agent grant`` makes them all: agent roles may not
+    add agents)."""
     handle = system_handle(name)
     agent = session.exec(select(Agent).where(Agent.handle == handle)).first()
     if agent is None:
@@ -288,52 +289,3 @@ def connect_url(db_url: str, role: str) -> str:
     url = make_url(db_url).set(username=role, password=None)
     return url.render_as_string(hide_password=True)
 
-
-# ---------------------------------------------------------------- PostgreSQL actor trigger
-#: The trigger of revision 0004 (kept here verbatim for the tests of this module until the
-#: revision exists; the revision holds its own frozen copy). Every row added to
-#: ticket_event and message is stamped with ``current_user``; a role that is neither the
-#: administrator nor a lead may only name itself (or a system actor, or nobody).
-PG_ACTOR_TRIGGER_SQL = [
-    """
-CREATE OR REPLACE FUNCTION ac_stamp_actor() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE
-    claimed integer;
-    me_id integer;
-    me_lead boolean;
-    is_admin boolean;
-BEGIN
-    NEW.actor_role := current_user;
-    SELECT pg_catalog.pg_has_role(current_user, d.datdba, 'MEMBER') OR r.rolsuper
-      INTO is_admin
-      FROM pg_catalog.pg_database d, pg_catalog.pg_roles r
-     WHERE d.datname = current_database() AND r.rolname = current_user;
-    IF is_admin THEN
-        RETURN NEW;
-    END IF;
-    IF TG_TABLE_NAME = 'message' THEN
-        claimed := NEW.author_agent_id;
-    ELSE
-        claimed := NEW.agent_id;
-    END IF;
-    SELECT id, lead INTO me_id, me_lead FROM agent WHERE db_role = current_user AND active;
-    IF me_id IS NULL THEN
-        RAISE EXCEPTION 'role % is not an active agent of this desk', current_user
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF claimed IS NULL OR claimed = me_id OR me_lead
-       OR EXISTS (SELECT 1 FROM agent WHERE id = claimed AND kind = 'system') THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'role % may not write as another agent (only a lead or the administrator acts on their behalf)', current_user
-        USING ERRCODE = 'insufficient_privilege';
-END
-$fn$
-""",
-    "DROP TRIGGER IF EXISTS ac_stamp_actor ON ticket_event",
-    "CREATE TRIGGER ac_stamp_actor BEFORE INSERT ON ticket_event "
-    "FOR EACH ROW EXECUTE FUNCTION ac_stamp_actor()",
-    "DROP TRIGGER IF EXISTS ac_stamp_actor ON message",
-    "CREATE TRIGGER ac_stamp_actor BEFORE INSERT ON message "
-    "FOR EACH ROW EXECUTE FUNCTION ac_stamp_actor()",
-]
