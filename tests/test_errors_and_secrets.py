@@ -260,7 +260,8 @@ def test_a_console_that_crashed_prints_its_one_line(capsys, tmp_path: Path, monk
 
     monkeypatch.setattr(app_module, "create_app", fake_create_app)
     db = f"sqlite:///{tmp_path / 'x.db'}"
-    code, out, err = run(capsys, "--debug", "--db", db)
+    run(capsys, "--db", db, "agent", "add", "ann", "--name", "Ann", "--tier", "1")
+    code, out, err = run(capsys, "--debug", "--db", db, "--agent", "ann")  # issue 11: an agent
     assert code == 1
     assert err == f"agent-console: {Crashed.crash_report}\n"
     assert made and made[0]["debug"] is True
