@@ -192,6 +192,9 @@ def test_applying_an_edited_policy_moves_stored_due_times(
     # both tickets' resolution runs into the longer Tuesdays; only the first's response moved
     moved = {e.ticket_id: e.details["moved"] for e in events(desk, EVENT_RECOMPUTED)}
     assert set(moved) == {after.id, ticket(desk, other).id}
+    # the recompute is work no person does: the system actor system:sla (issue 11)
+    recomputed = [e for e in desk.ticket_detail(key).events if e.kind == EVENT_RECOMPUTED]
+    assert recomputed and all(e.agent == "system:sla" for e in recomputed)
     assert "first_response_due" not in moved[ticket(desk, other).id]
     assert moved[after.id]["first_response_due"] == [
         "2026-11-23T18:00:00+00:00",

@@ -37,7 +37,6 @@ from agent_console.desk.policies import latest_versions, read_policy_file, store
 from agent_console.errors import Conflict, PermissionDenied, UserError
 from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
 from agent_console.sla.policy import _NAME_RE
-from agent_console.store.migrations import pg_role_and_owner
 from agent_console.store.models import Organization, Ticket, TicketEvent
 
 #: tickets recomputed per transaction
@@ -197,26 +196,25 @@ class PolicyApplyMixin(DeskCore):
 
     # ------------------------------------------------------------ who may apply
     def _policy_writer(self) -> tuple[str, int | None]:
-        """``(stored_by, agent id)`` of who applies, or :class:`PermissionDenied`."""
+        """``(stored_by, agent id)`` of who applies, or :class:`PermissionDenied`: a lead
+        (``--agent LEAD``, who the connection may act as: desk/identity.py) or the
+        administrator (the database owner / the SQLite file's owner)."""
         if self.settings.agent:
             with self.read() as s:
-                agent = self.agent_by_handle(s, self.settings.agent)
+                agent = self.acting_agent(s)
             if not agent.lead:
                 raise PermissionDenied(
                     f"{agent.handle} is not a lead: only a lead (--agent LEAD) or the "
                     "administrator (no --agent) applies an SLA policy"
                 )
             return agent.handle, agent.id
-        if self.engine.dialect.name != "postgresql":
-            return "admin", None
-        with self.read() as s:
-            role, owner = pg_role_and_owner(s.connection())
-        if role != owner:
+        ident = self.identity
+        if not ident.admin:
             raise PermissionDenied(
                 f"applying an SLA policy needs --agent LEAD (a lead) or the database owner "
-                f"(role {owner}; you are {role})"
+                f"(role {ident.owner}; you are {ident.role})"
             )
-        return f"admin:{role}", None
+        return (f"admin:{ident.role}" if ident.postgres else "admin"), None
 
     # ------------------------------------------------------------ the recompute
     def _recompute(
@@ -257,8 +255,11 @@ class PolicyApplyMixin(DeskCore):
                     for group in _by_columns(updates):
                         s.execute(_update_statement(group[0]), group)
                     if events:
+                        # work no person does: the system actor (issue 11); who applied
+                        # is on the policy_applied event
+                        sla_actor = self.system_actor(s, "sla").id
                         for ev in events:
-                            ev.update(agent_id=agent_id, at=now, kind=EVENT_RECOMPUTED)
+                            ev.update(agent_id=sla_actor, at=now, kind=EVENT_RECOMPUTED)
                             ev["details"]["version"] = version
                         s.execute(insert(TicketEvent.__table__), events)  # type: ignore[arg-type]
             if progress:
