@@ -199,7 +199,7 @@ def test_agent_add_maps_an_existing_role_and_grant_is_repeatable(
         == 2
     )  # one role, one agent
     assert "already agent zoe" in capsys.readouterr().err
-    assert main(["--db", team_url, "agent", "grant"]) == 0
+    assert main(["--db", team_url, "db", "grant"]) == 0
     assert 'REVOKE UPDATE, DELETE, TRUNCATE ON "ticket_event"' in capsys.readouterr().out
     zoe = as_role(team_url, role)
     try:

@@ -27,6 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "upgrade", help="migrate the database to this console's schema (PostgreSQL: owner only)"
     )
     up.set_defaults(func=cmd_upgrade)
+    from agent_console.cli.agent_cmd import cmd_grant  # one command, two names (issue 11)
+
+    grant = db_sub.add_parser(
+        "grant",
+        help="PostgreSQL, the owner: give the agents' roles their privileges (same as "
+        "`agent grant`; run after every upgrade)",
+    )
+    grant.set_defaults(func=cmd_grant)
 
 
 def cmd_current(args: argparse.Namespace, ctx: CliContext) -> int:
