@@ -311,6 +311,8 @@ def test_connection_from_a_service_file_and_no_password_printed(
     out, err = capsys.readouterr()
     assert "s3cret-pw" not in out + err and "ann connects as role" in out
     role = agent_role_name(url.database or "", "ann")
+    assert f"--db postgresql+psycopg://{role}@{url.host}" in out  # no password, not even ***
+    role = agent_role_name(url.database or "", "ann")
     service = tmp_path / "pg_service.conf"
     service.write_text(
         f"[helpdesk]\nhost={url.host}\nport={url.port or 5432}\nuser={role}\n"

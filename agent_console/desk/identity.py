@@ -34,10 +34,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlmodel import Session, select
 
 from agent_console.errors import PermissionDenied, UserError
+from agent_console.redact import SECRET_KEY, mask_url
 from agent_console.store.models import Agent
 
 DEMO_HANDLE = "demo"
@@ -285,7 +286,16 @@ def grant_sql(database: str, group: str, tables: set[str]) -> list[str]:
 
 
 def connect_url(db_url: str, role: str) -> str:
-    """How the agent with ``role`` connects: ``db_url`` with that user and no password."""
-    url = make_url(db_url).set(username=role, password=None)
-    return url.render_as_string(hide_password=True)
+    """How the agent with ``role`` connects: ``db_url`` with that user, without the password
+    or a secret query value (``?password=`` …), masked again by :func:`redact.mask_url`."""
+    given = make_url(db_url)
+    url = URL.create(
+        given.drivername,
+        username=role,
+        host=given.host,
+        port=given.port,
+        database=given.database,
+        query={k: v for k, v in given.query.items() if not SECRET_KEY.fullmatch(k)},
+    )
+    return mask_url(url)
 
