@@ -4,6 +4,7 @@ place that opens sessions and commits, and it enforces who may do what."""
 from __future__ import annotations
 
 from agent_console.desk.agents import AgentInfo, AgentsMixin
+from agent_console.desk.alerts import AlertRow, AlertsMixin, AlertTick
 from agent_console.desk.claims import ClaimsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
@@ -15,6 +16,7 @@ from agent_console.desk.workflow import WorkflowMixin
 
 
 class Desk(
+    AlertsMixin,
     SeedMixin,
     ImportMixin,
     TicketsMixin,
@@ -28,4 +30,8 @@ class Desk(
     """Every query and command of Agent Console, each in its own transaction."""
 
 
-__all__ = ["AgentInfo", "Desk", "FeedCursor", "ImportReport", "TicketSummary"]
+__all__ = [
+    "AgentInfo",
+    "AlertRow",
+    "AlertTick",
+    "Desk", "FeedCursor", "ImportReport", "TicketSummary"]
