@@ -30,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         agent_cmd,
         data_cmd,
         kb_cmd,
+        oncall_cmd,
         sla_cmd,
         ticket_cmd,
+        watch_cmd,
     )
 
     parser = OneLineParser(
@@ -48,9 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="load demo data into an empty database and start"
     )
+    parser.add_argument(
+        "--at",
+        metavar="ISO",
+        help="rehearsal: run on a clock that starts at this instant and keeps ticking "
+        "(writes are marked rehearsal, nothing is sent outside)",
+    )
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd):
+    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, oncall_cmd, watch_cmd):
         module.register(sub)
     return parser
 

@@ -19,9 +19,19 @@ class CliContext:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:
+        at = None
+        if getattr(args, "at", None):
+            from agent_console.cli.sla_cmd import parse_instant
+
+            at = parse_instant(args.at, "--at")
         return cls(
             resolve_settings(
-                db=args.db, agent=args.agent, policy=args.policy, timezone=args.timezone
+                db=args.db,
+                agent=args.agent,
+                policy=args.policy,
+                timezone=args.timezone,
+                at=at,
+                webhook=getattr(args, "webhook", None),
             )
         )
 

@@ -39,8 +39,9 @@ Desk API for the screen (plain data; instants aware UTC)
 - :meth:`AlertsMixin.open_alerts` → list of :class:`AlertRow` (unacknowledged first, then by
   due instant); :meth:`AlertsMixin.alerts_after` (new alerts since an id, for toasts);
   :meth:`AlertRow.needs_repeat` (unacknowledged critical alerts repeat every
-  ``alert_repeat_every`` seconds — 5 min); :meth:`AlertRow.concerns` (assignee, on-call
-  levels up to the alert's level, leads at level 2).
+  ``alert_repeat_every`` seconds — 5 min); :meth:`AlertRow.recipients` /
+  :meth:`AlertRow.concerns` (the assignee; critical: on-call levels up to the alert's
+  level — primary, + secondary, + leads; other priorities: leads when unassigned).
 - :meth:`AlertsMixin.breaching_soon_count` — the header's count of open critical tickets
   whose running deadline falls within the next hour.
 - :meth:`AlertsMixin.acknowledge` (``A`` / ``oncall ack KEY|ALERT``).
@@ -70,6 +71,7 @@ from agent_console.store.models import (
     SlaAlert,
     Status,
     Ticket,
+    TicketEvent,
 )
 
 #: the policy's default alert thresholds (fractions of a target) until the policy has them
@@ -233,10 +235,21 @@ class AlertRow:
             return False
         return last_shown is None or (now - last_shown).total_seconds() >= every
 
+    def recipients(self, oncall: OncallState) -> list[str]:
+        """Who gets this alert (handles): the assignee; for a critical ticket also the
+        on-call levels up to the alert's escalation level (primary; + secondary; + leads);
+        for other priorities, the leads when nobody is assigned."""
+        out = [self.assignee] if self.assignee else []
+        if self.priority == "critical":
+            extra = oncall.handles_for(self.level)
+        else:
+            extra = [] if self.assignee else list(oncall.leads)
+        out.extend(h for h in extra if h not in out)
+        return out
+
     def concerns(self, handle: str, oncall: OncallState) -> bool:
-        """Whether ``handle`` gets this alert: the assignee, the on-call levels up to the
-        alert's escalation level (primary; + secondary; + leads)."""
-        return handle == self.assignee or handle in oncall.handles_for(self.level)
+        """Whether ``handle`` is one of :meth:`recipients`."""
+        return handle in self.recipients(oncall)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -276,6 +289,9 @@ class AlertTick:
 class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
     """Alerts before breach; see the module docstring."""
 
+    #: rehearsal only: fire_at up to which this desk has fired (rehearsals claim nothing)
+    _rehearsal_hwm: datetime | None = None
+
     @property
     def _ns(self) -> str:
         return REHEARSAL if self.rehearsal else REAL
@@ -304,7 +320,12 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         now = now or self.now()
         ns = self._ns
         with self.read() as s:
-            exists = s.get(AlertCursor, ns) is not None
+            seen = s.get(AlertCursor, ns)
+            exists = seen is not None
+            if seen is not None and seen.last_event_id >= 0 and not seen.gaps:
+                top = s.exec(select(func.max(TicketEvent.id))).one() or 0
+                if top <= seen.last_event_id:
+                    return 0, []  # idle: a read, no write lock
         if not exists:
             with self.write() as s:
                 insert_ignore(
@@ -423,16 +444,27 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         now = now or self.now()
         rehearsal = self._ns == REHEARSAL
         fired_ids: list[int] = []
+        cond = [AlertThreshold.state == "pending", col(AlertThreshold.fire_at) <= now]
+        if rehearsal and self._rehearsal_hwm is not None:
+            # a rehearsal claims nothing: it remembers how far it has fired
+            cond.append(col(AlertThreshold.fire_at) > self._rehearsal_hwm)
+        with self.read() as s:
+            if s.exec(select(AlertThreshold.id).where(*cond).limit(1)).first() is None:
+                if rehearsal:
+                    self._rehearsal_hwm = now
+                return []  # idle: a read, no write lock
         with self.write() as s:
             q = (
                 select(AlertThreshold)
-                .where(AlertThreshold.state == "pending", col(AlertThreshold.fire_at) <= now)
+                .where(*cond)
                 .order_by(col(AlertThreshold.fire_at))
                 .limit(limit)
             )
             if self.engine.dialect.name == "postgresql" and not rehearsal:
                 q = q.with_for_update(skip_locked=True)
             due = list(s.exec(q))
+            if rehearsal:
+                self._rehearsal_hwm = now if len(due) < limit else due[-1].fire_at
             if not due:
                 return []
             tickets = {
@@ -500,13 +532,17 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         now = now or self.now()
         rehearsal = self._ns == REHEARSAL
         done: list[int] = []
+        cond = [
+            col(SlaAlert.escalate_at) <= now,
+            col(SlaAlert.acknowledged_at).is_(None),
+            col(SlaAlert.resolved_at).is_(None),
+            SlaAlert.rehearsal == rehearsal,
+        ]
+        with self.read() as s:
+            if s.exec(select(SlaAlert.id).where(*cond).limit(1)).first() is None:
+                return []
         with self.write() as s:
-            q = select(SlaAlert).where(
-                col(SlaAlert.escalate_at) <= now,
-                col(SlaAlert.acknowledged_at).is_(None),
-                col(SlaAlert.resolved_at).is_(None),
-                SlaAlert.rehearsal == rehearsal,
-            )
+            q = select(SlaAlert).where(*cond)
             if self.engine.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             for a in list(s.exec(q.limit(200))):
@@ -547,9 +583,10 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         lookups; the watcher sleeps until then (bounded by its poll interval)."""
         rehearsal = self._ns == REHEARSAL
         with self.read() as s:
-            a = s.exec(
-                select(func.min(AlertThreshold.fire_at)).where(AlertThreshold.state == "pending")
-            ).one()
+            q = select(func.min(AlertThreshold.fire_at)).where(AlertThreshold.state == "pending")
+            if rehearsal and self._rehearsal_hwm is not None:
+                q = q.where(col(AlertThreshold.fire_at) > self._rehearsal_hwm)
+            a = s.exec(q).one()
             b = s.exec(
                 select(func.min(SlaAlert.escalate_at)).where(SlaAlert.rehearsal == rehearsal)
             ).one()
@@ -755,5 +792,5 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         info["dedup_key"] = f"{t.key}:{a.metric}:{a.cycle}"
         info["link"] = f"agent-console ticket show {t.key}"
         if state is not None:
-            info["notify"] = state.handles_for(a.level)
+            info["notify"] = row.recipients(state)
         return info

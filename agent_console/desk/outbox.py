@@ -129,7 +129,9 @@ class OutboxMixin(DeskCore):
             ),
         )
 
-    def _claim(self, worker: str, limit: int, lease: float) -> list[OutboxMessage]:
+    def _claim(
+        self, worker: str, limit: int, lease: float, only: list[int] | None = None
+    ) -> list[OutboxMessage]:
         now = self.now()
         with self.write() as s:
             q = (
@@ -146,6 +148,8 @@ class OutboxMixin(DeskCore):
                 .order_by(col(OutboxMessage.id))
                 .limit(limit)
             )
+            if only is not None:
+                q = q.where(col(OutboxMessage.id).in_(only))
             if self.engine.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             rows = list(s.exec(q))
@@ -197,6 +201,7 @@ class OutboxMixin(DeskCore):
         worker: str | None = None,
         limit: int = 50,
         backoff_initial: float = 0.5,
+        only: list[int] | None = None,
     ) -> DeliveryReport:
         """Claim ready webhook rows and deliver them (blocking: run it off the UI thread —
         the watcher's sender thread, or a Textual worker). Rows whose channel is no longer
@@ -207,7 +212,7 @@ class OutboxMixin(DeskCore):
             return report
         st = self.settings
         lease = st.webhook_give_up_after + LEASE_MARGIN
-        for row in self._claim(worker, limit, lease):
+        for row in self._claim(worker, limit, lease, only):
             channel = row.destination.split(":", 1)[-1]
             try:
                 url, shown = self.channel_target(channel)
@@ -246,6 +251,44 @@ class OutboxMixin(DeskCore):
                 report.failed.append(row.id)  # type: ignore[arg-type]
                 report.lines.append(f"failed {row.dedup_key} to {shown}: {result.error}")
         return report
+
+    def test_alert_info(self) -> dict[str, Any]:
+        """The facts of a test alert (``oncall test-alert``)."""
+        now = self.now()
+        return {
+            "id": 0,
+            "key": "TEST",
+            "subject": "Agent Console test alert: this channel works",
+            "priority": "critical",
+            "metric": "first_response",
+            "cycle": 0,
+            "threshold": "test",
+            "what": "test alert",
+            "due_at": now.isoformat(),
+            "time_left_seconds": 0,
+            "level": 0,
+            "notify": [],
+            "link": "agent-console oncall show",
+            "dedup_key": f"test:{uuid.uuid4().hex[:12]}",
+        }
+
+    def send_test_alert(self) -> DeliveryReport:
+        """Queue a test message to every configured channel and deliver it now (through the
+        outbox like any alert); the report says what each channel answered."""
+        info = self.test_alert_info()
+        ids: list[int] = []
+        with self.write() as s:
+            for channel in self.webhook_channels():
+                new = self.enqueue(
+                    s,
+                    kind="webhook",
+                    destination=f"webhook:{channel}",
+                    payload={"channel": channel, "event": "test", "alert": info},
+                    dedup_key=f"{info['dedup_key']}:{channel}",
+                )
+                if new is not None:
+                    ids.append(new)
+        return self.deliver_outbox(only=ids)
 
     def preview_webhooks(
         self, event: str, alert: dict[str, Any]
