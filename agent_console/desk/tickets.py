@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -95,13 +95,36 @@ def normalise_tags(tags: str | list[str] | None) -> str:
 class TicketsMixin(DeskCore):
     # ------------------------------------------------------------------ queries
     def list_tickets(
-        self, *, status: str | None = None, limit: int | None = None
+        self,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        priority: str | None = None,
+        tier: int | None = None,
+        breaching_within: float | None = None,
     ) -> list[TicketSummary]:
-        """Tickets most urgent first (soonest deadline, then priority), optionally by status."""
+        """Tickets most urgent first (soonest deadline, then priority), optionally by status,
+        priority, tier, and ``breaching_within`` seconds: open tickets whose running deadline
+        (``next_due``) falls before now + that many seconds, breached ones included."""
+        if tier is not None and tier not in (1, 2, 3):
+            raise UserError(f"tier must be 1, 2 or 3, not {tier}")
+        prio = None
+        if priority:
+            try:
+                prio = Priority.parse(priority)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
         with self.read() as s:
             q = self._summary_query()
             if status:
                 q = q.where(Ticket.status == parse_status(status).value)
+            if prio is not None:
+                q = q.where(Ticket.priority_level == prio.level)
+            if tier is not None:
+                q = q.where(Ticket.tier == tier)
+            if breaching_within is not None:
+                horizon = self.now() + timedelta(seconds=breaching_within)
+                q = q.where(Ticket.is_open == True, col(Ticket.next_due) <= horizon)  # noqa: E712
             q = q.order_by(Ticket.next_due, Ticket.priority_level, Ticket.number)
             if limit is not None:
                 if limit < 0:
