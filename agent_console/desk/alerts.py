@@ -150,6 +150,14 @@ def threshold_label(fraction: float) -> str:
     return f"{fraction:g}"
 
 
+def _back(policy: Policy, priority: str, due: datetime, seconds: int) -> datetime:
+    """The first instant with ``seconds`` of the priority's clock left before ``due``. On a
+    business clock going back alone would land on the next opening (the *latest* such
+    instant); one second further back and one forward gives the first — a threshold reached
+    exactly at closing time is that closing instant, as for deadlines (DESIGN.md)."""
+    return policy.add(priority, policy.add(priority, due, -(seconds + 1)), 1)
+
+
 def desired_thresholds(
     ticket: Ticket, policy: Policy, facts: CycleFacts
 ) -> dict[tuple[str, int, str], tuple[datetime, datetime]]:
@@ -159,11 +167,11 @@ def desired_thresholds(
     for c in facts.open:
         for f in facts.thresholds:
             left = round((1.0 - f) * c.target_seconds)
-            fire = c.due_at if left <= 0 else policy.add(ticket.priority, c.due_at, -left)
+            fire = c.due_at if left <= 0 else _back(policy, ticket.priority, c.due_at, left)
             out[(c.metric, c.cycle, threshold_label(f))] = (fire, c.due_at)
         if c.metric == "next_update" and facts.update_warning:
             w = facts.update_warning
-            fire = policy.add(ticket.priority, c.due_at, -w)
+            fire = _back(policy, ticket.priority, c.due_at, w)
             out[(c.metric, c.cycle, f"warn:{w}")] = (fire, c.due_at)
     if (
         ticket.priority == "critical"
