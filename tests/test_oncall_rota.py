@@ -55,7 +55,10 @@ def test_weekly_rotation_and_override(sqlite_url: str) -> None:
     until = MON_DAY + timedelta(hours=5)
     state = d.set_override("bob", until=until, agent="lee")
     assert (state.primary.handle, state.primary.source, state.primary.until) == (
-        "bob", "override", until)
+        "bob",
+        "override",
+        until,
+    )
     assert d.oncall_now(until).primary.handle == "alice"
     d.engine.dispose()
 
@@ -123,19 +126,40 @@ def test_oncall_cli_rota_show_set_ack(sqlite_url: str, capsys) -> None:
     db = sqlite_url
     _cli_team(db)
     assert main(["--db", db, "--agent", "alice", "oncall", "rota", "alice,bob"]) == 3
-    assert main(["--db", db, "--agent", "lee", "oncall", "rota", "alice,bob",
-                 "--handover", "mon 09:00"]) == 0
-    assert main(["--db", db, "--agent", "lee", "oncall", "rota", "bob",
-                 "--level", "secondary"]) == 0
-    assert main(["--db", db, "--agent", "lee", "oncall", "rota", "alice",
-                 "--handover", "someday"]) == 2
+    assert (
+        main(
+            ["--db", db, "--agent", "lee", "oncall", "rota", "alice,bob", "--handover", "mon 09:00"]
+        )
+        == 0
+    )
+    assert (
+        main(["--db", db, "--agent", "lee", "oncall", "rota", "bob", "--level", "secondary"]) == 0
+    )
+    assert (
+        main(["--db", db, "--agent", "lee", "oncall", "rota", "alice", "--handover", "someday"])
+        == 2
+    )
     capsys.readouterr()
     assert main(["--db", db, "oncall", "show", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["secondary"]["handle"] == "bob" and data["leads"] == ["lee"]
     assert data["primary"]["handle"] in ("alice", "bob")
-    assert main(["--db", db, "--agent", "lee", "oncall", "set", "bob",
-                 "--until", "2999-01-01T00:00:00Z"]) == 2  # outside the supported range
+    assert (
+        main(
+            [
+                "--db",
+                db,
+                "--agent",
+                "lee",
+                "oncall",
+                "set",
+                "bob",
+                "--until",
+                "2999-01-01T00:00:00Z",
+            ]
+        )
+        == 2
+    )  # outside the supported range
     assert "supported range" in capsys.readouterr().err
 
 
@@ -145,8 +169,22 @@ def test_oncall_set_and_ack_from_the_cli(sqlite_url: str, capsys) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     assert main(["--db", db, "--agent", "lee", "oncall", "set", "bob", "--until", soon]) == 0
     assert "bob is primary on call until" in capsys.readouterr().out
-    assert main(["--db", db, "--agent", "lee", "oncall", "set", "bob",
-                 "--until", "2020-01-01T00:00:00Z"]) == 2
+    assert (
+        main(
+            [
+                "--db",
+                db,
+                "--agent",
+                "lee",
+                "oncall",
+                "set",
+                "bob",
+                "--until",
+                "2020-01-01T00:00:00Z",
+            ]
+        )
+        == 2
+    )
     assert main(["--db", db, "oncall", "ack", "SUP-999"]) == 2
     assert main(["--db", db, "oncall", "ack", "12345"]) == 2
     errs = capsys.readouterr().err.strip().splitlines()
@@ -176,8 +214,9 @@ def test_rehearsal_marks_writes_and_sends_nothing(sqlite_url: str, capsys) -> No
     d = open_desk(db, Clock(MON_DAY))
     with d.read() as s:
         t = d.ticket_by_key(s, key)
-        ev = s.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id,
-                                              TicketEvent.kind == "replied")).one()
+        ev = s.exec(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.kind == "replied")
+        ).one()
         assert ev.details.get("rehearsal") is True
         assert ev.at.year == 2026 and ev.at.month == 11 and ev.at.day == 28
     assert d.open_alerts() == []  # rehearsal alerts are not real ones
@@ -213,7 +252,10 @@ def test_watch_exits_cleanly_on_sigterm(sqlite_url: str, tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent_console", "--db", db, "watch", "--poll", "0.2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         time.sleep(2.5)

@@ -200,7 +200,9 @@ def test_a_crashed_sender_leaves_a_lease_another_sender_takes_once(
     httpserver.expect_request("/generic/s3cr3t").respond_with_data("ok")
     clock = Clock(SAT_NIGHT)
     d = open_desk(
-        sqlite_url, clock, webhook_url=httpserver.url_for("/generic/s3cr3t"),
+        sqlite_url,
+        clock,
+        webhook_url=httpserver.url_for("/generic/s3cr3t"),
         webhook_give_up_after=5.0,
     )
     new_ticket(d)
@@ -223,9 +225,7 @@ def _senders_race(url: str, server: HTTPServer) -> None:
         new_ticket(setup, subject=f"outage {i}")
     setup.alert_tick()
     setup.engine.dispose()
-    desks = [
-        open_desk(url, clock, webhook_url=server.url_for("/generic/s3cr3t")) for _ in range(3)
-    ]
+    desks = [open_desk(url, clock, webhook_url=server.url_for("/generic/s3cr3t")) for _ in range(3)]
     sent: list[int] = []
     barrier = threading.Barrier(3)
 
@@ -268,8 +268,21 @@ def test_test_alert_sends_through_every_channel_and_hides_secrets(
     assert "sent" in out and "s3cr3t" not in out and "R0UT" in out
     assert len(httpserver.log) == 2
     # a rehearsal prints what it would send and sends nothing
-    assert main(["--db", sqlite_url, "--at", "2026-11-28T03:00:00Z", "oncall", "test-alert",
-                 "--webhook", url]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                sqlite_url,
+                "--at",
+                "2026-11-28T03:00:00Z",
+                "oncall",
+                "test-alert",
+                "--webhook",
+                url,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "would POST" in out and "s3cr3t" not in out
     assert len(httpserver.log) == 2
