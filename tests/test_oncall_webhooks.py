@@ -17,6 +17,7 @@ from werkzeug import Request, Response
 
 from agent_console.channels.webhooks import mask_url, post_json
 from agent_console.cli import main
+from agent_console.errors import UserError
 from agent_console.store.models import OutboxMessage, TicketEvent
 from tests.oncall_helpers import SAT_NIGHT, Clock, add_team, new_ticket, open_desk
 
@@ -292,3 +293,24 @@ def test_test_alert_without_a_channel_is_one_line(sqlite_url: str, capsys) -> No
     assert main(["--db", sqlite_url, "oncall", "test-alert"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--webhook URL" in err
+
+
+def test_webhook_settings_from_config_and_environment(tmp_path, monkeypatch) -> None:
+    from agent_console.settings import resolve_settings
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        'webhook_url = "https://hooks.example.com/T0/s3cr3t"\n'
+        'escalate_after = "5m"\nwebhook_give_up_after = "90s"\n'
+    )
+    monkeypatch.setenv("AGENT_CONSOLE_CONFIG", str(cfg))
+    monkeypatch.setenv("AGENT_CONSOLE_SLACK_WEBHOOK_URL", "https://hooks.slack.com/s3cr3t")
+    st = resolve_settings()
+    assert st.webhook_url == "https://hooks.example.com/T0/s3cr3t"
+    assert st.slack_webhook_url == "https://hooks.slack.com/s3cr3t"
+    assert (st.escalate_after, st.webhook_give_up_after) == (300.0, 90.0)
+    assert "s3cr3t" not in repr(st)
+    assert resolve_settings(webhook="http://127.0.0.1:1/x").webhook_url == "http://127.0.0.1:1/x"
+    cfg.write_text('escalate_after = "soon"\n')
+    with pytest.raises(UserError, match="escalate_after"):
+        resolve_settings()
