@@ -157,8 +157,8 @@ def main() -> None:
     hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
 
     # critical tickets whose 50 % thresholds (1 h into the 2 h first reply) are crossed
-    # one after another over the window, starting in 20 s
-    start = datetime.now(UTC) + timedelta(seconds=20)
+    # one after another over the window, starting in 45 s (opening them takes ~20 s)
+    start = datetime.now(UTC) + timedelta(seconds=45)
     step = args.window / args.critical
     t0 = time.perf_counter()
     for i in range(args.critical):

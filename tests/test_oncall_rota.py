@@ -266,3 +266,23 @@ def test_watch_exits_cleanly_on_sigterm(sqlite_url: str, tmp_path) -> None:
             proc.kill()
     assert proc.returncode == 0, err
     assert "watching" in out and "watch: stopped" in out and "Traceback" not in err
+
+
+def test_ticket_list_watch_redraws_until_interrupted(sqlite_url: str, capsys, monkeypatch) -> None:
+    d = open_desk(sqlite_url, Clock(datetime.now(UTC)))
+    key = new_ticket(d)
+    d.engine.dispose()
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    from agent_console.cli import ticket_cmd
+
+    monkeypatch.setattr(ticket_cmd.time, "sleep", nap)
+    assert main(["--db", sqlite_url, "ticket", "list", "--watch", "2"]) == 130
+    assert naps == [2.0, 2.0]
+    assert capsys.readouterr().out.count(key) == 2
+    assert main(["--db", sqlite_url, "ticket", "list", "--watch", "0"]) == 2
