@@ -44,12 +44,12 @@ def test_thresholds_on_the_calendar_clock_are_fractions_of_the_target() -> None:
         resolution_due=opened + timedelta(hours=8),
     )
     want = desired_thresholds(t, policy, _cycles_due(t, policy, 0))
-    assert want[("first_response", 0, "0.5")][0] == opened + timedelta(hours=1)
-    assert want[("first_response", 0, "0.8")][0] == opened + timedelta(minutes=96)
-    assert want[("first_response", 0, "1")][0] == opened + timedelta(hours=2)
-    assert want[("resolution", 0, "0.5")][0] == opened + timedelta(hours=4)
+    assert want[("first_response", 1, "0.5")][0] == opened + timedelta(hours=1)
+    assert want[("first_response", 1, "0.8")][0] == opened + timedelta(minutes=96)
+    assert want[("first_response", 1, "1")][0] == opened + timedelta(hours=2)
+    assert want[("resolution", 1, "0.5")][0] == opened + timedelta(hours=4)
     # Friday 22:00 New York is after hours: a new critical ticket alerts at once
-    assert want[("first_response", 0, "arrival")][0] == opened
+    assert want[("first_response", 1, "arrival")][0] == opened
 
 
 def test_thresholds_on_the_business_clock_skip_closed_hours() -> None:
@@ -73,10 +73,10 @@ def test_thresholds_on_the_business_clock_skip_closed_hours() -> None:
     )
     want = desired_thresholds(t, policy, _cycles_due(t, policy, 0))
     # 50 % = 2 business hours: Friday 16:00-18:00 New York, i.e. the closing instant
-    assert want[("first_response", 0, "0.5")][0] == datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
+    assert want[("first_response", 1, "0.5")][0] == datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
     # 80 % = 3h12m: 2h Friday + 1h12m Monday from 09:00 → 10:12 New York
-    assert want[("first_response", 0, "0.8")][0] == datetime(2026, 11, 30, 15, 12, tzinfo=UTC)
-    assert ("first_response", 0, "arrival") not in want  # only critical tickets
+    assert want[("first_response", 1, "0.8")][0] == datetime(2026, 11, 30, 15, 12, tzinfo=UTC)
+    assert ("first_response", 1, "arrival") not in want  # only critical tickets
 
 
 # ------------------------------------------------------------------ behaviour on a desk

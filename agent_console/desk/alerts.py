@@ -115,8 +115,9 @@ class CycleFacts:
 def _cycles_due(ticket: Ticket, policy: Policy, public_updates: int) -> CycleFacts:
     """THE adapter between the alerts and the ticket clock (issue 9) / the policy's alert
     settings (slacal). Reads the stored due columns of ``ticket`` (``first_response_due``,
-    ``next_update_due``, ``resolution_due``); the n-th periodic update is cycle n
-    (``public_updates`` = public agent replies so far). When the per-cycle table and
+    ``next_update_due``, ``resolution_due``); cycles are numbered as the per-cycle table
+    numbers them: first response and resolution are cycle 1, the n-th periodic update is
+    cycle n (``public_updates`` = public agent replies so far). When the per-cycle table and
     ``Policy.alert_thresholds`` / ``PriorityTarget.update_warning`` land on main, this is
     the one function to switch to them."""
     target = policy.target(ticket.priority)
@@ -129,10 +130,10 @@ def _cycles_due(ticket: Ticket, policy: Policy, public_updates: int) -> CycleFac
     out: list[OpenCycle] = []
     current: dict[str, int | None] = {m: None for m in METRICS}
     if is_open and ticket.first_response_at is None:
-        current["first_response"] = 0
+        current["first_response"] = 1
         if ticket.first_response_due is not None:
             out.append(
-                OpenCycle("first_response", 0, ticket.first_response_due, target.first_response)
+                OpenCycle("first_response", 1, ticket.first_response_due, target.first_response)
             )
     if is_open and ticket.first_response_at is not None:
         n = max(public_updates, 1)
@@ -140,9 +141,9 @@ def _cycles_due(ticket: Ticket, policy: Policy, public_updates: int) -> CycleFac
         if not paused and ticket.next_update_due is not None:
             out.append(OpenCycle("next_update", n, ticket.next_update_due, target.status_update))
     if is_open:
-        current["resolution"] = 0
+        current["resolution"] = 1
         if not paused and ticket.resolution_due is not None:
-            out.append(OpenCycle("resolution", 0, ticket.resolution_due, target.resolution))
+            out.append(OpenCycle("resolution", 1, ticket.resolution_due, target.resolution))
     return CycleFacts(out, current, paused, thresholds, warning)
 
 
@@ -175,12 +176,12 @@ def desired_thresholds(
             out[(c.metric, c.cycle, f"warn:{w}")] = (fire, c.due_at)
     if (
         ticket.priority == "critical"
-        and facts.current["first_response"] == 0
+        and facts.current["first_response"] == 1
         and ticket.first_response_due is not None
         and not policy.is_open(ticket.opened_at)
     ):
         # a new critical ticket arriving after hours alerts at once
-        out[("first_response", 0, "arrival")] = (ticket.opened_at, ticket.first_response_due)
+        out[("first_response", 1, "arrival")] = (ticket.opened_at, ticket.first_response_due)
     return out
 
 
