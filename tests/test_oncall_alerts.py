@@ -139,7 +139,9 @@ def test_paused_ticket_never_alerts_on_resolution(adesk, clock) -> None:
     adesk.alert_tick()
     clock.advance(hours=30)  # far past every resolution threshold
     fired = adesk.alert_tick().fired
-    assert not [a for a in fired if a.metric in ("resolution", "next_update")]
+    assert not [a for a in fired if a.metric == "resolution"]
+    # the hourly update is not pausable by default: it runs on while waiting
+    assert [a.metric for a in fired] == ["next_update"]
     assert (
         _count(
             adesk,
@@ -155,6 +157,42 @@ def test_paused_ticket_never_alerts_on_resolution(adesk, clock) -> None:
     t = _ticket(adesk, key)
     clock.now = t.resolution_due - timedelta(hours=4) + timedelta(seconds=1)
     assert [a.threshold for a in adesk.alert_tick().fired if a.metric == "resolution"] == ["0.5"]
+
+
+def test_pausable_update_never_alerts_while_waiting(sqlite_url, clock, tmp_path) -> None:
+    from agent_console.paths import default_policy_path
+
+    text = default_policy_path().read_text()
+    text = text.replace(
+        "[priority.critical]", "[priority.critical]\nstatus_update_pauses = true", 1
+    )
+    policy = tmp_path / "pausable.toml"
+    policy.write_text(text)
+    d = open_desk(sqlite_url, clock, policy=policy)
+    add_team(d)
+    key = new_ticket(d)
+    d.reply(key, "Need your logs", agent="alice")
+    d.set_status(key, "pending", agent="alice")
+    d.alert_tick()
+    clock.advance(hours=30)
+    assert d.alert_tick().fired == []
+    d.engine.dispose()
+
+
+def test_thresholds_come_from_the_policy(sqlite_url, clock, tmp_path) -> None:
+    from agent_console.paths import default_policy_path
+
+    text = default_policy_path().read_text()
+    assert "\nthresholds = [0.5, 0.8, 1.0]\n" in text
+    policy = tmp_path / "p.toml"
+    policy.write_text(text.replace("\nthresholds = [0.5, 0.8, 1.0]\n", "\nthresholds = [0.25]\n"))
+    d = open_desk(sqlite_url, Clock(MON_DAY), policy=policy)
+    new_ticket(d)
+    d.alert_tick()
+    with d.read() as s:
+        got = {(r.metric, r.threshold) for r in s.exec(select(AlertThreshold))}
+    assert got == {("first_response", "0.25"), ("resolution", "0.25")}
+    d.engine.dispose()
 
 
 def test_once_only_across_a_restart(sqlite_url, clock) -> None:
