@@ -144,6 +144,7 @@ def test_oncall_cli_rota_show_set_ack(sqlite_url: str, capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["secondary"]["handle"] == "bob" and data["leads"] == ["lee"]
     assert data["primary"]["handle"] in ("alice", "bob")
+    assert data["outbox"] == {"pending": 0, "sent": 0, "failed": 0}
     assert (
         main(
             [

@@ -60,6 +60,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
         data = state.as_json()
         data["alerts"] = [a.as_json() for a in alerts]
         data["channels"] = desk.webhook_channels()
+        data["outbox"] = desk.outbox_counts()
         print_json(data)
         return 0
     if state.rehearsal:
@@ -73,7 +74,11 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"  {slot.level + ':':<11}{who}{src}  until {_fmt(ctx, slot.until)}")
     print(f"  {'leads:':<11}{', '.join(state.leads) or 'none'}")
     channels = desk.webhook_channels()
-    print(f"Channels: {', '.join(channels) if channels else 'none (consoles only)'}")
+    box = desk.outbox_counts()
+    print(
+        f"Channels: {', '.join(channels) if channels else 'none (consoles only)'}; outbox "
+        f"{box['pending']} pending, {box['sent']} sent, {box['failed']} failed"
+    )
     if not alerts:
         print("No open alerts.")
         return 0

@@ -348,18 +348,33 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
 
         The feed is read with the desk's own gap-aware cursor
         (:meth:`~agent_console.desk.feed.FeedMixin.poll_feed`), stored in
-        :class:`~agent_console.store.models.AlertCursor` and advanced in the same
-        transaction as the schedule; the cursor row is locked, so syncers take turns."""
+        :class:`~agent_console.store.models.AlertCursor`. The tickets are re-derived in
+        batches of ``SYNC_BATCH``, one short transaction each (a bootstrap of 100,000
+        tickets never holds the SQLite write lock for long), and the cursor advances after
+        the last batch with a compare-and-set: a syncer that crashes midway leaves the cursor
+        where it was and the next one redoes the (idempotent) work; two syncers racing do the
+        same work once more and only one moves the cursor."""
         now = now or self.now()
         ns = self._ns
         with self.read() as s:
-            seen = s.get(AlertCursor, ns)
-            exists = seen is not None
-            if seen is not None and seen.last_event_id >= 0 and not seen.gaps:
+            cur = s.get(AlertCursor, ns)
+            if cur is not None and cur.last_event_id >= 0 and not cur.gaps:
                 top = s.exec(select(func.max(TicketEvent.id))).one() or 0
-                if top <= seen.last_event_id:
+                if top <= cur.last_event_id:
                     return 0, []  # idle: a read, no write lock
-        if not exists:
+            if cur is None or cur.last_event_id < 0:  # bootstrap: open tickets, then the feed
+                old: tuple[int, list[int]] = (-1, [])
+                fc = self.follow_feed()
+                ids: list[int] = list(
+                    s.exec(
+                        select(Ticket.id).where(Ticket.is_open == True).order_by(Ticket.id)  # noqa: E712
+                    )
+                )
+            else:
+                old = (cur.last_event_id, list(cur.gaps or []))
+                fc = FeedCursor(cur.last_event_id, set(cur.gaps or []))
+                ids = sorted(self.poll_feed(fc))
+        if cur is None:
             with self.write() as s:
                 insert_ignore(
                     s,
@@ -367,31 +382,28 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
                     dict(name=ns, last_event_id=-1, gaps=[], updated_at=now),
                     returning=None,
                 )
+        if fc.last_event_id == old[0] and fc.gaps == set(old[1]):
+            return 0, []
         synced, resolved = 0, []
-        with self.write() as s:
-            cur = s.exec(select(AlertCursor).where(AlertCursor.name == ns).with_for_update()).one()
-            if cur.last_event_id < 0:  # bootstrap: the open tickets now, the feed from here
-                fc = self.follow_feed()
-                ids: list[int] = list(
-                    s.exec(select(Ticket.id).where(Ticket.is_open == True))  # noqa: E712
-                )
-            else:
-                fc = FeedCursor(cur.last_event_id, set(cur.gaps or []))
-                ids = sorted(self.poll_feed(fc))
-            if fc.last_event_id == cur.last_event_id and set(cur.gaps or []) == fc.gaps:
-                return 0, []
-            cur.last_event_id = fc.last_event_id
-            cur.gaps = sorted(fc.gaps)
-            cur.updated_at = now
-            s.add(cur)
-            for i in range(0, len(ids), SYNC_BATCH):
-                batch = ids[i : i + SYNC_BATCH]
+        for i in range(0, len(ids), SYNC_BATCH):
+            batch = ids[i : i + SYNC_BATCH]
+            with self.write() as s:
                 resolved += self._sync_tickets(s, batch, now)
-                synced += len(batch)
+            synced += len(batch)
+        with self.write() as s:
+            s.execute(
+                update(AlertCursor)
+                .where(
+                    AlertCursor.name == ns,
+                    AlertCursor.last_event_id == old[0],
+                )
+                .values(last_event_id=fc.last_event_id, gaps=sorted(fc.gaps), updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
         return synced, resolved
 
     def _sync_tickets(self, s: Session, ids: Sequence[int], now: datetime) -> list[int]:
-        tickets = list(s.exec(select(Ticket).where(col(Ticket.id).in_(ids))))
+        tickets = list(s.exec(select(Ticket).where(col(Ticket.id).in_(ids)).order_by(Ticket.id)))
         counts = dict(
             s.exec(
                 select(Message.ticket_id, func.count())
