@@ -15,8 +15,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from agent_console.desk import Desk
+from agent_console.desk import Desk, DraftInfo
 from agent_console.errors import UserError
+from agent_console.screens.draft_keeper import DRAFT_DEBOUNCE, DraftKeeper
 from agent_console.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -48,6 +49,8 @@ class AgentConsoleApp(App[None]):
     }
     DEFAULT_MODE = "queue"
 
+    #: ``1``–``4`` switch screens from anywhere but a text box (screens "3"/"4" join
+    #: through MODES)
     BINDINGS = [
         Binding("1", "switch_mode('queue')", "Queue", show=False),
         Binding("2", "switch_mode('knowledge')", "Knowledge", show=False),
@@ -62,6 +65,7 @@ class AgentConsoleApp(App[None]):
         desk: Desk | None = None,
         clock: Clock | None = None,
         offer_demo: bool = True,
+        draft_delay: float = DRAFT_DEBOUNCE,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -69,6 +73,11 @@ class AgentConsoleApp(App[None]):
         self._clock: Clock = clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
         self.desk = desk or Desk.open(settings, clock=self._clock)
         self.offer_demo = offer_demo
+        #: unsent drafts on their way to the database (debounced, off the UI thread)
+        self.drafts = DraftKeeper(
+            self, lambda: self.desk, delay=draft_delay, on_saved=self._drafts_saved
+        )
+        self._quitting = False
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -103,6 +112,66 @@ class AgentConsoleApp(App[None]):
         refresh = getattr(self.screen, "reload", None)
         if callable(refresh):
             refresh()
+
+    def _drafts_saved(self) -> None:
+        changed = getattr(self.screen, "drafts_changed", None)
+        if callable(changed):
+            changed()
+
+    # ---------------------------------------------------------------- quitting
+    async def action_quit(self) -> None:
+        """``ctrl+q``: write what is being typed, then quit — or, with unsent drafts, say
+        so and offer keep (quit, they stay for next time) / discard / cancel.
+
+        The check runs after the keys already queued for the focused widget (a burst
+        typed just before ``ctrl+q`` is in the draft)."""
+        if self._quitting:
+            return
+        (self.focused or self.screen).call_later(self._begin_quit)
+
+    def _begin_quit(self) -> None:
+        capture = getattr(self.screen, "capture_drafts", None)
+        if callable(capture):
+            capture()
+        self._quit_check(self.drafts.take_for_thread())
+
+    @work(thread=True, exclusive=True, group="quit")
+    def _quit_check(self, flush: Callable[[], None]) -> None:
+        flush()
+        try:
+            drafts = self.desk.my_drafts()
+        except UserError:
+            drafts = []
+        self.call_from_thread(self._ask_about_drafts, drafts)
+
+    def _ask_about_drafts(self, drafts: list[DraftInfo]) -> None:
+        if not drafts:
+            self.exit()
+            return
+        from agent_console.screens.quit_drafts import QuitWithDrafts
+
+        if isinstance(self.screen, QuitWithDrafts):
+            return
+        self._quitting = True
+        self.push_screen(QuitWithDrafts(drafts), self._quit_answer)
+
+    def _quit_answer(self, answer: str | None) -> None:
+        self._quitting = False
+        if answer == "keep":
+            self.exit()
+        elif answer == "discard":
+            self._discard_and_quit()
+
+    @work(thread=True, exclusive=True, group="quit")
+    def _discard_and_quit(self) -> None:
+        try:
+            self.desk.discard_my_drafts()
+        except UserError as exc:
+            self.call_from_thread(
+                self.notify, f"Drafts not discarded: {exc}", severity="error", markup=False
+            )
+            return
+        self.call_from_thread(self.exit)
 
     # ---------------------------------------------------------------- actions
     def action_help(self) -> None:

@@ -22,7 +22,9 @@ class OneLineParser(argparse.ArgumentParser):
     """Usage errors are one line too (``agent-console ticket show -h`` has the details)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"agent-console: error: {self.prog}: {message} (see {self.prog} -h)\n")
+        where = self.prog.removeprefix("agent-console").strip()
+        where = f"{where}: " if where else ""
+        self.exit(2, f"agent-console: error: {where}{message} (see {self.prog} -h)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

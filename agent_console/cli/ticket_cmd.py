@@ -14,8 +14,13 @@ from agent_console.errors import UserError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ticket", help="list and work tickets")
     tsub = p.add_subparsers(dest="ticket_command", metavar="ACTION", required=True)
-    ls = tsub.add_parser("list", help="tickets, most urgent first")
+    ls = tsub.add_parser(
+        "list", help="unresolved tickets (new, open, pending, on hold), most urgent first"
+    )
     ls.add_argument("--status", help="new, open, pending, on_hold, resolved or closed")
+    ls.add_argument(
+        "--all", action="store_true", help="every ticket, resolved and closed ones too"
+    )
     ls.add_argument("--limit", type=int, help="at most N tickets (default: all)")
     ls.add_argument("--json", action="store_true", help="a JSON array of tickets (UTC)")
     ls.add_argument("--priority", help="critical, urgent or minor (or 1/2/3)")
@@ -46,6 +51,8 @@ _nap = time.sleep
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.all and args.status:
+        raise UserError("--all and --status exclude each other (--status alone filters)")
     within = None
     if args.breaching is not None:
         from agent_console.sla import parse_duration
@@ -60,6 +67,7 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
         tickets = ctx.desk.list_tickets(
             status=args.status,
             limit=args.limit,
+            open_only=not (args.all or args.status),
             priority=args.priority,
             tier=args.tier,
             breaching_within=within,
@@ -139,7 +147,13 @@ def register_workflow(tsub: argparse._SubParsersAction) -> None:
     acting(st)
     st.add_argument("--to", required=True, help="open, pending, on_hold, resolved or closed")
     st.add_argument("--summary", help="resolution summary (required with --to resolved)")
+    st.add_argument(
+        "--message",
+        help="with --to resolved: a public message to the customer, sent in the same "
+        "transaction (submit as solved)",
+    )
     st.set_defaults(func=cmd_status)
+    register_commands(tsub, acting)
 
 
 def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -191,6 +205,10 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"--- {label} · {clean(who)} · {at(m.created_at)}")
         for line in m.body.splitlines() or [""]:
             print(f"    {clean(line)}")
+    print()
+    print("history:")
+    for ev in d.events:
+        print(f"  {at(ev.at)}  {clean(ev.text)}")
     return 0
 
 
@@ -227,8 +245,75 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
         agent=args.as_agent,
         expected_version=args.expect_version,
         summary=args.summary,
+        message=args.message,
     )
     return _done(ctx, f"is {d.status}", d)
+
+
+# ---------------------------------------------------------------- the screen's keys (issue 12)
+def register_commands(tsub: argparse._SubParsersAction, acting) -> None:  # type: ignore[no-untyped-def]
+    """``assign``, ``priority``, ``deescalate``, ``tags``: what ``a``, ``p``, ``d``, ``t`` do
+    on the ticket screen, through the same desk commands (same tier rules)."""
+    asg = tsub.add_parser("assign", help="assign or reassign (leads take anyone's ticket)")
+    asg.add_argument("key", metavar="KEY")
+    acting(asg)
+    who = asg.add_mutually_exclusive_group(required=True)
+    who.add_argument("--to", metavar="HANDLE", help="the new assignee")
+    who.add_argument("--nobody", action="store_true", help="unassign")
+    asg.set_defaults(func=cmd_assign)
+
+    pr = tsub.add_parser("priority", help="change priority; targets recomputed from opening")
+    pr.add_argument("key", metavar="KEY")
+    acting(pr)
+    pr.add_argument("--to", required=True, metavar="P", help="critical, urgent, minor or 1-3")
+    pr.add_argument("--reason", required=True, help="why (kept in the history)")
+    pr.set_defaults(func=cmd_priority)
+
+    de = tsub.add_parser("deescalate", help="back one tier with a handoff note")
+    de.add_argument("key", metavar="KEY")
+    acting(de)
+    de.add_argument("--note", required=True, help="what the tier below should do")
+    de.set_defaults(func=cmd_deescalate)
+
+    tg = tsub.add_parser("tags", help="set the request type and/or replace the tags")
+    tg.add_argument("key", metavar="KEY")
+    acting(tg)
+    tg.add_argument("--type", dest="rtype", metavar="T", help="inoperable, added, desired, question")
+    tg.add_argument("--set", dest="tags", metavar="A,B", help="the tags, comma-separated ('' clears)")
+    tg.set_defaults(func=cmd_tags)
+
+
+def cmd_assign(args: argparse.Namespace, ctx: CliContext) -> int:
+    d = ctx.desk.assign(
+        args.key,
+        None if args.nobody else args.to,
+        agent=args.as_agent,
+        expected_version=args.expect_version,
+    )
+    return _done(ctx, f"assigned to {d.assignee}" if d.assignee else "unassigned", d)
+
+
+def cmd_priority(args: argparse.Namespace, ctx: CliContext) -> int:
+    d = ctx.desk.set_priority(
+        args.key, args.to, args.reason, agent=args.as_agent, expected_version=args.expect_version
+    )
+    return _done(ctx, f"is {d.priority}", d)
+
+
+def cmd_deescalate(args: argparse.Namespace, ctx: CliContext) -> int:
+    d = ctx.desk.deescalate(
+        args.key, args.note, agent=args.as_agent, expected_version=args.expect_version
+    )
+    return _done(ctx, f"de-escalated to tier {d.tier}", d)
+
+
+def cmd_tags(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.rtype is None and args.tags is None:
+        raise UserError("nothing to change: give --type T and/or --set a,b")
+    d = ctx.desk.set_type_and_tags(
+        args.key, args.rtype, args.tags, agent=args.as_agent, expected_version=args.expect_version
+    )
+    return _done(ctx, f"type {d.request_type}, tags {','.join(d.tags) or '-'}", d)
 
 
 # ---------------------------------------------------------------- claims (issue 4)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from agent_console.desk.agents import AgentInfo, AgentsMixin
 from agent_console.desk.alerts import AlertRow, AlertsMixin, AlertTick
 from agent_console.desk.claims import ClaimsMixin
+from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
@@ -26,6 +27,7 @@ class Desk(
     WorkflowMixin,
     QueueMixin,
     ClaimsMixin,
+    DraftsMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
@@ -34,4 +36,9 @@ __all__ = [
     "AgentInfo",
     "AlertRow",
     "AlertTick",
-    "Desk", "FeedCursor", "ImportReport", "TicketSummary"]
+    "Desk",
+    "DraftInfo",
+    "FeedCursor",
+    "ImportReport",
+    "TicketSummary",
+]

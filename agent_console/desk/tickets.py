@@ -99,13 +99,15 @@ class TicketsMixin(DeskCore):
         *,
         status: str | None = None,
         limit: int | None = None,
+        open_only: bool = False,
         priority: str | None = None,
         tier: int | None = None,
         breaching_within: float | None = None,
     ) -> list[TicketSummary]:
-        """Tickets most urgent first (soonest deadline, then priority), optionally by status,
-        priority, tier, and ``breaching_within`` seconds: open tickets whose running deadline
-        (``next_due``) falls before now + that many seconds, breached ones included."""
+        """Tickets most urgent first (soonest deadline, then priority), optionally by status
+        (``open_only``: new, open, pending and on hold — the unresolved ones), priority, tier,
+        and ``breaching_within`` seconds: open tickets whose running deadline (``next_due``)
+        falls before now + that many seconds, breached ones included."""
         if tier is not None and tier not in (1, 2, 3):
             raise UserError(f"tier must be 1, 2 or 3, not {tier}")
         prio = None
@@ -116,6 +118,8 @@ class TicketsMixin(DeskCore):
                 raise UserError(str(exc)) from None
         with self.read() as s:
             q = self._summary_query()
+            if open_only:
+                q = q.where(col(Ticket.is_open).is_(True))
             if status:
                 q = q.where(Ticket.status == parse_status(status).value)
             if prio is not None:

@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import parse_pauses, pause_pairs, refresh_deadlines
+from agent_console.desk.drafts import clear_draft
 from agent_console.desk.oncall import on_call_level
 from agent_console.desk.permissions import (
     deescalation_target,
@@ -41,6 +42,7 @@ from agent_console.sla import (
 )
 from agent_console.store.models import (
     Agent,
+    DraftKind,
     Message,
     MessageKind,
     Priority,
@@ -103,6 +105,8 @@ class WorkflowMixin(TicketReadsMixin):
                 created_at=c.now,
             )
             c.session.add(msg)
+            draft = DraftKind.NOTE if internal else DraftKind.REPLY
+            clear_draft(c.session, t.id, c.actor.id, draft)  # type: ignore[arg-type]
             details: dict[str, object] = {"chars": len(text)}
             if c.on_call:
                 details["on_call"] = c.on_call
@@ -133,16 +137,20 @@ class WorkflowMixin(TicketReadsMixin):
         expected_version: int | None = None,
         *,
         summary: str | None = None,
+        message: str | None = None,
     ) -> TicketDetail:
         """Change the status.
 
         ``pending`` (waiting on the customer) stops the resolution clock; leaving it
         resumes the clock with the time that was left. Reopening a resolved ticket resumes
         it too. ``resolved`` needs a ``summary`` (see :meth:`resolve`); only a resolved
-        ticket can be ``closed``, and a closed one no longer changes."""
+        ticket can be ``closed``, and a closed one no longer changes. ``message`` (a public
+        reply sent in the same transaction) is for ``resolved`` only."""
         target = parse_status(status)
         if target is Status.RESOLVED:
-            return self.resolve(key, summary or "", agent, expected_version)
+            return self.resolve(key, summary or "", agent, expected_version, message=message)
+        if message is not None:
+            raise UserError("a message goes with --to resolved only; send a reply instead")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
             cur = Status(t.status)
@@ -184,16 +192,50 @@ class WorkflowMixin(TicketReadsMixin):
         summary: str,
         agent: str | None = None,
         expected_version: int | None = None,
+        *,
+        message: str | None = None,
     ) -> TicketDetail:
         """Resolve with a resolution summary (required; kept as an internal note): the
-        resolution clock stops; met when resolved by its deadline."""
+        resolution clock stops; met when resolved by its deadline.
+
+        ``message`` ("submit as solved", issue 12): a public reply to the customer sent in
+        the same transaction (it counts as the first response / status update like any
+        reply); blank is refused. The agent's resolution and reply drafts are deleted."""
         text = _required(summary, "resolving needs a resolution summary (what fixed it)")
+        public = None
+        if message is not None:
+            public = _required(message, "the message to the customer is empty")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
             cur = Status(t.status)
             if not cur.is_open:
                 raise UserError(f"{t.key} is already {cur.value}")
             require_works(c.actor, t, "resolve", on_call=c.on_call)
+            if public is not None:
+                c.session.add(
+                    Message(
+                        ticket_id=t.id,  # type: ignore[arg-type]
+                        kind=MessageKind.PUBLIC.value,
+                        author_agent_id=c.actor.id,
+                        body=public,
+                        created_at=c.now,
+                    )
+                )
+                first = t.first_response_at is None
+                if first:
+                    t.first_response_at = c.now
+                t.last_public_update_at = c.now
+                clear_draft(c.session, t.id, c.actor.id, DraftKind.REPLY)  # type: ignore[arg-type]
+                self.log(
+                    c.session,
+                    t.id,  # type: ignore[arg-type]
+                    "replied",
+                    agent_id=c.actor.id,
+                    at=c.now,
+                    chars=len(public),
+                    **({"first_response": True} if first else {}),
+                )
+            clear_draft(c.session, t.id, c.actor.id, DraftKind.RESOLUTION)  # type: ignore[arg-type]
             if t.paused_since is not None:
                 self._add_pause(t, t.paused_since, c.now)
                 t.paused_since = None
@@ -219,6 +261,7 @@ class WorkflowMixin(TicketReadsMixin):
                 at=c.now,  # type: ignore[arg-type]
                 summary=text,
                 met=met,
+                message=public is not None,
                 **{"from": cur.value},
                 **({"on_call": c.on_call} if c.on_call else {}),
             )
@@ -374,6 +417,7 @@ class WorkflowMixin(TicketReadsMixin):
         self, c: _Change, t: Ticket, target: int, note: str, *, escalated: bool, kind: str
     ) -> None:
         frm = t.tier
+        clear_draft(c.session, t.id, c.actor.id, DraftKind.HANDOFF)  # type: ignore[arg-type]
         previous = c.session.get(Agent, t.assignee_id) if t.assignee_id else None
         t.tier = target
         t.escalated = escalated

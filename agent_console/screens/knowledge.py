@@ -77,6 +77,13 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         Binding("escape", "back", "Back"),
     ]
 
+    #: ``?`` lists the keys in these groups, in this order (then the generic keys)
+    HELP_GROUPS = {
+        "Search": ("focus_search", "focus_results", "suggest"),
+        "Use": ("use_in_reply", "link"),
+        "Leave": ("back",),
+    }
+
     # ------------------------------------------------------------------ messages
     class ResultsReady(Message):
         """A search (or the suggestions) finished; ``seq`` says for which keystroke."""
@@ -441,8 +448,9 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         return len(stack) > 1 and stack[-1] is self
 
     def action_back(self) -> None:
-        """Pushed from a ticket: close. As the ``2`` mode: leave the search box (so that the
-        app's ``1``/``2`` keys work again), or go back to it."""
+        """Pushed from a ticket: close. As the ``2`` screen, ``escape`` steps out: from the
+        search box to the results, from the results out of the search (nothing focused,
+        so ``1``–``4`` switch screens), and from there back to the queue."""
         if self._is_pushed():
             self.dismiss(None)
         elif isinstance(self.focused, Input):
@@ -451,5 +459,7 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
                 results.focus()
             else:
                 self.set_focus(None)
+        elif self.focused is not None:
+            self.set_focus(None)
         else:
-            self.action_focus_search()
+            self.app.switch_mode("queue")

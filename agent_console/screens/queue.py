@@ -119,6 +119,14 @@ class ClaimDone(Message):
         self.next = next_
 
 
+class DraftsLoaded(Message):
+    """The tickets where the agent has unsent drafts (the row marker)."""
+
+    def __init__(self, ids: frozenset[int]) -> None:
+        super().__init__()
+        self.ids = ids
+
+
 class QueueFailed(Message):
     def __init__(self, error: str, *, generation: int | None = None) -> None:
         super().__init__()
@@ -144,6 +152,13 @@ class QueueScreen(Screen[None]):
         Binding("ctrl+r", "reload", "Reload", show=False),
         *[Binding(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False) for v in VIEWS],
     ]
+
+    #: ``?`` lists the keys in these groups, in this order (then the generic keys)
+    HELP_GROUPS = {
+        "Work": ("open", "claim", "claim_next"),
+        "Find": ("filter", "clear", "cycle_sort", "reload"),
+        "Views": ("show_view", "next_view"),
+    }
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
         super().__init__(name=name, id=id)
@@ -232,6 +247,7 @@ class QueueScreen(Screen[None]):
         if self.is_mounted and self._ticker is not None:
             self._tick()
             self._poll()
+            self._load_drafts()  # back from a ticket: its draft may be new, or sent
 
     # ---------------------------------------------------------------- loading
     def reload(self) -> None:
@@ -243,6 +259,7 @@ class QueueScreen(Screen[None]):
         keep = self.table.cursor_id if self.is_mounted else None
         self._update_status(loading=True)
         self._load_worker(self._generation, self.query_state, keep, self.me is None)
+        self._load_drafts()
 
     @work(thread=True, exclusive=True, group="queue-load")
     def _load_worker(
@@ -289,10 +306,27 @@ class QueueScreen(Screen[None]):
         except UserError as exc:
             self.post_message(QueueFailed(str(exc), generation=generation))
 
+    @work(thread=True, exclusive=True, group="queue-drafts")
+    def _load_drafts(self) -> None:
+        try:
+            self.post_message(DraftsLoaded(self.desk.draft_ticket_ids()))
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+
+    def drafts_changed(self) -> None:
+        """The app wrote drafts (called by its draft keeper): refresh the row markers."""
+        if self.is_mounted:
+            self._load_drafts()
+
+    @on(DraftsLoaded)
+    def _drafts_loaded(self, message: DraftsLoaded) -> None:
+        self.table.set_drafts(message.ids)
+
     @on(QueueLoaded)
     def _queue_loaded(self, message: QueueLoaded) -> None:
         if message.me is not None:
             self.me = message.me
+            self.table.set_me(message.me.handle)
             self.header.set_agent(
                 message.me.handle,
                 message.me.name,

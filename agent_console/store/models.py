@@ -227,6 +227,34 @@ class SchemaVersion(SQLModel, table=True):
     applied_at: datetime = utc_column(nullable=False)
 
 
+# ---------------------------------------------------------------- drafts (issue 12, "ergo")
+class DraftKind(StrEnum):
+    """What an unsent text is for; one draft of each kind per ticket and agent."""
+
+    REPLY = "reply"  # public reply (also the public message of "submit as solved")
+    NOTE = "note"  # internal note
+    HANDOFF = "handoff"  # escalation / de-escalation note
+    RESOLUTION = "resolution"  # internal resolution summary
+
+
+class Draft(SQLModel, table=True):
+    """An unsent text, kept per ticket, agent and kind; only its author ever reads it.
+    Written (debounced) while the agent types; deleted when the text is sent."""
+
+    __tablename__ = "draft"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "agent_id", "kind", name="uq_draft_ticket_agent_kind"),
+        Index("ix_draft_agent", "agent_id", "ticket_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    agent_id: int = Field(foreign_key="agent.id")
+    kind: str
+    body: str
+    updated_at: datetime = utc_column(nullable=False)
+
+
 # ---------------------------------------------------------------- on call (issue 10)
 # Owned by the on-call work: the rota, fired alerts and their schedule, and the generic
 # outbox every message to the outside world goes through (DESIGN.md "Storage").
