@@ -91,6 +91,8 @@ def _after_hours_case(url: str) -> None:
         evs = list(s.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id)))
     marked = [e.kind for e in evs if e.details.get("on_call") == "primary"]
     assert marked == ["replied", "noted", "status"]
+    history = [h.text for h in d.ticket_detail(key).events]
+    assert "alice replied to the customer (on call: primary)" in history
     with pytest.raises(PermissionDenied):  # not a critical ticket
         d.reply(minor, "hi", agent="alice")
     with pytest.raises(PermissionDenied):  # carol is not on call
@@ -220,6 +222,9 @@ def test_rehearsal_marks_writes_and_sends_nothing(sqlite_url: str, capsys) -> No
         ).one()
         assert ev.details.get("rehearsal") is True
         assert ev.at.year == 2026 and ev.at.month == 11 and ev.at.day == 28
+    assert "[rehearsal] lee replied to the customer" in [
+        h.text for h in d.ticket_detail(key).events
+    ]
     assert d.open_alerts() == []  # rehearsal alerts are not real ones
     d.engine.dispose()
     assert main(["--db", db, "--at", "yesterday", "oncall", "show"]) == 2
