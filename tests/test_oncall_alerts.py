@@ -333,3 +333,17 @@ def test_alerts_on_postgres(pg_url) -> None:
     assert d.alert_tick().resolved
     assert d.alert_tick().fired == []
     d.engine.dispose()
+
+
+def test_cycles_come_from_the_per_cycle_rows(adesk, clock) -> None:
+    """A reopened ticket runs resolution cycle 2 (the sla_cycle rows say so; the stored
+    columns alone could not)."""
+    key = new_ticket(adesk)
+    adesk.reply(key, "On it", agent="alice")
+    adesk.resolve(key, "Fixed", agent="alice")
+    adesk.alert_tick()
+    clock.advance(minutes=5)
+    adesk.set_status(key, "open", agent="alice")  # reopened
+    clock.advance(hours=9)
+    fired = adesk.alert_tick().fired
+    assert ("resolution", 2) in {(a.metric, a.cycle) for a in fired}

@@ -69,6 +69,7 @@ from agent_console.store.models import (
     Message,
     MessageKind,
     SlaAlert,
+    SlaCycle,
     Status,
     Ticket,
     TicketEvent,
@@ -108,23 +109,44 @@ class CycleFacts:
     update_warning: int | None
 
 
-def _cycles_due(ticket: Ticket, policy: Policy, public_updates: int) -> CycleFacts:
+def _cycles_due(
+    ticket: Ticket,
+    policy: Policy,
+    public_updates: int,
+    cycles: Sequence[SlaCycle] = (),
+) -> CycleFacts:
     """THE adapter between the alerts and the ticket clock (issue 9). Thresholds come from
-    the policy (``Policy.alert_thresholds``, ``PriorityTarget.update_warning``); the due
-    instants from the stored due columns of ``ticket`` (``first_response_due``,
-    ``next_update_due``, ``resolution_due``); cycles are numbered as the per-cycle table
-    numbers them: first response and resolution are cycle 1, the n-th periodic update is
-    cycle n (``public_updates`` = public agent replies so far). The periodic update runs on
-    while the ticket waits on the customer unless the priority's ``status_update_pauses``.
-    When the per-cycle table (``sla_cycle``) lands on main, this is the one function to
-    switch to its open rows."""
+    the policy (``Policy.alert_thresholds``, ``PriorityTarget.update_warning``).
+
+    The cycles come from the per-cycle rows (``sla_cycle``) the clock's owner writes: a
+    row with ``stopped_at`` NULL is the running cycle of its metric, with its number, due
+    instant and target (``due_at`` NULL while paused: no alert); a stopped one is over
+    (met or breached). A ticket without any such row (written before the table existed, or
+    by a bulk writer that does not keep them) falls back to its stored due columns
+    (``first_response_due``, ``next_update_due``, ``resolution_due``), numbered as the
+    table numbers them: first response and resolution cycle 1, the n-th periodic update
+    cycle n (``public_updates`` = public agent replies so far); the update cadence runs on
+    while waiting on the customer unless the priority's ``status_update_pauses``."""
     target = policy.target(ticket.priority)
     thresholds = tuple(policy.alert_thresholds)
     warning = target.update_warning
-    is_open = Status(ticket.status).is_open
     paused = ticket.paused_since is not None
-    out: list[OpenCycle] = []
-    current: dict[str, int | None] = {m: None for m in METRICS}
+    if cycles:
+        out: list[OpenCycle] = []
+        current: dict[str, int | None] = {m: None for m in METRICS}
+        for row in cycles:
+            if row.stopped_at is not None:
+                continue
+            if (current.get(row.metric) or 0) > row.cycle:
+                continue
+            current[row.metric] = row.cycle
+            out = [c for c in out if c.metric != row.metric]
+            if row.due_at is not None and Status(ticket.status).is_open:
+                out.append(OpenCycle(row.metric, row.cycle, row.due_at, row.target_seconds))
+        return CycleFacts(out, current, paused, thresholds, warning)
+    is_open = Status(ticket.status).is_open
+    out = []
+    current = {m: None for m in METRICS}
     if is_open and ticket.first_response_at is None:
         current["first_response"] = 1
         if ticket.first_response_due is not None:
@@ -172,7 +194,7 @@ def desired_thresholds(
             out[(c.metric, c.cycle, f"warn:{w}")] = (fire, c.due_at)
     if (
         ticket.priority == "critical"
-        and facts.current["first_response"] == 1
+        and facts.current["first_response"] is not None
         and ticket.first_response_due is not None
         and not policy.is_open(ticket.opened_at)
     ):
@@ -404,6 +426,13 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
 
     def _sync_tickets(self, s: Session, ids: Sequence[int], now: datetime) -> list[int]:
         tickets = list(s.exec(select(Ticket).where(col(Ticket.id).in_(ids)).order_by(Ticket.id)))
+        cycle_rows: dict[int, list[SlaCycle]] = {}
+        for row in s.exec(
+            select(SlaCycle)
+            .where(col(SlaCycle.ticket_id).in_(ids))
+            .order_by(col(SlaCycle.ticket_id), col(SlaCycle.cycle))
+        ):
+            cycle_rows.setdefault(row.ticket_id, []).append(row)
         counts = dict(
             s.exec(
                 select(Message.ticket_id, func.count())
@@ -445,7 +474,7 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         new_rows: list[dict[str, Any]] = []
         for t in tickets:
             policy = self.policy_for_ticket(s, t)
-            facts = _cycles_due(t, policy, counts.get(t.id, 0))
+            facts = _cycles_due(t, policy, counts.get(t.id, 0), cycle_rows.get(t.id, ()))
             want = desired_thresholds(t, policy, facts)
             have = rows.get(t.id, {})  # type: ignore[arg-type]
             for key, (fire, due) in want.items():

@@ -11,7 +11,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import refresh_deadlines
+from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
+from agent_console.desk.queue import open_policy_names, urgency_group
 from agent_console.errors import UserError
 from agent_console.store.models import (
     Agent,
@@ -104,10 +105,11 @@ class TicketsMixin(DeskCore):
         tier: int | None = None,
         breaching_within: float | None = None,
     ) -> list[TicketSummary]:
-        """Tickets most urgent first (soonest deadline, then priority), optionally by status
-        (``open_only``: new, open, pending and on hold — the unresolved ones), priority, tier,
-        and ``breaching_within`` seconds: open tickets whose running deadline (``next_due``)
-        falls before now + that many seconds, breached ones included."""
+        """Tickets most urgent first, optionally by status (``open_only``: new, open,
+        pending and on hold — the unresolved ones), priority, tier, and ``breaching_within``
+        seconds (open tickets whose running deadline, ``next_due``, falls before now + that
+        many seconds, breached ones included): the queue's "soonest breach" order (README
+        "Urgency": clock running now first, then by stored due instant, then priority)."""
         if tier is not None and tier not in (1, 2, 3):
             raise UserError(f"tier must be 1, 2 or 3, not {tier}")
         prio = None
@@ -116,6 +118,7 @@ class TicketsMixin(DeskCore):
                 prio = Priority.parse(priority)
             except ValueError as exc:
                 raise UserError(str(exc)) from None
+        urgency = urgency_group(open_policy_names(self, self.now()))
         with self.read() as s:
             q = self._summary_query()
             if open_only:
@@ -129,7 +132,7 @@ class TicketsMixin(DeskCore):
             if breaching_within is not None:
                 horizon = self.now() + timedelta(seconds=breaching_within)
                 q = q.where(Ticket.is_open == True, col(Ticket.next_due) <= horizon)  # noqa: E712
-            q = q.order_by(Ticket.next_due, Ticket.priority_level, Ticket.number)
+            q = q.order_by(urgency, Ticket.next_due, Ticket.priority_level, Ticket.number)
             if limit is not None:
                 if limit < 0:
                     raise UserError("--limit must be zero or more")
@@ -238,9 +241,11 @@ class TicketsMixin(DeskCore):
                 opened_at=opened,
                 updated_at=opened,
             )
-            refresh_deadlines(ticket, self.policy_for_ticket(s, ticket))
+            clock = clock_of(ticket, self.policy_for_ticket(s, ticket))
+            write_clock(ticket, clock)
             s.add(ticket)
             s.flush()
+            sync_cycles(s, ticket.id, clock, opened)  # type: ignore[arg-type]
             s.add(
                 Message(
                     ticket_id=ticket.id,  # type: ignore[arg-type]
