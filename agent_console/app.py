@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -17,6 +18,9 @@ from textual.screen import Screen
 
 from agent_console.desk import Desk, DraftInfo
 from agent_console.errors import UserError
+from agent_console.logs import configure_logging, get_logger
+from agent_console.redact import mask_secrets
+from agent_console.safe_text import one_line, visible
 from agent_console.screens.draft_keeper import DRAFT_DEBOUNCE, DraftKeeper
 from agent_console.settings import Settings
 
@@ -65,10 +69,19 @@ class AgentConsoleApp(App[None]):
         desk: Desk | None = None,
         clock: Clock | None = None,
         offer_demo: bool = True,
+        debug: bool = False,
+        real_ticks: bool = True,
         draft_delay: float = DRAFT_DEBOUNCE,
     ) -> None:
         super().__init__()
+        #: False: screens start no periodic timers; tests call their tick themselves
+        #: (see :mod:`agent_console.screens.ticking`)
+        self.real_ticks = real_ticks
         self.settings = settings
+        #: ``--debug``: an unexpected error shows Textual's traceback instead of one line
+        self.debug_errors = debug
+        #: the one-line report of an unexpected error that ended the app (the CLI prints it)
+        self.crash_report: str | None = None
         fixed = settings.now
         self._clock: Clock = clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
         self.desk = desk or Desk.open(settings, clock=self._clock)
@@ -86,6 +99,8 @@ class AgentConsoleApp(App[None]):
 
     # ---------------------------------------------------------------- first run
     def on_mount(self) -> None:
+        for line in self.desk.take_notices():  # e.g. a local policy file not in use
+            self.notify(line, severity="warning", markup=False, timeout=15)
         if self.offer_demo and not self.desk.has_tickets():
             from agent_console.screens.demo_offer import DemoOffer
 
@@ -113,6 +128,55 @@ class AgentConsoleApp(App[None]):
         if callable(refresh):
             refresh()
 
+    # ---------------------------------------------------------------- errors
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:  # type: ignore[override]
+        """Every notification passes the one rule for outside text (names, subjects and
+        error lines quoting them) and the masking of secrets: no escape sequence and no
+        password reaches the terminal."""
+        super().notify(visible(mask_secrets(message)), title=one_line(title), **kwargs)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """The one place an unexpected error in the TUI is turned into words (Textual has no
+        public hook: this is the method its workers, timers and handlers call).
+
+        A failed worker (the database work behind a key) becomes one notification and a log
+        entry; the screen stays usable. Any other error ends the app without a traceback
+        dump: the CLI prints :attr:`crash_report` (one line and the log file). With
+        ``--debug`` Textual's own traceback is shown instead."""
+        from textual.worker import WorkerFailed
+
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        log_path = configure_logging()
+        try:
+            where_in_app = type(self.screen).__name__
+        except Exception:  # noqa: BLE001 - no screen yet (an error while starting)
+            where_in_app = "start"
+        get_logger("agent_console.tui").error(
+            "unexpected error on %s",
+            where_in_app,
+            exc_info=(type(cause), cause, cause.__traceback__),
+        )
+        if self.debug_errors:
+            super()._handle_exception(error)
+            return
+        lines = str(cause).strip().splitlines()
+        what = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+        where = f"details in {log_path}" if log_path else "no log file could be written"
+        if isinstance(error, WorkerFailed):
+            self.notify(
+                f"Something went wrong ({what}); {where}",
+                title="Unexpected error",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+            return
+        self.crash_report = f"unexpected error: {what} ({where}; --debug shows them here)"
+        self._return_code = 1
+        if self._exception is None:  # tests driving the app with Pilot still see it
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
     def _drafts_saved(self) -> None:
         changed = getattr(self.screen, "drafts_changed", None)
         if callable(changed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 class CliContext:
     settings: Settings
     _desk: Desk | None = field(default=None, repr=False)
+    #: the TUI will run: start-up notices go to it, not to stderr
+    interactive: bool = False
+    #: ``--debug``: unexpected errors show their traceback (CLI and TUI)
+    debug: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:
@@ -48,4 +53,7 @@ class CliContext:
             from agent_console.desk import Desk
 
             self._desk = Desk.open(self.settings)
+            if not self.interactive:
+                for line in self._desk.take_notices():  # the TUI shows them as notifications
+                    print(f"agent-console: {line}", file=sys.stderr)
         return self._desk

@@ -9,6 +9,7 @@ import time
 from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
 from agent_console.errors import UserError
+from agent_console.safe_text import visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -206,8 +207,8 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
             "handoff": "HANDOFF",
         }.get(m.kind, m.kind)
         print(f"--- {label} · {clean(who)} · {at(m.created_at)}")
-        for line in m.body.splitlines() or [""]:
-            print(f"    {clean(line)}")
+        for line in visible(m.body).split("\n"):
+            print(f"    {line}")
     print()
     print("history:")
     for ev in d.events:

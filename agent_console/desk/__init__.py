@@ -10,6 +10,7 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
@@ -27,6 +28,7 @@ class Desk(
     WorkflowMixin,
     QueueMixin,
     ClaimsMixin,
+    PolicyApplyMixin,
     DraftsMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
@@ -36,6 +38,7 @@ __all__ = [
     "AgentInfo",
     "AlertRow",
     "AlertTick",
+    "ApplyReport",
     "Desk",
     "DraftInfo",
     "FeedCursor",

@@ -232,7 +232,9 @@ class TicketEvent(SQLModel, table=True):
     __tablename__ = "ticket_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    #: None only for desk-wide events that concern no one ticket: ``policy_applied`` (the
+    #: summary of ``sla apply``; its per-ticket ``sla_recomputed`` events carry ticket ids)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     kind: str  # created, imported, claimed, replied, noted, status, priority, escalated, ...
     at: datetime = utc_column(nullable=False)
@@ -493,3 +495,25 @@ class SeedRun(SQLModel, table=True):
     rng_state: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     started_at: datetime = utc_column(nullable=False)
     finished_at: datetime | None = utc_column()
+
+
+# ---------------------------------------------------------------- issue 9: stored SLA policies
+class SlaPolicyVersion(SQLModel, table=True):
+    """One stored version of an SLA policy: the default (name ``default``) or a contract
+    (the name an organization's ``sla_policy`` gives). Append-only: the highest ``version``
+    of a name is the policy in force; older rows are its history. ``toml`` is the policy
+    file's text as applied; ``fingerprint`` its :attr:`Policy.fingerprint` (sha256 hex);
+    ``stored_by`` the lead's handle, or ``admin`` / ``admin:ROLE`` (the administrator:
+    SQLite user, PostgreSQL database owner), or ``bundled`` (a new database's first start).
+    """
+
+    __tablename__ = "sla_policy_version"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_sla_policy_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    version: int
+    toml: str
+    fingerprint: str
+    stored_at: datetime = utc_column(nullable=False)
+    stored_by: str

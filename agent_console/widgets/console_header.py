@@ -18,6 +18,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from agent_console.safe_text import one_line
 from agent_console.sla import Policy
 from agent_console.widgets.sla_timer import format_clock, zone_abbrev
 
@@ -111,7 +112,7 @@ class ConsoleHeader(Vertical):
 
     def __init__(self, title: str = "", *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.title = title
+        self.title = one_line(title)
         self.handle = ""
         self.agent_name = ""
         self.tier: int | None = None
@@ -130,9 +131,10 @@ class ConsoleHeader(Vertical):
     def set_agent(
         self, handle: str, name: str, tier: int, *, lead: bool = False, demo: bool = False
     ) -> None:
+        # outside text (an agent's own display name): the one rule, no escape obeyed
         self.handle, self.agent_name, self.tier, self.lead, self.demo = (
-            handle,
-            name,
+            one_line(handle),
+            one_line(name),
             tier,
             lead,
             demo,
