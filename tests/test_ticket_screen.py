@@ -93,7 +93,7 @@ async def open_ticket(pilot: Pilot, key: str) -> TicketScreen:
 
 
 def make_app(desk: Desk, messages: list[TMessage] | None = None) -> TicketTestApp:
-    return TicketTestApp(desk.settings, desk=desk, offer_demo=False)
+    return TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
 
 
 def hook(messages: list[TMessage]):

@@ -88,6 +88,15 @@ def watched_condition(window: tuple[datetime, datetime] | None) -> object:
     return and_(T.is_open == true(), or_(critical, and_(T.next_due >= start, T.next_due <= end)))
 
 
+def _clock_runs(desk: Desk, row: QueueRow, now: datetime) -> bool:
+    """Whether the ticket's deadline clock runs at ``now`` (its policy's clock for its
+    priority). A contract that fails to load counts as running (shown, never hidden)."""
+    try:
+        return desk.policy_named(row.policy).is_running(row.priority, now)
+    except Exception:  # noqa: BLE001 - a bad contract file must not hide the ticket
+        return True
+
+
 def oncall_board(
     desk: Desk, now: datetime | None = None, *, limit: int = BOARD_LIMIT
 ) -> OncallBoard:
@@ -111,12 +120,13 @@ def oncall_board(
         total = int(s.execute(select(func.count()).select_from(Ticket).where(cond)).scalar_one())  # type: ignore[arg-type]
     rows = desk.queue_rows(ids)
     alerts = desk.open_alerts(include_acknowledged=True)
+    found = [rows[i] for i in ids if i in rows]
     return OncallBoard(
         now=now,
         oncall=desk.oncall_now(now),
         window=window,
         maintenance=maintenance,
-        tickets=[rows[i] for i in ids if i in rows],
+        tickets=sorted(found, key=lambda r: not _clock_runs(desk, r, now)),
         total=total,
         alerts=alerts,
     )
