@@ -137,6 +137,8 @@ class AgentConsoleApp(App[None]):
         self.header_notices = HeaderNotices(rehearsal=settings.at is not None)
         self.toasts = AlertToasts(self.desk.actor, settings.alert_repeat_every)
         self._alert_timer: Timer | None = None
+        #: alert passes completed (tests wait on it)
+        self.alert_passes = 0
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -204,6 +206,7 @@ class AgentConsoleApp(App[None]):
 
     @on(AlertsPolled)
     def _alerts_polled(self, message: AlertsPolled) -> None:
+        self.alert_passes += 1
         notices = self.header_notices
         changed = (
             notices.outage is not None

@@ -121,6 +121,11 @@ class OncallScreen(Screen[None]):
         self._reloader = self.set_interval(self.refresh_every, self.reload, name="oncall-reload")
         self.reload()
 
+    def on_resize(self) -> None:
+        """A short terminal keeps room for the watched tickets: fewer alert rows."""
+        alerts = self.query_one("#alerts", DataTable)
+        alerts.styles.max_height = 7 if self.size.height >= 36 else 4
+
     # ---------------------------------------------------------------- the one clock
     def _tick(self) -> None:
         """Once a second: format the header, the countdown and the timers. No query."""
