@@ -31,8 +31,15 @@ def test_thresholds_on_the_calendar_clock_are_fractions_of_the_target() -> None:
     policy = load_default_policy()
     opened = SAT_NIGHT
     t = Ticket(
-        number=1, key="SUP-1", subject="x", requester_id=1, priority="critical",
-        priority_level=1, status="new", opened_at=opened, updated_at=opened,
+        number=1,
+        key="SUP-1",
+        subject="x",
+        requester_id=1,
+        priority="critical",
+        priority_level=1,
+        status="new",
+        opened_at=opened,
+        updated_at=opened,
         first_response_due=opened + timedelta(hours=2),
         resolution_due=opened + timedelta(hours=8),
     )
@@ -52,9 +59,17 @@ def test_thresholds_on_the_business_clock_skip_closed_hours() -> None:
     due = policy.add("urgent", opened, 4 * 3600)
     assert due == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # Monday 11:00 New York
     t = Ticket(
-        number=1, key="SUP-1", subject="x", requester_id=1, priority="urgent",
-        priority_level=2, status="new", opened_at=opened, updated_at=opened,
-        first_response_due=due, resolution_due=policy.add("urgent", opened, 45 * 3600),
+        number=1,
+        key="SUP-1",
+        subject="x",
+        requester_id=1,
+        priority="urgent",
+        priority_level=2,
+        status="new",
+        opened_at=opened,
+        updated_at=opened,
+        first_response_due=due,
+        resolution_due=policy.add("urgent", opened, 45 * 3600),
     )
     want = desired_thresholds(t, policy, _cycles_due(t, policy, 0))
     # 50 % = 2 business hours: Friday 16:00-18:00 New York, i.e. the closing instant
@@ -125,8 +140,15 @@ def test_paused_ticket_never_alerts_on_resolution(adesk, clock) -> None:
     clock.advance(hours=30)  # far past every resolution threshold
     fired = adesk.alert_tick().fired
     assert not [a for a in fired if a.metric in ("resolution", "next_update")]
-    assert _count(adesk, AlertThreshold, AlertThreshold.metric == "resolution",
-                  AlertThreshold.state == "pending") == 0
+    assert (
+        _count(
+            adesk,
+            AlertThreshold,
+            AlertThreshold.metric == "resolution",
+            AlertThreshold.state == "pending",
+        )
+        == 0
+    )
     adesk.set_status(key, "open", agent="alice")  # resumes with the time that was left
     tick = adesk.alert_tick()
     assert not [a for a in tick.fired if a.metric == "resolution"]

@@ -217,7 +217,9 @@ def post_json(
             on_failure(attempts, err.status, str(err))
         raise err
 
-    backoff = wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
+    backoff = wait_exponential_jitter(
+        multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+    )
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

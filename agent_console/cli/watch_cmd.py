@@ -23,6 +23,7 @@ from agent_console.errors import UserError
 
 if TYPE_CHECKING:
     from agent_console.desk import AlertRow, Desk
+    from agent_console.desk.oncall import OncallState
 
 LEVELS = ("primary", "secondary", "leads")
 
@@ -41,11 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_watch)
 
 
-def alert_line(desk: Desk, a: AlertRow, verb: str, now: datetime) -> str:
+def alert_line(
+    desk: Desk, a: AlertRow, verb: str, now: datetime, state: OncallState | None = None
+) -> str:
     zone = desk.display_zone
     local = now.astimezone(zone)
     due = a.due_at.astimezone(zone)
-    state = desk.oncall_now(now)
+    state = state or desk.oncall_now(now)
     notify = ", ".join(a.recipients(state)) or "nobody"
     mark = " [rehearsal]" if a.rehearsal else ""
     return clean(
@@ -68,6 +71,7 @@ class Watcher:
         self._wake = threading.Event()
         self.backoff_initial = backoff_initial
         self._lock = threading.Lock()
+        self.next_wake: datetime | None = None
 
     def emit(self, line: str) -> None:
         with self._lock:
@@ -79,8 +83,10 @@ class Watcher:
         desk = self.desk
         now = desk.now()
         tick = desk.alert_tick(now)
+        self.next_wake = tick.next_wake
+        state = desk.oncall_now(now) if (tick.fired or tick.escalated) else None
         for a in tick.fired:
-            self.emit(alert_line(desk, a, "ALERT", now))
+            self.emit(alert_line(desk, a, "ALERT", now, state))
             if desk.rehearsal:
                 info = a.as_json()
                 info["time_left_seconds"] = round((a.due_at - now).total_seconds())
@@ -88,7 +94,7 @@ class Watcher:
                 for shown, body in desk.preview_webhooks("trigger", info):
                     self.emit(f"  rehearsal: would POST to {shown}: {body}")
         for a in tick.escalated:
-            self.emit(alert_line(desk, a, "ESCALATED", now))
+            self.emit(alert_line(desk, a, "ESCALATED", now, state))
         if tick.resolved:
             self.emit(f"resolved alert(s) {', '.join(f'#{i}' for i in tick.resolved)}: met")
         if (tick.fired or tick.escalated) and desk.settings.alert_bell and self.out.isatty():
@@ -98,7 +104,7 @@ class Watcher:
         return len(tick.fired) + len(tick.escalated)
 
     def _sleep_for(self) -> float:
-        nxt = self.desk.next_alert_instant()
+        nxt = self.next_wake
         now = self.desk.now()
         wait = self.poll
         if nxt is not None:

@@ -59,7 +59,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.oncall import OncallMixin, OncallState, oncall_state
-from agent_console.desk.outbox import OutboxMixin, insert_ignore
+from agent_console.desk.outbox import OutboxMixin, insert_ignore, insert_ignore_many
 from agent_console.errors import NotFound, UserError
 from agent_console.sla import Policy
 from agent_console.store.models import (
@@ -307,14 +307,42 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
     # ------------------------------------------------------------ one pass
     def alert_tick(self, now: datetime | None = None) -> AlertTick:
         """Follow the change feed, fire what is due, escalate what waited too long. Safe to
-        call from several consoles and watchers at once (every step claims its rows)."""
+        call from several consoles and watchers at once (every step claims its rows). An
+        idle tick is one read transaction of four indexed lookups and takes no write lock."""
         now = now or self.now()
         tick = AlertTick()
-        tick.synced, tick.resolved = self.sync_alert_schedule(now)
-        tick.fired = self.fire_due_alerts(now)
-        tick.escalated = self.escalate_due_alerts(now)
-        tick.next_wake = self.next_alert_instant()
+        changed, next_fire, next_esc = self._probe()
+        if changed:
+            tick.synced, tick.resolved = self.sync_alert_schedule(now)
+        if tick.synced or (next_fire is not None and next_fire <= now):
+            tick.fired = self.fire_due_alerts(now)
+        if next_esc is not None and next_esc <= now:
+            tick.escalated = self.escalate_due_alerts(now)
+        if tick.synced or tick.fired or tick.escalated or tick.resolved:
+            tick.next_wake = self.next_alert_instant()
+        else:
+            cands = [x for x in (next_fire, next_esc) if x is not None]
+            tick.next_wake = min(cands) if cands else None
         return tick
+
+    def _probe(self) -> tuple[bool, datetime | None, datetime | None]:
+        """(the feed moved past the cursor, next pending threshold, next escalation)."""
+        ns = self._ns
+        rehearsal = ns == REHEARSAL
+        with self.read() as s:
+            cur = s.get(AlertCursor, ns)
+            top = s.exec(select(func.max(TicketEvent.id))).one() or 0
+            changed = (
+                cur is None or cur.last_event_id < 0 or bool(cur.gaps) or top > cur.last_event_id
+            )
+            q = select(func.min(AlertThreshold.fire_at)).where(AlertThreshold.state == "pending")
+            if rehearsal and self._rehearsal_hwm is not None:
+                q = q.where(col(AlertThreshold.fire_at) > self._rehearsal_hwm)
+            next_fire = s.exec(q).one()
+            next_esc = s.exec(
+                select(func.min(SlaAlert.escalate_at)).where(SlaAlert.rehearsal == rehearsal)
+            ).one()
+        return changed, next_fire, next_esc
 
     # ------------------------------------------------------------ schedule
     def sync_alert_schedule(self, now: datetime | None = None) -> tuple[int, list[int]]:
@@ -441,8 +469,7 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
                     resolved.append(a.id)  # type: ignore[arg-type]
                     if not a.rehearsal:
                         self._queue_resolve(s, t, a, now)
-        for r in new_rows:
-            insert_ignore(s, AlertThreshold, r)
+        insert_ignore_many(s, AlertThreshold, new_rows)
         return resolved
 
     # ------------------------------------------------------------ firing
@@ -452,6 +479,7 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         now = now or self.now()
         rehearsal = self._ns == REHEARSAL
         fired_ids: list[int] = []
+        state: OncallState | None = None
         cond = [AlertThreshold.state == "pending", col(AlertThreshold.fire_at) <= now]
         if rehearsal and self._rehearsal_hwm is not None:
             # a rehearsal claims nothing: it remembers how far it has fired
@@ -530,7 +558,9 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
                 if not rehearsal and t.priority in self.settings.webhook_priorities:
                     alert = s.get(SlaAlert, alert_id)
                     assert alert is not None
-                    self._queue_alert(s, t, alert, now, kind="trigger")
+                    if state is None:
+                        state = self.oncall_state_in(s, now)
+                    self._queue_alert(s, t, alert, now, kind="trigger", state=state)
         return self._alert_rows(fired_ids)
 
     # ------------------------------------------------------------ escalation
@@ -540,6 +570,7 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         now = now or self.now()
         rehearsal = self._ns == REHEARSAL
         done: list[int] = []
+        state: OncallState | None = None
         cond = [
             col(SlaAlert.escalate_at) <= now,
             col(SlaAlert.acknowledged_at).is_(None),
@@ -583,21 +614,15 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
                     level=new_level,
                 )
                 if not rehearsal and t.priority in self.settings.webhook_priorities:
-                    self._queue_alert(s, t, a, now, kind="escalate")
+                    if state is None:
+                        state = self.oncall_state_in(s, now)
+                    self._queue_alert(s, t, a, now, kind="escalate", state=state)
         return self._alert_rows(done)
 
     def next_alert_instant(self) -> datetime | None:
         """The earliest pending threshold or escalation instant (UTC), from two indexed
         lookups; the watcher sleeps until then (bounded by its poll interval)."""
-        rehearsal = self._ns == REHEARSAL
-        with self.read() as s:
-            q = select(func.min(AlertThreshold.fire_at)).where(AlertThreshold.state == "pending")
-            if rehearsal and self._rehearsal_hwm is not None:
-                q = q.where(col(AlertThreshold.fire_at) > self._rehearsal_hwm)
-            a = s.exec(q).one()
-            b = s.exec(
-                select(func.min(SlaAlert.escalate_at)).where(SlaAlert.rehearsal == rehearsal)
-            ).one()
+        _changed, a, b = self._probe()
         cands = [x for x in (a, b) if x is not None]
         return min(cands) if cands else None
 
@@ -738,10 +763,19 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         return oncall_state(s, at, policy_open=is_open, next_change=nxt, rehearsal=self.rehearsal)
 
     # ------------------------------------------------------------ outbox rows
-    def _queue_alert(self, s: Session, t: Ticket, a: SlaAlert, now: datetime, *, kind: str) -> None:
+    def _queue_alert(
+        self,
+        s: Session,
+        t: Ticket,
+        a: SlaAlert,
+        now: datetime,
+        *,
+        kind: str,
+        state: OncallState | None = None,
+    ) -> None:
         """Outbox rows for one alert event (trigger / escalate) to every configured webhook
         channel, in the caller's transaction. PagerDuty escalates by itself: no row."""
-        state = self.oncall_state_in(s, now)
+        state = state or self.oncall_state_in(s, now)
         info = self._alert_info(s, t, a, now, state)
         for channel in self.webhook_channels():
             if channel == "pagerduty" and kind == "escalate":

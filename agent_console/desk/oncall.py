@@ -34,7 +34,8 @@ from agent_console.desk.core import DeskCore
 from agent_console.desk.permissions import require_may_change_rota
 from agent_console.errors import UserError
 from agent_console.settings import check_zone
-from agent_console.sla import DAY_NAMES
+from agent_console.sla import DAY_NAMES, PolicyError
+from agent_console.sla.range import check_supported
 from agent_console.store.models import Agent, OncallOverride, OncallRota
 
 LEVELS: tuple[str, ...] = ("primary", "secondary")
@@ -347,6 +348,10 @@ class OncallMixin(DeskCore):
                 raise UserError("--until needs a UTC offset (e.g. 2026-11-30T09:00:00Z)")
             if until <= now:
                 raise UserError("--until lies in the past; give a later instant")
+            try:
+                check_supported(until, "--until")
+            except PolicyError as exc:
+                raise UserError(str(exc)) from None
         with self.write() as s:
             actor = self.agent_by_handle(s, agent or self.actor)
             require_may_change_rota(actor)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
@@ -59,6 +60,19 @@ def insert_ignore(
         session.execute(stmt)
         return None
     return session.execute(stmt.returning(table.c[returning])).scalar()
+
+
+def insert_ignore_many(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """:func:`insert_ignore` for many rows in one executemany (rows already present by a
+    unique constraint are skipped)."""
+    if not rows:
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 @dataclass
@@ -128,6 +142,30 @@ class OutboxMixin(DeskCore):
                 attempts=0,
             ),
         )
+
+    def _outbox_ready(self, only: list[int] | None) -> bool:
+        now = self.now()
+        with self.read() as s:
+            q = select(OutboxMessage.id).where(
+                col(OutboxMessage.sent_at).is_(None),
+                col(OutboxMessage.failed_at).is_(None),
+                col(OutboxMessage.available_at) <= now,
+                or_(
+                    col(OutboxMessage.lease_until).is_(None),
+                    col(OutboxMessage.lease_until) < now,
+                ),
+            )
+            if only is not None:
+                q = q.where(col(OutboxMessage.id).in_(only))
+            return s.exec(q.limit(1)).first() is not None
+
+    def _http(self) -> httpx.Client:
+        """One HTTP client per desk (connection reuse; thread-safe for requests)."""
+        client = getattr(self, "_http_client", None)
+        if client is None:
+            client = httpx.Client()
+            self._http_client = client
+        return client
 
     def _claim(
         self, worker: str, limit: int, lease: float, only: list[int] | None = None
@@ -208,8 +246,8 @@ class OutboxMixin(DeskCore):
         configured here are left for a sender that has it (their lease expires)."""
         worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         report = DeliveryReport()
-        if self.rehearsal:
-            return report
+        if self.rehearsal or not self._outbox_ready(only):
+            return report  # idle: a read, no write lock
         st = self.settings
         lease = st.webhook_give_up_after + LEASE_MARGIN
         for row in self._claim(worker, limit, lease, only):
@@ -238,6 +276,7 @@ class OutboxMixin(DeskCore):
                 headers={"Idempotency-Key": row.dedup_key},
                 on_failure=failed,
                 backoff_initial=backoff_initial,
+                client=self._http(),
             )
             if result.ok:
                 self._finish(row.id, worker, ok=True, error=None)  # type: ignore[arg-type]
