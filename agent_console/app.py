@@ -10,7 +10,9 @@ two consoles and a watcher never fire one twice) no later than its ``next_wake``
 least every :attr:`AgentConsoleApp.alert_poll` seconds, reads the open alerts, and posts
 :class:`AlertsPolled`; the app then toasts (and rings the bell for) the alerts that concern
 the acting agent (:class:`~agent_console.desk.oncall_view.AlertToasts`) and updates the
-shared header notices (:class:`~agent_console.widgets.console_header.HeaderNotices`).
+shared header notices (:class:`~agent_console.widgets.console_header.HeaderNotices`). When
+webhooks are configured, a second worker delivers the outbox (the desk's claims make it
+safe beside a watcher); a slow webhook never delays the next alert pass.
 """
 
 from __future__ import annotations
@@ -139,6 +141,8 @@ class AgentConsoleApp(App[None]):
         self._alert_timer: Timer | None = None
         #: alert passes completed (tests wait on it)
         self.alert_passes = 0
+        #: what the console's outbox deliveries reported (sent / failed lines; no secret)
+        self.outbox_lines: list[str] = []
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -222,11 +226,29 @@ class AgentConsoleApp(App[None]):
             follow = getattr(self.screen, "alerts_changed", None)
             if callable(follow):
                 follow()
+        if self.desk.webhook_channels() and not self.desk.rehearsal:
+            self.deliver_outbox()
         delay = self.alert_poll
         wake = message.tick.next_wake
         if wake is not None:
             delay = min(delay, (wake - self.desk.now()).total_seconds())
         self._schedule_alert_pass(delay)
+
+    def deliver_outbox(self) -> None:
+        """Deliver what the outbox holds, in a worker (one at a time; a delivery still
+        retrying keeps its claim, and the next pass finds nothing else ready)."""
+        running = [w for w in self.workers if w.group == "outbox" and not w.is_finished]
+        if not running:
+            self._outbox_worker()
+
+    @work(thread=True, group="outbox")
+    def _outbox_worker(self) -> None:
+        try:
+            report = self.desk.deliver_outbox()
+        except UserError as exc:
+            self.post_message(AlertsFailed(str(exc)))
+            return
+        self.outbox_lines.extend(report.lines)
 
     @on(AlertsFailed)
     def _alerts_failed(self, message: AlertsFailed) -> None:

@@ -35,6 +35,10 @@ _DURATION_KEYS = {
     "webhook_timeout": "webhook_timeout",
 }
 
+#: config-file keys holding true/false, and their Settings field (``bell = false``: no
+#: terminal bell on an alert, in the TUI and the watcher)
+_BOOL_KEYS = {"bell": "alert_bell"}
+
 DEMO_AGENT = "demo"
 
 
@@ -96,6 +100,7 @@ def read_config_file(path: Path) -> dict[str, object]:
         "slack_webhook_url",
         "pagerduty_routing_key",
         "pagerduty_url",
+        "bell",
         *_DURATION_KEYS,
     }
     unknown = sorted(set(data) - allowed)
@@ -104,7 +109,10 @@ def read_config_file(path: Path) -> dict[str, object]:
             f"config file {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
         )
     for key, value in data.items():
-        if not isinstance(value, str):
+        if key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise UserError(f"config file {path}: {key} must be true or false")
+        elif not isinstance(value, str):
             raise UserError(f"config file {path}: {key} must be a string")
     return data
 
@@ -160,6 +168,7 @@ def resolve_settings(
         pagerduty_routing_key=pick(None, ENV_PAGERDUTY_KEY, "pagerduty_routing_key"),
         pagerduty_url=pick(None, ENV_PAGERDUTY_URL, "pagerduty_url") or PAGERDUTY_EVENTS_URL,
         **durations,  # type: ignore[arg-type]
+        **{attr: cfg[key] for key, attr in _BOOL_KEYS.items() if key in cfg},  # type: ignore[arg-type]
     )
 
 

@@ -462,3 +462,44 @@ async def test_rehearsal_mark_and_clock(night) -> None:  # type: ignore[no-untyp
         assert "crit" not in line  # the rehearsal mark wins over the breaching count
         screen = await _oncall_with(pilot, msgs)
         assert "Rehearsal" in str(screen.query_one("#oncall-info", Static).render())
+
+
+def test_bell_setting_from_the_config_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agent_console.errors import UserError
+    from agent_console.settings import resolve_settings
+
+    cfg = tmp_path / "config.toml"
+    env = {"AGENT_CONSOLE_CONFIG": str(cfg)}
+    assert resolve_settings(env=env).alert_bell is True
+    cfg.write_text("bell = false\n")
+    assert resolve_settings(env=env).alert_bell is False
+    cfg.write_text('bell = "no"\n')
+    with pytest.raises(UserError, match="bell must be true or false"):
+        resolve_settings(env=env)
+
+
+async def test_console_delivers_the_webhook_once(sqlite_url: str, httpserver) -> None:  # type: ignore[no-untyped-def]
+    """With a webhook configured and no watcher running, the console's own worker delivers
+    the outbox — once, however many passes run."""
+    import json
+
+    from werkzeug import Request, Response
+
+    got: list[dict] = []  # type: ignore[type-arg]
+
+    def record(request: Request) -> Response:
+        got.append(json.loads(request.data))
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(record)
+    clock = Clock(SAT_NIGHT)
+    desk = _team_desk(sqlite_url, clock, webhook_url=httpserver.url_for("/hook"))
+    key = new_ticket(desk)
+    app = _app(desk, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _wait(pilot, lambda: bool(got))
+        await _wait(pilot, lambda: app.alert_passes >= 4)
+        await app.workers.wait_for_complete()
+    assert [g["ticket"] for g in got] == [key]
+    assert got[0]["threshold"] == "arrival"
+    desk.engine.dispose()
