@@ -141,6 +141,7 @@ class AgentConsoleApp(App[None]):
         self._alert_timer: Timer | None = None
         #: alert passes completed (tests wait on it)
         self.alert_passes = 0
+        self._open_alerts_seen: frozenset[tuple[int, int]] = frozenset()
         #: what the console's outbox deliveries reported (sent / failed lines; no secret)
         self.outbox_lines: list[str] = []
 
@@ -212,11 +213,15 @@ class AgentConsoleApp(App[None]):
     def _alerts_polled(self, message: AlertsPolled) -> None:
         self.alert_passes += 1
         notices = self.header_notices
+        # open alerts fired, escalated or acknowledged elsewhere (a watcher, another console)
+        seen = frozenset((a.id, a.level) for a in message.alerts)
         changed = (
             notices.outage is not None
             or notices.breaching != message.breaching
+            or seen != self._open_alerts_seen
             or bool(message.tick.fired or message.tick.escalated or message.tick.resolved)
         )
+        self._open_alerts_seen = seen
         notices.outage = None
         notices.breaching = message.breaching
         notices.mail_failures = message.mail_failures
