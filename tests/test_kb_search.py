@@ -367,12 +367,12 @@ def test_unselective_query_ranks_title_matches_first(
 ) -> None:
     """Above the ranking window (50,000 articles and a two-letter prefix), title and tag
     matches come first, then the ranked sample of the rest; scores keep decreasing."""
-    import agent_console.kb.index as index
     import agent_console.kb.index_postgres as index_pg
+    import agent_console.kb.index_sqlite as index_sqlite
 
     exact = kb.search_kb("portal ", 30)
-    monkeypatch.setattr(index, "RANK_WINDOW", 3)
-    monkeypatch.setattr(index, "TITLE_WINDOW", 100)
+    monkeypatch.setattr(index_sqlite, "RANK_WINDOW", 3)
+    monkeypatch.setattr(index_sqlite, "TITLE_WINDOW", 100)
     monkeypatch.setattr(index_pg, "PG_RANK_WINDOW", 3)
     monkeypatch.setattr(index_pg, "TITLE_WINDOW", 100)
     bounded = kb.search_kb("portal ", 30)
@@ -410,7 +410,7 @@ def test_snippet_window_and_highlights() -> None:
 def test_long_prefix_expansion_finds_the_same_articles(tmp_path: Path) -> None:
     """SQLite: a prefix longer than the prefix indexes is replaced by one word per stem it
     starts; the articles matched are exactly those of the prefix query."""
-    from agent_console.kb.index import SqliteBackend, expand_long_prefixes
+    from agent_console.kb.index_sqlite import SqliteBackend, expand_long_prefixes
 
     desk = _open(f"sqlite:///{tmp_path / 'x.db'}")
     b = SqliteBackend()

@@ -20,12 +20,13 @@ from agent_console.sla.deadlines import (
     remaining,
     resolution_left,
 )
-from agent_console.sla.durations import format_duration, parse_duration
+from agent_console.sla.durations import format_duration, parse_duration, whole_seconds
 from agent_console.sla.errors import PolicyError
 from agent_console.sla.explain import DeadlineExplanation, ExplainLine, Explanation, explain
 from agent_console.sla.policy import (
     BUSINESS,
     CALENDAR,
+    DEFAULT_ALERT_THRESHOLDS,
     DEFAULT_POLICY_NAME,
     PRIORITY_NAMES,
     Policy,
@@ -44,6 +45,7 @@ __all__ = [
     "BUSINESS",
     "CALENDAR",
     "DAY_NAMES",
+    "DEFAULT_ALERT_THRESHOLDS",
     "DEFAULT_POLICY_NAME",
     "PRIORITY_NAMES",
     "BusinessCalendar",
@@ -70,4 +72,5 @@ __all__ = [
     "parse_policy",
     "remaining",
     "resolution_left",
+    "whole_seconds",
 ]
