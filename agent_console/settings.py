@@ -156,6 +156,14 @@ def resolve_settings(
                 durations[attr] = float(parse_duration(raw))
             except ValueError as exc:
                 raise UserError(f"config file {cfg_path}: {key}: {exc}") from None
+    hooks = {
+        "--webhook / webhook_url": pick(webhook, ENV_WEBHOOK, "webhook_url"),
+        "slack_webhook_url": pick(None, ENV_SLACK, "slack_webhook_url"),
+        "pagerduty_url": pick(None, ENV_PAGERDUTY_URL, "pagerduty_url"),
+    }
+    for what, url in hooks.items():
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise UserError(f"{what}: a webhook address starts with http:// or https://")
     return Settings(
         db_url=db_url,
         agent=agent_handle.strip().lower() if agent_handle else None,
@@ -163,10 +171,10 @@ def resolve_settings(
         timezone=zone,
         config_file=cfg_path if cfg else None,
         at=at,
-        webhook_url=pick(webhook, ENV_WEBHOOK, "webhook_url"),
-        slack_webhook_url=pick(None, ENV_SLACK, "slack_webhook_url"),
+        webhook_url=hooks["--webhook / webhook_url"],
+        slack_webhook_url=hooks["slack_webhook_url"],
         pagerduty_routing_key=pick(None, ENV_PAGERDUTY_KEY, "pagerduty_routing_key"),
-        pagerduty_url=pick(None, ENV_PAGERDUTY_URL, "pagerduty_url") or PAGERDUTY_EVENTS_URL,
+        pagerduty_url=hooks["pagerduty_url"] or PAGERDUTY_EVENTS_URL,
         **durations,  # type: ignore[arg-type]
         **{attr: cfg[key] for key, attr in _BOOL_KEYS.items() if key in cfg},  # type: ignore[arg-type]
     )

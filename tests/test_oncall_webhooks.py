@@ -311,6 +311,8 @@ def test_webhook_settings_from_config_and_environment(tmp_path, monkeypatch) -> 
     assert (st.escalate_after, st.webhook_give_up_after) == (300.0, 90.0)
     assert "s3cr3t" not in repr(st)
     assert resolve_settings(webhook="http://127.0.0.1:1/x").webhook_url == "http://127.0.0.1:1/x"
+    with pytest.raises(UserError, match="http"):
+        resolve_settings(webhook="hooks.example.com/s3cr3t")
     cfg.write_text('escalate_after = "soon"\n')
     with pytest.raises(UserError, match="escalate_after"):
         resolve_settings()

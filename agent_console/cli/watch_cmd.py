@@ -119,6 +119,8 @@ class Watcher:
                     self.emit("  " + line)
             except UserError as err:
                 self.emit(f"outbox: {err}")
+            except Exception as exc:  # noqa: BLE001 - keep sending; the type only (no URL)
+                self.emit(f"outbox: unexpected {type(exc).__name__}; retrying")
             if self._wake.wait(self.poll):
                 self._wake.clear()
 
