@@ -503,3 +503,26 @@ async def test_console_delivers_the_webhook_once(sqlite_url: str, httpserver) ->
     assert [g["ticket"] for g in got] == [key]
     assert got[0]["threshold"] == "arrival"
     desk.engine.dispose()
+
+
+async def test_outage_notice_wins_and_clears(night) -> None:  # type: ignore[no-untyped-def]
+    """The alert pass cannot read the database: the header's outage notice (over the
+    breaching count) and one notification; when it can again, the notice goes."""
+    desk, clock = night
+    app = _app(desk, clock)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await _wait(pilot, lambda: app.alert_passes >= 1)
+        assert app.header_notices.breaching >= 1
+        with desk.engine.begin() as c:
+            c.exec_driver_sql("ALTER TABLE sla_alert RENAME TO sla_alert_away")
+        try:
+            await _wait(pilot, lambda: app.header_notices.outage is not None)
+            line = str(app.screen.query_one("#header-line").render())
+            assert "⚠" in line and "breaching" not in line
+            assert any(n.title == "Alerts paused" for n in app._notifications)
+        finally:
+            with desk.engine.begin() as c:
+                c.exec_driver_sql("ALTER TABLE sla_alert_away RENAME TO sla_alert")
+        app.run_alert_pass()
+        await _wait(pilot, lambda: app.header_notices.outage is None)
+        assert "breaching" in str(app.screen.query_one("#header-line").render())
