@@ -232,7 +232,7 @@ def night(sqlite_url: str):  # type: ignore[no-untyped-def]
     new_ticket(desk, "critical", "Payments down since 21:00")
     clock.now = SAT_NIGHT - timedelta(minutes=40)
     desk.create_ticket(
-        subject="Card terminal [bold]offline[/bold]",
+        subject="Card terminal [bold]offline[/bold] \x1b[2J",
         body="x",
         requester_email="ops@example.com",
         priority="critical",
@@ -270,7 +270,7 @@ async def test_screen_after_hours_shows_window_countdown_oncall_and_timers(night
         header = "".join(s.text for s in lst.render_line(0))
         assert "First reply" in header and "Next update" in header and "Resolution" in header
         body = "\n".join("".join(s.text for s in lst.render_line(y)) for y in range(1, 1 + len(keys)))
-        assert "[bold]offline[/bold]" in body
+        assert "[bold]offline[/bold] \\x1b[2J" in body and "\x1b" not in body
         # a second later only the formatting moved
         clock.now = SAT_NIGHT + timedelta(seconds=1)
         screen._tick()
@@ -355,6 +355,7 @@ async def test_alert_toast_bell_and_acknowledge_with_A(night) -> None:  # type: 
         await pilot.pause(0.1)
         toasts = [n.message for n in app._notifications]
         assert any("Card terminal [bold]offline[/bold]" in t for t in toasts), toasts
+        assert not any("\x1b" in t for t in toasts)
         assert bells
         # the shared header counts the critical tickets breaching within the hour
         count = desk.breaching_soon_count(now=SAT_NIGHT)
