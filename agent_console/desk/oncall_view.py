@@ -40,6 +40,8 @@ LAST_CLOSE_LOOKBACK = timedelta(days=45)
 MAINTENANCE_LOOKAHEAD = timedelta(days=31)
 #: the most tickets one board carries (the rest are counted in ``total``)
 BOARD_LIMIT = 200
+#: acknowledged (still unresolved) alerts listed below the unacknowledged ones
+ACKNOWLEDGED_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class OncallBoard:
     business hours are open; ``maintenance``: the maintenance window in progress or the next
     one within :data:`MAINTENANCE_LOOKAHEAD` (start, end), else None; ``tickets``: the watched
     tickets, soonest breach first (at most ``limit``), ``total`` how many match in all;
-    ``alerts``: open (unresolved) alerts of this namespace, unacknowledged first."""
+    ``alerts``: open (unresolved) alerts of this namespace: every unacknowledged one
+    first, then up to :data:`ACKNOWLEDGED_SHOWN` acknowledged ones."""
 
     now: datetime
     oncall: OncallState
@@ -119,7 +122,13 @@ def oncall_board(
         )
         total = int(s.execute(select(func.count()).select_from(Ticket).where(cond)).scalar_one())  # type: ignore[arg-type]
     rows = desk.queue_rows(ids)
-    alerts = desk.open_alerts(include_acknowledged=True)
+    # unacknowledged first (all of them, up to the desk's limit), then recent acknowledged
+    alerts = desk.open_alerts()
+    alerts += [
+        a
+        for a in desk.open_alerts(include_acknowledged=True, limit=ACKNOWLEDGED_SHOWN * 4)
+        if a.acknowledged_at is not None
+    ][:ACKNOWLEDGED_SHOWN]
     found = [rows[i] for i in ids if i in rows]
     return OncallBoard(
         now=now,
