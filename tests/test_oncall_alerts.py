@@ -44,12 +44,12 @@ def test_thresholds_on_the_calendar_clock_are_fractions_of_the_target() -> None:
         resolution_due=opened + timedelta(hours=8),
     )
     want = desired_thresholds(t, policy, _cycles_due(t, policy, 0))
-    assert want[("first_response", 0, "0.5")][0] == opened + timedelta(hours=1)
-    assert want[("first_response", 0, "0.8")][0] == opened + timedelta(minutes=96)
-    assert want[("first_response", 0, "1")][0] == opened + timedelta(hours=2)
-    assert want[("resolution", 0, "0.5")][0] == opened + timedelta(hours=4)
+    assert want[("first_response", 1, "0.5")][0] == opened + timedelta(hours=1)
+    assert want[("first_response", 1, "0.8")][0] == opened + timedelta(minutes=96)
+    assert want[("first_response", 1, "1")][0] == opened + timedelta(hours=2)
+    assert want[("resolution", 1, "0.5")][0] == opened + timedelta(hours=4)
     # Friday 22:00 New York is after hours: a new critical ticket alerts at once
-    assert want[("first_response", 0, "arrival")][0] == opened
+    assert want[("first_response", 1, "arrival")][0] == opened
 
 
 def test_thresholds_on_the_business_clock_skip_closed_hours() -> None:
@@ -73,10 +73,10 @@ def test_thresholds_on_the_business_clock_skip_closed_hours() -> None:
     )
     want = desired_thresholds(t, policy, _cycles_due(t, policy, 0))
     # 50 % = 2 business hours: Friday 16:00-18:00 New York, i.e. the closing instant
-    assert want[("first_response", 0, "0.5")][0] == datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
+    assert want[("first_response", 1, "0.5")][0] == datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
     # 80 % = 3h12m: 2h Friday + 1h12m Monday from 09:00 → 10:12 New York
-    assert want[("first_response", 0, "0.8")][0] == datetime(2026, 11, 30, 15, 12, tzinfo=UTC)
-    assert ("first_response", 0, "arrival") not in want  # only critical tickets
+    assert want[("first_response", 1, "0.8")][0] == datetime(2026, 11, 30, 15, 12, tzinfo=UTC)
+    assert ("first_response", 1, "arrival") not in want  # only critical tickets
 
 
 # ------------------------------------------------------------------ behaviour on a desk
@@ -139,7 +139,9 @@ def test_paused_ticket_never_alerts_on_resolution(adesk, clock) -> None:
     adesk.alert_tick()
     clock.advance(hours=30)  # far past every resolution threshold
     fired = adesk.alert_tick().fired
-    assert not [a for a in fired if a.metric in ("resolution", "next_update")]
+    assert not [a for a in fired if a.metric == "resolution"]
+    # the hourly update is not pausable by default: it runs on while waiting
+    assert [a.metric for a in fired] == ["next_update"]
     assert (
         _count(
             adesk,
@@ -155,6 +157,42 @@ def test_paused_ticket_never_alerts_on_resolution(adesk, clock) -> None:
     t = _ticket(adesk, key)
     clock.now = t.resolution_due - timedelta(hours=4) + timedelta(seconds=1)
     assert [a.threshold for a in adesk.alert_tick().fired if a.metric == "resolution"] == ["0.5"]
+
+
+def test_pausable_update_never_alerts_while_waiting(sqlite_url, clock, tmp_path) -> None:
+    from agent_console.paths import default_policy_path
+
+    text = default_policy_path().read_text()
+    text = text.replace(
+        "[priority.critical]", "[priority.critical]\nstatus_update_pauses = true", 1
+    )
+    policy = tmp_path / "pausable.toml"
+    policy.write_text(text)
+    d = open_desk(sqlite_url, clock, policy=policy)
+    add_team(d)
+    key = new_ticket(d)
+    d.reply(key, "Need your logs", agent="alice")
+    d.set_status(key, "pending", agent="alice")
+    d.alert_tick()
+    clock.advance(hours=30)
+    assert d.alert_tick().fired == []
+    d.engine.dispose()
+
+
+def test_thresholds_come_from_the_policy(sqlite_url, clock, tmp_path) -> None:
+    from agent_console.paths import default_policy_path
+
+    text = default_policy_path().read_text()
+    assert "\nthresholds = [0.5, 0.8, 1.0]\n" in text
+    policy = tmp_path / "p.toml"
+    policy.write_text(text.replace("\nthresholds = [0.5, 0.8, 1.0]\n", "\nthresholds = [0.25]\n"))
+    d = open_desk(sqlite_url, Clock(MON_DAY), policy=policy)
+    new_ticket(d)
+    d.alert_tick()
+    with d.read() as s:
+        got = {(r.metric, r.threshold) for r in s.exec(select(AlertThreshold))}
+    assert got == {("first_response", "0.25"), ("resolution", "0.25")}
+    d.engine.dispose()
 
 
 def test_once_only_across_a_restart(sqlite_url, clock) -> None:

@@ -153,7 +153,7 @@ def test_alert_reaches_every_channel_once_and_met_resolves_the_page(
     assert "&lt;b&gt;down&lt;/b&gt; &amp; out" in paths["/slack/T0/B0/s3cr3t"]["text"]
     pd = paths["/pd"]
     assert pd["routing_key"] == "R0UTINGKEYs3cr3t" and pd["event_action"] == "trigger"
-    assert pd["dedup_key"] == f"{key}:first_response:0"
+    assert pd["dedup_key"] == f"{key}:first_response:1"
     assert pd["payload"]["severity"] == "critical" and pd["payload"]["source"] == "agent-console"
     assert pd["payload"]["custom_details"]["ticket"] == key and pd["payload"]["summary"]
     assert d.deliver_outbox().sent == []  # sent once
@@ -166,7 +166,7 @@ def test_alert_reaches_every_channel_once_and_met_resolves_the_page(
     d2.deliver_outbox()
     assert got[-1][0] == "/pd"
     assert got[-1][1]["event_action"] == "resolve"
-    assert got[-1][1]["dedup_key"] == f"{key}:first_response:0"
+    assert got[-1][1]["dedup_key"] == f"{key}:first_response:1"
     assert len(got) == 4
     d2.engine.dispose()
 

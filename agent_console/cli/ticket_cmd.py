@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_claims(tsub)
 
 
+#: the pause between ``--watch`` redraws (a seam for tests)
+_nap = time.sleep
+
+
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
     within = None
     if args.breaching is not None:
@@ -66,7 +70,7 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
         if args.watch is None:
             return 0
         sys.stdout.flush()
-        time.sleep(args.watch)
+        _nap(args.watch)
 
 
 def _print_list(args: argparse.Namespace, ctx: CliContext, tickets: list) -> None:  # type: ignore[type-arg]

@@ -159,6 +159,24 @@ def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
         raise UserError("--poll must be a positive number of seconds")
     desk = ctx.desk
     watcher = Watcher(desk, poll=args.poll)
+
+    def _stop(_signum, _frame) -> None:  # type: ignore[no-untyped-def]
+        watcher.stop.set()
+
+    old_int = signal.signal(signal.SIGINT, _stop)
+    old_term = signal.signal(signal.SIGTERM, _stop)
+    try:
+        _announce(desk)
+        watcher.run(once=args.once)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    if not args.once:
+        print("watch: stopped", flush=True)
+    return 0
+
+
+def _announce(desk: Desk) -> None:
     state = desk.oncall_now()
     channels = ", ".join(desk.webhook_channels()) or "none"
     mark = " REHEARSAL (nothing is sent)" if desk.rehearsal else ""
@@ -169,17 +187,3 @@ def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
         f"channels: {channels}; Ctrl-C to stop",
         flush=True,
     )
-
-    def _stop(_signum, _frame) -> None:  # type: ignore[no-untyped-def]
-        watcher.stop.set()
-
-    old_int = signal.signal(signal.SIGINT, _stop)
-    old_term = signal.signal(signal.SIGTERM, _stop)
-    try:
-        watcher.run(once=args.once)
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
-    if not args.once:
-        print("watch: stopped", flush=True)
-    return 0

@@ -74,10 +74,6 @@ from agent_console.store.models import (
     TicketEvent,
 )
 
-#: the policy's default alert thresholds (fractions of a target) until the policy has them
-DEFAULT_THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 1.0)
-#: critical: warn this many seconds before each periodic update is due (policy default)
-DEFAULT_UPDATE_WARNING = 15 * 60
 METRICS: tuple[str, ...] = ("first_response", "next_update", "resolution")
 METRIC_LABELS = {
     "first_response": "first reply",
@@ -113,36 +109,37 @@ class CycleFacts:
 
 
 def _cycles_due(ticket: Ticket, policy: Policy, public_updates: int) -> CycleFacts:
-    """THE adapter between the alerts and the ticket clock (issue 9) / the policy's alert
-    settings (slacal). Reads the stored due columns of ``ticket`` (``first_response_due``,
-    ``next_update_due``, ``resolution_due``); the n-th periodic update is cycle n
-    (``public_updates`` = public agent replies so far). When the per-cycle table and
-    ``Policy.alert_thresholds`` / ``PriorityTarget.update_warning`` land on main, this is
-    the one function to switch to them."""
+    """THE adapter between the alerts and the ticket clock (issue 9). Thresholds come from
+    the policy (``Policy.alert_thresholds``, ``PriorityTarget.update_warning``); the due
+    instants from the stored due columns of ``ticket`` (``first_response_due``,
+    ``next_update_due``, ``resolution_due``); cycles are numbered as the per-cycle table
+    numbers them: first response and resolution are cycle 1, the n-th periodic update is
+    cycle n (``public_updates`` = public agent replies so far). The periodic update runs on
+    while the ticket waits on the customer unless the priority's ``status_update_pauses``.
+    When the per-cycle table (``sla_cycle``) lands on main, this is the one function to
+    switch to its open rows."""
     target = policy.target(ticket.priority)
-    thresholds = tuple(getattr(policy, "alert_thresholds", DEFAULT_THRESHOLDS))
-    warning = getattr(target, "update_warning", None)
-    if warning is None and not hasattr(target, "update_warning") and ticket.priority == "critical":
-        warning = DEFAULT_UPDATE_WARNING
+    thresholds = tuple(policy.alert_thresholds)
+    warning = target.update_warning
     is_open = Status(ticket.status).is_open
     paused = ticket.paused_since is not None
     out: list[OpenCycle] = []
     current: dict[str, int | None] = {m: None for m in METRICS}
     if is_open and ticket.first_response_at is None:
-        current["first_response"] = 0
+        current["first_response"] = 1
         if ticket.first_response_due is not None:
             out.append(
-                OpenCycle("first_response", 0, ticket.first_response_due, target.first_response)
+                OpenCycle("first_response", 1, ticket.first_response_due, target.first_response)
             )
     if is_open and ticket.first_response_at is not None:
         n = max(public_updates, 1)
         current["next_update"] = n
-        if not paused and ticket.next_update_due is not None:
+        if not (paused and target.status_update_pauses) and ticket.next_update_due is not None:
             out.append(OpenCycle("next_update", n, ticket.next_update_due, target.status_update))
     if is_open:
-        current["resolution"] = 0
+        current["resolution"] = 1
         if not paused and ticket.resolution_due is not None:
-            out.append(OpenCycle("resolution", 0, ticket.resolution_due, target.resolution))
+            out.append(OpenCycle("resolution", 1, ticket.resolution_due, target.resolution))
     return CycleFacts(out, current, paused, thresholds, warning)
 
 
@@ -175,12 +172,12 @@ def desired_thresholds(
             out[(c.metric, c.cycle, f"warn:{w}")] = (fire, c.due_at)
     if (
         ticket.priority == "critical"
-        and facts.current["first_response"] == 0
+        and facts.current["first_response"] == 1
         and ticket.first_response_due is not None
         and not policy.is_open(ticket.opened_at)
     ):
         # a new critical ticket arriving after hours alerts at once
-        out[("first_response", 0, "arrival")] = (ticket.opened_at, ticket.first_response_due)
+        out[("first_response", 1, "arrival")] = (ticket.opened_at, ticket.first_response_due)
     return out
 
 
