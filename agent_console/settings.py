@@ -35,6 +35,10 @@ _DURATION_KEYS = {
     "webhook_timeout": "webhook_timeout",
 }
 
+#: config-file keys holding true/false, and their Settings field (``bell = false``: no
+#: terminal bell on an alert, in the TUI and the watcher)
+_BOOL_KEYS = {"bell": "alert_bell"}
+
 DEMO_AGENT = "demo"
 
 #: size limits (issue 15): one name each, used by import, mail and the screens
@@ -108,6 +112,7 @@ def read_config_file(path: Path) -> dict[str, object]:
         "slack_webhook_url",
         "pagerduty_routing_key",
         "pagerduty_url",
+        "bell",
         *_DURATION_KEYS,
         *SIZE_LIMITS,
     }
@@ -120,6 +125,9 @@ def read_config_file(path: Path) -> dict[str, object]:
         if key in SIZE_LIMITS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"config file {path}: {key} must be a whole number above 0")
+        if key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise UserError(f"config file {path}: {key} must be true or false")
         elif not isinstance(value, str):
             raise UserError(f"config file {path}: {key} must be a string")
     return data
@@ -207,6 +215,7 @@ def resolve_settings(
         pagerduty_url=hooks["pagerduty_url"] or PAGERDUTY_EVENTS_URL,
         **durations,  # type: ignore[arg-type]
         **size_limits(cfg, f"config file {cfg_path}"),
+        **{attr: cfg[key] for key, attr in _BOOL_KEYS.items() if key in cfg},  # type: ignore[arg-type]
     )
 
 
