@@ -40,6 +40,7 @@ def make_app(desk: Desk, settings: Settings, clock: Clock | None = None) -> Agen
         desk=Desk(desk.engine, alice),
         clock=clock or Clock(FIXED_NOW),
         offer_demo=False,
+        alerts=False,  # the alert worker has its own tests (test_oncall_screen.py)
     )
 
 

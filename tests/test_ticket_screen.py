@@ -96,7 +96,9 @@ async def open_ticket(pilot: Pilot, key: str) -> TicketScreen:
 def make_app(desk: Desk, messages: list[TMessage] | None = None) -> TicketTestApp:
     """No real ticks: a 1-second tick polling the feed while a test waits made results
     depend on the machine's speed; tests that need a tick call ``screen._tick()``."""
-    return TicketTestApp(desk.settings, desk=desk, offer_demo=False, real_ticks=False)
+    return TicketTestApp(
+        desk.settings, desk=desk, offer_demo=False, real_ticks=False, alerts=False
+    )
 
 
 def hook(messages: list[TMessage]):

@@ -45,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmd,
         db_cmd,
         kb_cmd,
+        oncall_cmd,
         sla_cmd,
         ticket_cmd,
+        watch_cmd,
     )
 
     parser = OneLineParser(
@@ -64,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="load demo data into an empty database and start"
     )
     parser.add_argument(
+        "--at",
+        metavar="ISO",
+        help="rehearsal: run on a clock that starts at this instant and keeps ticking "
+        "(writes are marked rehearsal, nothing is sent outside)",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         help=f"show the full traceback of an unexpected error (env {ENV_DEBUG}=1); "
@@ -71,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd):
+    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd):
         module.register(sub)
     return parser
 

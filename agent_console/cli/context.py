@@ -24,9 +24,26 @@ class CliContext:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:
+        at = None
+        if getattr(args, "at", None):
+            from agent_console.cli.sla_cmd import parse_instant
+            from agent_console.errors import UserError
+            from agent_console.sla import PolicyError
+            from agent_console.sla.range import check_supported
+
+            at = parse_instant(args.at, "--at")
+            try:
+                check_supported(at, "--at")
+            except PolicyError as exc:
+                raise UserError(str(exc)) from None
         return cls(
             resolve_settings(
-                db=args.db, agent=args.agent, policy=args.policy, timezone=args.timezone
+                db=args.db,
+                agent=args.agent,
+                policy=args.policy,
+                timezone=args.timezone,
+                at=at,
+                webhook=getattr(args, "webhook", None),
             )
         )
 

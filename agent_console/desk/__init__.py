@@ -4,6 +4,7 @@ place that opens sessions and commits, and it enforces who may do what."""
 from __future__ import annotations
 
 from agent_console.desk.agents import AgentInfo, AgentsMixin
+from agent_console.desk.alerts import AlertRow, AlertsMixin, AlertTick
 from agent_console.desk.claims import ClaimsMixin
 from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
@@ -17,6 +18,7 @@ from agent_console.desk.workflow import WorkflowMixin
 
 
 class Desk(
+    AlertsMixin,
     SeedMixin,
     ImportMixin,
     TicketsMixin,
@@ -34,6 +36,8 @@ class Desk(
 
 __all__ = [
     "AgentInfo",
+    "AlertRow",
+    "AlertTick",
     "ApplyReport",
     "Desk",
     "DraftInfo",

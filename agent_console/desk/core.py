@@ -6,9 +6,10 @@ Every query and command of the application goes through a :class:`Desk` (see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,13 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def rehearsal_clock(start: datetime) -> Clock:
+    """A clock that reads ``start`` now and keeps ticking from there (``--at``, issue 10)."""
+    origin = time.monotonic()
+    begin = start.astimezone(UTC)
+    return lambda: begin + timedelta(seconds=time.monotonic() - origin)
+
+
 def _is_explicit_policy(path: Path) -> bool:
     """``--policy`` / ``AGENT_CONSOLE_POLICY`` / config named a file other than the bundled
     default."""
@@ -65,6 +73,8 @@ class DeskCore:
         self.engine = engine
         self.settings = settings
         fixed = settings.now
+        if clock is None and settings.at is not None:
+            clock = rehearsal_clock(settings.at)
         self._clock: Clock = clock or ((lambda: fixed) if fixed else system_clock)
         self._write_engine = engine.execution_options(sqlite_immediate=True)
         self._identity: Identity | None = None
@@ -305,7 +315,10 @@ class DeskCore:
         **details: Any,
     ) -> TicketEvent:
         """Append one event to the ticket's trail (in the caller's transaction).
-        ``ticket_id`` None: a desk-wide event (``policy_applied``), see models.TicketEvent."""
+        ``ticket_id`` None: a desk-wide event (``policy_applied``), see models.TicketEvent.
+        Under a ``--at`` rehearsal the event says so (``rehearsal: true``)."""
+        if self.settings.at is not None:
+            details["rehearsal"] = True
         ev = TicketEvent(
             ticket_id=ticket_id,
             agent_id=agent_id,
