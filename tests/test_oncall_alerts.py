@@ -218,6 +218,9 @@ def test_acknowledge_stops_escalation_and_is_logged(adesk, clock) -> None:
     assert "lee" in esc[0].recipients(state) or state.secondary.handle is None
     clock.advance(seconds=adesk.settings.escalate_after)
     assert [a.level for a in adesk.alert_tick().escalated] == [2]  # → leads
+    # escalations are the watcher's work: the system actor system:watch (issue 11)
+    esc_events = [e for e in adesk.ticket_detail(key).events if e.kind == "alert_escalated"]
+    assert len(esc_events) == 2 and {e.agent for e in esc_events} == {"system:watch"}
     assert "lee" in adesk.open_alerts()[0].recipients(adesk.oncall_now())
     acked = adesk.acknowledge(key, agent="alice")
     assert acked[0].acknowledged_by == "alice"
