@@ -8,6 +8,7 @@ from agent_console.desk.claims import ClaimsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.metrics import MetricsMixin
 from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
@@ -24,6 +25,7 @@ class Desk(
     WorkflowMixin,
     QueueMixin,
     ClaimsMixin,
+    MetricsMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
