@@ -758,8 +758,8 @@ class MetricsMixin(DeskCore):
         t = Ticket.__table__.c
         age = case(
             *[
-                (t.opened_at >= as_of - timedelta(days=lower), i)
-                for i, (_, lower) in enumerate(AGE_BUCKETS[:-1])
+                (t.opened_at > as_of - timedelta(days=AGE_BUCKETS[i + 1][1]), i)
+                for i in range(len(AGE_BUCKETS) - 1)
             ],
             else_=len(AGE_BUCKETS) - 1,
         )
@@ -803,12 +803,14 @@ class MetricsMixin(DeskCore):
                 p.c.ticket_id == e.c.ticket_id,
                 p.c.id > e.c.id,
                 picked_kind,
-                ~exists().where(
+                ~exists()
+                .where(
                     h.c.ticket_id == e.c.ticket_id,
                     h.c.kind.in_(("escalated", "deescalated")),
                     h.c.id > e.c.id,
                     h.c.id < p.c.id,
-                ),
+                )
+                .correlate_except(h),
             )
             .scalar_subquery()
         )
