@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         agent_cmd,
         data_cmd,
         kb_cmd,
+        report_cmd,
         sla_cmd,
         ticket_cmd,
     )
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd):
+    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, report_cmd):
         module.register(sub)
     return parser
 
