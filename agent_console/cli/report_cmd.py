@@ -17,16 +17,10 @@ from typing import Any
 
 from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
-from agent_console.desk.metrics import PERIODS, MetricsFilter, MetricsReport
+from agent_console.desk.metrics import PERIODS, MetricsFilter, MetricsReport, report_tables
 from agent_console.errors import UserError
-from agent_console.sla.durations import format_duration
 
 FORMATS = ("table", "json", "csv", "markdown")
-METRIC_LABELS = {
-    "first_response": "first response",
-    "next_update": "status update",
-    "resolution": "resolution",
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -102,129 +96,13 @@ def cmd_report(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- sections
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share * 100:.1f}%"
-
-
-def _dur(seconds: int | None) -> str:
-    return "-" if seconds is None else format_duration(seconds)
-
-
-def sections(r: MetricsReport) -> list[tuple[str, list[str], list[list[Any]]]]:
-    """The report as titled tables (the text and Markdown formats)."""
-    out: list[tuple[str, list[str], list[list[Any]]]] = []
-    out.append(
-        (
-            "Targets met per priority",
-            ["PRIORITY", "CLOCK", "FIRST RESPONSE", "UPDATES", "RESOLUTION", "REOPENED"],
-            [
-                [
-                    p.priority,
-                    p.clock,
-                    f"{_pct(p.first_response.share)} of {p.first_response.judged}",
-                    f"{_pct(p.updates.share)} of {p.updates.judged}",
-                    f"{_pct(p.resolution.share)} of {p.resolution.judged}",
-                    p.reopened,
-                ]
-                for p in r.priorities
-            ],
-        )
-    )
-    out.append(
-        (
-            "Times on the priority's clock (median / p90)",
-            ["PRIORITY", "FIRST RESPONSE", "P90", "RESOLUTION", "P90"],
-            [
-                [
-                    p.priority,
-                    _dur(p.first_response.median),
-                    _dur(p.first_response.p90),
-                    _dur(p.resolution.median),
-                    _dur(p.resolution.p90),
-                ]
-                for p in r.priorities
-            ],
-        )
-    )
-    out.append(
-        (
-            f"Breaches: {r.breach_count}"
-            + (f" (latest {len(r.breaches)} listed)" if r.breach_count > len(r.breaches) else ""),
-            ["TICKET", "PRIORITY", "METRIC", "STATE", "DUE (UTC)", "SUBJECT"],
-            [
-                [
-                    b.key,
-                    b.priority,
-                    METRIC_LABELS.get(b.metric, b.metric)
-                    + (f" #{b.cycle}" if b.metric == "next_update" else ""),
-                    b.state,
-                    b.due.strftime("%Y-%m-%d %H:%M"),
-                    b.subject,
-                ]
-                for b in r.breaches
-            ],
-        )
-    )
-    out.append(
-        (
-            f"Opened and resolved per day ({r.period.zone})",
-            ["DAY", "OPENED", "RESOLVED"],
-            [[d.isoformat(), o, n] for d, o, n in r.daily],
-        )
-    )
-    out.append(
-        (
-            f"Backlog at {r.as_of.strftime('%Y-%m-%d %H:%M')} UTC",
-            ["TIER", "OPEN"],
-            [[t, n] for t, n in r.backlog_tier],
-        )
-    )
-    out.append(("Backlog by age", ["AGE", "OPEN"], [[a, n] for a, n in r.backlog_age]))
-    out.append(
-        (
-            "Escalations",
-            ["TO TIER", "ESCALATED", "PICKED UP", "WAITING", "MEDIAN PICKUP", "P90"],
-            [
-                [
-                    e.tier,
-                    e.escalations,
-                    e.picked_up,
-                    e.waiting,
-                    _dur(e.median_pickup),
-                    _dur(e.p90_pickup),
-                ]
-                for e in r.escalations
-            ],
-        )
-    )
-    out.append(
-        (
-            "Per agent" + ("" if r.viewer_is_lead else f" (your line: {r.viewer})"),
-            ["AGENT", "TIER", "OPEN ASSIGNED", "RESOLVED", "FIRST RESPONSES", "MEDIAN FR"],
-            [
-                [
-                    a.handle,
-                    a.tier,
-                    a.open_assigned,
-                    a.resolved,
-                    a.first_responses,
-                    _dur(a.median_first_response),
-                ]
-                for a in r.agents
-            ],
-        )
-    )
-    return out
-
-
 def _heading(r: MetricsReport) -> str:
-    return f"Agent Console report: {r.period.label}, {r.filters.label}"
+    return f"Agent Console report: {r.heading}"
 
 
 def print_text(r: MetricsReport) -> None:
     print(clean(_heading(r)))
-    for title, headers, rows in sections(r):
+    for _, title, headers, rows in report_tables(r):
         print()
         print(clean(title))
         if rows:
@@ -239,7 +117,7 @@ def _md_cell(value: Any) -> str:
 
 def print_markdown(r: MetricsReport) -> None:
     print(f"# {_md_cell(_heading(r))}")
-    for title, headers, rows in sections(r):
+    for _, title, headers, rows in report_tables(r):
         print()
         print(f"## {_md_cell(title)}")
         print()

@@ -63,6 +63,7 @@ from sqlmodel import Session
 
 from agent_console.desk.core import DeskCore
 from agent_console.errors import NotFound, PermissionDenied, UserError
+from agent_console.sla.durations import format_duration
 from agent_console.store.models import (
     Agent,
     Message,
@@ -85,6 +86,7 @@ __all__ = [
     "PriorityLine",
     "Share",
     "day_bounds",
+    "report_tables",
     "resolve_period",
 ]
 
@@ -107,6 +109,11 @@ AGE_BUCKETS: tuple[tuple[str, int], ...] = (
     ("30+ days", 30),
 )
 BREACH_LIST_LIMIT = 200
+METRIC_LABELS = {
+    "first_response": "first response",
+    "next_update": "status update",
+    "resolution": "resolution",
+}
 MAX_PERIOD_DAYS = 366
 
 
@@ -345,6 +352,10 @@ class MetricsReport:
     viewer_is_lead: bool = True
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def heading(self) -> str:
+        return f"{self.period.label}, {self.filters.label}"
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (instants ISO 8601 UTC, seconds as integers)."""
         p = self.period
@@ -414,6 +425,133 @@ def seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any
 def bucket_of(col: Any, bounds: Sequence[datetime]) -> ColumnElement[Any]:
     """The index of the half-open bucket ``[bounds[i], bounds[i+1])`` holding ``col``."""
     return case(*[(col < b, i) for i, b in enumerate(bounds[1:])], else_=null())
+
+
+# ====================================================================== as tables
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.1f}%"
+
+
+def _dur(seconds: int | None) -> str:
+    return "-" if seconds is None else format_duration(seconds)
+
+
+def report_tables(r: MetricsReport) -> list[tuple[str, str, list[str], list[list[Any]]]]:
+    """The report as titled tables of display strings, the same on the screen and in
+    ``agent-console report`` (text, Markdown): [(id, title, headers, rows)]. Durations
+    read as timers do (``format_duration``), instants in UTC."""
+    out: list[tuple[str, str, list[str], list[list[Any]]]] = []
+    out.append(
+        (
+            "targets",
+            "Targets met per priority",
+            ["PRIORITY", "CLOCK", "FIRST RESPONSE", "UPDATES", "RESOLUTION", "REOPENED"],
+            [
+                [
+                    p.priority,
+                    p.clock,
+                    f"{_pct(p.first_response.share)} of {p.first_response.judged}",
+                    f"{_pct(p.updates.share)} of {p.updates.judged}",
+                    f"{_pct(p.resolution.share)} of {p.resolution.judged}",
+                    p.reopened,
+                ]
+                for p in r.priorities
+            ],
+        )
+    )
+    out.append(
+        (
+            "times",
+            "Times on the priority's clock (median / p90)",
+            ["PRIORITY", "FIRST RESPONSE", "P90", "RESOLUTION", "P90"],
+            [
+                [
+                    p.priority,
+                    _dur(p.first_response.median),
+                    _dur(p.first_response.p90),
+                    _dur(p.resolution.median),
+                    _dur(p.resolution.p90),
+                ]
+                for p in r.priorities
+            ],
+        )
+    )
+    out.append(
+        (
+            "breaches",
+            f"Breaches: {r.breach_count}"
+            + (f" (latest {len(r.breaches)} listed)" if r.breach_count > len(r.breaches) else ""),
+            ["TICKET", "PRIORITY", "METRIC", "STATE", "DUE (UTC)", "SUBJECT"],
+            [
+                [
+                    b.key,
+                    b.priority,
+                    METRIC_LABELS.get(b.metric, b.metric)
+                    + (f" #{b.cycle}" if b.metric == "next_update" else ""),
+                    b.state,
+                    b.due.strftime("%Y-%m-%d %H:%M"),
+                    b.subject,
+                ]
+                for b in r.breaches
+            ],
+        )
+    )
+    out.append(
+        (
+            "daily",
+            f"Opened and resolved per day ({r.period.zone})",
+            ["DAY", "OPENED", "RESOLVED"],
+            [[d.isoformat(), o, n] for d, o, n in r.daily],
+        )
+    )
+    out.append(
+        (
+            "backlog_tier",
+            f"Backlog at {r.as_of.strftime('%Y-%m-%d %H:%M')} UTC",
+            ["TIER", "OPEN"],
+            [[t, n] for t, n in r.backlog_tier],
+        )
+    )
+    out.append(
+        ("backlog_age", "Backlog by age", ["AGE", "OPEN"], [[a, n] for a, n in r.backlog_age])
+    )
+    out.append(
+        (
+            "escalations",
+            "Escalations",
+            ["TO TIER", "ESCALATED", "PICKED UP", "WAITING", "MEDIAN PICKUP", "P90"],
+            [
+                [
+                    e.tier,
+                    e.escalations,
+                    e.picked_up,
+                    e.waiting,
+                    _dur(e.median_pickup),
+                    _dur(e.p90_pickup),
+                ]
+                for e in r.escalations
+            ],
+        )
+    )
+    out.append(
+        (
+            "agents",
+            "Per agent" + ("" if r.viewer_is_lead else f" (your line: {r.viewer})"),
+            ["AGENT", "TIER", "OPEN ASSIGNED", "RESOLVED", "FIRST RESPONSES", "MEDIAN FR"],
+            [
+                [
+                    a.handle,
+                    a.tier,
+                    a.open_assigned,
+                    a.resolved,
+                    a.first_responses,
+                    _dur(a.median_first_response),
+                ]
+                for a in r.agents
+            ],
+        )
+    )
+    return out
 
 
 # ====================================================================== the desk
