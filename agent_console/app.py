@@ -1,6 +1,6 @@
 """The Textual application: one settings object, one desk, screens as modes.
 
-``1``–``2`` switch between the Queue and Knowledge base screens (each keeps its own stack:
+``1``–``2`` switch between the Queue and Knowledge base screens, ``4`` to Metrics (each keeps its own stack:
 a ticket opened from the queue stays open when you come back). Every key of the active
 screen is also in the command palette (``ctrl+p``).
 """
@@ -29,6 +29,12 @@ def _queue_screen() -> Screen:
     return QueueScreen()
 
 
+def _metrics_screen() -> Screen:
+    from agent_console.screens.metrics import MetricsScreen
+
+    return MetricsScreen()
+
+
 def _knowledge_screen() -> Screen:
     from agent_console.screens.knowledge import KnowledgeScreen
 
@@ -45,12 +51,14 @@ class AgentConsoleApp(App[None]):
     MODES = {
         "queue": _queue_screen,
         "knowledge": _knowledge_screen,
+        "metrics": _metrics_screen,
     }
     DEFAULT_MODE = "queue"
 
     BINDINGS = [
         Binding("1", "switch_mode('queue')", "Queue", show=False),
         Binding("2", "switch_mode('knowledge')", "Knowledge", show=False),
+        Binding("4", "switch_mode('metrics')", "Metrics", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
