@@ -240,9 +240,9 @@ class MetricsScreen(Screen[None]):
             return
         self.report = message.report
         self._show(message.report)
-        self._show_bar(elapsed_ms=message.elapsed_ms)
+        self._show_bar()
 
-    def _show_bar(self, *, loading: bool = False, elapsed_ms: float | None = None) -> None:
+    def _show_bar(self, *, loading: bool = False) -> None:
         if self.custom:
             first, last = self.custom
             period = f"Custom ({first.isoformat()} to {(last or 'today')})"
@@ -256,8 +256,6 @@ class MetricsScreen(Screen[None]):
         text.append(self.filters.label)
         if loading:
             text.append(" · computing…", "italic")
-        elif elapsed_ms is not None:
-            text.append(f" · {elapsed_ms:,.0f} ms", "dim")
         self.query_one("#metrics-bar", Static).update(text)
 
     def _show(self, r: MetricsReport) -> None:
