@@ -38,7 +38,8 @@ Definitions (also on the screen's ``?`` help and in the README):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -583,34 +584,46 @@ class MetricsMixin(DeskCore):
             me = self._metrics_viewer(s, viewer)
             conds = self._ticket_filters(s, filters, me)
             dialect = s.get_bind().dialect.name
-            end = period.end
-            until = min(end, now)
-            judged = self._judged(s, period.start, end, until, conds)
-            fr_times = self._stopped_times(s, "first_response", period.start, end, conds)
-            res = self._resolution_times(s, period.start, end, conds)
-            reopened = self._reopened(s, period.start, end, conds)
-            pol = self.default_policy
-            lines = []
-            for prio in PRIORITIES:
-                j = {m: judged.get((prio, m), (0, 0)) for m in METRICS}
-                n_fr, fr50, fr90 = fr_times.get(prio, (0, None, None))
-                n_res, r50, r90 = res.get(prio, (0, None, None))
-                lines.append(
-                    PriorityLine(
-                        prio,
-                        pol.target(prio).clock,
-                        Share(*j["first_response"], fr50, fr90, n_fr),
-                        Share(*j["next_update"]),
-                        Share(*j["resolution"], r50, r90, n_res),
-                        reopened.get(prio, 0),
-                    )
+        start, end = period.start, period.end
+        until = min(end, now)
+        steps: dict[str, Callable[[Session], Any]] = {
+            "judged": lambda s: self._judged(s, start, end, until, conds),
+            "fr_times": lambda s: self._stopped_times(s, "first_response", start, end, conds),
+            "res_times": lambda s: self._resolution_times(s, start, end, conds),
+            "reopened": lambda s: self._reopened(s, start, end, conds),
+            "breaches": lambda s: self._breaches(s, start, end, until, conds),
+            "daily": lambda s: self._daily(s, period, conds),
+            "backlog": lambda s: self._backlog(s, until, conds),
+            "escalations": lambda s: self._escalations(s, start, end, conds, dialect),
+            "agents": lambda s: self._agent_lines(s, start, end, conds, filters, me),
+        }
+        got = self._run_parts(steps)
+        judged, fr_times, res, reopened = (
+            got["judged"],
+            got["fr_times"],
+            got["res_times"],
+            got["reopened"],
+        )
+        pol = self.default_policy
+        lines = []
+        for prio in PRIORITIES:
+            j = {m: judged.get((prio, m), (0, 0)) for m in METRICS}
+            n_fr, fr50, fr90 = fr_times.get(prio, (0, None, None))
+            n_res, r50, r90 = res.get(prio, (0, None, None))
+            lines.append(
+                PriorityLine(
+                    prio,
+                    pol.target(prio).clock,
+                    Share(*j["first_response"], fr50, fr90, n_fr),
+                    Share(*j["next_update"]),
+                    Share(*j["resolution"], r50, r90, n_res),
+                    reopened.get(prio, 0),
                 )
-            breach_count, breaches = self._breaches(s, period.start, end, until, conds)
-            daily = self._daily(s, period, conds)
-            as_of = until
-            tiers, ages = self._backlog(s, as_of, conds)
-            escalations = self._escalations(s, period.start, end, conds, dialect)
-            agents = self._agent_lines(s, period.start, end, conds, filters, me)
+            )
+        breach_count, breaches = got["breaches"]
+        tiers, ages = got["backlog"]
+        daily, escalations, agents = got["daily"], got["escalations"], got["agents"]
+        as_of = until
         return MetricsReport(
             period=period,
             filters=filters,
@@ -627,6 +640,28 @@ class MetricsMixin(DeskCore):
             viewer=me.handle,
             viewer_is_lead=bool(me.lead),
         )
+
+    #: how many of the figure queries run at once, each on its own connection (1: in turn)
+    metrics_parallel: int = 4
+
+    def _run_parts(self, steps: dict[str, Callable[[Session], Any]]) -> dict[str, Any]:
+        """Run each step in its own read session; independent queries run side by side
+        (SQLite in WAL mode and PostgreSQL both serve concurrent readers). One database
+        snapshot per step: figures of one report may straddle a concurrent write."""
+        url = self.engine.url
+        workers = self.metrics_parallel
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            workers = 1  # each connection would see its own empty in-memory database
+
+        def run(step: Callable[[Session], Any]) -> Any:
+            with self.read() as s:
+                return step(s)
+
+        if workers <= 1:
+            return {name: run(step) for name, step in steps.items()}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="metrics") as pool:
+            futures = {name: pool.submit(run, step) for name, step in steps.items()}
+            return {name: f.result() for name, f in futures.items()}
 
     # ------------------------------------------------------------------ who / which tickets
     def _metrics_viewer(self, s: Session, viewer: str | None) -> Agent:
@@ -669,7 +704,9 @@ class MetricsMixin(DeskCore):
         c = SlaCycle.__table__.c
         met = select(
             c.ticket_id, c.metric, c.cycle, literal(1).label("ok"), c.met_at.label("at")
-        ).where(c.stopped_at >= start, c.stopped_at < end, c.met_at.is_not(None))
+        ).where(
+            c.metric.in_(METRICS), c.stopped_at >= start, c.stopped_at < end, c.met_at.is_not(None)
+        )
         late = select(
             c.ticket_id, c.metric, c.cycle, literal(0).label("ok"), c.breached_at.label("at")
         ).where(c.breached_at >= start, c.breached_at < end)
