@@ -183,14 +183,21 @@ class MetricsScreen(Screen[None]):
         self._set_agent()
         self.reload()
 
+    @work(thread=True, exclusive=True, group="metrics-agent")
     def _set_agent(self) -> None:
+        """Who is working, for the header (a query: off the UI thread)."""
         try:
             me = self.desk.queue_me()
         except UserError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
-        self.header.set_agent(
-            me.handle, me.name, me.tier, lead=me.lead, demo=bool(self.desk.is_demo_actor)
+        self.app.call_from_thread(
+            self.header.set_agent,
+            me.handle,
+            me.name,
+            me.tier,
+            lead=me.lead,
+            demo=bool(self.desk.is_demo_actor),
         )
 
     # ---------------------------------------------------------------- the one clock
