@@ -391,26 +391,34 @@ class MetricsReport:
 
 # ====================================================================== SQL helpers
 def percentiles(value: ColumnElement[Any], keys: Sequence[ColumnElement[Any]], source: Any) -> Any:
-    """``SELECT keys..., n, p50, p90 FROM source GROUP BY keys``: nearest-rank percentiles
-    of ``value`` per group, with window functions (the same SQL and figures on SQLite and
-    PostgreSQL; NULL values are left out)."""
+    """``SELECT keys..., total, n, p50, p90 FROM source GROUP BY keys``: per group the rows
+    (``total``), the non-NULL values (``n``) and their nearest-rank percentiles, with
+    window functions — the same SQL and figures on SQLite and PostgreSQL (NULLs are
+    ordered last explicitly: the two order them differently by default)."""
     ranked = (
         select(
             *[k.label(f"k{i}") for i, k in enumerate(keys)],
             value.label("v"),
-            func.row_number().over(partition_by=list(keys), order_by=value).label("rn"),
-            func.count().over(partition_by=list(keys)).label("n"),
+            func.row_number()
+            .over(partition_by=list(keys), order_by=(case((value.is_(None), 1), else_=0), value))
+            .label("rn"),
+            func.count(value).over(partition_by=list(keys)).label("n"),
         )
         .select_from(source)
-        .where(value.is_not(None))
         .subquery()
     )
     ks = [ranked.c[f"k{i}"] for i in range(len(keys))]
+    valued = ranked.c.v.is_not(None)
     return select(
         *ks,
+        func.count().label("total"),
         func.max(ranked.c.n).label("n"),
-        func.min(case((ranked.c.rn * 100 >= ranked.c.n * 50, ranked.c.v))).label("p50"),
-        func.min(case((ranked.c.rn * 100 >= ranked.c.n * 90, ranked.c.v))).label("p90"),
+        func.min(case((and_(valued, ranked.c.rn * 100 >= ranked.c.n * 50), ranked.c.v))).label(
+            "p50"
+        ),
+        func.min(case((and_(valued, ranked.c.rn * 100 >= ranked.c.n * 90), ranked.c.v))).label(
+            "p90"
+        ),
     ).group_by(*ks)
 
 
@@ -902,10 +910,13 @@ class MetricsMixin(DeskCore):
         c = SlaCycle.__table__.c
         later = SlaCycle.__table__.alias("later")
         res_bucket = bucket_of(c.stopped_at, b)
+        source = SlaCycle.__table__
+        if conds:  # the filters are on the ticket
+            source = source.join(Ticket.__table__, t.id == c.ticket_id)
         resolved = dict(
             s.execute(
                 select(res_bucket, func.count())
-                .select_from(SlaCycle.__table__.join(Ticket.__table__, t.id == c.ticket_id))
+                .select_from(source)
                 .where(
                     c.metric == "resolution",
                     c.stopped_at >= b[0],
@@ -998,15 +1009,14 @@ class MetricsMixin(DeskCore):
             .where(e.c.kind == "escalated", e.c.at >= start, e.c.at < end, *conds)
             .subquery()
         )
-        counts = dict(s.execute(select(src.c.tier, func.count()).group_by(src.c.tier)).all())
-        pct = {
-            int(row[0]): (int(row.n), _int(row.p50), _int(row.p90))
+        got = {
+            int(row[0]): (int(row.total), int(row.n), _int(row.p50), _int(row.p90))
             for row in s.execute(percentiles(src.c.wait, [src.c.tier], src))
+            if row[0] is not None
         }
         out = []
         for tier in (2, 3):
-            n = int(counts.get(tier, 0))
-            picked, p50, p90 = pct.get(tier, (0, None, None))
+            n, picked, p50, p90 = got.get(tier, (0, 0, None, None))
             out.append(EscalationLine(tier, n, picked, p50, p90))
         return out
 
