@@ -86,12 +86,12 @@ def _add_escalations(desk: Desk) -> None:
 def ensure_indexes(url: str) -> None:
     """The metrics indexes (store/models.py, issue 13) on a database seeded before them."""
     from agent_console.store.db import make_engine
-    from agent_console.store.models import SlaCycle, Ticket, TicketEvent
+    from agent_console.store.models import Message, SlaCycle, Ticket, TicketEvent
 
     eng = make_engine(url)
     t0 = time.perf_counter()
     made = []
-    for table in (Ticket.__table__, SlaCycle.__table__, TicketEvent.__table__):
+    for table in (Ticket.__table__, SlaCycle.__table__, TicketEvent.__table__, Message.__table__):
         for index in table.indexes:  # type: ignore[attr-defined]
             with eng.begin() as conn:
                 if index.name not in {i["name"] for i in inspect(conn).get_indexes(table.name)}:
