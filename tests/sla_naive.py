@@ -19,10 +19,19 @@ class NaiveCalendar:
         tz: str,
         weekly: dict[int, list[tuple[int, int]]],
         holidays: set[date],
+        special: dict[date, list[tuple[int, int]]] | None = None,
     ) -> None:
         self.tz = ZoneInfo(tz)
         self.weekly = weekly  # weekday → [(start minute, end minute)], end may be 1440
         self.holidays = holidays
+        self.special = special or {}  # local date → its own hours, instead of the week's
+
+    def _spans(self, day: date) -> list[tuple[int, int]]:
+        if day in self.special:
+            return list(self.special[day])
+        if day in self.holidays:
+            return []
+        return list(self.weekly.get(day.weekday(), ()))
 
     @classmethod
     def from_policy(cls, policy, years: range = range(2020, 2035)) -> NaiveCalendar:
@@ -34,15 +43,14 @@ class NaiveCalendar:
                 holidays.add(day)
             day += timedelta(days=1)
         weekly = {i: list(spans) for i, spans in enumerate(cal.weekly)}
-        return cls(policy.timezone, weekly, holidays)
+        special = {d: list(sd.spans) for d, sd in cal.special_days.items()}
+        return cls(policy.timezone, weekly, holidays, special)
 
     # ------------------------------------------------------------ minute walk
     def is_open(self, t: datetime) -> bool:
         local = t.astimezone(self.tz)
-        if local.date() in self.holidays:
-            return False
         minute = local.hour * 60 + local.minute
-        return any(s <= minute < e for s, e in self.weekly.get(local.weekday(), ()))
+        return any(s <= minute < e for s, e in self._spans(local.date()))
 
     def add_minutes(self, start: datetime, seconds: int) -> datetime:
         """Minute-aligned ``start`` and ``seconds``: walk minute by minute."""
@@ -67,10 +75,8 @@ class NaiveCalendar:
 
     # ------------------------------------------------------------ day walk
     def day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
-        if day in self.holidays:
-            return []
         out = []
-        for s, e in self.weekly.get(day.weekday(), ()):
+        for s, e in self._spans(day):
             start = datetime.combine(day, time(s // 60, s % 60), self.tz).astimezone(UTC)
             end_day = day + timedelta(days=e // 1440)
             e %= 1440

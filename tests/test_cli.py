@@ -42,9 +42,13 @@ def test_agent_add_and_list(capsys, db: str) -> None:
 def test_seed_then_ticket_list(capsys, db: str) -> None:
     code, _, _ = run(capsys, "--db", db, "seed", "--tickets", "120", "--seed", "3", "--now", NOW)
     assert code == 0
-    code, out, _ = run(capsys, "--db", db, "ticket", "list", "--json")
+    code, out, _ = run(capsys, "--db", db, "ticket", "list", "--all", "--json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 120
+    code, out, _ = run(capsys, "--db", db, "ticket", "list", "--json")
+    unresolved = json.loads(out)  # the default: new, open, pending, on hold
+    assert 0 < len(unresolved) < 120
+    assert {r["status"] for r in unresolved} <= {"new", "open", "pending", "on_hold"}
     assert set(rows[0]) >= {"key", "subject", "priority", "status", "tier", "assignee",
                             "opened", "due"}
     code, out, _ = run(capsys, "--db", db, "ticket", "list", "--status", "closed", "--limit", "3",

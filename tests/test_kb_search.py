@@ -258,9 +258,71 @@ def test_hostile_queries_never_error(kb: Desk, query: str) -> None:
         assert h.slug and isinstance(h.score, float)
 
 
+def _fingerprint(desk: Desk) -> dict[str, str]:
+    """Every table of the database, as a hash of all its rows (order-independent)."""
+    import hashlib
+
+    from sqlalchemy import inspect, text
+
+    out: dict[str, str] = {}
+    with desk.engine.connect() as conn:
+        for name in sorted(inspect(conn).get_table_names()):
+            rows = conn.execute(text(f'SELECT * FROM "{name}"')).all()
+            digest = hashlib.sha256("\n".join(sorted(repr(tuple(r)) for r in rows)).encode())
+            out[name] = f"{len(rows)}:{digest.hexdigest()}"
+    return out
+
+
 def test_hostile_queries_leave_the_table_alone(kb: Desk) -> None:
-    kb.search_kb("'; DROP TABLE kb_article; --")
-    assert kb.kb_article_count() >= 15
+    """Every hostile query runs; nothing but reads reaches the database, and every table
+    (articles, the search index, tickets) is exactly as before, row for row. The check
+    itself is shown able to fail: one real write changes the fingerprint."""
+    from sqlalchemy import event
+
+    kb.search_kb("password reset")  # warm: any lazy index work happens before we watch
+    before = _fingerprint(kb)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def trace(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # SQLite search runs on the driver connection itself: trace that too
+        if hasattr(dbapi_conn, "set_trace_callback"):
+            dbapi_conn.set_trace_callback(statements.append)
+
+    kb.engine.dispose()  # new connections, so that each gets the trace
+    event.listen(kb.engine, "connect", trace)
+    event.listen(kb.engine, "before_cursor_execute", record)
+    try:
+        for query in HOSTILE:
+            kb.search_kb(query)
+    finally:
+        event.remove(kb.engine, "before_cursor_execute", record)
+        event.remove(kb.engine, "connect", trace)
+        kb.engine.dispose()
+    reads = ("SELECT", "WITH", "SET ", "SHOW", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK")
+    writes = [
+        s for s in statements
+        if not s.lstrip().removeprefix("--").lstrip().upper().startswith(reads)
+    ]
+    assert statements and writes == []
+    after = _fingerprint(kb)
+    assert after == before
+    assert int(after["kb_article"].split(":")[0]) == kb.kb_article_count() >= 15
+    # the fingerprint sees a one-character change in one row
+    from sqlalchemy import text
+
+    with kb.engine.begin() as conn:
+        conn.execute(text("UPDATE kb_article SET title = title || '!' WHERE id = "
+                          "(SELECT min(id) FROM kb_article)"))
+    try:
+        assert _fingerprint(kb)["kb_article"] != before["kb_article"]
+    finally:
+        with kb.engine.begin() as conn:
+            conn.execute(text("UPDATE kb_article SET title = substr(title, 1, length(title) - 1)"
+                              " WHERE id = (SELECT min(id) FROM kb_article)"))
+    assert _fingerprint(kb) == before
 
 
 @settings(
@@ -367,12 +429,12 @@ def test_unselective_query_ranks_title_matches_first(
 ) -> None:
     """Above the ranking window (50,000 articles and a two-letter prefix), title and tag
     matches come first, then the ranked sample of the rest; scores keep decreasing."""
-    import agent_console.kb.index as index
     import agent_console.kb.index_postgres as index_pg
+    import agent_console.kb.index_sqlite as index_sqlite
 
     exact = kb.search_kb("portal ", 30)
-    monkeypatch.setattr(index, "RANK_WINDOW", 3)
-    monkeypatch.setattr(index, "TITLE_WINDOW", 100)
+    monkeypatch.setattr(index_sqlite, "RANK_WINDOW", 3)
+    monkeypatch.setattr(index_sqlite, "TITLE_WINDOW", 100)
     monkeypatch.setattr(index_pg, "PG_RANK_WINDOW", 3)
     monkeypatch.setattr(index_pg, "TITLE_WINDOW", 100)
     bounded = kb.search_kb("portal ", 30)
@@ -410,7 +472,7 @@ def test_snippet_window_and_highlights() -> None:
 def test_long_prefix_expansion_finds_the_same_articles(tmp_path: Path) -> None:
     """SQLite: a prefix longer than the prefix indexes is replaced by one word per stem it
     starts; the articles matched are exactly those of the prefix query."""
-    from agent_console.kb.index import SqliteBackend, expand_long_prefixes
+    from agent_console.kb.index_sqlite import SqliteBackend, expand_long_prefixes
 
     desk = _open(f"sqlite:///{tmp_path / 'x.db'}")
     b = SqliteBackend()

@@ -185,6 +185,35 @@ def test_global_policy_option(capsys, tmp_path: Path) -> None:
             ["--priority", "urgent", "--opened", "2026-11-23T10:00Z", "--policy", "gold"],
             "no policy named 'gold'",
         ),
+        (
+            ["--priority", "urgent", "--opened", "0001-01-01T00:00:00Z"],
+            "--opened 0001-01-01T00:00:00+00:00 is outside the supported range 1900-01-01 to"
+            " 2199-12-31 (UTC)",
+        ),
+        (
+            ["--priority", "critical", "--opened", "9999-12-31T23:00:00Z"],
+            "--opened 9999-12-31T23:00:00+00:00 is outside the supported range",
+        ),
+        (
+            ["--priority", "critical", "--opened", "1899-12-31T23:59:59Z"],
+            "--opened 1899-12-31T23:59:59+00:00 is outside the supported range",
+        ),
+        (
+            ["--priority", "urgent", "--opened", "2200-01-01T00:00:00+00:00"],
+            "--opened 2200-01-01T00:00:00+00:00 is outside the supported range",
+        ),
+        (
+            [
+                "--priority",
+                "urgent",
+                "--opened",
+                "2026-11-23T10:00Z",
+                "--pause",
+                "2026-11-23T11:00Z",
+                "9999-01-01T00:00Z",
+            ],
+            "end 9999-01-01T00:00:00+00:00 is outside the supported range",
+        ),
     ],
 )
 def test_due_bad_input(run, argv: list[str], message: str) -> None:
@@ -262,6 +291,19 @@ def test_due_input_jsonl(run, tmp_path: Path) -> None:
             '{"priority": "urgent", "opened": "2026-11-23T10:00Z", "pauses": "x"}',
             "line 2: pauses: expected a list",
         ),
+        (
+            '{"priority": "urgent", "opened": "0001-01-01T00:00:00Z"}',
+            "line 2: opened 0001-01-01T00:00:00+00:00 is outside the supported range",
+        ),
+        (
+            '{"priority": "critical", "opened": "9999-12-31T23:00:00Z"}',
+            "line 2: opened 9999-12-31T23:00:00+00:00 is outside the supported range",
+        ),
+        (
+            '{"priority": "urgent", "opened": "2026-11-23T10:00Z",'
+            ' "pauses": [["1000-01-01T00:00Z", "2026-11-23T11:00Z"]]}',
+            "line 2: pauses[0] start 1000-01-01T00:00:00+00:00 is outside the supported range",
+        ),
     ],
 )
 def test_due_input_bad_line(run, tmp_path: Path, line: str, message: str) -> None:
@@ -273,6 +315,21 @@ def test_due_input_bad_line(run, tmp_path: Path, line: str, message: str) -> Non
     assert code == 2
     assert out == ""
     assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("opened", "first_response_due"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01T18:00:00Z"),  # it used to answer 1971-01-01
+        ("1900-01-01T00:00:00Z", "1900-01-01T18:00:00Z"),
+        ("2199-12-31T23:59:59Z", "2200-01-01T18:00:00Z"),
+    ],
+)
+def test_due_at_the_edges_of_the_range(run, opened: str, first_response_due: str) -> None:
+    code, out, err = run("sla", "due", "--priority", "urgent", "--opened", opened)
+    assert code == 0, err
+    assert json.loads(out)["first_response_due"] == first_response_due
 
 
 def test_due_input_stdin(run, monkeypatch) -> None:
@@ -322,6 +379,7 @@ def test_calendar_json_and_contract(run) -> None:
         "date": "2026-11-23",
         "open": [["2026-11-23T14:00:00Z", "2026-11-24T02:00:00Z"]],
         "holiday": None,
+        "special_day": None,
         "maintenance": [["2026-11-23T05:00:00Z", "2026-11-23T10:00:00Z"]],
     }
 
@@ -331,8 +389,25 @@ def test_calendar_json_and_contract(run) -> None:
     [
         (["--from", "23/11/2026"], "--from: not a date"),
         (["--days", "0"], "--days: expected 1 to 3660"),
+        (
+            ["--from", "0001-01-01"],
+            "--from 0001-01-01 --days 14: outside the supported range 1900-01-01 to 2199-12-31",
+        ),
+        (["--from", "1899-12-31", "--days", "2"], "outside the supported range"),
+        (["--from", "2199-12-31", "--days", "2"], "outside the supported range"),
+        (["--from", "9999-12-30", "--days", "3660"], "outside the supported range"),
     ],
 )
 def test_calendar_bad_input(run, argv: list[str], message: str) -> None:
     code, _, err = run("sla", "calendar", *argv)
     assert code == 2 and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_calendar_at_the_edges_of_the_range(run) -> None:
+    code, out, _ = run("sla", "calendar", "--from", "1900-01-01", "--days", "1", "--json")
+    assert code == 0
+    assert json.loads(out)["open"] == [["1900-01-01T14:00:00Z", "1900-01-01T23:00:00Z"]]
+    code, out, _ = run("sla", "calendar", "--from", "2199-12-31", "--days", "1", "--json")
+    assert code == 0
+    assert json.loads(out)["open"] == [["2199-12-31T14:00:00Z", "2199-12-31T23:00:00Z"]]

@@ -10,6 +10,7 @@ import pytest
 
 from agent_console.paths import default_policy_path, policies_dir
 from agent_console.sla import (
+    DEFAULT_ALERT_THRESHOLDS,
     PolicyBook,
     PolicyError,
     PriorityTarget,
@@ -32,7 +33,7 @@ def test_default_policy_matches_the_handbook() -> None:
     assert p.tz.key == "America/New_York"
     assert p.source.endswith("sla.toml")
     assert p.priorities["critical"] == PriorityTarget(
-        "critical", 1, "calendar", 2 * H, 1 * H, 8 * H
+        "critical", 1, "calendar", 2 * H, 1 * H, 8 * H, update_warning=15 * 60
     )
     assert p.priorities["urgent"] == PriorityTarget("urgent", 2, "business", 4 * H, 9 * H, 45 * H)
     assert p.priorities["minor"] == PriorityTarget("minor", 3, "business", 8 * H, 45 * H, 45 * H)
@@ -184,6 +185,36 @@ def _with(path: str, value, *, delete: bool = False) -> dict:
         ),
         (_with("holiday_country", "XX"), "holiday_country: unknown country"),
         (
+            _with("priority.urgent.status_update_pauses", "yes"),
+            "priority.urgent.status_update_pauses: expected true or false, got 'yes'",
+        ),
+        (
+            _with("priority.critical.update_warning", "1h"),
+            "priority.critical.update_warning: '1h' is not shorter than status_update '1h'",
+        ),
+        (
+            _with("priority.critical.update_warning", "0m"),
+            "priority.critical.update_warning: must be longer than zero",
+        ),
+        (
+            _with("priority.urgent.update_warning", "1d"),
+            "priority.urgent.update_warning: days are ambiguous",
+        ),
+        (_with("alerts", [0.5]), "x.toml: alerts: expected a table"),
+        (_with("alerts", {"levels": [0.5]}), "alerts.levels: unknown key"),
+        (_with("alerts", {"thresholds": []}), "alerts.thresholds: expected a non-empty list"),
+        (_with("alerts", {"thresholds": 0.5}), "alerts.thresholds: expected a non-empty list"),
+        (
+            _with("alerts", {"thresholds": [0.5, 1.2]}),
+            "alerts.thresholds[1]: 1.2 is outside (0, 1]",
+        ),
+        (_with("alerts", {"thresholds": [0, 0.5]}), "alerts.thresholds[0]: 0 is outside (0, 1]"),
+        (_with("alerts", {"thresholds": [-0.5]}), "alerts.thresholds[0]: -0.5 is outside"),
+        (_with("alerts", {"thresholds": [0.8, 0.5]}), "alerts.thresholds[1]: 0.5 is below 0.8"),
+        (_with("alerts", {"thresholds": [0.5, 0.5]}), "alerts.thresholds[1]: 0.5 repeats 0.5"),
+        (_with("alerts", {"thresholds": ["80%"]}), "alerts.thresholds[0]: expected a fraction"),
+        (_with("alerts", {"thresholds": [True]}), "alerts.thresholds[0]: expected a fraction"),
+        (
             _with("business_hours", {}),
             "priority.urgent.clock: business clock, but business_hours has no open hours",
         ),
@@ -269,3 +300,65 @@ def test_policy_book_remembers_a_missing_contract(tmp_path, monkeypatch) -> None
         with _pytest.raises(PolicyError, match="no-such-contract"):
             book.get("no-such-contract")
     assert calls == ["no-such-contract"]
+
+
+# ------------------------------------------------------------ policy options (issue 9/10)
+def test_option_defaults_when_absent() -> None:
+    p = parse_policy(copy.deepcopy(BASE), "x.toml", "x")
+    assert p.alert_thresholds == (0.5, 0.8, 1.0)
+    assert p.alert_thresholds == DEFAULT_ALERT_THRESHOLDS
+    for target in p.priorities.values():
+        assert target.status_update_pauses is False
+        assert target.update_warning is None
+    # an [alerts] table without thresholds keeps the defaults
+    assert parse_policy(_with("alerts", {}), "x.toml", "x").alert_thresholds == (0.5, 0.8, 1.0)
+
+
+def test_options_parse() -> None:
+    data = _with("alerts", {"thresholds": [0.25, 0.75, 1]})
+    data["priority"]["urgent"]["status_update_pauses"] = True
+    data["priority"]["critical"]["update_warning"] = "15m"
+    data["priority"]["minor"]["update_warning"] = "2h30m"
+    p = parse_policy(data, "x.toml", "x")
+    assert p.alert_thresholds == (0.25, 0.75, 1.0)
+    assert all(isinstance(x, float) for x in p.alert_thresholds)
+    assert p.priorities["urgent"].status_update_pauses is True
+    assert p.priorities["critical"].status_update_pauses is False
+    assert p.priorities["critical"].update_warning == 900
+    assert p.priorities["minor"].update_warning == 9000
+    assert p.priorities["urgent"].update_warning is None
+
+
+def test_shipped_policy_options() -> None:
+    p = load_default_policy()
+    assert p.alert_thresholds == (0.5, 0.8, 1.0)
+    assert p.priorities["critical"].update_warning == 15 * 60  # "15 minutes before each hourly"
+    assert [t.status_update_pauses for t in p.priorities.values()] == [False, False, False]
+    ent = load_policy_named("enterprise-plus")
+    assert ent.alert_thresholds == DEFAULT_ALERT_THRESHOLDS
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("alerts", {"thresholds": [0.5, 0.9, 1.0]}),
+        ("priority.urgent.status_update_pauses", True),
+        ("priority.critical.update_warning", "15m"),
+    ],
+)
+def test_options_enter_the_fingerprint(change: tuple[str, object]) -> None:
+    base = parse_policy(copy.deepcopy(BASE), "x.toml", "x")
+    changed = parse_policy(_with(*change), "x.toml", "x")
+    assert changed.fingerprint != base.fingerprint
+    again = parse_policy(_with(*change), "y.toml", "x")  # the file's path does not count
+    assert again.fingerprint == changed.fingerprint
+
+
+def test_constructed_policy_fingerprint_counts_the_options() -> None:
+    from agent_console.sla import Policy
+
+    p = parse_policy(copy.deepcopy(BASE), "x.toml", "x")
+    a = Policy("x", p.calendar, p.priorities)
+    b = Policy("x", p.calendar, p.priorities, alert_thresholds=(0.9, 1.0))
+    assert b.alert_thresholds == (0.9, 1.0)
+    assert a.fingerprint != b.fingerprint

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.message import Message as TMessage
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static
 
 import agent_console.app as app_module
 from agent_console.app import AgentConsoleApp
@@ -23,7 +23,8 @@ from agent_console.screens.ticket import (
     TicketSaved,
     TicketScreen,
 )
-from agent_console.screens.ticket_dialogs import NoteDialog, ReplyEditor, StatusPicker
+from agent_console.screens.ticket_composer import Composer
+from agent_console.screens.ticket_dialogs import StatusPicker
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
 from agent_console.settings import Settings
 from agent_console.widgets.ticket_side import TicketSidePanel
@@ -93,7 +94,11 @@ async def open_ticket(pilot: Pilot, key: str) -> TicketScreen:
 
 
 def make_app(desk: Desk, messages: list[TMessage] | None = None) -> TicketTestApp:
-    return TicketTestApp(desk.settings, desk=desk, offer_demo=False)
+    """No real ticks: a 1-second tick polling the feed while a test waits made results
+    depend on the machine's speed; tests that need a tick call ``screen._tick()``."""
+    return TicketTestApp(
+        desk.settings, desk=desk, offer_demo=False, real_ticks=False, alerts=False
+    )
 
 
 def hook(messages: list[TMessage]):
@@ -193,7 +198,7 @@ async def test_reply_through_keys(ann_desk: Desk) -> None:
         screen = await open_ticket(pilot, key)
         await pilot.press("r")
         await pilot.pause()
-        assert isinstance(app.screen, ReplyEditor)
+        assert screen.query_one(Composer).is_open  # docked below the thread
         await pilot.press(*"Restarted the gateway")
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -204,7 +209,7 @@ async def test_reply_through_keys(ann_desk: Desk) -> None:
         assert d.thread[-1].kind == "public" and d.thread[-1].body == "Restarted the gateway"
         assert d.first_response_at == FIXED_NOW and d.status == "open"
         assert screen.detail is not None and screen.detail.version == d.version
-        assert "public" not in screen.drafts
+        assert "reply" not in screen.drafts
 
 
 async def test_internal_note_through_keys_and_draft_kept_on_close(ann_desk: Desk) -> None:
@@ -217,17 +222,17 @@ async def test_internal_note_through_keys_and_draft_kept_on_close(ann_desk: Desk
         await pilot.press(*"half a thought")
         await pilot.press("escape")  # closes, keeps the draft
         await pilot.pause()
-        assert screen.drafts["internal"] == "half a thought"
+        assert screen.drafts["note"] == "half a thought"
         await pilot.press("i")
         await pilot.pause()
-        assert app.screen.query_one(TextArea).text == "half a thought"
+        assert screen.query_one(Composer).area.text == "half a thought"
         await pilot.press(*" finished")
         await pilot.press("ctrl+s")
         await settle(pilot)
         d = ann_desk.ticket_detail(key)
         assert d.thread[-1].kind == "internal" and d.thread[-1].body == "half a thought finished"
         assert d.first_response_at is None
-        assert "internal" not in screen.drafts
+        assert "note" not in screen.drafts
 
 
 async def test_escalate_through_keys_requires_a_note(ann_desk: Desk) -> None:
@@ -237,16 +242,16 @@ async def test_escalate_through_keys_requires_a_note(ann_desk: Desk) -> None:
         screen = await open_ticket(pilot, key)
         await pilot.press("e")
         await pilot.pause()
-        assert isinstance(app.screen, NoteDialog)
-        await pilot.press("ctrl+s")  # empty: refused in the dialog
+        composer = screen.query_one(Composer)
+        assert composer.is_open and composer.mode is not None
+        assert composer.mode.action == "escalate"
+        await pilot.press("ctrl+s")  # empty: refused in the editor
         await pilot.pause()
-        assert isinstance(app.screen, NoteDialog)
-        error = app.screen.query_one("#note-error", Static)
+        assert composer.is_open
+        error = screen.query_one("#composer-error", Static)
         assert "handoff note is required: what you found, what you tried" in str(error.content)
-        # shown above the editor, inside the dialog's visible region
-        dialog = app.screen.query_one("#dialog")
-        assert error.region.height == 1 and dialog.region.contains_region(error.region)
-        assert error.region.y < app.screen.query_one("#note", TextArea).region.y
+        # shown inside the editor's visible region
+        assert error.region.height == 1 and composer.region.contains_region(error.region)
         await pilot.press(*"Found E1042. Tried restart.")
         assert str(error.content) == ""  # typing clears the reason
         await pilot.press("ctrl+s")
@@ -268,7 +273,7 @@ async def test_resolve_through_keys(ann_desk: Desk) -> None:
         await pilot.pause()
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "summary is required" in str(app.screen.query_one(".dialog-error", Static).content)
+        assert "summary is required" in str(screen.query_one("#composer-error", Static).content)
         await pilot.press(*"cleared the cache")
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -375,12 +380,12 @@ async def test_conflicting_reply_keeps_the_draft(ann_desk: Desk, settings: Setti
         await pilot.press("ctrl+s")
         await settle(pilot)
         # the editor is back with the draft and who changed what
-        editor = app.screen
-        assert isinstance(editor, ReplyEditor)
-        assert editor.query_one(TextArea).text == "my careful answer"
-        notice = str(editor.query_one("#editor-notice", Static).content)
+        editor = screen.query_one(Composer)
+        assert editor.is_open and editor.area.text == "my careful answer"
+        notice = str(editor.query_one("#composer-notice", Static).content)
         assert "bob changed priority critical → urgent" in notice
-        assert screen.drafts["public"] == "my careful answer"
+        assert screen.drafts["reply"] == "my careful answer"
+        assert ann_desk.drafts_of_ticket(key) == {"reply": "my careful answer"}
         assert screen.detail is not None and screen.detail.priority == "urgent"  # reloaded
         d = ann_desk.ticket_detail(key)
         assert all(m.body != "my careful answer" for m in d.thread)  # nothing sent
@@ -388,7 +393,7 @@ async def test_conflicting_reply_keeps_the_draft(ann_desk: Desk, settings: Setti
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert ann_desk.ticket_detail(key).thread[-1].body == "my careful answer"
-        assert "public" not in screen.drafts
+        assert "reply" not in screen.drafts and ann_desk.drafts_of_ticket(key) == {}
 
 
 # ---------------------------------------------------------------- history, explain, keys
@@ -455,7 +460,7 @@ async def test_deescalate_and_claim_through_keys(ann_desk: Desk) -> None:
             assert tom.ticket_detail(key).assignee == "tom"
             await pilot.press("d")
             await pilot.pause()
-            assert isinstance(app.screen, NoteDialog)
+            assert screen.query_one(Composer).is_open
             await pilot.press(*"config only: guide the customer", "ctrl+s")
             await settle(pilot)
             d = tom.ticket_detail(key)

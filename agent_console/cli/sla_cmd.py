@@ -24,6 +24,7 @@ from agent_console.sla import (
     load_policy,
     load_policy_named,
 )
+from agent_console.sla.range import SUPPORTED_END, SUPPORTED_FIRST, OutOfRange, check_supported
 
 _INPUT_FIELDS = {"priority", "opened", "pauses", "first_reply", "last_update", "id"}
 
@@ -81,7 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cal = sla_sub.add_parser(
         "calendar",
         help="open business intervals and maintenance windows",
-        description="Print a policy's open business intervals and maintenance windows per day.",
+        description=(
+            "Print a policy's open business intervals, holidays, special days and"
+            " maintenance windows per day."
+        ),
     )
     cal.add_argument(
         "--from", dest="from_date", metavar="DATE", help="first local date (default: today)"
@@ -90,6 +94,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cal.add_argument("--json", action="store_true", help="one JSON object per day")
     _add_policy_option(cal)
     cal.set_defaults(func=handle_calendar)
+
+    from agent_console.cli import sla_apply_cmd
+
+    sla_apply_cmd.register(sla_sub)
 
 
 def _add_policy_option(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +143,9 @@ def resolve_policy(args: argparse.Namespace, ctx: Any) -> Policy:
 
 
 def parse_instant(value: Any, what: str) -> datetime:
-    """An ISO 8601 instant with an offset (``Z`` allowed) → aware datetime."""
+    """An ISO 8601 instant with an offset (``Z`` allowed) → aware datetime, inside the
+    supported range (1900-01-01 to 2199-12-31 UTC; else :class:`OutOfRange` naming
+    ``what``: one line, exit 2)."""
     if not isinstance(value, str) or not value.strip():
         raise UserError(f"{what}: expected an ISO 8601 instant, got {value!r}")
     text = value.strip()
@@ -147,7 +157,7 @@ def parse_instant(value: Any, what: str) -> datetime:
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise UserError(f"{what}: {text!r} has no UTC offset; add Z or an offset like -05:00")
-    return parsed
+    return check_supported(parsed, what)
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -304,6 +314,12 @@ def handle_calendar(args: argparse.Namespace, ctx: Any) -> int:
     else:
         now = getattr(getattr(ctx, "settings", None), "now", None) or datetime.now(UTC)
         first = now.astimezone(policy.tz).date()
+    last = date.fromordinal(min(first.toordinal() + args.days - 1, date.max.toordinal()))
+    if first < SUPPORTED_FIRST.date() or last >= SUPPORTED_END.date():
+        raise OutOfRange(
+            f"--from {first.isoformat()} --days {args.days}: outside the supported range "
+            "1900-01-01 to 2199-12-31"
+        )
     for line in calendar_lines(policy, first, args.days, as_json=args.json):
         print(line)
     return 0
@@ -350,7 +366,8 @@ def calendar_lines(policy: Policy, first: date, days: int, *, as_json: bool = Fa
     del start, end
     while day < last:
         intervals = cal.day_intervals(day)
-        holiday = cal.holiday_name(day)
+        plan = cal.day_plan(day)  # special day, holiday or weekly hours: decided there
+        holiday = plan.holiday
         day_maint = [
             (s, e, n) for s, e, n in windows if datetime.fromtimestamp(s, policy.tz).date() == day
         ]
@@ -367,6 +384,7 @@ def calendar_lines(policy: Policy, first: date, days: int, *, as_json: bool = Fa
                             for s, e in intervals
                         ],
                         "holiday": holiday,
+                        "special_day": plan.special,
                         "maintenance": [
                             [
                                 iso_utc(datetime.fromtimestamp(s, UTC)),
@@ -390,11 +408,12 @@ def calendar_lines(policy: Policy, first: date, days: int, *, as_json: bool = Fa
                         else f"{ls.tzname()}/{le.tzname()}"
                     )
                     spans.append(f"{_hm(ls, day)}–{_hm(le, day)} {zone}")
-                parts.append("open " + ", ".join(spans))
-            elif holiday is not None and cal.weekly[day.weekday()]:
-                parts.append(f"closed: holiday ({holiday})")
-            else:
+                note = f" ({plan.special_label})" if plan.special is not None else ""
+                parts.append("open " + ", ".join(spans) + note)
+            elif plan.closed_reason in ("weekend", "closed", None):
                 parts.append("closed")
+            else:  # a holiday or a closed special day
+                parts.append(f"closed: {plan.closed_reason}")
             for s, e, name in day_maint:
                 ls = datetime.fromtimestamp(s, policy.tz)
                 le = datetime.fromtimestamp(e, policy.tz)

@@ -69,13 +69,14 @@ def _utc(ts: float | None) -> datetime | None:
 
 def clock_columns(clock: TicketClock) -> dict[str, Any]:
     """The stored deadline columns of ``clock`` (see the module docstring)."""
-    fr, upd, res = clock.dues_epoch()
+    fr, upd, res = clock.dues
     running = clock.running_epoch()
+    utc = datetime.fromtimestamp
     return {
-        "first_response_due": _utc(fr),
-        "next_update_due": _utc(upd),
-        "resolution_due": _utc(res),
-        "next_due": FAR_FUTURE if running is None else _utc(running[1]),
+        "first_response_due": None if fr is None else utc(fr, UTC),
+        "next_update_due": None if upd is None else utc(upd, UTC),
+        "resolution_due": None if res is None else utc(res, UTC),
+        "next_due": FAR_FUTURE if running is None else utc(running[1], UTC),
         "sla_metric": "" if running is None else running[0],
         "sla_clock": "" if running is None else clock.target.clock,
         "sla_policy": clock.policy.name,

@@ -49,7 +49,7 @@ class FeedMixin(DeskCore):
             cond = or_(cond, col(TicketEvent.id).in_(sorted(cursor.gaps)))
         with self.read() as s:
             rows = s.exec(
-                select(TicketEvent.id, TicketEvent.ticket_id)
+                select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.kind)
                 .where(cond)
                 .order_by(col(TicketEvent.id))
                 .limit(POLL_LIMIT)
@@ -63,5 +63,7 @@ class FeedMixin(DeskCore):
             gaps = set(sorted(gaps)[-MAX_GAPS:])
         cursor.last_event_id = newest
         cursor.gaps = gaps
-        return frozenset(int(r[1]) for r in rows)
+        if any(r[2] == "policy_applied" for r in rows):
+            self.reload_policies()  # `sla apply` stored a new version (desk/policy_apply.py)
+        return frozenset(int(r[1]) for r in rows if r[1] is not None)
 

@@ -21,6 +21,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
+from agent_console.desk.drafts import clear_draft
+from agent_console.desk.oncall import on_call_level
 from agent_console.desk.permissions import (
     deescalation_target,
     escalation_target,
@@ -38,6 +40,7 @@ from agent_console.errors import Conflict, UserError
 from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import (
     Agent,
+    DraftKind,
     Message,
     MessageKind,
     Priority,
@@ -59,6 +62,9 @@ class _Change:
     actor: Agent
     policy: Policy
     now: datetime
+    #: the on-call level the actor holds after hours on this critical ticket of another
+    #: tier (issue 10; permissions.on_call_covers), else None
+    on_call: str | None = None
 
 
 def _required(text: str | None, message: str) -> str:
@@ -87,7 +93,7 @@ class WorkflowMixin(TicketReadsMixin):
         text = _required(body, "the reply is empty" if not internal else "the note is empty")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
-            require_works(c.actor, t, "reply on")
+            require_works(c.actor, t, "note on" if internal else "reply on", on_call=c.on_call)
             kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
             msg = Message(
                 ticket_id=t.id,  # type: ignore[arg-type]
@@ -97,7 +103,11 @@ class WorkflowMixin(TicketReadsMixin):
                 created_at=c.now,
             )
             c.session.add(msg)
+            draft = DraftKind.NOTE if internal else DraftKind.REPLY
+            clear_draft(c.session, t.id, c.actor.id, draft)  # type: ignore[arg-type]
             details: dict[str, object] = {"chars": len(text)}
+            if c.on_call:
+                details["on_call"] = c.on_call
             if not internal:
                 if t.first_response_at is None:
                     details["first_response"] = True
@@ -123,16 +133,20 @@ class WorkflowMixin(TicketReadsMixin):
         expected_version: int | None = None,
         *,
         summary: str | None = None,
+        message: str | None = None,
     ) -> TicketDetail:
         """Change the status.
 
         ``pending`` (waiting on the customer) stops the resolution clock; leaving it
         resumes the clock with the time that was left. Reopening a resolved ticket resumes
         it too. ``resolved`` needs a ``summary`` (see :meth:`resolve`); only a resolved
-        ticket can be ``closed``, and a closed one no longer changes."""
+        ticket can be ``closed``, and a closed one no longer changes. ``message`` (a public
+        reply sent in the same transaction) is for ``resolved`` only."""
         target = parse_status(status)
         if target is Status.RESOLVED:
-            return self.resolve(key, summary or "", agent, expected_version)
+            return self.resolve(key, summary or "", agent, expected_version, message=message)
+        if message is not None:
+            raise UserError("a message goes with --to resolved only; send a reply instead")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
             cur = Status(t.status)
@@ -142,7 +156,7 @@ class WorkflowMixin(TicketReadsMixin):
                 raise UserError("a ticket cannot go back to new")
             if target is Status.CLOSED and cur is not Status.RESOLVED:
                 raise UserError(f"only a resolved ticket can be closed; resolve {t.key} first")
-            require_works(c.actor, t, "change")
+            require_works(c.actor, t, "change the status of", on_call=c.on_call)
             kind = "reopened" if cur is Status.RESOLVED and target.is_open else "status"
             # the clock decides: pending pauses, leaving it resumes, reopening counts the
             # time spent resolved as paused (sla/clock.py)
@@ -157,6 +171,7 @@ class WorkflowMixin(TicketReadsMixin):
                 agent_id=c.actor.id,
                 at=c.now,  # type: ignore[arg-type]
                 **{"from": cur.value, "to": target.value},
+                **({"on_call": c.on_call} if c.on_call else {}),
             )
         return self.ticket_detail(key)
 
@@ -166,17 +181,50 @@ class WorkflowMixin(TicketReadsMixin):
         summary: str,
         agent: str | None = None,
         expected_version: int | None = None,
+        *,
+        message: str | None = None,
     ) -> TicketDetail:
         """Resolve with a resolution summary (required; kept as an internal note): the
-        resolution clock stops; met when resolved by its deadline."""
+        resolution clock stops; met when resolved by its deadline.
+
+        ``message`` ("submit as solved", issue 12): a public reply to the customer sent in
+        the same transaction (it counts as the first response / status update like any
+        reply); blank is refused. The agent's resolution and reply drafts are deleted."""
         text = _required(summary, "resolving needs a resolution summary (what fixed it)")
+        public = None
+        if message is not None:
+            public = _required(message, "the message to the customer is empty")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
             cur = Status(t.status)
             if not cur.is_open:
                 raise UserError(f"{t.key} is already {cur.value}")
-            require_works(c.actor, t, "resolve")
-            clock = clock_of(t, c.policy).set_status(Status.RESOLVED.value, c.now)
+            require_works(c.actor, t, "resolve", on_call=c.on_call)
+            clock = clock_of(t, c.policy)
+            if public is not None:
+                c.session.add(
+                    Message(
+                        ticket_id=t.id,  # type: ignore[arg-type]
+                        kind=MessageKind.PUBLIC.value,
+                        author_agent_id=c.actor.id,
+                        body=public,
+                        created_at=c.now,
+                    )
+                )
+                first = t.first_response_at is None
+                clock = clock.reply(c.now)  # a public message: the ticket clock's reply
+                clear_draft(c.session, t.id, c.actor.id, DraftKind.REPLY)  # type: ignore[arg-type]
+                self.log(
+                    c.session,
+                    t.id,  # type: ignore[arg-type]
+                    "replied",
+                    agent_id=c.actor.id,
+                    at=c.now,
+                    chars=len(public),
+                    **({"first_response": True} if first else {}),
+                )
+            clear_draft(c.session, t.id, c.actor.id, DraftKind.RESOLUTION)  # type: ignore[arg-type]
+            clock = clock.set_status(Status.RESOLVED.value, c.now)
             t.status = Status.RESOLVED.value
             t.is_open = False
             self._store_clock(c, clock)
@@ -198,7 +246,9 @@ class WorkflowMixin(TicketReadsMixin):
                 at=c.now,  # type: ignore[arg-type]
                 summary=text,
                 met=met,
+                message=public is not None,
                 **{"from": cur.value},
+                **({"on_call": c.on_call} if c.on_call else {}),
             )
         return self.ticket_detail(key)
 
@@ -350,6 +400,7 @@ class WorkflowMixin(TicketReadsMixin):
         self, c: _Change, t: Ticket, target: int, note: str, *, escalated: bool, kind: str
     ) -> None:
         frm = t.tier
+        clear_draft(c.session, t.id, c.actor.id, DraftKind.HANDOFF)  # type: ignore[arg-type]
         previous = c.session.get(Agent, t.assignee_id) if t.assignee_id else None
         t.tier = target
         t.escalated = escalated
@@ -408,10 +459,28 @@ class WorkflowMixin(TicketReadsMixin):
                 raise self._conflict(s, ticket, seen)
             ticket.version = seen + 1
             now = self.now()
-            change = _Change(s, ticket, actor, self.policy_for_ticket(s, ticket), now)
+            change = _Change(
+                s,
+                ticket,
+                actor,
+                self.policy_for_ticket(s, ticket),
+                now,
+                on_call=self._after_hours_on_call(s, actor, ticket, now),
+            )
             yield change
             ticket.updated_at = now
             s.flush()
+
+    def _after_hours_on_call(
+        self, s: Session, actor: Agent, ticket: Ticket, now: datetime
+    ) -> str | None:
+        """The level the actor holds when only the after-hours on-call rule could let them
+        act (critical ticket of another tier, default policy closed), else None."""
+        if actor.lead or actor.tier == ticket.tier or ticket.priority != "critical":
+            return None
+        if self.default_policy.is_open(now):
+            return None
+        return on_call_level(s, actor.handle, now, rehearsal=self.settings.at is not None)
 
     def _conflict(self, s: Session, ticket: Ticket, seen: int) -> Conflict:
         ev = s.exec(

@@ -1,6 +1,7 @@
 """The knowledge-base index on PostgreSQL: tables ``kb_search`` and ``kb_title`` with
 generated ``tsvector`` columns (``english`` configuration, weights A–D) and GIN indexes,
-ranked by ``ts_rank`` (see :mod:`agent_console.kb.index` for the contract both backends keep).
+ranked by ``ts_rank`` (see :mod:`agent_console.kb.backend` for the contract both backends
+keep).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from dataclasses import replace
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from agent_console.kb.fuzzy import Vocabulary
-from agent_console.kb.index import (
+from agent_console.kb.backend import (
     RANK_WINDOW,
     TITLE_WINDOW,
     WEIGHTS,
@@ -21,6 +21,7 @@ from agent_console.kb.index import (
     RawHit,
     merge_ranked,
 )
+from agent_console.kb.fuzzy import Vocabulary
 from agent_console.kb.query import STOP_WORDS, Alt, Query
 
 PG_WEIGHTS = "{" + ", ".join(str(round(w / WEIGHTS[0], 3)) for w in reversed(WEIGHTS)) + "}"

@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from sqlalchemy.engine import Connection
 
+from agent_console.kb.backend import Backend, RawHit
 from agent_console.kb.fuzzy import Vocabulary
-from agent_console.kb.index import Backend, RawHit, backend_for
+from agent_console.kb.index import backend_for
 from agent_console.kb.query import STOP_WORDS, Alt, Group, Mode, Query, parse_query
 from agent_console.kb.snippet import Highlighter
 

@@ -17,7 +17,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, get_current_worker
@@ -37,6 +36,7 @@ from agent_console.desk.queue import (
 )
 from agent_console.errors import UserError
 from agent_console.screens.ticket import TicketScreen
+from agent_console.screens.ticking import TickingScreen
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.queue_table import QueueTable
 from agent_console.widgets.queue_views import QueueViewBar
@@ -119,6 +119,14 @@ class ClaimDone(Message):
         self.next = next_
 
 
+class DraftsLoaded(Message):
+    """The tickets where the agent has unsent drafts (the row marker)."""
+
+    def __init__(self, ids: frozenset[int]) -> None:
+        super().__init__()
+        self.ids = ids
+
+
 class QueueFailed(Message):
     def __init__(self, error: str, *, generation: int | None = None) -> None:
         super().__init__()
@@ -127,7 +135,7 @@ class QueueFailed(Message):
         self.generation = generation
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(TickingScreen[None]):
     """Tickets of the chosen view, most urgent first, with live SLA timers."""
 
     CSS_PATH = "queue.tcss"
@@ -144,6 +152,13 @@ class QueueScreen(Screen[None]):
         Binding("ctrl+r", "reload", "Reload", show=False),
         *[Binding(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False) for v in VIEWS],
     ]
+
+    #: ``?`` lists the keys in these groups, in this order (then the generic keys)
+    HELP_GROUPS = {
+        "Work": ("open", "claim", "claim_next"),
+        "Find": ("filter", "clear", "cycle_sort", "reload"),
+        "Views": ("show_view", "next_view"),
+    }
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
         super().__init__(name=name, id=id)
@@ -208,8 +223,8 @@ class QueueScreen(Screen[None]):
         self.header.set_policy(self.desk.default_policy, self.display_zone)
         self.header.update_state(self.app_now())
         self.table.focus()
-        self._ticker = self.set_interval(1.0, self._tick, name="queue-tick")
-        self._feed_timer = self.set_interval(FEED_INTERVAL, self._poll, name="queue-feed")
+        self._ticker = self.every(1.0, self._tick, name="queue-tick")
+        self._feed_timer = self.every(FEED_INTERVAL, self._poll, name="queue-feed")
         self._update_status()
         self._load()
 
@@ -229,18 +244,10 @@ class QueueScreen(Screen[None]):
         table.now = now
         table.refresh()
 
-    def on_screen_suspend(self) -> None:
-        for timer in (self._ticker, self._feed_timer):
-            if timer is not None:
-                timer.pause()
-
-    def on_screen_resume(self) -> None:
-        for timer in (self._ticker, self._feed_timer):
-            if timer is not None:
-                timer.resume()
-        if self.is_mounted and self._ticker is not None:
-            self._tick()
-            self._poll()
+    def on_ticks_resumed(self) -> None:
+        self._tick()
+        self._poll()
+        self._load_drafts()  # back from a ticket: its draft may be new, or sent
 
     # ---------------------------------------------------------------- loading
     def reload(self) -> None:
@@ -252,6 +259,7 @@ class QueueScreen(Screen[None]):
         keep = self.table.cursor_id if self.is_mounted else None
         self._update_status(loading=True)
         self._load_worker(self._generation, self.query_state, keep, self.me is None)
+        self._load_drafts()
 
     @work(thread=True, exclusive=True, group="queue-load")
     def _load_worker(
@@ -298,10 +306,27 @@ class QueueScreen(Screen[None]):
         except UserError as exc:
             self.post_message(QueueFailed(str(exc), generation=generation))
 
+    @work(thread=True, exclusive=True, group="queue-drafts")
+    def _load_drafts(self) -> None:
+        try:
+            self.post_message(DraftsLoaded(self.desk.draft_ticket_ids()))
+        except UserError as exc:
+            self.post_message(QueueFailed(str(exc)))
+
+    def drafts_changed(self) -> None:
+        """The app wrote drafts (called by its draft keeper): refresh the row markers."""
+        if self.is_mounted:
+            self._load_drafts()
+
+    @on(DraftsLoaded)
+    def _drafts_loaded(self, message: DraftsLoaded) -> None:
+        self.table.set_drafts(message.ids)
+
     @on(QueueLoaded)
     def _queue_loaded(self, message: QueueLoaded) -> None:
         if message.me is not None:
             self.me = message.me
+            self.table.set_me(message.me.handle)
             self.header.set_agent(
                 message.me.handle,
                 message.me.name,

@@ -16,24 +16,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static, TextArea
 
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
 from agent_console.desk.ticket_view import TicketDetail
 from agent_console.errors import Conflict, UserError
+from agent_console.logs import get_logger, log_file_hint
+from agent_console.screens.ticket_composer import (
+    NOTE_MODE,
+    ComposeMode,
+    Composer,
+    handoff_mode,
+    reply_mode,
+    resolve_mode,
+)
 from agent_console.screens.ticket_dialogs import (
     AssignDialog,
-    NoteDialog,
     PriorityDialog,
-    ReplyEditor,
-    ReplyOutcome,
     StatusPicker,
     TagsDialog,
 )
@@ -47,57 +52,76 @@ from agent_console.screens.ticket_messages import (
     TicketRefused,
     TicketSaved,
 )
+from agent_console.screens.ticking import TickingScreen
 from agent_console.sla import format_duration
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.sla_timer import format_due
 from agent_console.widgets.styles import status_style
 from agent_console.widgets.ticket_format import literal, timer_text
 from agent_console.widgets.ticket_side import TicketSidePanel
-from agent_console.widgets.ticket_thread import TicketThread
+from agent_console.widgets.ticket_thread import MessageCard, TicketThread
 
 if TYPE_CHECKING:
     from agent_console.desk import Desk
+    from agent_console.screens.draft_keeper import DraftKeeper
     from agent_console.screens.knowledge import ArticleChosen
 
 STATUSES = ("open", "pending", "on_hold", "resolved", "closed")
 FEED_EVERY = 2  # seconds between looks at the change feed (other agents' edits): one indexed query
 
 
-class TicketScreen(Screen[None]):
+class TicketScreen(TickingScreen[None]):
     """One ticket: thread, side panel with SLA timers, and the workflow keys."""
 
     CSS_PATH = Path(__file__).with_name("ticket.tcss")
 
+    #: the keys of this screen, most used first: the footer shows the first ones (the
+    #: rest are in ``?`` and the palette); ``group`` sorts them in the help screen
     BINDINGS = [
         Binding("r", "reply", "Reply", tooltip="Public reply to the customer (r)"),
         Binding("i", "note", "Note", tooltip="Internal note, never sent to the customer (i)"),
+        Binding("x", "resolve", "Resolve", tooltip="Resolve: summary and a message (x)"),
         Binding("s", "status", "Status", tooltip="Change status; pending stops the clock (s)"),
-        Binding("p", "priority", "Priority", tooltip="Change priority with a reason (p)"),
-        Binding("a", "assign", "Assign", tooltip="Assign or reassign (a)"),
-        Binding("t", "tags", "Tags", tooltip="Set request type and tags (t)"),
-        Binding("x", "resolve", "Resolve", tooltip="Resolve with a resolution summary (x)"),
         Binding("e", "escalate", "Escalate", tooltip="Escalate to the next tier with a note (e)"),
+        Binding("a", "assign", "Assign", show=False, tooltip="Assign or reassign (a)"),
+        Binding("p", "priority", "Priority", show=False, tooltip="Change priority (p)"),
+        Binding("t", "tags", "Tags", show=False, tooltip="Set request type and tags (t)"),
         Binding("d", "deescalate", "De-escalate", show=False, tooltip="Back one tier (d)"),
         Binding("c", "claim", "Claim", show=False, tooltip="Claim this ticket (c)"),
-        Binding("k", "knowledge", "KB", tooltip="Knowledge base suggestions (k)"),
-        Binding("h", "history", "History", tooltip="Who changed what, when (h)"),
-        Binding("w", "explain", "Why", tooltip="Why each deadline falls when it does (w)"),
+        Binding("k", "knowledge", "KB", show=False, tooltip="Knowledge base suggestions (k)"),
+        Binding("h", "history", "History", show=False, tooltip="Who changed what, when (h)"),
+        Binding("w", "explain", "Why", show=False, tooltip="Why each deadline falls (w)"),
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Reload the ticket (ctrl+r)"),
         Binding("escape", "back", "Back", tooltip="Back to the queue (escape)"),
     ]
+
+    #: ``?`` lists the keys in these groups, in this order (then the generic keys)
+    HELP_GROUPS = {
+        "Write": ("reply", "note", "resolve"),
+        "Change": ("status", "priority", "assign", "tags", "claim"),
+        "Hand over": ("escalate", "deescalate"),
+        "Look up": ("knowledge", "history", "explain", "reload"),
+        "Editor": ("send", "close", "grow", "shrink"),
+        "Leave": ("back",),
+    }
 
     def __init__(self, key: str) -> None:
         super().__init__()
         self.key = key.strip().upper()
         self.detail: TicketDetail | None = None
         self.agents: list[AgentInfo] = []
-        #: unsent drafts by kind ("public" / "internal"): kept across conflicts and closes
+        #: the agent's unsent drafts on this ticket by kind (reply, note, handoff,
+        #: resolution): read from the database with the ticket, written back through the
+        #: app's draft keeper while the agent types
         self.drafts: dict[str, str] = {}
+        self._drafts_read = False
         self._tick_timer: Timer | None = None
         self._ticks = 0
         #: where this screen is in the change feed (gap-safe; see desk/feed.py)
         self._feed: FeedCursor | None = None
         self._busy = False
+        #: the texts of the command on its way (by draft kind): drafts again if refused
+        self._sent: dict[str, str] = {}
 
     # ------------------------------------------------------------ plumbing
     @property
@@ -112,25 +136,33 @@ class TicketScreen(Screen[None]):
     def zone(self) -> tzinfo:
         return self.desk.display_zone  # type: ignore[no-any-return]
 
+    @property
+    def keeper(self) -> DraftKeeper:
+        return self.app.drafts  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(f"Ticket {self.key}", id="header")
         yield Static(Text(f"{self.key}  loading…"), id="ticket-header")
         with Horizontal(id="ticket-body"):
-            yield TicketThread(id="thread")
+            with Vertical(id="ticket-main"):
+                yield TicketThread(id="thread")
+                yield Composer(id="composer")
             yield TicketSidePanel(id="side")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._tick_timer = self.set_interval(1, self._tick)
+        self._tick_timer = self.every(1, self._tick, name="ticket-tick")
         self.load()
 
     def on_screen_suspend(self) -> None:
-        if self._tick_timer is not None:
-            self._tick_timer.pause()
+        # (TickingScreen pauses the timers: Textual calls every class's handler)
+        self.keeper.flush()  # switching screens: what was typed is written now
 
-    def on_screen_resume(self) -> None:
-        if self._tick_timer is not None:
-            self._tick_timer.resume()
+    def on_ticks_resumed(self) -> None:
         if self.detail is not None:
             self._tick()
 
@@ -158,7 +190,15 @@ class TicketScreen(Screen[None]):
         except UserError as err:
             self.post_message(TicketFailed(str(err)))
             return
-        self.post_message(TicketLoaded(detail, agents, me, feed))
+        drafts = None
+        if not self._drafts_read:
+            try:
+                drafts = self.desk.drafts_of_ticket(self.key)
+            except UserError as err:  # the ticket still shows; typing is kept in memory
+                self.app.call_from_thread(
+                    self.notify, f"Drafts unavailable: {err}", severity="error", markup=False
+                )
+        self.post_message(TicketLoaded(detail, agents, me, feed, drafts=drafts))
 
     @work(thread=True, exclusive=True, group="ticket-feed")
     def watch_feed(self) -> None:
@@ -180,20 +220,29 @@ class TicketScreen(Screen[None]):
         action: str,
         call: Callable[[], TicketDetail],
         summary: Callable[[TicketDetail], str],
-        draft: ReplyOutcome | None = None,
+        mode: ComposeMode | None = None,
     ) -> None:
         try:
-            detail = call()
+            with self.keeper.sending():  # a draft save on its way never outlives the send
+                detail = call()
         except Conflict as err:
-            self.post_message(TicketRefused(action, str(err), conflict=True, draft=draft))
+            self.post_message(TicketRefused(action, str(err), conflict=True, mode=mode))
             return
         except UserError as err:
-            self.post_message(TicketRefused(action, str(err), draft=draft))
+            self.post_message(TicketRefused(action, str(err), mode=mode))
             return
         except Exception as err:  # noqa: BLE001 - never leave the screen stuck "saving"
-            self.post_message(TicketRefused(action, f"unexpected error: {err}", draft=draft))
+            # the draft is kept (TicketRefused); the details go to the log file
+            where = log_file_hint()  # configures the log file first
+            get_logger("agent_console.tui").exception("unexpected error in %s", action)
+            self.post_message(
+                TicketRefused(
+                    action, f"unexpected error: {type(err).__name__}: {err} ({where})",
+                    mode=mode,
+                )
+            )
             return
-        self.post_message(TicketSaved(action, detail, summary(detail)))
+        self.post_message(TicketSaved(action, detail, summary(detail), mode=mode))
 
     @work(thread=True, exclusive=True, group="ticket-preview")
     def load_status_previews(self) -> None:
@@ -224,6 +273,10 @@ class TicketScreen(Screen[None]):
     def _loaded(self, message: TicketLoaded) -> None:
         if self._feed is None and message.feed is not None:
             self._feed = message.feed
+        if message.drafts is not None and not self._drafts_read:
+            self._drafts_read = True
+            for kind, body in message.drafts.items():
+                self.drafts.setdefault(kind, body)  # what was typed meanwhile wins
         self.agents = message.agents
         header = self.query_one(ConsoleHeader)
         if message.me is not None:
@@ -240,8 +293,11 @@ class TicketScreen(Screen[None]):
     @on(TicketSaved)
     def _saved(self, message: TicketSaved) -> None:
         self._busy = False
-        if message.action in ("public", "internal"):
-            self.drafts.pop(message.action, None)
+        mode = message.mode
+        if mode is not None:  # sent: the desk deleted the drafts in the same transaction
+            self._sent.clear()
+            if not self.composer.is_open:
+                self.query_one(TicketThread).focus()
         self.show(message.detail)
         self.notify(message.summary, markup=False)
 
@@ -249,15 +305,20 @@ class TicketScreen(Screen[None]):
     def _refused(self, message: TicketRefused) -> None:
         self._busy = False
         text = message.error
-        draft = message.draft
-        if draft is not None and draft.text.strip():
-            self.drafts["internal" if draft.internal else "public"] = draft.text
+        mode = message.mode
+        if mode is not None:
+            # nothing was sent: the texts are drafts again (kept in the database too)
+            for kind, body in self._sent.items():
+                self.drafts.setdefault(kind, body)
+                self.keeper.note(self.key, kind, self.drafts[kind])
+            self._sent.clear()
+            self.keeper.flush()
             text += " — your draft is kept"
         self.notify(text, severity="error", markup=False, timeout=8)
         if message.conflict:
             self.load()
-            if draft is not None:
-                self._open_editor(draft.internal, notice=message.error)
+        if mode is not None:
+            self._open_composer(mode, notice=message.error)
 
     @on(TicketFailed)
     def _failed(self, message: TicketFailed) -> None:
@@ -321,10 +382,10 @@ class TicketScreen(Screen[None]):
         action: str,
         call: Callable[[], TicketDetail],
         summary: Callable[[TicketDetail], str],
-        draft: ReplyOutcome | None = None,
+        mode: ComposeMode | None = None,
     ) -> None:
         self._busy = True
-        self.run_command(action, call, summary, draft)
+        self.run_command(action, call, summary, mode)
 
     def _agent(self) -> str | None:
         return None  # the desk's acting agent (settings.agent or the demo agent)
@@ -341,40 +402,94 @@ class TicketScreen(Screen[None]):
     def _open_editor(self, internal: bool, notice: str | None = None) -> None:
         if self.detail is None:
             return
-        kind = "internal" if internal else "public"
-        editor = ReplyEditor(
-            internal=internal,
-            to=self.detail.requester,
-            draft=self.drafts.get(kind, ""),
+        mode = NOTE_MODE if internal else reply_mode(self.detail.requester)
+        self._open_composer(mode, notice=notice)
+
+    def _open_composer(self, mode: ComposeMode, *, notice: str | None = None) -> None:
+        """Dock the editor below the thread with the draft of ``mode`` (and, resolving,
+        the reply draft as the public message); the last customer message stays in view."""
+        area = self.composer.open(
+            mode,
+            self.drafts.get(mode.kind, ""),
+            message=self.drafts.get("reply", "") if mode.with_message else "",
             notice=notice,
         )
-        self.app.push_screen(editor, self._editor_closed)
+        self.set_focus(area)  # now, not after the queued keys: type-ahead lands in it
+        self.call_after_refresh(self._show_last_customer_message)
 
-    def _editor_closed(self, outcome: ReplyOutcome | None) -> None:
-        if outcome is None or self.detail is None:
-            return
-        kind = "internal" if outcome.internal else "public"
-        if outcome.text.strip():
-            self.drafts[kind] = outcome.text
+    def _show_last_customer_message(self) -> None:
+        thread = self.query_one(TicketThread)
+        cards = [c for c in thread.query(MessageCard) if c.message.kind == "customer"]
+        if cards:
+            thread.scroll_to_widget(cards[-1], animate=False, top=True)
+
+    @on(Composer.DraftChanged)
+    def _draft_changed(self, message: Composer.DraftChanged) -> None:
+        if message.text.strip():
+            self.drafts[message.kind] = message.text
         else:
-            self.drafts.pop(kind, None)
-        if not outcome.send:
+            self.drafts.pop(message.kind, None)
+        self.keeper.note(self.key, message.kind, message.text)
+
+    @on(Composer.Closed)
+    def _composer_closed(self, message: Composer.Closed) -> None:
+        self.composer.hide()
+        self.keeper.flush()
+        self.query_one(TicketThread).focus()
+
+    @on(Composer.Submitted)
+    def _composer_submitted(self, message: Composer.Submitted) -> None:
+        d = self._can_act()
+        if d is None:
             return
-        version, key = self.detail.version, self.key
-        self._run(
-            kind,
-            lambda: self.desk.reply(
-                key,
-                outcome.text,
-                agent=self._agent(),
-                internal=outcome.internal,
-                expected_version=version,
-            ),
-            lambda d: (
-                f"{d.key}: internal note added" if outcome.internal else f"{d.key}: reply sent"
-            ),
-            draft=outcome,
-        )
+        mode, text, public = message.mode, message.text, message.message
+        # what goes out is exactly what the editor holds now; its drafts leave the keeper
+        self._sent = {mode.kind: text}
+        self.drafts.pop(mode.kind, None)
+        self.keeper.forget(self.key, mode.kind)
+        if public is not None:
+            self._sent["reply"] = public
+            self.drafts.pop("reply", None)
+            self.keeper.forget(self.key, "reply")
+        self.composer.hide()
+        self.query_one(TicketThread).focus()
+        version, key, agent = d.version, self.key, self._agent()
+        call: Callable[[], TicketDetail]
+        match mode.action:
+            case "public" | "internal":
+                internal = mode.action == "internal"
+
+                def call() -> TicketDetail:
+                    return self.desk.reply(
+                        key, text, agent=agent, internal=internal, expected_version=version
+                    )
+
+                def summary(t: TicketDetail) -> str:
+                    return f"{t.key}: internal note added" if internal else f"{t.key}: reply sent"
+
+            case "escalate" | "deescalate":
+                up = mode.action == "escalate"
+                command = self.desk.escalate if up else self.desk.deescalate
+
+                def call() -> TicketDetail:
+                    return command(key, text.strip(), agent=agent, expected_version=version)
+
+                def summary(t: TicketDetail) -> str:
+                    if up:
+                        return f"{t.key} escalated to tier {t.tier}: it is in their Escalations view"
+                    return f"{t.key} de-escalated to tier {t.tier}"
+
+            case _:  # resolve
+
+                def call() -> TicketDetail:
+                    return self.desk.resolve(
+                        key, text.strip(), agent=agent, expected_version=version, message=public
+                    )
+
+                def summary(t: TicketDetail) -> str:
+                    return f"{t.key} resolved" + (" — message sent" if public else "")
+
+        self._run(mode.action, call, summary, mode)
 
     # status -------------------------------------------------------
     def action_status(self) -> None:
@@ -475,26 +590,11 @@ class TicketScreen(Screen[None]):
 
     # resolve ------------------------------------------------------
     def action_resolve(self) -> None:
+        """``x``: the docked editor with the resolution summary (internal, required) and a
+        public message to the customer beside it ("submit as solved", optional)."""
         d = self._can_act()
-        if d is None:
-            return
-        dialog = NoteDialog(
-            f"Resolve {d.key}",
-            "The resolution summary is kept with the ticket (internal): what fixed it.",
-            required="A resolution summary is required",
-            placeholder="what fixed it",
-        )
-        self.app.push_screen(dialog, self._resolve_summary)
-
-    def _resolve_summary(self, summary: str | None) -> None:
-        if not summary or self.detail is None:
-            return
-        version, key = self.detail.version, self.key
-        self._run(
-            "resolve",
-            lambda: self.desk.resolve(key, summary, agent=self._agent(), expected_version=version),
-            lambda d: f"{d.key} resolved",
-        )
+        if d is not None:
+            self._open_composer(resolve_mode(d.key, d.requester))
 
     # escalate / de-escalate ---------------------------------------
     def action_escalate(self) -> None:
@@ -506,40 +606,8 @@ class TicketScreen(Screen[None]):
     def _hand_over(self, *, up: bool) -> None:
         """``e`` / ``d``: one tier up or down, with a required note pinned on the thread."""
         d = self._can_act()
-        if d is None:
-            return
-        if up:
-            dialog = NoteDialog(
-                f"Escalate {d.key} to tier {d.tier + 1}",
-                f"The ticket leaves your queue and arrives unassigned in tier {d.tier + 1}'s "
-                "Escalations view; this handoff note is pinned at the top of its thread.",
-                required="A handoff note is required: what you found, what you tried",
-                placeholder="what was found, what was tried",
-            )
-        else:
-            dialog = NoteDialog(
-                f"De-escalate {d.key} to tier {d.tier - 1}",
-                "The ticket goes back one tier, unassigned, with this note pinned.",
-                required="A note is required: what the tier below should do",
-                placeholder="what was found, what the tier below should do",
-            )
-
-        def note_written(note: str | None) -> None:
-            if not note or self.detail is None:
-                return
-            version, key = self.detail.version, self.key
-            command = self.desk.escalate if up else self.desk.deescalate
-            self._run(
-                "escalate" if up else "deescalate",
-                lambda: command(key, note, agent=self._agent(), expected_version=version),
-                lambda t: (
-                    f"{t.key} escalated to tier {t.tier}: it is in their Escalations view"
-                    if up
-                    else f"{t.key} de-escalated to tier {t.tier}"
-                ),
-            )
-
-        self.app.push_screen(dialog, note_written)
+        if d is not None:
+            self._open_composer(handoff_mode(up=up, key=d.key, tier=d.tier))
 
     # claim ------------------------------------------------------
     def action_claim(self) -> None:
@@ -574,13 +642,55 @@ class TicketScreen(Screen[None]):
         self.load()  # an article may have been linked
         if chosen is None or self.detail is None:
             return
-        draft = self.drafts.get("public", "").rstrip()
-        self.drafts["public"] = (draft + "\n\n" if draft else "") + chosen.markdown
+        draft = self.drafts.get("reply", "").rstrip()
+        self.drafts["reply"] = (draft + "\n\n" if draft else "") + chosen.markdown
+        self.keeper.note(self.key, "reply", self.drafts["reply"])
         self._open_editor(internal=False)
 
     def action_reload(self) -> None:
         self.load()
 
     def action_back(self) -> None:
+        if self.composer.is_open:  # focus was on the thread: close the editor first
+            self.composer.action_close()
+            return
+        self.keeper.flush()
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+
+    def capture_drafts(self) -> None:
+        """Hand what the open editor holds right now to the draft keeper (quitting)."""
+        composer = self.composer
+        mode = composer.mode
+        if mode is None or not composer.is_open:
+            return
+        self.keeper.note(self.key, mode.kind, composer.area.text)
+        if mode.with_message:
+            self.keeper.note(self.key, "reply", composer.message_area.text)
+
+    #: keys that open the editor: run as soon as the screen sees them (see :meth:`on_key`)
+    OPENERS = {"r": "reply", "i": "note", "x": "resolve", "e": "escalate", "d": "deescalate"}
+
+    def on_key(self, event: events.Key) -> None:
+        """Type-ahead: ``r`` followed at once by the reply (a fast typist, a paste) must
+        not lose the reply or run it as commands. Keys reach the screen in order, so ``r``
+        opens the editor here, at once, and the keys that were already queued behind it
+        for the thread go into the editor instead of being taken for ticket commands."""
+        focused = self.focused
+        if isinstance(focused, TextArea) and focused.parent is self.composer:
+            if event.is_printable and event.character:
+                event.stop()
+                event.prevent_default()
+                focused.insert(event.character)
+            elif event.key in ("tab", "shift+tab"):  # in order with the keys around it
+                event.stop()
+                event.prevent_default()
+                self.focus_next() if event.key == "tab" else self.focus_previous()
+            return
+        if isinstance(focused, Input | TextArea):
+            return
+        action = self.OPENERS.get(event.key)
+        if action is not None and event.character == event.key:
+            event.stop()
+            event.prevent_default()
+            getattr(self, f"action_{action}")()

@@ -6,7 +6,6 @@ runs the command with what they return. Text from tickets is shown with ``Text``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -15,22 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Select, Static, TextArea
+from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from agent_console.widgets.ticket_format import literal
 
 CSS = Path(__file__).with_name("ticket.tcss")
-
-
-@dataclass(frozen=True)
-class ReplyOutcome:
-    """What the reply editor hands back: the text, and whether to send it now
-    (``send=False``: closed with the draft kept)."""
-
-    text: str
-    internal: bool
-    send: bool
 
 
 class _Dialog(ModalScreen):  # type: ignore[type-arg]
@@ -42,101 +31,6 @@ class _Dialog(ModalScreen):  # type: ignore[type-arg]
 
     def _error(self, message: str) -> None:
         self.query_one(".dialog-error", Static).update(Text(message, style="bold red"))
-
-
-class ReplyEditor(_Dialog):
-    """``r`` / ``i``: a multi-line editor for a public reply or an internal note.
-    ``ctrl+s`` sends; ``escape`` closes and keeps the draft for next time."""
-
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", priority=True),
-        Binding("escape", "cancel", "Close (keep draft)"),
-    ]
-
-    def __init__(self, *, internal: bool, to: str, draft: str = "", notice: str | None = None):
-        super().__init__(classes="internal" if internal else "public")
-        self.internal = internal
-        self.to = to
-        self.draft = draft
-        self.notice = notice
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="editor"):
-            title = Text()
-            if self.internal:
-                title.append("Internal note", style="bold yellow")
-                title.append(" — never sent to the customer", style="yellow")
-            else:
-                title.append("Public reply to ", style="bold")
-                title.append_text(literal(self.to, "bold", keep_newlines=False))
-            yield Static(title, classes="title")
-            if self.notice:
-                yield Static(literal(self.notice, "bold red"), id="editor-notice")
-            yield TextArea(self.draft, id="editor", soft_wrap=True, show_line_numbers=False)
-            yield Static("", classes="dialog-error")
-            yield Static(
-                Text("ctrl+s send · escape close (the draft is kept) · Markdown", style="dim"),
-                classes="hint",
-            )
-
-    def on_mount(self) -> None:
-        area = self.query_one("#editor", TextArea)
-        area.focus()
-        area.move_cursor(area.document.end)
-
-    @property
-    def text(self) -> str:
-        return self.query_one("#editor", TextArea).text
-
-    def action_send(self) -> None:
-        if not self.text.strip():
-            self._error("Nothing to send: write the " + ("note" if self.internal else "reply"))
-            return
-        self.dismiss(ReplyOutcome(self.text, self.internal, True))
-
-    def action_cancel(self) -> None:
-        self.dismiss(ReplyOutcome(self.text, self.internal, False))
-
-
-class NoteDialog(_Dialog):
-    """A required note: escalation / de-escalation handoff, resolution summary."""
-
-    BINDINGS = [
-        Binding("ctrl+s", "submit", "Submit", priority=True),
-        Binding("escape", "cancel", "Cancel"),
-    ]
-
-    def __init__(self, title: str, explanation: str, *, required: str, placeholder: str = ""):
-        super().__init__()
-        self.title_text = title
-        self.explanation = explanation
-        self.required = required
-        self.placeholder = placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="editor"):
-            yield Static(Text(self.title_text, style="bold"), classes="title")
-            yield Static(literal(self.explanation, "dim"))
-            # the reason a submit is refused, above the editor: never clipped off the
-            # bottom of the dialog on a short terminal
-            yield Static("", classes="dialog-error", id="note-error")
-            yield TextArea("", id="note", soft_wrap=True, placeholder=self.placeholder)
-            yield Static(Text("ctrl+s submit · escape cancel", style="dim"), classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#note", TextArea).focus()
-
-    def action_submit(self) -> None:
-        text = self.query_one("#note", TextArea).text
-        if not text.strip():
-            self._error(self.required)
-            self.app.bell()
-            return
-        self.dismiss(text.strip())
-
-    @on(TextArea.Changed, "#note")
-    def _typing(self) -> None:
-        self._error("")
 
 
 class StatusPicker(_Dialog):

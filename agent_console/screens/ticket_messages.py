@@ -8,7 +8,7 @@ from textual.message import Message
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
 from agent_console.desk.ticket_view import TicketDetail
-from agent_console.screens.ticket_dialogs import ReplyOutcome
+from agent_console.screens.ticket_composer import ComposeMode
 from agent_console.sla import Explanation
 
 
@@ -21,11 +21,15 @@ class TicketLoaded(Message):
         agents: list[AgentInfo],
         me: AgentInfo | None = None,
         feed: FeedCursor | None = None,
+        *,
+        drafts: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.detail = detail
         self.agents = agents
         self.me = me
+        #: the agent's drafts on the ticket by kind (first load only; None: not read)
+        self.drafts = drafts
         #: the change-feed cursor, made by the first load (before the ticket was read)
         self.feed = feed
 
@@ -33,9 +37,13 @@ class TicketLoaded(Message):
 class TicketSaved(Message):
     """A command went through; ``detail`` is the ticket as it is now."""
 
-    def __init__(self, action: str, detail: TicketDetail, summary: str) -> None:
+    def __init__(
+        self, action: str, detail: TicketDetail, summary: str, *, mode: ComposeMode | None = None
+    ) -> None:
         super().__init__()
         self.action = action
+        #: the editor's mode when the command sent a text from it
+        self.mode = mode
         self.detail = detail
         self.summary = summary
 
@@ -44,13 +52,14 @@ class TicketRefused(Message):
     """The desk refused a command (tier rules, missing note, stale version …)."""
 
     def __init__(
-        self, action: str, error: str, *, conflict: bool = False, draft: ReplyOutcome | None = None
+        self, action: str, error: str, *, conflict: bool = False, mode: ComposeMode | None = None
     ) -> None:
         super().__init__()
         self.action = action
         self.error = error
         self.conflict = conflict
-        self.draft = draft
+        #: the editor's mode when the refused command came from it (its text is kept)
+        self.mode = mode
 
 
 class TicketFailed(Message):

@@ -32,7 +32,7 @@ from agent_console.sla.deadlines import (
     remaining,
     resolution_left,
 )
-from agent_console.sla.durations import format_duration, parse_duration
+from agent_console.sla.durations import format_duration, parse_duration, whole_seconds
 from agent_console.sla.errors import PolicyError
 from agent_console.sla.explain import (
     DeadlineExplanation,
@@ -44,6 +44,7 @@ from agent_console.sla.explain import (
 from agent_console.sla.policy import (
     BUSINESS,
     CALENDAR,
+    DEFAULT_ALERT_THRESHOLDS,
     DEFAULT_POLICY_NAME,
     PRIORITY_NAMES,
     Policy,
@@ -62,6 +63,7 @@ __all__ = [
     "BUSINESS",
     "CALENDAR",
     "DAY_NAMES",
+    "DEFAULT_ALERT_THRESHOLDS",
     "DEFAULT_POLICY_NAME",
     "FIRST_REPLY_TIME",
     "OPEN_STATUSES",
@@ -99,4 +101,5 @@ __all__ = [
     "parse_policy",
     "remaining",
     "resolution_left",
+    "whole_seconds",
 ]

@@ -22,12 +22,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agent_console.sla.durations import whole_seconds
 from agent_console.sla.errors import PolicyError
+from agent_console.sla.range import (
+    ENGINE_FIRST_YEAR,
+    ENGINE_LAST_YEAR,
+    OutOfRange,
+    check_engine_epoch,
+)
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-#: years the engine will build tables for (a guard against runaway extension)
-MIN_YEAR = 1971
-MAX_YEAR = 2999
+#: local years the engine will build tables for: the supported range of instants
+#: (1900-01-01 to 2199-12-31 UTC, ``range.py``) with room around it for results; never
+#: clamped (an instant outside is :class:`~agent_console.sla.range.OutOfRange`)
+MIN_YEAR = ENGINE_FIRST_YEAR
+MAX_YEAR = ENGINE_LAST_YEAR
 #: how many consecutive years without a single open minute we tolerate before giving up
 _MAX_EMPTY_YEARS = 3
 
@@ -46,6 +55,52 @@ class MaintenanceRule:
 
 
 @dataclass(frozen=True)
+class SpecialDay:
+    """Opening hours of one local date that replace the weekly schedule on that date (a
+    half day on 24 December, an extra Saturday before a launch). ``spans`` empty = closed."""
+
+    spans: tuple[Span, ...]
+    name: str = "special day"
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """What one local date's hours are and why: the one place that decides it, for the
+    interval tables, the explanations and ``sla calendar``."""
+
+    day: date
+    #: open intervals, minutes after local midnight (end up to 1440)
+    spans: tuple[Span, ...]
+    #: the holiday's name when the date is a holiday (whatever the weekday), else None
+    holiday: str | None
+    #: the special day's name when special hours replace the weekly schedule, else None
+    special: str | None
+    #: whether the weekly schedule alone would open this date
+    weekly_open: bool = False
+
+    @property
+    def special_label(self) -> str | None:
+        """``"special day: Christmas Eve"`` (``"special day"`` if unnamed), or None."""
+        if self.special is None:
+            return None
+        return "special day" if self.special == "special day" else f"special day: {self.special}"
+
+    @property
+    def closed_reason(self) -> str | None:
+        """Why the date is closed (``"holiday (Christmas Day)"``, ``"special day (...)"``,
+        ``"weekend"``, ``"closed"``), or None when it has open hours."""
+        if self.spans:
+            return None
+        if self.special is not None:
+            return (
+                "special day" if self.special == "special day" else f"special day ({self.special})"
+            )
+        if self.holiday is not None and self.weekly_open:
+            return "holiday" if self.holiday == "holiday" else f"holiday ({self.holiday})"
+        return "weekend" if self.day.weekday() >= 5 else "closed"
+
+
+@dataclass(frozen=True)
 class BusinessState:
     """Where the desk stands at an instant."""
 
@@ -54,6 +109,8 @@ class BusinessState:
     holiday: str | None
     #: the closing instant if open, the next opening if closed (UTC)
     changes_at: datetime
+    #: the special day's name when the local date runs on special hours, else None
+    special: str | None = None
 
 
 def require_aware(value: datetime, what: str = "instant") -> None:
@@ -108,6 +165,7 @@ class BusinessCalendar:
         holiday_country: str | None = None,
         holiday_subdiv: str | None = None,
         maintenance: tuple[MaintenanceRule, ...] = (),
+        special_days: Mapping[date, SpecialDay] | None = None,
     ) -> None:
         if len(weekly) != 7:
             raise ValueError("weekly schedule needs 7 days")
@@ -118,6 +176,9 @@ class BusinessCalendar:
         self.holiday_country = holiday_country
         self.holiday_subdiv = holiday_subdiv
         self.maintenance = tuple(maintenance)
+        #: local dates whose hours replace the weekly schedule (never a holiday too: the
+        #: policy parser refuses a date that is both)
+        self.special_days: dict[date, SpecialDay] = dict(special_days or {})
         self.weekly_seconds = sum(e - s for day in self.weekly for s, e in day) * 60
         self._country_cache: dict[int, dict[date, str]] = {}
         self._year_cache: dict[int, list[tuple[int, int]]] = {}
@@ -177,11 +238,39 @@ class BusinessCalendar:
             self._country_cache[year] = cached
         return cached
 
+    def special_day(self, day: date) -> SpecialDay | None:
+        """The special hours of local date ``day``, if it has any."""
+        return self.special_days.get(day)
+
+    def day_plan(self, day: date) -> DayPlan:
+        """The hours of local date ``day`` and why (special day, holiday, weekly)."""
+        weekly = self.weekly[day.weekday()]
+        holiday = self.holiday_name(day)
+        special = self.special_days.get(day)
+        if special is not None:
+            spans = special.spans
+        elif holiday is not None:
+            spans = ()
+        else:
+            spans = weekly
+        return DayPlan(
+            day,
+            spans,
+            holiday,
+            special.name if special is not None else None,
+            weekly_open=bool(weekly),
+        )
+
     def day_intervals(self, day: date) -> list[tuple[int, int]]:
-        """Open intervals of one local date as UTC epoch seconds (empty on holidays)."""
-        spans = self.weekly[day.weekday()]
-        if not spans or self.holiday_name(day) is not None:
-            return []
+        """Open intervals of one local date as UTC epoch seconds: the special day's hours
+        if it is one, else none on holidays, else the weekly schedule's."""
+        special = self.special_days.get(day) if self.special_days else None
+        if special is not None:
+            spans = special.spans
+        else:
+            spans = self.weekly[day.weekday()]
+            if not spans or self.holiday_name(day) is not None:
+                return []
         out: list[tuple[int, int]] = []
         for s, e in spans:
             us = self.wall_to_epoch(day, s)
@@ -205,8 +294,9 @@ class BusinessCalendar:
 
     def _build(self, y0: int, y1: int) -> _Table:
         if y0 < MIN_YEAR or y1 > MAX_YEAR:
-            raise ValueError(
-                f"instant outside the supported years {MIN_YEAR}–{MAX_YEAR} for business time"
+            raise OutOfRange(
+                f"{self.timezone} calendar: years {y0}–{y1} are outside the supported range"
+                " 1900-01-01 to 2199-12-31 (UTC)"
             )
         S: list[float] = []
         E: list[float] = []
@@ -238,6 +328,7 @@ class BusinessCalendar:
             tab = self._tab
             if tab.lo <= t < tab.hi and tab.S:
                 return tab
+            check_engine_epoch(t)
             year = self._year_of(t)
             if tab.y1 < tab.y0:  # empty: start with the year before, this and the next
                 y0, y1 = year - 1, year + 1
@@ -373,8 +464,9 @@ class BusinessCalendar:
         return self.elapsed_epoch(start.timestamp(), end.timestamp())
 
     def elapsed(self, start: datetime, end: datetime) -> int:
-        """Business seconds between two instants (negative if ``end`` < ``start``)."""
-        return round(self.elapsed_float(start, end))
+        """Business seconds between two instants (negative if ``end`` < ``start``), whole
+        seconds rounded half away from zero (:func:`~agent_console.sla.durations.whole_seconds`)."""
+        return whole_seconds(self.elapsed_float(start, end))
 
     def _locate(self, t: float) -> tuple[_Table, int]:
         """The table covering ``t`` and the index of the last interval starting at or
@@ -428,10 +520,13 @@ class BusinessCalendar:
     def business_state(self, at: datetime) -> BusinessState:
         require_aware(at, "at")
         is_open = self.is_open(at)
+        day = self.local_date(at)
+        special = self.special_days.get(day)
         return BusinessState(
             open=is_open,
-            holiday=self.holiday_name(self.local_date(at)),
+            holiday=self.holiday_name(day),
             changes_at=self.next_close(at) if is_open else self.next_open(at),
+            special=special.name if special is not None else None,
         )
 
     def open_intervals_epoch(self, t0: float, t1: float) -> list[tuple[float, float]]:

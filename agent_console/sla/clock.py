@@ -45,11 +45,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agent_console.sla.calendar import require_aware
 from agent_console.sla.deadlines import Deadlines, Pause, merge_pauses, resolution_due_epoch
+from agent_console.sla.durations import whole_seconds
 from agent_console.sla.policy import BUSINESS, Policy, PriorityTarget
+from agent_console.sla.range import check_supported
 
 if TYPE_CHECKING:
     from agent_console.sla.explain import Explanation
@@ -127,7 +129,7 @@ METRIC_NAMES: tuple[str, ...] = tuple(s.name for s in _PLAIN_SPECS)
 
 def metric_specs(priority: PriorityTarget) -> tuple[MetricSpec, ...]:
     """The metrics a ticket of ``priority`` is measured on, in display order."""
-    if getattr(priority, "status_update_pauses", False):
+    if priority.status_update_pauses:
         return _PAUSABLE_SPECS
     return _PLAIN_SPECS
 
@@ -187,38 +189,24 @@ def _utc(ts: float) -> datetime:
 
 
 def _ts(value: datetime | None, what: str) -> float | None:
+    """Epoch seconds of an aware instant in the supported range (``ValueError`` for a
+    naive one, :class:`~agent_console.sla.range.OutOfRange` outside 1900–2199)."""
     if value is None:
         return None
     if value.tzinfo is None:
         require_aware(value, what)
+    check_supported(value, what)
     return value.timestamp()
 
 
-class TicketClock:
-    """An immutable ticket clock (see the module docstring for the rules).
-
-    Build it with :meth:`of`. Raises ``ValueError`` for naive instants or a pause ending
-    before it starts, :class:`~agent_console.sla.errors.PolicyError` for an unknown
-    priority."""
-
-    __slots__ = (
-        "policy",
-        "target",
-        "specs",
-        "opened",
-        "first_reply",
-        "last_update",
-        "pauses",
-        "paused_since",
-        "resolved_at",
-        "is_open",
-        "_steps",
-        "_dues",
-    )
+class _ClockFacts(NamedTuple):
+    """The stored shape of a :class:`TicketClock` (a named tuple: immutable, cheap)."""
 
     policy: Policy
     target: PriorityTarget
+    #: the metrics of the priority (:func:`metric_specs`) and their cached plan
     specs: tuple[MetricSpec, ...]
+    steps: tuple[Any, ...]
     #: epoch seconds (UTC) of the facts
     opened: float
     first_reply: float | None
@@ -228,9 +216,57 @@ class TicketClock:
     paused_since: float | None
     resolved_at: float | None
     is_open: bool
+    #: due instants (epoch seconds, None: not started / paused), in ``specs`` order
+    dues: tuple[float | None, ...]
 
-    def __init__(
-        self,
+
+def _dues(
+    policy: Policy,
+    target: PriorityTarget,
+    steps: tuple[Any, ...],
+    opened: float,
+    first: float | None,
+    last: float | None,
+    pauses: tuple[tuple[float, float], ...],
+    waiting: bool,
+) -> tuple[float | None, ...]:
+    """Due instants of every metric: a metric starts at the opening or at the first
+    public reply (a cyclic one at the last public update), runs its target on the
+    priority's clock, and a pausable one skips the closed pauses and has no due instant
+    while waiting. The hot path of every writer: plain locals over the cached plan."""
+    out: list[float | None] = []
+    for from_opening, cyclic, pausable, seconds in steps:
+        if from_opening:
+            start = opened
+        elif first is None:
+            out.append(None)
+            continue
+        elif cyclic and last is not None and last > first:
+            start = last
+        else:
+            start = first
+        if not pausable or not (waiting or pauses):
+            out.append(policy.add_epoch(target, start, seconds))
+        elif waiting:
+            out.append(None)
+        else:
+            out.append(resolution_due_epoch(policy, target, start, pauses, seconds))
+    return tuple(out)
+
+
+class TicketClock(_ClockFacts):
+    """An immutable ticket clock (see the module docstring for the rules).
+
+    Build it with :meth:`of` (from datetimes) or ``TicketClock(policy, target, opened,
+    first_reply, last_update, pauses, paused_since, resolved_at, is_open)`` (epoch
+    seconds, pauses merged). Raises ``ValueError`` for naive instants or a pause ending
+    before it starts, :class:`~agent_console.sla.range.OutOfRange` outside 1900–2199,
+    :class:`~agent_console.sla.errors.PolicyError` for an unknown priority."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
         policy: Policy,
         target: PriorityTarget,
         opened: float,
@@ -240,24 +276,35 @@ class TicketClock:
         paused_since: float | None,
         resolved_at: float | None,
         is_open: bool,
-    ) -> None:
-        sets = object.__setattr__
+    ) -> TicketClock:
         specs, steps = _plan(target)
-        sets(self, "policy", policy)
-        sets(self, "target", target)
-        sets(self, "specs", specs)
-        sets(self, "_steps", steps)
-        sets(self, "opened", opened)
-        sets(self, "first_reply", first_reply)
-        sets(self, "last_update", last_update)
-        sets(self, "pauses", pauses)
-        sets(self, "paused_since", paused_since)
-        sets(self, "resolved_at", resolved_at)
-        sets(self, "is_open", is_open)
-        sets(self, "_dues", None)
-
-    def __setattr__(self, key: str, value: object) -> None:
-        raise AttributeError("TicketClock is immutable")
+        dues = _dues(
+            policy,
+            target,
+            steps,
+            opened,
+            first_reply,
+            last_update,
+            pauses,
+            paused_since is not None,
+        )
+        return tuple.__new__(
+            cls,
+            (
+                policy,
+                target,
+                specs,
+                steps,
+                opened,
+                first_reply,
+                last_update,
+                pauses,
+                paused_since,
+                resolved_at,
+                is_open,
+                dues,
+            ),
+        )
 
     def __repr__(self) -> str:
         return (
@@ -288,6 +335,7 @@ class TicketClock:
             raise ValueError("opened is required")
         if opened.tzinfo is None:
             require_aware(opened, "opened")
+        check_supported(opened, "opened")
         t_open = opened.timestamp()
         is_open = (status in OPEN_STATUSES) if status is not None else resolved_at is None
         merged = tuple(merge_pauses(pauses, t_open)) if pauses else ()
@@ -377,35 +425,8 @@ class TicketClock:
 
     def dues_epoch(self) -> tuple[float | None, ...]:
         """Due instants (epoch seconds, None: not started / paused) of every metric, in
-        :attr:`specs` order: a metric starts at the opening or at the first public reply
-        (a cyclic one at the last public update), runs its target on the priority's clock,
-        and a pausable one skips the closed pauses and has no due instant while waiting."""
-        dues = self._dues
-        if dues is not None:
-            return dues  # type: ignore[no-any-return]
-        policy, target = self.policy, self.target
-        opened, first, last = self.opened, self.first_reply, self.last_update
-        waiting, pauses = self.paused_since is not None, self.pauses
-        out: list[float | None] = []
-        for from_opening, cyclic, pausable, seconds in self._steps:
-            if from_opening:
-                start = opened
-            elif first is None:
-                out.append(None)
-                continue
-            elif cyclic and last is not None and last > first:
-                start = last
-            else:
-                start = first
-            if not pausable or not (waiting or pauses):
-                out.append(policy.add_epoch(target, start, seconds))
-            elif waiting:
-                out.append(None)
-            else:
-                out.append(resolution_due_epoch(policy, target, start, pauses, seconds))
-        dues = tuple(out)
-        object.__setattr__(self, "_dues", dues)
-        return dues
+        :attr:`specs` order."""
+        return self.dues
 
     def due(self, metric: str) -> datetime | None:
         """Due instant (UTC) of ``metric``'s current cycle; None before it starts (the
@@ -448,7 +469,7 @@ class TicketClock:
                 if e <= start:
                     continue
                 used -= self.policy.elapsed_epoch(self.target, max(s, start), min(e, at))
-        return round(used)
+        return whole_seconds(used)
 
     def left_when_paused(self, metric: str) -> int | None:
         """Clock seconds ``metric`` had left when its pause began (negative: overdue by);
@@ -488,10 +509,15 @@ class TicketClock:
         return best
 
     def running_epoch(self) -> tuple[str, float] | None:
-        """:meth:`running` as (metric name, due epoch) — the bulk writers' fast path."""
+        """:meth:`running` as (metric name, due epoch) — the bulk writers' fast path.
+        (:meth:`_live` unrolled: a metric with a due instant has started and is not
+        waiting, so only a finished ticket and an answered first response are left out.)"""
+        if not self.is_open:
+            return None
+        answered = self.first_reply is not None
         best: tuple[str, float] | None = None
-        for spec, due in zip(self.specs, self.dues_epoch(), strict=True):
-            if due is None or not self._live(spec):
+        for spec, due in zip(self.specs, self.dues, strict=True):
+            if due is None or (answered and spec.stops == FIRST_REPLY):
                 continue
             if best is None or due < best[1]:
                 best = (spec.name, due)
@@ -542,9 +568,9 @@ class TicketClock:
                 target_seconds=target,
             )
         assert due_ts is not None
-        seconds = round(self.policy.elapsed_epoch(self.target, t_now, due_ts))
+        seconds = whole_seconds(self.policy.elapsed_epoch(self.target, t_now, due_ts))
         if t_now > due_ts:
-            seconds = -round(self.policy.elapsed_epoch(self.target, due_ts, t_now))
+            seconds = -whole_seconds(self.policy.elapsed_epoch(self.target, due_ts, t_now))
         runs = self.target.clock != BUSINESS or self.policy.calendar.is_open_epoch(t_now)
         fraction = seconds / target if target else (1.0 if seconds > 0 else 0.0)
         return MetricStatus(

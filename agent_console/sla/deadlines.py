@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from agent_console.sla.calendar import require_aware
+from agent_console.sla.durations import whole_seconds
 from agent_console.sla.policy import Policy, PriorityTarget
+from agent_console.sla.range import check_supported
 
 Pause = tuple[datetime, datetime]
 
@@ -22,7 +24,8 @@ class Deadlines:
     next_update_due: datetime | None
     #: None while the resolution clock is paused (waiting on the customer)
     resolution_due: datetime | None
-    #: clock seconds of resolution time left when paused (None when running)
+    #: clock seconds of resolution time left when paused (None when running), whole
+    #: seconds rounded half away from zero
     resolution_left: int | None = None
 
 
@@ -30,7 +33,8 @@ class Deadlines:
 class Remaining:
     """Time left to a deadline on its clock."""
 
-    #: clock seconds left; negative = overdue by that much (on the clock)
+    #: clock seconds left; negative = overdue by that much (on the clock); whole seconds
+    #: rounded half away from zero (``durations.whole_seconds``)
     seconds: int
     #: is the clock running now (business clocks stop outside business hours)
     running: bool
@@ -58,6 +62,8 @@ def merge_pauses(pauses: Iterable[Pause], after: float | None = None) -> list[tu
             raise ValueError(f"a pause is a (start, end) pair, got {item!r}") from None
         require_aware(start, "pause start")
         require_aware(end, "pause end")
+        check_supported(start, "pause start")
+        check_supported(end, "pause end")
         s, e = start.timestamp(), end.timestamp()
         if e < s:
             raise ValueError(
@@ -140,15 +146,19 @@ def compute_deadlines(
     """
     target = policy.target(priority)
     require_aware(opened, "opened")
+    check_supported(opened, "opened")
     t_open = opened.timestamp()
     first_due = _utc(policy.add_epoch(target, t_open, target.first_response))
     merged = merge_pauses(pauses, t_open)
     update_due: datetime | None = None
+    for given, what in ((last_public_update_at, "last update"), (first_response_at, "first response")):
+        if given is not None:  # every instant given is checked, used or not
+            require_aware(given, what)
+            check_supported(given, what)
     if first_response_at is not None:
         base = last_public_update_at or first_response_at
-        require_aware(base, "last update")
         t_base = max(base.timestamp(), first_response_at.timestamp())
-        if not getattr(target, "status_update_pauses", False):
+        if not target.status_update_pauses:
             update_due = _utc(policy.add_epoch(target, t_base, target.status_update))
         elif paused_since is None:
             update_due = _utc(
@@ -156,8 +166,9 @@ def compute_deadlines(
             )
     if paused_since is not None:
         require_aware(paused_since, "paused_since")
+        check_supported(paused_since, "paused_since")
         left = _left_at(policy, target, t_open, merged, max(paused_since.timestamp(), t_open))
-        return Deadlines(first_due, update_due, None, round(left))
+        return Deadlines(first_due, update_due, None, whole_seconds(left))
     res_due = _utc(resolution_due_epoch(policy, target, t_open, merged))
     return Deadlines(first_due, update_due, res_due)
 
@@ -170,7 +181,8 @@ def resolution_left(
     paused_since: datetime | None = None,
 ) -> int:
     """Clock seconds of resolution time left at the instant the ticket was paused
-    (``paused_since``), after earlier ``pauses``; negative if it was already overdue."""
+    (``paused_since``), after earlier ``pauses``; negative if it was already overdue.
+    Whole seconds, rounded half away from zero (:func:`whole_seconds`)."""
     target = policy.target(priority)
     require_aware(opened, "opened")
     t_open = opened.timestamp()
@@ -178,14 +190,16 @@ def resolution_left(
     if paused_since is None:
         raise ValueError("resolution_left needs paused_since")
     require_aware(paused_since, "paused_since")
-    return round(_left_at(policy, target, t_open, merged, max(paused_since.timestamp(), t_open)))
+    return whole_seconds(
+        _left_at(policy, target, t_open, merged, max(paused_since.timestamp(), t_open))
+    )
 
 
 def remaining(
     policy: Policy, priority: str, due: datetime, now: datetime, target_seconds: int
 ) -> Remaining:
-    """Clock seconds from ``now`` to ``due`` (negative when overdue) and whether the
-    clock runs at ``now``. Two bisects: cheap enough for every visible row every second."""
+    """Clock seconds from ``now`` to ``due`` (negative when overdue; whole seconds rounded
+    half away from zero, :func:`whole_seconds`) and whether the clock runs at ``now``. Two bisects: cheap enough for every visible row every second."""
     seconds = policy.elapsed(priority, now, due)
     running = policy.is_running(priority, now)
     fraction = seconds / target_seconds if target_seconds else (1.0 if seconds > 0 else 0.0)

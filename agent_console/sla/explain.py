@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from agent_console.sla.calendar import DAY_NAMES, require_aware
+from agent_console.sla.calendar import require_aware
 from agent_console.sla.deadlines import Pause
-from agent_console.sla.durations import format_duration, format_hm
+from agent_console.sla.durations import format_duration, format_hm, whole_seconds
 from agent_console.sla.policy import BUSINESS, Policy, PriorityTarget
 
 if TYPE_CHECKING:
@@ -116,25 +116,23 @@ def _business_lines(
     last = _local(policy, t1).date()
     one = timedelta(days=1)
     while day <= last:
-        holiday = cal.holiday_name(day)
-        if holiday is not None and cal.weekly[day.weekday()]:
-            text = "holiday" if holiday == "holiday" else f"holiday ({holiday})"
-            lines.append(ExplainLine("skipped", f"{_fmt_day(day)} skipped: {text}"))
-        elif not cal.weekly[day.weekday()]:
-            reason = "weekend" if DAY_NAMES[day.weekday()] in ("sat", "sun") else "closed"
+        plan = cal.day_plan(day)  # special day, holiday or weekly hours: decided there
+        reason = plan.closed_reason
+        if reason is not None:
             lines.append(ExplainLine("skipped", f"{_fmt_day(day)} skipped: {reason}"))
         else:
+            note = f" ({plan.special_label})" if plan.special is not None else ""
             spans = [
                 (max(float(s), t0), min(float(e), t1))
                 for s, e in cal.day_intervals(day)
                 if e > t0 and s < t1
             ]
             for s, e in _subtract(spans, holes):
-                secs = round(e - s)
+                secs = whole_seconds(e - s)
                 lines.append(
                     ExplainLine(
                         "counted",
-                        f"{_fmt_span(policy, s, e)} counted {format_hm(secs)}",
+                        f"{_fmt_span(policy, s, e)} counted {format_hm(secs)}{note}",
                         datetime.fromtimestamp(s, UTC),
                         datetime.fromtimestamp(e, UTC),
                         secs,
@@ -149,7 +147,7 @@ def _calendar_lines(
 ) -> list[ExplainLine]:
     lines = []
     for s, e in _subtract([(t0, t1)], holes):
-        secs = round(e - s)
+        secs = whole_seconds(e - s)
         lines.append(
             ExplainLine(
                 "counted",
@@ -175,7 +173,7 @@ def _counted(
     for s, e in holes:
         if e > a and s < b:
             used -= policy.elapsed_epoch(target, max(s, a), min(e, b))
-    return round(used)
+    return whole_seconds(used)
 
 
 def _section(
@@ -198,7 +196,7 @@ def _section(
     ``idle`` says why a deadline no longer runs (no time left against ``now`` then)."""
     clock = "business clock" if target.clock == BUSINESS else "calendar clock (24/7)"
     head = f"{label}: {format_hm(seconds)} on the {clock} from {origin} {_fmt_instant(policy, t0)}"
-    left_s = round(left or 0)
+    left_s = whole_seconds(left or 0)
     if due is not None:
         head += f" → due {_fmt_instant(policy, due)}"
         if done is not None:
@@ -237,7 +235,7 @@ def _section(
     for s, e in holes:
         if e <= t0 or s >= end:
             continue
-        stopped = round(policy.elapsed_epoch(target, s, min(e, end)))
+        stopped = whole_seconds(policy.elapsed_epoch(target, s, min(e, end)))
         lines.append(
             ExplainLine(
                 "paused",

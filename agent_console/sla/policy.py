@@ -22,10 +22,12 @@ from agent_console.sla.calendar import (
     BusinessCalendar,
     BusinessState,
     MaintenanceRule,
+    SpecialDay,
     require_aware,
 )
-from agent_console.sla.durations import parse_duration
+from agent_console.sla.durations import parse_duration, whole_seconds
 from agent_console.sla.errors import PolicyError
+from agent_console.sla.range import check_engine_epoch
 
 CALENDAR = "calendar"
 BUSINESS = "business"
@@ -43,9 +45,25 @@ _TOP_KEYS = {
     "business_hours",
     "maintenance",
     "priority",
+    "alerts",
+    "special_days",
 }
-_PRIORITY_KEYS = {"level", "clock", "first_response", "status_update", "resolution", "label"}
+_PRIORITY_KEYS = {
+    "level",
+    "clock",
+    "first_response",
+    "status_update",
+    "resolution",
+    "label",
+    "status_update_pauses",
+    "update_warning",
+}
+_ALERT_KEYS = {"thresholds"}
+#: alert thresholds (fractions of a target elapsed) when a policy has no ``[alerts]`` table:
+#: 50 %, 80 % and 100 % (the on-call issue's defaults)
+DEFAULT_ALERT_THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 1.0)
 _MAINT_KEYS = {"days", "start", "end", "name"}
+_SPECIAL_KEYS = {"date", "hours", "name"}
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -61,6 +79,13 @@ class PriorityTarget:
     status_update: int
     resolution: int
     label: str = ""
+    #: ``status_update_pauses = true``: the periodic update clock stops while the ticket
+    #: waits on the customer and resumes with the time that was left (Zendesk's pausable
+    #: update); False (default): the update cadence runs on regardless
+    status_update_pauses: bool = False
+    #: ``update_warning = "15m"``: also alert this many seconds (on the priority's clock)
+    #: before each periodic update falls due; None = no such alert
+    update_warning: int | None = None
 
     @property
     def business(self) -> bool:
@@ -80,6 +105,7 @@ class Policy:
         "description",
         "calendar",
         "fingerprint",
+        "alert_thresholds",
         "_lookup",
     )
 
@@ -93,6 +119,9 @@ class Policy:
     #: sha256 hex of the policy's content (name + parsed document, key order and comments
     #: ignored): stored on each ticket beside the deadlines it produced (DESIGN.md Storage)
     fingerprint: str
+    #: when to alert, as fractions of a target elapsed, ascending and unique, each in
+    #: (0, 1]; from the ``[alerts]`` table, default :data:`DEFAULT_ALERT_THRESHOLDS`
+    alert_thresholds: tuple[float, ...]
 
     def __init__(
         self,
@@ -102,6 +131,7 @@ class Policy:
         source: str = "<policy>",
         description: str = "",
         fingerprint: str = "",
+        alert_thresholds: tuple[float, ...] = DEFAULT_ALERT_THRESHOLDS,
     ) -> None:
         lookup: dict[object, PriorityTarget] = {}
         for key, target in priorities.items():
@@ -132,9 +162,11 @@ class Policy:
                 {
                     "timezone": calendar.timezone,
                     "priorities": {k: repr(v) for k, v in priorities.items()},
+                    "alert_thresholds": list(alert_thresholds),
                 },
             ),
         )
+        sets(self, "alert_thresholds", tuple(float(x) for x in alert_thresholds))
         sets(self, "_lookup", lookup)
 
     def __setattr__(self, key: str, value: object) -> None:
@@ -168,12 +200,14 @@ class Policy:
             return self.calendar.add(start, seconds)
         if start.tzinfo is None:
             require_aware(start, "start")
+        check_engine_epoch(start.timestamp(), "start")
         # via UTC: aware arithmetic in a ZoneInfo zone would be wall-clock arithmetic
         return start.astimezone(UTC) + timedelta(seconds=seconds)
 
     def elapsed(self, priority: str, start: datetime, end: datetime) -> int:
         """Seconds on the priority's clock from ``start`` to ``end`` (negative if
-        ``end`` is earlier)."""
+        ``end`` is earlier), whole seconds rounded half away from zero (0.5 s → 1 s,
+        -0.5 s → -1 s: :func:`~agent_console.sla.durations.whole_seconds`)."""
         target = self._lookup.get(priority) or self.target(priority)
         if target.clock == BUSINESS:
             return self.calendar.elapsed(start, end)
@@ -181,7 +215,7 @@ class Policy:
             require_aware(start, "start")
         if end.tzinfo is None:
             require_aware(end, "end")
-        return round(end.timestamp() - start.timestamp())
+        return whole_seconds(end.timestamp() - start.timestamp())
 
     def is_running(self, priority: str, at: datetime) -> bool:
         """Is the priority's clock running at ``at``? (calendar: always)."""
@@ -389,6 +423,34 @@ def _parse_maintenance(ctx: _Ctx, value: Any) -> tuple[MaintenanceRule, ...]:
     return tuple(rules)
 
 
+def _parse_special_days(ctx: _Ctx, value: Any) -> dict[date, SpecialDay]:
+    """``[[special_days]]`` tables: ``date``, ``hours`` (like a business_hours day; ``[]``
+    = closed) and an optional ``name``. A date may appear once."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ctx.fail("special_days", "expected [[special_days]] tables with date and hours")
+    out: dict[date, SpecialDay] = {}
+    for i, item in enumerate(value):
+        key = f"special_days[{i}]"
+        if not isinstance(item, dict):
+            raise ctx.fail(key, 'expected a table: date = "2026-12-24", hours = ["09:00", "12:00"]')
+        ctx.check_keys(item, _SPECIAL_KEYS, key)
+        for required in ("date", "hours"):
+            if required not in item:
+                hint = ' (e.g. ["09:00", "12:00"], or [] for closed)' if required == "hours" else ""
+                raise ctx.fail(f"{key}.{required}", f"missing{hint}")
+        day = _parse_date(ctx, f"{key}.date", item["date"])
+        spans = _parse_day(ctx, f"{key}.hours", item["hours"])
+        name = item.get("name", "special day")
+        if not isinstance(name, str) or not name.strip():
+            raise ctx.fail(f"{key}.name", "expected a non-empty string")
+        if day in out:
+            raise ctx.fail(f"{key}.date", f"{day.isoformat()} is listed twice in special_days")
+        out[day] = SpecialDay(spans, name.strip())
+    return out
+
+
 def _parse_duration(ctx: _Ctx, key: str, value: Any, clock: str) -> int:
     try:
         seconds = parse_duration(value)
@@ -421,6 +483,19 @@ def _parse_priority(ctx: _Ctx, name: str, value: Any) -> PriorityTarget:
     label = value.get("label", "")
     if not isinstance(label, str):
         raise ctx.fail(f"{key}.label", "expected a string")
+    pauses = value.get("status_update_pauses", False)
+    if not isinstance(pauses, bool):
+        raise ctx.fail(f"{key}.status_update_pauses", f"expected true or false, got {pauses!r}")
+    status_update = _parse_duration(ctx, f"{key}.status_update", value["status_update"], clock)
+    warning: int | None = None
+    if "update_warning" in value:
+        warning = _parse_duration(ctx, f"{key}.update_warning", value["update_warning"], clock)
+        if warning >= status_update:
+            raise ctx.fail(
+                f"{key}.update_warning",
+                f"{value['update_warning']!r} is not shorter than status_update "
+                f"{value['status_update']!r} (it alerts that long before each update is due)",
+            )
     return PriorityTarget(
         name=name,
         level=level,
@@ -428,10 +503,42 @@ def _parse_priority(ctx: _Ctx, name: str, value: Any) -> PriorityTarget:
         first_response=_parse_duration(
             ctx, f"{key}.first_response", value["first_response"], clock
         ),
-        status_update=_parse_duration(ctx, f"{key}.status_update", value["status_update"], clock),
+        status_update=status_update,
         resolution=_parse_duration(ctx, f"{key}.resolution", value["resolution"], clock),
         label=label,
+        status_update_pauses=pauses,
+        update_warning=warning,
     )
+
+
+def _parse_alerts(ctx: _Ctx, value: Any) -> tuple[float, ...]:
+    """``[alerts] thresholds = [0.5, 0.8, 1.0]``: fractions of a target elapsed at which
+    the on-call alerts fire; each in (0, 1], ascending, unique (issue 10)."""
+    if not isinstance(value, dict):
+        raise ctx.fail("alerts", "expected a table: [alerts] thresholds = [0.5, 0.8, 1.0]")
+    ctx.check_keys(value, _ALERT_KEYS, "alerts")
+    if "thresholds" not in value:
+        return DEFAULT_ALERT_THRESHOLDS
+    raw = value["thresholds"]
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail(
+            "alerts.thresholds",
+            f"expected a non-empty list of fractions like [0.5, 0.8, 1.0], got {raw!r}",
+        )
+    out: list[float] = []
+    for i, item in enumerate(raw):
+        key = f"alerts.thresholds[{i}]"
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            raise ctx.fail(key, f"expected a fraction of the target like 0.8, got {item!r}")
+        if not (0 < item <= 1):
+            raise ctx.fail(key, f"{item!r} is outside (0, 1] (1.0 = the deadline itself)")
+        if out and item <= out[-1]:
+            word = "repeats" if item == out[-1] else "is below"
+            raise ctx.fail(
+                key, f"{item!r} {word} {out[-1]!r} (list thresholds ascending, each once)"
+            )
+        out.append(float(item))
+    return tuple(out)
 
 
 def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) -> Policy:
@@ -519,6 +626,12 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
                 "business clock, but business_hours has no open hours",
             )
 
+    alert_thresholds = (
+        _parse_alerts(ctx, data["alerts"]) if "alerts" in data else DEFAULT_ALERT_THRESHOLDS
+    )
+
+    special_days = _parse_special_days(ctx, data["special_days"]) if "special_days" in data else {}
+
     calendar = BusinessCalendar(
         tz_name,
         tuple(weekly),
@@ -526,7 +639,17 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
         holiday_country=country,
         holiday_subdiv=subdiv,
         maintenance=maintenance,
+        special_days=special_days,
     )
+    for i, day in enumerate(special_days):
+        holiday = calendar.holiday_name(day)  # explicit, or the country's
+        if holiday is not None:
+            named = "" if holiday == "holiday" else f" ({holiday})"
+            raise ctx.fail(
+                f"special_days[{i}].date",
+                f"{day.isoformat()} is both a holiday{named} and a special day; "
+                "remove one (a special day with hours = [] is closed)",
+            )
     return Policy(
         name,
         calendar,
@@ -534,4 +657,5 @@ def parse_policy(data: Mapping[str, Any], source: str, name: str | None = None) 
         source=source,
         description=description,
         fingerprint=_fingerprint(name, data),
+        alert_thresholds=alert_thresholds,
     )

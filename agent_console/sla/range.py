@@ -36,3 +36,27 @@ def check_supported(instant: datetime, field: str) -> datetime:
             "1900-01-01 to 2199-12-31 (UTC)"
         )
     return instant
+
+
+#: the engine's own window, wider than the supported range so that a deadline computed
+#: from an instant on 2199-12-31 (it may fall in 2200) can be fed back (time left,
+#: explanations), and business time can be subtracted from 1900-01-01: local years
+#: ENGINE_FIRST_YEAR to ENGINE_LAST_YEAR. Outside it the engine raises :class:`OutOfRange`
+#: instead of clamping (which answered a deadline a year late) or overflowing.
+ENGINE_FIRST_YEAR = 1800
+ENGINE_LAST_YEAR = 2300
+_ENGINE_LO = datetime(ENGINE_FIRST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp()
+_ENGINE_HI = datetime(ENGINE_LAST_YEAR, 1, 1, tzinfo=UTC).timestamp()
+
+
+def check_engine_epoch(t: float, field: str = "instant") -> None:
+    """Raise :class:`OutOfRange` if epoch second ``t`` is outside the engine's window (a
+    year inside :data:`ENGINE_FIRST_YEAR` … :data:`ENGINE_LAST_YEAR` in every zone)."""
+    if not (_ENGINE_LO <= t < _ENGINE_HI):
+        try:
+            shown = datetime.fromtimestamp(t, UTC).isoformat()
+        except (OverflowError, ValueError, OSError):
+            shown = f"(epoch second {t:.0f})"
+        raise OutOfRange(
+            f"{field} {shown} is outside the supported range 1900-01-01 to 2199-12-31 (UTC)"
+        )

@@ -22,6 +22,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -49,33 +50,68 @@ class Column:
     width: int
 
 
+#: what goes first when the table is narrow: the least useful column first (issue 12). Key,
+#: priority, subject, assignee and the timer always stay, the timer in full.
+DROP_ORDER = ("requester", "tier", "status")
+#: the timer cell: wide (``FR 36m 10s left · due Mon 10:30 ET``) or compact
+#: (``FR 36m 10s · Mon 10:30``), never cut
+TIMER_WIDE, TIMER_COMPACT = 38, 34
+SUBJECT_MIN, REQUESTER_MIN, REQUESTER_MAX = 16, 12, 34
+#: the requester column is kept only while the subject still gets this much
+SUBJECT_BESIDE_REQUESTER = 24
+
+
 def layout_columns(width: int) -> list[Column]:
-    """Column widths for a table ``width`` cells wide (one space between columns)."""
-    timer = 38 if width >= 110 else 30
-    fixed = [
-        Column("key", "Key", 11 if width >= 100 else 10),
-        Column("priority", "Priority", 8),
+    """Column widths for a table ``width`` cells wide (one space after each column).
+
+    Every column keeps its full width; when they do not all fit, whole columns are
+    dropped in :data:`DROP_ORDER` (then the timer turns compact) and the subject takes
+    what is left."""
+    key = Column("key", "Key", 10)
+    priority = Column("priority", "Priority", 8)
+    status = Column("status", "Status", 8)
+    tier = Column("tier", "Tier", 4)
+    assignee = Column("assignee", "Assignee", 8)
+
+    def build(timer_width: int, dropped: set[str]) -> list[Column] | None:
+        fixed = [key, priority, status, tier, assignee]
+        fixed = [c for c in fixed if c.name not in dropped]
+        used = sum(c.width + 1 for c in fixed) + timer_width + 1
+        free = width - used - 1  # the subject's own separator
+        with_requester = "requester" not in dropped
+        need = SUBJECT_BESIDE_REQUESTER + REQUESTER_MIN + 1 if with_requester else SUBJECT_MIN
+        if free < need:
+            return None
+        middle = []
+        if with_requester:
+            requester = max(min(free * 2 // 5, REQUESTER_MAX, free - SUBJECT_BESIDE_REQUESTER - 1), REQUESTER_MIN)
+            middle = [
+                Column("subject", "Subject", free - requester - 1),
+                Column("requester", "Requester · Org", requester),
+            ]
+        else:
+            middle = [Column("subject", "Subject", free)]
+        head = [c for c in (key, priority) if c.name not in dropped]
+        tail = [c for c in (status, tier, assignee) if c.name not in dropped]
+        return head + middle + tail + [Column("timer", "Next deadline", timer_width)]
+
+    for timer_width in (TIMER_WIDE, TIMER_COMPACT):
+        dropped: set[str] = set()
+        for name in (None, *DROP_ORDER):
+            if name:
+                dropped.add(name)
+            cols = build(timer_width, dropped)
+            if cols is not None:
+                return cols
+    # narrower than any full layout: the must-haves, the subject squeezed
+    free = max(width - (10 + 1 + 8 + 1 + 8 + 1 + TIMER_COMPACT + 1) - 1, 4)
+    return [
+        key,
+        priority,
+        Column("subject", "Subject", free),
+        assignee,
+        Column("timer", "Next deadline", TIMER_COMPACT),
     ]
-    tail = [
-        Column("status", "Status", 8),
-        Column("tier", "Tier", 4),
-        Column("assignee", "Assignee", 9),
-        Column("timer", "Next deadline", timer),
-    ]
-    if width < 100:
-        tail = [c for c in tail if c.name not in ("tier", "assignee")]
-    used = sum(c.width for c in fixed + tail) + len(fixed + tail) + 1
-    flexible = max(width - used, 12)
-    if width >= 100:
-        requester = max(min(flexible * 2 // 5, 34), 12)
-        subject = max(flexible - requester - 1, 10)
-        middle = [
-            Column("subject", "Subject", subject),
-            Column("requester", "Requester · Org", requester),
-        ]
-    else:
-        middle = [Column("subject", "Subject", flexible)]
-    return fixed + middle + tail
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -179,8 +215,16 @@ class QueueTable(ScrollView, can_focus=True):
         self._need_posted = False
         self._positions: dict[int, int] | None = None
         self._columns: list[Column] = []
-        self._static_cache: dict[int, tuple[QueueRow, int, list[Segment], int]] = {}
+        #: the static cells of a row, rendered: keyed by (ticket id, width, draft, look) and
+        #: emptied whenever the styles change (a theme change), so no stale colours stay
+        self._static_cache: LRUCache[
+            tuple[int, int, bool, str], tuple[QueueRow, list[Segment], int]
+        ] = LRUCache(max(2 * cache_limit, 64))
         self._columns_width = -1
+        #: tickets where the agent has an unsent draft (a marker in the subject cell)
+        self.drafts: frozenset[int] = frozenset()
+        #: the agent's own handle: their tickets read ``me`` in the Assignee column
+        self.me: str | None = None
 
     # ------------------------------------------------------------ data in
     @property
@@ -204,6 +248,23 @@ class QueueTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self.ids) + 1)
         self._set_cursor(index, center=index != old_index)
         self.refresh()
+
+    def set_drafts(self, ids: frozenset[int]) -> None:
+        """Mark the tickets where the agent has unsent drafts."""
+        if ids != self.drafts:
+            self.drafts = frozenset(ids)
+            self.refresh()
+
+    def set_me(self, handle: str | None) -> None:
+        if handle != self.me:
+            self.me = handle
+            self._static_cache.clear()
+            self.refresh()
+
+    def notify_style_update(self) -> None:
+        """The theme (or any style) changed: forget every rendered row."""
+        super().notify_style_update()
+        self._static_cache.clear()
 
     def update_rows(self, rows: dict[int, QueueRow], *, forget: Sequence[int] = ()) -> None:
         """Add or replace cached rows (``forget``: ids that no longer exist)."""
@@ -352,13 +413,20 @@ class QueueTable(ScrollView, can_focus=True):
             self._want(tid)
             style = self.get_component_rich_style("queue-table--placeholder")
             return Strip([Segment("  …".ljust(width)[:width], style)])
-        strip = self._row_strip(row, width)
+        look = "plain"
         if index == self.cursor:
-            cursor = self.get_component_rich_style(
-                "queue-table--cursor" if self.has_focus else "queue-table--cursor-blurred"
-            )
-            strip = strip.apply_style(cursor)
-        return strip
+            look = "cursor" if self.has_focus else "blurred"
+        return self._row_strip(row, width, look)
+
+    def _look_style(self, look: str) -> Style:
+        """The row's own style: the table's, or the theme's cursor over it (full width)."""
+        base = self.rich_style
+        if look == "plain":
+            return base
+        cursor = self.get_component_rich_style(
+            "queue-table--cursor" if look == "cursor" else "queue-table--cursor-blurred"
+        )
+        return base + cursor
 
     def _header_strip(self, width: int) -> Strip:
         style = self.get_component_rich_style("queue-table--header")
@@ -368,13 +436,21 @@ class QueueTable(ScrollView, can_focus=True):
         text.truncate(width, pad=True)
         return Strip(list(text.render(self.app.console)), width).apply_style(style)
 
-    def _row_strip(self, row: QueueRow, width: int) -> Strip:
-        """A row: its static cells are rendered once per (row, width) and cached; only
-        the timer cell is formatted on every paint."""
-        base = self.rich_style
+    def _row_strip(self, row: QueueRow, width: int, look: str = "plain") -> Strip:
+        """A row: its static cells are rendered once per (row, width, draft, look) and
+        cached; only the timer cell is formatted on every paint.
+
+        ``look`` is ``plain``, ``cursor`` or ``blurred``: the cursor's background (theme
+        component classes) goes under every cell and the blank rest of the line, so the
+        cursor is a full-width bar — cell colours (priority, status) stay on top of it.
+        (Applying the cursor over already-styled segments, as before, left the table's
+        own background winning: the cursor showed only as bold text.)"""
+        base = self._look_style(look)
         console = self.app.console
-        cached = self._static_cache.get(row.id)
-        if cached is None or cached[0] is not row or cached[1] != width:
+        draft = row.id in self.drafts
+        cache_key = (row.id, width, draft, look)
+        cached = self._static_cache.get(cache_key)
+        if cached is None or cached[0] is not row:
             text = Text(no_wrap=True, overflow="ellipsis", end="")
             for col in self._layout():
                 if col.name == "timer":
@@ -384,11 +460,9 @@ class QueueTable(ScrollView, can_focus=True):
                 text.append_text(cell)
                 text.append(" ")
             prefix = list(Segment.apply_style(text.render(console), base))
-            cached = (row, width, prefix, text.cell_len)
-            if len(self._static_cache) > 2 * self.cache_limit:
-                self._static_cache.clear()
-            self._static_cache[row.id] = cached
-        _, _, prefix, used = cached
+            cached = (row, prefix, text.cell_len)
+            self._static_cache[cache_key] = cached
+        _, prefix, used = cached
         timer_col = self._layout()[-1]
         timer = self._cell(row, timer_col)
         timer.truncate(max(min(timer_col.width, width - used), 0), overflow="ellipsis", pad=True)
@@ -402,7 +476,12 @@ class QueueTable(ScrollView, can_focus=True):
             case "priority":
                 return Text(row.priority, priority_style(row.priority))
             case "subject":
-                return Text(_cell_text(row.subject))
+                t = Text()
+                if row.id in self.drafts:  # a narrow subject keeps the pencil only
+                    t.append("✎ draft" if col.width >= 30 else "✎", Style(bold=True, reverse=True))
+                    t.append(" ")
+                t.append(_cell_text(row.subject))
+                return t
             case "requester":
                 t = Text(_cell_text(row.requester))
                 if row.organization:
@@ -414,6 +493,8 @@ class QueueTable(ScrollView, can_focus=True):
             case "tier":
                 return Text(f"T{row.tier}" + ("↑" if row.escalated else ""))
             case "assignee":
+                if row.assignee is not None and row.assignee == self.me:
+                    return Text("me", Style(bold=True))
                 return Text(row.assignee or "—", Style(dim=row.assignee is None))
             case "timer":
                 try:
@@ -422,7 +503,7 @@ class QueueTable(ScrollView, can_focus=True):
                         self.policy_for(row.policy),
                         self.now,
                         self.zone,
-                        compact=col.width < 36,
+                        compact=col.width < TIMER_WIDE,
                     )
                 except Exception:  # noqa: BLE001 - a bad contract file must not kill the table
                     return Text("policy?", Style(color="red"))
