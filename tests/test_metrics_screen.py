@@ -33,7 +33,9 @@ def make_app(url: str, agent: str = "lee") -> tuple[AgentConsoleApp, list[Metric
     clock = Clock(NOW)
     settings = Settings(db_url=url, agent=agent)
     desk = Desk.open(settings, clock=clock)
-    app = create_app(settings, desk=desk, clock=clock, offer_demo=False)
+    app = create_app(
+        settings, desk=desk, clock=clock, offer_demo=False, alerts=False, real_ticks=False
+    )
     return app, []
 
 
