@@ -10,6 +10,7 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.metrics import MetricsMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
@@ -30,6 +31,7 @@ class Desk(
     ClaimsMixin,
     PolicyApplyMixin,
     DraftsMixin,
+    MetricsMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
