@@ -139,9 +139,11 @@ async def test_the_tui_shows_the_differing_policy_as_a_notification(
 ) -> None:
     from agent_console.app import create_app
 
-    open_desk(sqlite_url).engine.dispose()
+    d = open_desk(sqlite_url)
+    d.add_agent("ann", "Ann One", 1)  # issue 11: the console needs an agent
+    d.engine.dispose()
     local = policy_file(tmp_path, "edited.toml", with_holiday("2026-11-24"))
-    settings = Settings(db_url=sqlite_url, now=FIXED_NOW, policy=local)
+    settings = Settings(db_url=sqlite_url, now=FIXED_NOW, policy=local, agent="ann")
     app = create_app(settings, offer_demo=False)
     async with app.run_test(size=(120, 30), notifications=True) as pilot:
         await pilot.pause(0.2)
