@@ -7,15 +7,20 @@ screen is also in the command palette (``ctrl+p``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 
 from agent_console.desk import Desk, DraftInfo
+from agent_console.desk.live import FeedListener, LinkState, is_unavailable
+from agent_console.desk.presence import HEARTBEAT, TYPING_EVERY, new_console_id
 from agent_console.errors import UserError
 from agent_console.screens.draft_keeper import DRAFT_DEBOUNCE, DraftKeeper
 from agent_console.settings import Settings
@@ -34,6 +39,14 @@ def _knowledge_screen() -> Screen:
     from agent_console.screens.knowledge import KnowledgeScreen
 
     return KnowledgeScreen()
+
+
+class Woken(Message):
+    """The listener heard a notification on ``channel`` (or ``reconnected``)."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__()
+        self.channel = channel
 
 
 class AgentConsoleApp(App[None]):
@@ -66,6 +79,8 @@ class AgentConsoleApp(App[None]):
         clock: Clock | None = None,
         offer_demo: bool = True,
         draft_delay: float = DRAFT_DEBOUNCE,
+        live: bool = True,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -78,6 +93,17 @@ class AgentConsoleApp(App[None]):
             self, lambda: self.desk, delay=draft_delay, on_saved=self._drafts_saved
         )
         self._quitting = False
+        #: whether the database answers (the header's outage notice; see desk/live.py)
+        self.link = LinkState()
+        #: listen for other consoles' commits (PostgreSQL) and announce presence
+        self.live = live
+        self.listener: FeedListener | None = None
+        #: this running console, for presence (see desk/presence.py)
+        self.console_id = new_console_id()
+        self.heartbeat = heartbeat
+        self._presence_timer: Timer | None = None
+        self._presence_key: str | None = None
+        self._typed_at = float("-inf")
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -86,6 +112,8 @@ class AgentConsoleApp(App[None]):
 
     # ---------------------------------------------------------------- first run
     def on_mount(self) -> None:
+        if self.live:
+            self.start_live()
         if self.offer_demo and not self.desk.has_tickets():
             from agent_console.screens.demo_offer import DemoOffer
 
@@ -117,6 +145,106 @@ class AgentConsoleApp(App[None]):
         changed = getattr(self.screen, "drafts_changed", None)
         if callable(changed):
             changed()
+
+    # ---------------------------------------------------------------- live updates
+    def start_live(self) -> None:
+        """Listen for other consoles' commits (PostgreSQL; SQLite screens poll) and start
+        the presence heartbeat."""
+        if self.desk.engine.dialect.name == "postgresql" and self.listener is None:
+            self.listener = FeedListener(
+                self.desk.engine, lambda ch: self.post_message(Woken(ch)), link=self.link
+            ).start()
+        if self._presence_timer is None:
+            self._presence_timer = self.set_interval(self.heartbeat, self._beat, name="presence")
+            self._beat()
+
+    @property
+    def listening(self) -> bool:
+        """True while a listener is connected: screens then read the feed when woken and
+        poll only rarely."""
+        return self.listener is not None and self.listener.listening.is_set()
+
+    @on(Woken)
+    def _woken(self, message: Woken) -> None:
+        if message.channel == "reconnected":
+            self.feed_recovered()
+            return
+        hook = "presence_woken" if message.channel.endswith("presence") else "feed_woken"
+        follow = getattr(self.screen, hook, None)
+        if callable(follow):
+            follow()
+
+    def feed_ok(self) -> None:
+        """A screen read the database: the outage notice (if any) goes, screens catch up."""
+        if self.link.succeeded(datetime.now(UTC)):
+            self.feed_recovered()
+
+    def feed_failed(self, error: BaseException) -> bool:
+        """A screen's read failed. An outage (the database does not answer) goes to the
+        header notice and returns True — no toast; anything else returns False."""
+        if not is_unavailable(error):
+            return False
+        self.link.failed(str(error))
+        self._repaint_headers()
+        return True
+
+    def feed_recovered(self) -> None:
+        self._repaint_headers()
+        follow = getattr(self.screen, "feed_woken", None)
+        if callable(follow):
+            follow()
+        self._beat()
+
+    def outage_notice(self) -> str | None:
+        """The header's outage text now (None: the database answers)."""
+        return self.link.view().notice(self.desk.display_zone)
+
+    def _repaint_headers(self) -> None:
+        tick = getattr(self.screen, "repaint_header", None)
+        if callable(tick):
+            tick()
+
+    def showing_ticket(self, key: str | None) -> None:
+        """The active screen now shows ticket ``key`` (None: no ticket): tell the others."""
+        if key != self._presence_key:
+            self._presence_key = key
+            self._typed_at = float("-inf")
+            self._beat(announce=True)
+
+    def typing_in(self, key: str) -> None:
+        """The agent typed a reply in ``key``: announced at most every ``TYPING_EVERY`` s."""
+        now = time.monotonic()
+        if now - self._typed_at >= TYPING_EVERY:
+            self._typed_at = now
+            self._presence_key = key
+            self._beat(typing=True, announce=True)
+
+    def _beat(self, *, typing: bool = False, announce: bool = False) -> None:
+        if self.live:
+            self._presence_worker(self._presence_key, typing, announce)
+
+    @work(thread=True, group="presence")
+    def _presence_worker(self, key: str | None, typing: bool, announce: bool) -> None:
+        if not self.link.may_try():
+            return
+        try:
+            self.desk.presence_beat(self.console_id, key, typing=typing, announce=announce)
+        except UserError:
+            return  # presence is best effort; an outage shows through the feed
+
+    def leave_presence(self) -> None:
+        """The console exits: its presence row goes and the listener stops."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+        if self.live and not self.link.down:
+            try:
+                self.desk.presence_leave(self.console_id)
+            except UserError:
+                pass  # it expires
+
+    def on_unmount(self) -> None:
+        self.leave_presence()
 
     # ---------------------------------------------------------------- quitting
     async def action_quit(self) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from agent_console.desk.agents import AgentInfo, AgentsMixin
 from agent_console.desk.claims import ClaimsMixin
 from agent_console.desk.drafts import DraftInfo, DraftsMixin
-from agent_console.desk.feed import FeedCursor, FeedMixin
+from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.presence import PresenceMixin, Viewer
 from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
@@ -26,8 +27,9 @@ class Desk(
     QueueMixin,
     ClaimsMixin,
     DraftsMixin,
+    PresenceMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
 
-__all__ = ["AgentInfo", "Desk", "DraftInfo", "FeedCursor", "ImportReport", "TicketSummary"]
+__all__ = ["AgentInfo", "Desk", "DraftInfo", "FeedBatch", "FeedCursor", "ImportReport", "TicketSummary", "Viewer"]
