@@ -26,7 +26,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 from tenacity import RetryCallState, wait_exponential_jitter
 
-from agent_console.desk.feed import FEED_CHANNEL
+from agent_console.desk.feed import FEED_CHANNEL, FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.presence import PRESENCE_CHANNEL
 from agent_console.store.db import first_line
 
@@ -246,3 +246,90 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(cause, OperationalError):
         return True
     return isinstance(cause, DBAPIError) and bool(cause.connection_invalidated)
+
+
+class FeedFollower:
+    """A console's follow loop without a screen (the bench, tests, scripts): a thread that
+    reads the feed from ``cursor`` when woken by a notification (PostgreSQL, ``listen``)
+    or every ``poll`` seconds, calls ``apply(batch)`` and only then advances the cursor. A
+    failed read or apply leaves the cursor: the same changes come again at the next try
+    (after the link's backoff). The screens do the same with Textual workers."""
+
+    def __init__(
+        self,
+        desk: FeedMixin,
+        apply: Callable[[FeedBatch], None],
+        *,
+        cursor: FeedCursor | None = None,
+        listen: bool = True,
+        poll: float = 1.0,
+        link: LinkState | None = None,
+        listener_backoff: Backoff | None = None,
+    ) -> None:
+        self.desk = desk
+        self.apply = apply
+        self.cursor = cursor or desk.follow_feed()
+        self.poll = poll
+        self.link = link or LinkState()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listener: FeedListener | None = None
+        if listen and desk.engine.dialect.name == "postgresql":
+            self.listener = FeedListener(
+                desk.engine,
+                self._woken,
+                link=self.link,
+                backoff=listener_backoff,
+                channels=(FEED_CHANNEL,),
+            )
+        #: reads that found changes, and wake-ups by notification (tests read them)
+        self.reads = 0
+        self.woken = 0
+
+    def _woken(self, _channel: str) -> None:
+        self.woken += 1
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> FeedFollower:
+        if self.listener is not None:
+            self.listener.start()
+        self._thread = threading.Thread(target=self._run, name="feed-follower", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self.listener is not None:
+            self.listener.stop(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            if not self.link.may_try():
+                continue
+            self.step()
+
+    def step(self) -> bool:
+        """One read-apply-advance; False when it failed (the cursor stayed)."""
+        try:
+            batch = self.desk.read_feed(self.cursor)
+            if batch:
+                self.apply(batch)
+                self.reads += 1
+            self.cursor.advance(batch)
+        except Exception as exc:  # noqa: BLE001 - an outage or a failed apply: retry later
+            self.link.failed(first_line(exc))
+            return False
+        if self.link.succeeded(datetime.now(UTC)):
+            self._wake.set()  # back: read again at once (catch up)
+        return True

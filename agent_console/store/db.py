@@ -92,7 +92,42 @@ def _m2_unassigned_queue_index(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_m1_initial, _m2_unassigned_queue_index]
+#: PostgreSQL: every statement that inserts events notifies the feed channel, in the same
+#: transaction (delivered on commit; one notification per transaction). See desk/live.py.
+FEED_NOTIFY_DDL = (
+    """
+    CREATE OR REPLACE FUNCTION agent_console_feed_notify() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('agent_console_feed', '');
+        RETURN NULL;
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS ticket_event_notify ON ticket_event",
+    """
+    CREATE TRIGGER ticket_event_notify AFTER INSERT ON ticket_event
+    FOR EACH STATEMENT EXECUTE FUNCTION agent_console_feed_notify()
+    """,
+)
+
+
+def _m3_live(conn: Connection) -> None:
+    """Version 3 (issue 11, live updates): the presence table, and on PostgreSQL the
+    trigger that announces new events. (To become an Alembic revision with the rest.)"""
+    from agent_console.store.models import Presence
+
+    Presence.__table__.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        for ddl in FEED_NOTIFY_DDL:
+            conn.execute(text(ddl))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _m1_initial,
+    _m2_unassigned_queue_index,
+    _m3_live,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
