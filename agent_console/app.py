@@ -20,7 +20,12 @@ from textual.timer import Timer
 
 from agent_console.desk import Desk, DraftInfo
 from agent_console.desk.live import FeedListener, LinkState, is_unavailable
-from agent_console.desk.presence import HEARTBEAT, TYPING_EVERY, new_console_id
+from agent_console.desk.presence import (
+    HEARTBEAT,
+    PRESENCE_CHANNEL,
+    TYPING_EVERY,
+    new_console_id,
+)
 from agent_console.errors import UserError
 from agent_console.screens.draft_keeper import DRAFT_DEBOUNCE, DraftKeeper
 from agent_console.settings import Settings
@@ -42,11 +47,13 @@ def _knowledge_screen() -> Screen:
 
 
 class Woken(Message):
-    """The listener heard a notification on ``channel`` (or ``reconnected``)."""
+    """The listener heard a notification on ``channel`` with ``payload`` (or
+    ``reconnected``)."""
 
-    def __init__(self, channel: str) -> None:
+    def __init__(self, channel: str, payload: str = "") -> None:
         super().__init__()
         self.channel = channel
+        self.payload = payload
 
 
 class AgentConsoleApp(App[None]):
@@ -152,7 +159,7 @@ class AgentConsoleApp(App[None]):
         the presence heartbeat."""
         if self.desk.engine.dialect.name == "postgresql" and self.listener is None:
             self.listener = FeedListener(
-                self.desk.engine, lambda ch: self.post_message(Woken(ch)), link=self.link
+                self.desk.engine, lambda ch, payload: self.post_message(Woken(ch, payload)), link=self.link
             ).start()
         if self._presence_timer is None:
             self._presence_timer = self.set_interval(self.heartbeat, self._beat, name="presence")
@@ -169,8 +176,13 @@ class AgentConsoleApp(App[None]):
         if message.channel == "reconnected":
             self.feed_recovered()
             return
-        hook = "presence_woken" if message.channel.endswith("presence") else "feed_woken"
-        follow = getattr(self.screen, hook, None)
+        if message.channel == PRESENCE_CHANNEL:
+            kind, _, key = message.payload.partition(":")
+            if kind == "typing" and key != getattr(self.screen, "key", None):
+                return  # typing matters only to the consoles showing that ticket
+            follow = getattr(self.screen, "presence_woken", None)
+        else:
+            follow = getattr(self.screen, "feed_woken", None)
         if callable(follow):
             follow()
 

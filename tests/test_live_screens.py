@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy.exc import OperationalError
 from textual.widgets import Static, TextArea
 
+from agent_console.app import create_app
 from agent_console.desk import Desk
 from agent_console.desk.live import Backoff, LinkState
 from agent_console.errors import UserError
@@ -16,6 +18,7 @@ from agent_console.screens.collision import CollisionPrompt
 from agent_console.screens.ticket_composer import Composer
 from agent_console.settings import Settings
 from agent_console.widgets.queue_table import QueueTable
+from tests.conftest import FIXED_NOW
 from tests.test_queue_screen import SIZE
 from tests.test_queue_screen import make_app as make_queue_app
 from tests.test_queue_screen import settle as settle_queue
@@ -182,3 +185,42 @@ async def test_an_internal_note_never_asks(settings: Settings) -> None:
         await settle(pilot)
         assert app.screen is screen
         assert ann_desk.ticket_detail(key).thread[-1].kind == "internal"
+
+
+@pytest.mark.postgres
+async def test_queue_is_woken_by_another_consoles_claim_on_postgres(pg_url: str) -> None:
+    """No polling (the timer is paused): the listener's notification alone brings the
+    claim to the screen, and the header shows no outage."""
+    from tests.test_queue_screen import Clock
+
+    base = Settings(db_url=pg_url, now=FIXED_NOW)
+    admin = Desk.open(base)
+    admin.add_agent("alice", "Alice One", 1)
+    admin.add_agent("bruno", "Bruno Two", 1)
+    keys = [
+        admin.create_ticket(
+            subject=f"t{i}", body="b", requester_email="a@b.example", priority="urgent"
+        )
+        for i in range(3)
+    ]
+    alice = base.with_(agent="alice")
+    app = create_app(alice, desk=Desk(admin.engine, alice), clock=Clock(FIXED_NOW), offer_demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settle_queue(pilot)
+        screen._feed_timer.pause()  # type: ignore[union-attr]
+        assert app.listener is not None
+        deadline = time.monotonic() + 20
+        while not app.listening and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert app.listening
+        table = screen.query_one(QueueTable)
+        Desk(admin.engine, base.with_(agent="bruno")).claim(keys[1])
+        tid = next(i for i, r in table.rows.items() if r.key == keys[1])
+        while time.monotonic() < deadline:
+            await pilot.pause(0.05)
+            row = table.rows.get(tid)
+            if row is not None and row.assignee == "bruno":
+                break
+        assert table.rows[tid].assignee == "bruno"
+        assert app.outage_notice() is None
+    admin.engine.dispose()

@@ -144,15 +144,15 @@ def listener_engine(engine: Engine) -> Engine:
 
 
 class FeedListener:
-    """A thread that LISTENs (PostgreSQL only) and calls ``on_wake(channel)`` for every
-    notification, and ``on_wake("reconnected")`` after a lost connection came back.
+    """A thread that LISTENs (PostgreSQL only) and calls ``on_wake(channel, payload)`` for
+    every notification, and ``on_wake("reconnected", "")`` after a lost connection came back.
     ``link`` (optional) is told about failures and recoveries. ``ping``: seconds between
     connection checks when idle. Start with :meth:`start`, end with :meth:`stop`."""
 
     def __init__(
         self,
         engine: Engine,
-        on_wake: Callable[[str], None],
+        on_wake: Callable[[str, str], None],
         *,
         link: LinkState | None = None,
         backoff: Backoff | None = None,
@@ -219,12 +219,12 @@ class FeedListener:
             if self._link is not None:
                 self._link.succeeded(self._clock())
             if catch_up:
-                self._on_wake("reconnected")
+                self._on_wake("reconnected", "")
             last_ping = time.monotonic()
             while not self._stop.is_set():
                 for note in conn.notifies(timeout=0.25):  # type: ignore[union-attr]
                     self.wakes += 1
-                    self._on_wake(note.channel)
+                    self._on_wake(note.channel, note.payload)
                     last_ping = time.monotonic()
                 if time.monotonic() - last_ping >= self._ping:
                     conn.execute("SELECT 1")  # type: ignore[union-attr]
@@ -287,7 +287,7 @@ class FeedFollower:
         self.reads = 0
         self.woken = 0
 
-    def _woken(self, _channel: str) -> None:
+    def _woken(self, _channel: str, _payload: str) -> None:
         self.woken += 1
         self._wake.set()
 

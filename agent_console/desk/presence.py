@@ -10,7 +10,9 @@ any console deletes it. A console that exits deletes its row (:meth:`presence_le
 
 Times here are wall-clock UTC (``presence_clock``), never the desk's rehearsal clock:
 presence is about now. On PostgreSQL a change of what a console shows or types is also
-announced on :data:`PRESENCE_CHANNEL`, so other consoles repaint at once.
+announced on :data:`PRESENCE_CHANNEL`, so other consoles repaint at once: the payload is
+``open:KEY`` (a console now shows KEY; ``open:`` no ticket, ``leave:`` it exited) — every
+console reads again — or ``typing:KEY`` — only the consoles showing KEY read again.
 """
 
 from __future__ import annotations
@@ -101,14 +103,15 @@ class PresenceMixin(DeskCore):
             s.execute(stmt.on_conflict_do_update(index_elements=["console"], set_=update))
             s.execute(delete(Presence).where(col(Presence.seen_at) < self._presence_cutoff(now)))
             if announce and postgres:
-                s.execute(text("SELECT pg_notify(:c, '')"), {"c": PRESENCE_CHANNEL})
+                payload = f"{'typing' if typing else 'open'}:{ticket_key or ''}"
+                s.execute(text("SELECT pg_notify(:c, :p)"), {"c": PRESENCE_CHANNEL, "p": payload})
 
     def presence_leave(self, console: str) -> None:
         """The console exits: its row goes (others see it at their next read)."""
         with self.write() as s:
             s.execute(delete(Presence).where(col(Presence.console) == console))
             if self.engine.dialect.name == "postgresql":
-                s.execute(text("SELECT pg_notify(:c, '')"), {"c": PRESENCE_CHANNEL})
+                s.execute(text("SELECT pg_notify(:c, 'leave:')"), {"c": PRESENCE_CHANNEL})
 
     def viewers(self, ticket_key: str, *, console: str | None = None) -> list[Viewer]:
         """The other consoles showing ``ticket_key`` (not ``console``), one per agent, by
