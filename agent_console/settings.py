@@ -24,6 +24,12 @@ ENV_TZ = "AGENT_CONSOLE_TZ"
 
 DEMO_AGENT = "demo"
 
+#: size limits (issue 15): one name each, used by import, mail and the screens
+DEFAULT_MAX_BODY_CHARS = 1_000_000
+DEFAULT_FOLD_BODY_CHARS = 20_000
+DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 2**20
+SIZE_LIMITS = ("max_body_chars", "fold_body_chars", "max_attachment_bytes")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -36,6 +42,12 @@ class Settings:
     now: datetime | None = None
     demo: bool = False
     config_file: Path | None = None
+    #: a message body longer than this (characters) is refused: import, mail, replies
+    max_body_chars: int = DEFAULT_MAX_BODY_CHARS
+    #: a body longer than this (characters) is stored whole but shown folded in the thread
+    fold_body_chars: int = DEFAULT_FOLD_BODY_CHARS
+    #: an attachment larger than this (bytes) is refused
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -54,16 +66,41 @@ def read_config_file(path: Path) -> dict[str, object]:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"config file {path}: {exc}") from exc
-    allowed = {"db", "agent", "policy", "timezone"}
+    allowed = {"db", "agent", "policy", "timezone", *SIZE_LIMITS}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise UserError(
             f"config file {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
         )
     for key, value in data.items():
-        if not isinstance(value, str):
+        if key in SIZE_LIMITS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UserError(f"config file {path}: {key} must be a whole number above 0")
+        elif not isinstance(value, str):
             raise UserError(f"config file {path}: {key} must be a string")
     return data
+
+
+def size_limits(cfg: Mapping[str, object], source: str = "config file") -> dict[str, int]:
+    """The three size limits from a config mapping, defaults for the missing ones.
+
+    Raises :class:`UserError` when ``fold_body_chars`` exceeds ``max_body_chars``."""
+    out = {
+        "max_body_chars": DEFAULT_MAX_BODY_CHARS,
+        "fold_body_chars": DEFAULT_FOLD_BODY_CHARS,
+        "max_attachment_bytes": DEFAULT_MAX_ATTACHMENT_BYTES,
+    }
+    for key in SIZE_LIMITS:
+        value = cfg.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value
+    if out["fold_body_chars"] > out["max_body_chars"]:
+        raise UserError(
+            f"{source}: fold_body_chars ({out['fold_body_chars']:,}) is larger than "
+            f"max_body_chars ({out['max_body_chars']:,}); bodies above max_body_chars are "
+            "refused, so nothing would ever fold"
+        )
+    return out
 
 
 def resolve_settings(
@@ -99,6 +136,7 @@ def resolve_settings(
         policy=Path(policy_str).expanduser() if policy_str else default_policy_path(),
         timezone=zone,
         config_file=cfg_path if cfg else None,
+        **size_limits(cfg, f"config file {cfg_path}"),
     )
 
 

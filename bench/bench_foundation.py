@@ -3,6 +3,12 @@
 
     python bench/bench_foundation.py                  # 1,000,000 seeded, 100,000 imported
     python bench/bench_foundation.py --seed-tickets 100000 --import-rows 20000
+    python bench/bench_foundation.py --seed-tickets 0      # the import figures only
+
+The import is measured three times on one database: the file into an empty database (new
+tickets), a second file with the same external ids whose every row changes its subject
+and tags and half of them their priority (updates with their events, issue 9), and that
+second file again (nothing changes: unchanged rows).
 
 Each figure runs the real CLI in a subprocess (process start included), like a user would.
 """
@@ -33,23 +39,28 @@ def db_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
 
 
-def write_import_file(path: Path, rows: int) -> None:
+def write_import_file(path: Path, rows: int, *, changed: bool = False) -> None:
+    """``changed``: the same tickets with a new subject and tags, half a new priority."""
     rng = random.Random(42)
     base = datetime(2026, 11, 1, tzinfo=UTC)
     orgs = [f"Org {i}" for i in range(50)]
     with path.open("w", encoding="utf-8") as fh:
         for i in range(rows):
+            priority = rng.choice(["critical", "urgent", "minor", "1", "2", "3"])
+            if changed and i % 2:
+                priority = {"critical": "urgent", "urgent": "minor", "minor": "critical",
+                            "1": "2", "2": "3", "3": "1"}[priority]
             fh.write(json.dumps({
                 "external_id": f"ext-{i}",
-                "subject": f"Rewards not posting for batch {i}",
+                "subject": f"Rewards not posting for batch {i}" + (" (again)" if changed else ""),
                 "body": "Points for yesterday's purchases did not post. " * 3,
                 "requester_email": f"user{rng.randrange(5000)}@example.com",
                 "requester_name": "Some Customer",
                 "organization": rng.choice(orgs),
-                "priority": rng.choice(["critical", "urgent", "minor", "1", "2", "3"]),
+                "priority": priority,
                 "channel": rng.choice(["email", "phone", "portal"]),
                 "opened_at": (base + timedelta(minutes=rng.randrange(30_000))).isoformat(),
-                "tags": "rewards,batch",
+                "tags": "rewards,batch,changed" if changed else "rewards,batch",
             }) + "\n")
 
 
@@ -60,23 +71,30 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ac-bench-") as tmp:
         tmpdir = Path(tmp)
-        seed_db = tmpdir / "seed.db"
-        secs = cli("--db", f"sqlite:///{seed_db}", "seed", "--tickets", str(args.seed_tickets),
-                   "--now", NOW)
-        size = db_size(seed_db)
-        print(f"seed --tickets {args.seed_tickets:,}: {secs:.1f} s wall "
-              f"({args.seed_tickets / secs:,.0f} tickets/s), database {size / 2**20:,.0f} MiB")
+        if args.seed_tickets:
+            seed_db = tmpdir / "seed.db"
+            secs = cli("--db", f"sqlite:///{seed_db}", "seed", "--tickets",
+                       str(args.seed_tickets), "--now", NOW)
+            size = db_size(seed_db)
+            print(f"seed --tickets {args.seed_tickets:,}: {secs:.1f} s wall "
+                  f"({args.seed_tickets / secs:,.0f} tickets/s), "
+                  f"database {size / 2**20:,.0f} MiB")
 
         src = tmpdir / "import.jsonl"
         write_import_file(src, args.import_rows)
+        changed = tmpdir / "changed.jsonl"
+        write_import_file(changed, args.import_rows, changed=True)
         imp_db = tmpdir / "import.db"
-        cli("--db", f"sqlite:///{imp_db}", "agent", "list")  # create the schema first
-        secs = cli("--db", f"sqlite:///{imp_db}", "import", "tickets", str(src))
-        print(f"import tickets ({args.import_rows:,} JSON Lines rows, new): {secs:.1f} s wall, "
-              f"{args.import_rows / secs:,.0f} rows/s")
-        secs = cli("--db", f"sqlite:///{imp_db}", "import", "tickets", str(src))
-        print(f"import tickets again (same external_ids, updates): {secs:.1f} s wall, "
-              f"{args.import_rows / secs:,.0f} rows/s")
+        base = ("--db", f"sqlite:///{imp_db}")
+        cli(*base, "agent", "list")  # create the schema first
+        for label, path in (
+            ("new", src),
+            ("same external_ids, every row changed: updates with their events", changed),
+            ("the changed file again: nothing changes", changed),
+        ):
+            secs = cli(*base, "import", "tickets", str(path))
+            print(f"import tickets ({args.import_rows:,} JSON Lines rows, {label}): "
+                  f"{secs:.1f} s wall, {args.import_rows / secs:,.0f} rows/s")
 
 
 if __name__ == "__main__":

@@ -66,15 +66,15 @@ def test_reimport_same_external_id_updates_never_duplicates(desk: Desk, tmp_path
     changed = [dict(GOOD[0], subject="Portal login loops (all managers)", priority="critical"),
                GOOD[1]]
     report = desk.import_tickets(write_jsonl(tmp_path / "t2.jsonl", changed))
-    assert (report.created, report.updated) == (0, 2)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 1)
     after = counts(desk)
     assert after[0] == before[0] and after[1] == before[1]  # no new tickets or messages
-    assert after[2] == before[2] + 2  # one 'import-updated' event each
+    assert after[2] == before[2] + 2  # a 'subject' and a 'priority' event; none for zd-2
     subjects = {t.subject: t for t in desk.list_tickets()}
     assert subjects["Portal login loops (all managers)"].priority == "critical"
-    # the whole file again: the two with an external_id update; the row without one is new
+    # the whole file again: zd-1 changes back, zd-2 is unchanged; the row without one is new
     report = desk.import_tickets(path)
-    assert (report.created, report.updated) == (1, 2)
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
     assert counts(desk)[0] == 4
 
 
@@ -110,6 +110,8 @@ def test_a_bad_row_imports_nothing(desk: Desk, tmp_path: Path, case: str) -> Non
     desk.import_tickets(write_jsonl(tmp_path / "first.jsonl", [GOOD[0]]))
     before = counts(desk)
     bad, reason = BAD_CASES[case]
+    if isinstance(bad, dict):  # not the external id of line 1 (a duplicate is its own error)
+        bad = dict(bad, external_id="zd-bad")
     path = write_jsonl(tmp_path / "bad.jsonl", [GOOD[1], GOOD[2], bad, dict(GOOD[0], subject="new")])
     with pytest.raises(ImportFailed) as info:
         desk.import_tickets(path)
@@ -122,7 +124,11 @@ def test_every_bad_row_is_reported_with_its_line(desk: Desk, tmp_path: Path) -> 
     rows = [GOOD[0], dict(GOOD[1], priority="p9"), "", GOOD[2], "{oops", dict(GOOD[1], subject="")]
     with pytest.raises(ImportFailed) as info:
         desk.import_tickets(write_jsonl(tmp_path / "bad.jsonl", rows))
-    assert [e.line for e in info.value.errors] == [2, 5, 6]
+    assert [e.line for e in info.value.errors] == [2, 5, 6, 6]
+    # every problem of a row: line 6 lacks a subject AND repeats line 2's external id
+    assert [e.reason for e in info.value.errors][2:] == [
+        "missing subject", "external_id 'zd-2' is also on line 2 (one row per ticket in a file)"
+    ]
     assert counts(desk)[0] == 0
 
 
@@ -173,5 +179,5 @@ def test_failure_while_writing_leaves_nothing(desk: Desk, tmp_path: Path, monkey
 def test_import_on_postgres(pg_desk: Desk, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "t.jsonl", GOOD)
     assert pg_desk.import_tickets(path).created == 3
-    assert pg_desk.import_tickets(path).updated == 2
+    assert pg_desk.import_tickets(path).unchanged == 2
     assert counts(pg_desk)[0] == 4  # the row without external_id was imported twice

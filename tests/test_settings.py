@@ -48,3 +48,26 @@ def test_file_then_env_then_command_line(tmp_path: Path) -> None:
 def test_bad_config_file(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         resolve_settings(env=write_config(tmp_path, text))
+
+
+def test_size_limits_default_and_from_the_config_file(tmp_path: Path) -> None:
+    s = resolve_settings(env={"AGENT_CONSOLE_CONFIG": str(tmp_path / "none.toml")})
+    assert (s.max_body_chars, s.fold_body_chars, s.max_attachment_bytes) == (
+        1_000_000, 20_000, 10 * 2**20)
+    s = resolve_settings(env=write_config(
+        tmp_path, "max_body_chars = 5000\nfold_body_chars = 100\nmax_attachment_bytes = 42\n"))
+    assert (s.max_body_chars, s.fold_body_chars, s.max_attachment_bytes) == (5000, 100, 42)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('max_body_chars = "big"\n', "max_body_chars must be a whole number above 0"),
+        ("fold_body_chars = 0\n", "fold_body_chars must be a whole number above 0"),
+        ("max_attachment_bytes = true\n", "max_attachment_bytes must be a whole number"),
+        ("max_body_chars = 100\n", r"fold_body_chars \(20,000\) is larger than max_body_chars"),
+    ],
+)
+def test_bad_size_limits(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        resolve_settings(env=write_config(tmp_path, text))

@@ -9,10 +9,11 @@ def run_tui(ctx: CliContext, *, demo: bool = False) -> int:
     from agent_console.app import create_app
 
     desk = ctx.desk
-    desk.get_agent()  # an unknown --agent is one clear line here, not a crash in the UI
-    if demo and not desk.has_tickets():
+    # first run: the demo data (and its agents, alice included) before the agent check
+    if demo and desk.demo_needs_loading():
         print("loading demo data (2,000 tickets)…")
-        desk.seed(2000, seed=1)
+        desk.load_demo()
+    desk.get_agent()  # an unknown --agent is one clear line here, not a crash in the UI
     app = create_app(ctx.settings, desk=desk)
     app.run()
     return 0

@@ -1,9 +1,17 @@
 """``import tickets``: JSON Lines or CSV, validated whole before anything is written.
 
-All or nothing: every row is checked first; a file with any bad row writes nothing and the
-report lists each bad row with its line number and reason. Rows are then applied in one
-transaction with bulk statements; the same ``external_id`` imported again updates its
-ticket instead of duplicating it.
+All or nothing: every row is checked first by :mod:`agent_console.desk.validation` (one
+layer, the same answer on SQLite and PostgreSQL); a file with any problem writes nothing
+and the report lists every problem of every row with its line number. Rows are then
+applied in one transaction with bulk statements.
+
+The same ``external_id`` imported again updates its ticket the way the workflow would
+(issue 9): only an open ticket changes, only its subject, priority, request type and tags,
+each change writes its event (``subject``, ``priority``, ``classified``) and bumps the
+ticket's ``version``; a priority change recomputes the deadlines from the ticket's stored
+facts. The thread (the customer's first message included), the opening instant, the
+requester, the organization and the channel never change; a resolved or closed ticket is
+left alone.
 """
 
 from __future__ import annotations
@@ -21,71 +29,51 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from agent_console.desk.deadlines import nearest_due, nearest_due_of_row, parse_pauses
-from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin, normalise_tags
+from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
+from agent_console.desk.validation import (
+    FIELDS,
+    REQUIRED,
+    ImportRow,
+    RowChecker,
+    RowError,
+    _json_kind,
+    plural,
+)
 from agent_console.errors import UserError
-from agent_console.sla import compute_deadlines
+from agent_console.sla import Policy, compute_deadlines
 from agent_console.store.models import (
-    Channel,
     Customer,
     Message,
     MessageKind,
     Organization,
     Priority,
-    RequestType,
     Status,
     Ticket,
     TicketEvent,
 )
 
-FIELDS = (
-    "external_id",
-    "subject",
-    "body",
-    "requester_email",
-    "requester_name",
-    "organization",
-    "priority",
-    "channel",
-    "opened_at",
-    "request_type",
-    "tags",
-)
-REQUIRED = ("subject", "body", "requester_email", "priority", "channel", "opened_at")
-MAX_SUBJECT = 500
+__all__ = ["ImportFailed", "ImportMixin", "ImportReport", "ImportRow", "RowError"]
+
 CHUNK = 5000
+_OPEN_STATUSES = frozenset(st.value for st in Status if st.is_open)
+_LEVEL = {p.value: p.level for p in Priority}
+#: the csv module's own field limit (131,072) is lifted: Settings.max_body_chars decides
+CSV_FIELD_LIMIT = 2**31 - 1
 
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    line: int
-    external_id: str | None
-    subject: str
-    body: str
-    requester_email: str
-    requester_name: str | None
-    organization: str | None
-    priority: Priority
-    channel: Channel
-    opened_at: datetime
-    request_type: RequestType
-    tags: str
-
-
 @dataclass
 class ImportReport:
+    """What an import did: ``created`` new tickets, ``updated`` open tickets that changed,
+    ``unchanged`` open tickets the file left as they were, ``finished`` resolved or closed
+    tickets left alone, ``keys`` of the tickets created or updated."""
+
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
+    finished: int = 0
+    events: int = 0
     errors: list[RowError] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
 
@@ -93,33 +81,47 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.finished
+
+    def summary(self) -> str:
+        """``imported 1 ticket (1 new, 0 updated)`` plus what was left alone."""
+        text = (
+            f"imported {plural(self.total, 'ticket')} "
+            f"({self.created:,} new, {self.updated:,} updated"
+        )
+        if self.unchanged:
+            text += f", {self.unchanged:,} unchanged"
+        if self.finished:
+            text += f", {self.finished:,} resolved or closed left alone"
+        return text + ")"
+
 
 class ImportFailed(UserError):
-    """The file had bad rows; nothing was imported."""
+    """The file had bad rows; nothing was imported. ``errors``: every problem, in line
+    order (several per line when a row has several)."""
 
     def __init__(self, path: str, errors: list[RowError]) -> None:
-        n = len(errors)
+        rows = len({e.line for e in errors})
         super().__init__(
-            f"{path}: {n} bad row{'s' if n != 1 else ''}, nothing imported (first: {errors[0]})"
+            f"{path}: {plural(len(errors), 'problem')} in {plural(rows, 'row')}, "
+            f"nothing imported (first: {errors[0]})"
         )
         self.errors = errors
+        self.rows = rows
 
 
 # ---------------------------------------------------------------------- reading
-def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    fmt = _detect_format(path, text)
-    if fmt == "jsonl":
-        yield from _jsonl_records(text)
-    else:
-        yield from _csv_records(text)
 
 
 def _detect_format(path: Path, text: str) -> str:
@@ -128,49 +130,116 @@ def _detect_format(path: Path, text: str) -> str:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    return "jsonl" if text.lstrip().startswith("{") else "csv"
+    return "jsonl" if text.lstrip()[:1] in ("{", "[") else "csv"
 
 
-def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+def _loads(line: str) -> Any:
+    """``json.loads`` whose every failure is a ValueError (deep nesting included)."""
+    try:
+        return json.loads(line)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _refuse_whole_json(path: Path, text: str) -> None:
+    """A JSON array file, or objects pretty-printed over several lines, is named as such
+    instead of being reported line by line."""
+    head = text.lstrip(" \t\r\n")
+    if not head or head[0] not in "[{":
+        return
+    start = text[: len(text) - len(head)].count("\n") + 1
+    first_line = head.split("\n", 1)[0].rstrip("\r")
+    if head[0] == "[":
+        try:
+            whole = _loads(text)
+        except ValueError:
+            whole = None
+        if isinstance(whole, list) or _fails(first_line):
+            raise UserError(
+                f"{path}: this is a JSON array, not JSON Lines: one object per line "
+                f"(convert it with: jq -c '.[]' {path})"
+            )
+        return
+    if not _fails(first_line):
+        return
+    try:
+        obj, end = json.JSONDecoder().raw_decode(head)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(obj, dict):
+        last = start + head[:end].count("\n")
+        what = "a single JSON object" if not head[end:].strip() else "JSON objects"
+        raise UserError(
+            f"{path}: this is {what} spread over several lines (the first spans lines "
+            f"{start}-{last}), not JSON Lines: one object per line "
+            f"(convert it with: jq -c . {path})"
+        )
+
+
+def _fails(line: str) -> bool:
+    try:
+        _loads(line)
+    except ValueError:
+        return True
+    return False
+
+
+def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    _refuse_whole_json(path, text)
+    # JSON Lines are separated by "\n" only: U+2028, U+0085 ... inside a string are data
+    # (str.splitlines() would cut a record there)
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip(" \t\r"):
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             yield n, RowError(n, f"not valid JSON ({exc.msg} at column {exc.colno})")
             continue
-        if not isinstance(obj, dict):
-            yield n, RowError(n, "expected a JSON object per line")
+        except (ValueError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            yield n, RowError(n, f"not valid JSON ({why.split(';')[0]})")
             continue
-        unknown = sorted(set(obj) - set(FIELDS))
-        if unknown:
-            yield n, RowError(n, f"unknown field {unknown[0]!r}")
+        if not isinstance(obj, dict):
+            yield n, RowError(n, f"expected a JSON object per line, found {_json_kind(obj)}")
             continue
         yield n, obj
 
 
 def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise UserError(f"bad CSV header: {exc}") from None
     if not header:
         raise UserError("empty CSV file: the first line must be a header")
     header = [h.strip() for h in header]
     reader.fieldnames = header
     unknown = [h for h in header if h not in FIELDS]
     missing = [f for f in REQUIRED if f not in header]
-    if unknown or missing:
+    doubled = sorted({h for h in header if header.count(h) > 1})
+    if unknown or missing or doubled:
         parts = []
         if unknown:
             parts.append(f"unknown column {unknown[0]!r}")
         if missing:
             parts.append(f"missing column {missing[0]!r}")
+        if doubled:
+            parts.append(f"column {doubled[0]!r} twice")
         raise UserError(
             f"wrong CSV header: {', '.join(parts)} (expected columns: {', '.join(FIELDS)})"
         )
     line_start = 2
-    for row in reader:
+    while True:
         n = line_start
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield n, RowError(n, f"unreadable CSV ({exc}); the rest of the file was not read")
+            return
         line_start = reader.line_num + 1
         if None in row:
             yield n, RowError(n, f"{len(header) + len(row[None])} fields, header has {len(header)}")
@@ -183,256 +252,295 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
         yield n, {k: v for k, v in row.items() if v != "" or k in REQUIRED}
 
 
-# ---------------------------------------------------------------------- validation
-def _text(rec: dict[str, Any], key: str) -> str | None:
-    value = rec.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str | int | float):
-        raise ValueError(f"{key} must be text")
-    value = str(value).strip()
-    return value or None
-
-
-def validate(line: int, rec: dict[str, Any]) -> ImportRow | RowError:
-    try:
-        for key in REQUIRED:
-            if _text(rec, key) is None:
-                return RowError(line, f"missing {key}")
-        subject = _text(rec, "subject") or ""
-        if len(subject) > MAX_SUBJECT:
-            return RowError(line, f"subject longer than {MAX_SUBJECT} characters")
-        email = (_text(rec, "requester_email") or "").lower()
-        if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-            return RowError(line, f"bad requester_email {email!r}")
-        try:
-            priority = Priority.parse(_text(rec, "priority") or "")
-        except ValueError as exc:
-            return RowError(line, str(exc))
-        channel_s = (_text(rec, "channel") or "").lower()
-        try:
-            channel = Channel(channel_s)
-        except ValueError:
-            return RowError(line, f"unknown channel {channel_s!r} (use email/phone/portal)")
-        opened_s = _text(rec, "opened_at") or ""
-        try:
-            opened = datetime.fromisoformat(opened_s)
-        except ValueError:
-            return RowError(line, f"bad opened_at {opened_s!r} (use ISO 8601 with offset)")
-        if opened.tzinfo is None:
-            return RowError(line, f"opened_at {opened_s!r} has no UTC offset")
-        rt_s = (_text(rec, "request_type") or "question").lower()
-        try:
-            request_type = RequestType(rt_s)
-        except ValueError:
-            return RowError(
-                line, f"unknown request_type {rt_s!r} (use inoperable/added/desired/question)"
-            )
-        tags = rec.get("tags")
-        if tags is not None and not isinstance(tags, str | list):
-            return RowError(line, "tags must be text (comma-separated) or a list")
-        return ImportRow(
-            line=line,
-            external_id=_text(rec, "external_id"),
-            subject=subject,
-            body=str(rec.get("body")),
-            requester_email=email,
-            requester_name=_text(rec, "requester_name"),
-            organization=_text(rec, "organization"),
-            priority=priority,
-            channel=channel,
-            opened_at=opened,
-            request_type=request_type,
-            tags=normalise_tags(tags),
-        )
-    except ValueError as exc:
-        return RowError(line, str(exc))
-
-
 def read_import_file(
-    path: str | Path, progress: Progress | None = None
+    path: str | Path, checker: RowChecker, progress: Progress | None = None
 ) -> tuple[list[ImportRow], list[RowError]]:
+    """Every row of the file checked: (good rows, every problem in line order).
+
+    Raises :class:`UserError` for a file that is not rows at all (unreadable, not UTF-8,
+    a JSON array, a wrong CSV header)."""
+    path = Path(path)
+    text = _read_text(path)
     rows: list[ImportRow] = []
     errors: list[RowError] = []
-    for n, rec in _read_records(Path(path)):
-        result = rec if isinstance(rec, RowError) else validate(n, rec)
-        (errors if isinstance(result, RowError) else rows).append(result)  # type: ignore[arg-type]
-        if progress and (len(rows) + len(errors)) % CHUNK == 0:
-            progress("checked", len(rows) + len(errors), 0)
+    if _detect_format(path, text) == "jsonl":
+        records = _jsonl_records(path, text)
+    else:
+        records = _csv_records(text)
+    old_limit = csv.field_size_limit(CSV_FIELD_LIMIT)
+    try:
+        seen = 0
+        for n, rec in records:
+            if isinstance(rec, RowError):
+                errors.append(rec)
+            else:
+                result = checker.check(n, rec)
+                if isinstance(result, list):
+                    errors.extend(result)
+                else:
+                    rows.append(result)
+            seen += 1
+            if progress and seen % CHUNK == 0:
+                progress("checked", seen, 0)
+    finally:
+        csv.field_size_limit(old_limit)
     return rows, errors
 
 
 # ---------------------------------------------------------------------- writing
+_EXISTING_COLUMNS = (
+    "external_id",
+    "id",
+    "key",
+    "version",
+    "status",
+    "subject",
+    "priority",
+    "request_type",
+    "tags",
+    "organization_id",
+    "opened_at",
+    "first_response_at",
+    "last_public_update_at",
+    "paused_since",
+    "sla_pauses",
+    "first_response_due",
+    "next_update_due",
+    "resolution_due",
+    "next_due",
+)
+
+
+def _deadline_columns(policy: Policy, priority: str, facts: Any) -> dict[str, Any]:
+    """The stored deadline columns of a ticket with ``facts`` (a row with opened_at,
+    first_response_at, last_public_update_at, paused_since, sla_pauses, status) under
+    ``priority``: the same computation as :func:`desk.deadlines.refresh_deadlines`."""
+    d = compute_deadlines(
+        policy,
+        priority,
+        facts.opened_at,
+        pauses=parse_pauses(facts.sla_pauses or []),
+        first_response_at=facts.first_response_at,
+        last_public_update_at=facts.last_public_update_at,
+        paused_since=facts.paused_since,
+    )
+    return {
+        "first_response_due": d.first_response_due,
+        "next_update_due": d.next_update_due,
+        "resolution_due": d.resolution_due,
+        "next_due": nearest_due(
+            status=facts.status,
+            first_response_at=facts.first_response_at,
+            paused_since=facts.paused_since,
+            first_response_due=d.first_response_due,
+            next_update_due=d.next_update_due,
+            resolution_due=d.resolution_due,
+        ),
+    }
+
+
 class ImportMixin(TicketsMixin):
     def import_tickets(self, path: str | Path, *, progress: Progress | None = None) -> ImportReport:
-        rows, errors = read_import_file(path, progress)
+        """Import a JSON Lines or CSV file of tickets, all or nothing.
+
+        Raises :class:`ImportFailed` (exit 2) listing every problem with its line when any
+        row is bad, :class:`UserError` for a file that is not rows at all; nothing is
+        written in either case. Limits: :mod:`agent_console.desk.validation`."""
+        checker = RowChecker(now=self.now(), max_body_chars=self.settings.max_body_chars)
+        rows, errors = read_import_file(path, checker, progress)
         if errors:
             raise ImportFailed(str(path), errors)
         if not rows:
             raise UserError(f"{path}: no tickets in the file")
-        # the same external_id twice in one file: the last row wins
-        by_ext: dict[str, ImportRow] = {}
-        plain: list[ImportRow] = []
-        for r in rows:
-            if r.external_id:
-                by_ext[r.external_id] = r
-            else:
-                plain.append(r)
-        rows = plain + list(by_ext.values())
         report = ImportReport()
         with self.write() as s:
-            self._apply_import(s, rows, report, progress)
+            self._apply_import(s, rows, report, progress, source=Path(path).name)
         return report
 
     def _apply_import(
-        self, s: Session, rows: list[ImportRow], report: ImportReport, progress: Progress | None
+        self,
+        s: Session,
+        rows: list[ImportRow],
+        report: ImportReport,
+        progress: Progress | None,
+        *,
+        source: str = "import",
     ) -> None:
         now = self.now()
-        orgs = self._ensure_orgs(s, {r.organization for r in rows if r.organization})
-        custs = self._ensure_customers(s, rows, orgs)
-        org_policy = {
-            org_id: self.policy_named(policy_name) for org_id, (_, policy_name) in orgs.items()
-        }
-        existing: dict[str, tuple[Any, ...]] = {}
-        ext_ids = [r.external_id for r in rows if r.external_id]
         t = Ticket.__table__
+        existing: dict[str, Any] = {}
+        ext_ids = [r.external_id for r in rows if r.external_id]
         for i in range(0, len(ext_ids), 500):
             chunk = ext_ids[i : i + 500]
             for row in s.execute(
-                select(
-                    t.c.external_id,
-                    t.c.id,
-                    t.c.version,
-                    t.c.key,
-                    t.c.first_response_at,
-                    t.c.last_public_update_at,
-                    t.c.status,
-                    t.c.paused_since,
-                    t.c.sla_pauses,
-                )
+                select(*(t.c[name] for name in _EXISTING_COLUMNS))
                 .where(t.c.external_id.in_(chunk))
                 # lock the rows about to be updated: an agent's edit committed between this
                 # read and the UPDATE would otherwise be overwritten (PostgreSQL; SQLite
                 # already holds the write lock)
                 .with_for_update()
             ):
-                existing[row[0]] = tuple(row[1:])
+                existing[row.external_id] = row
+        new_rows = [r for r in rows if not (r.external_id and r.external_id in existing)]
+        self._import_new(s, new_rows, report, progress, now)
+        self._import_updates(
+            s,
+            [(r, existing[r.external_id]) for r in rows if r.external_id in existing],
+            report,
+            now,
+            source,
+        )
 
+    def _import_new(
+        self,
+        s: Session,
+        rows: list[ImportRow],
+        report: ImportReport,
+        progress: Progress | None,
+        now: datetime,
+    ) -> None:
+        if not rows:
+            return
+        orgs = self._ensure_orgs(s, {r.organization for r in rows if r.organization})
+        custs = self._ensure_customers(s, rows, orgs)
+        org_policy = {
+            org_id: self.policy_named(policy_name) for org_id, (_, policy_name) in orgs.items()
+        }
         number = self.next_ticket_number(s)
         org_ids = {name: oid for oid, (name, _) in orgs.items()}
         new_tickets: list[dict[str, Any]] = []
         new_bodies: list[tuple[int, int, datetime, str]] = []  # number, customer, at, body
-        updates: list[dict[str, Any]] = []
-        body_updates: list[dict[str, Any]] = []
-        done = 0
-        for r in rows:
+        for done, r in enumerate(rows, start=1):
             cust_id, cust_org = custs[r.requester_email]
             org_id = org_ids.get(r.organization) if r.organization else cust_org
-            policy = org_policy.get(org_id) if org_id else None
-            policy = policy or self.default_policy
+            policy = (org_policy.get(org_id) if org_id else None) or self.default_policy
+            prio = str(r.priority)
+            d = compute_deadlines(policy, prio, r.opened_at)
+            key = f"{KEY_PREFIX}-{number}"
             values: dict[str, Any] = {
                 "subject": r.subject,
                 "requester_id": cust_id,
                 "organization_id": org_id,
-                "priority": r.priority.value,
-                "priority_level": r.priority.level,
-                "channel": r.channel.value,
-                "request_type": r.request_type.value,
+                "priority": prio,
+                "priority_level": _LEVEL[prio],
+                "channel": str(r.channel),
+                "request_type": str(r.request_type),
                 "tags": r.tags,
                 "opened_at": r.opened_at,
                 "updated_at": now,
+                "number": number,
+                "key": key,
+                "external_id": r.external_id,
+                "status": Status.NEW.value,
+                "is_open": True,
+                "tier": 1,
+                "escalated": False,
+                "assignee_id": None,
+                "first_response_due": d.first_response_due,
+                "next_update_due": d.next_update_due,
+                "resolution_due": d.resolution_due,
+                "sla_pauses": [],
+                "version": 1,
             }
-            prev = existing.get(r.external_id) if r.external_id else None
-            if prev is None:
-                d = compute_deadlines(policy, r.priority.value, r.opened_at)
-                key = f"{KEY_PREFIX}-{number}"
-                values.update(
-                    number=number,
-                    key=key,
-                    external_id=r.external_id,
-                    status=Status.NEW.value,
-                    is_open=True,
-                    tier=1,
-                    escalated=False,
-                    assignee_id=None,
-                    first_response_due=d.first_response_due,
-                    next_update_due=d.next_update_due,
-                    resolution_due=d.resolution_due,
-                    sla_pauses=[],
-                    version=1,
-                )
-                values["next_due"] = nearest_due_of_row(values)
-                new_tickets.append(values)
-                new_bodies.append((number, cust_id, r.opened_at, r.body))
-                report.keys.append(key)
-                number += 1
-            else:
-                tid, version, key, fr_at, lpu_at, status, paused, pauses = prev
-                d = compute_deadlines(
-                    policy,
-                    r.priority.value,
-                    r.opened_at,
-                    pauses=parse_pauses(pauses or []),
-                    first_response_at=fr_at,
-                    last_public_update_at=lpu_at,
-                    paused_since=paused,
-                )
-                values.update(
-                    b_id=tid,
-                    version=version + 1,
-                    first_response_due=d.first_response_due,
-                    next_update_due=d.next_update_due,
-                    resolution_due=d.resolution_due,
-                )
-                values["next_due"] = nearest_due(
-                    status=status,
-                    first_response_at=fr_at,
-                    paused_since=paused,
-                    first_response_due=d.first_response_due,
-                    next_update_due=d.next_update_due,
-                    resolution_due=d.resolution_due,
-                )
-                updates.append(values)
-                body_updates.append({"b_tid": tid, "body": r.body})
-                report.keys.append(key)
-            done += 1
+            values["next_due"] = nearest_due_of_row(values)
+            new_tickets.append(values)
+            new_bodies.append((number, cust_id, r.opened_at, r.body))
+            report.keys.append(key)
+            number += 1
             if progress and done % CHUNK == 0:
                 progress("prepared", done, len(rows))
-
         self._bulk_insert_new(s, new_tickets, new_bodies, now, progress)
-        if updates:
-            s.execute(
-                update(t)
-                .where(t.c.id == bindparam("b_id"))
-                .values({k: bindparam(k) for k in updates[0] if k != "b_id"}),
-                updates,
-            )
-            m = Message.__table__
-            first_msg = (
-                select(m.c.id)
-                .where(m.c.ticket_id == bindparam("b_tid"), m.c.kind == MessageKind.CUSTOMER.value)
-                .order_by(m.c.id)
-                .limit(1)
-                .scalar_subquery()
-            )
-            s.execute(
-                update(m).where(m.c.id == first_msg).values(body=bindparam("body")), body_updates
-            )
-            s.execute(
-                insert(TicketEvent.__table__),
-                [
-                    {
-                        "ticket_id": u["b_id"],
-                        "agent_id": None,
-                        "kind": "import-updated",
-                        "at": now,
-                        "details": {"source": "import"},
-                    }
-                    for u in updates
-                ],
-            )
         report.created = len(new_tickets)
-        report.updated = len(updates)
+        report.events += len(new_tickets)
+
+    def _import_updates(
+        self,
+        s: Session,
+        pairs: list[tuple[ImportRow, Any]],
+        report: ImportReport,
+        now: datetime,
+        source: str,
+    ) -> None:
+        """Rows for tickets that exist: what the workflow allows, one event per change."""
+        if not pairs:
+            return
+        o = Organization.__table__
+        org_ids = sorted({e.organization_id for _, e in pairs if e.organization_id is not None})
+        contract: dict[int, str | None] = {}
+        for i in range(0, len(org_ids), 500):
+            for oid, name in s.execute(
+                select(o.c.id, o.c.sla_policy).where(o.c.id.in_(org_ids[i : i + 500]))
+            ):
+                contract[oid] = name
+        policies: dict[int | None, Policy] = {None: self.default_policy}
+        fields_only: list[dict[str, Any]] = []  # subject / type / tags changed
+        with_deadlines: list[dict[str, Any]] = []  # the priority changed too
+        events: list[dict[str, Any]] = []
+        for r, e in pairs:
+            if e.status not in _OPEN_STATUSES:
+                report.finished += 1  # the workflow no longer changes a finished ticket
+                continue
+            prio, rtype, tags = str(r.priority), str(r.request_type), r.tags
+            changed: list[tuple[str, dict[str, Any]]] = []
+            if r.subject != e.subject:
+                changed.append(("subject", {"from": e.subject, "to": r.subject}))
+            if prio != e.priority:
+                changed.append(
+                    ("priority", {"from": e.priority, "to": prio, "reason": f"import {source}"})
+                )
+            if rtype != e.request_type or tags != e.tags:
+                changed.append(
+                    (
+                        "classified",
+                        {
+                            "request_type": rtype,
+                            "tags": [x for x in tags.split(",") if x],
+                            "from_type": e.request_type,
+                            "from_tags": [x for x in (e.tags or "").split(",") if x],
+                        },
+                    )
+                )
+            if not changed:
+                report.unchanged += 1
+                continue
+            values: dict[str, Any] = {
+                "b_id": e.id,
+                "subject": r.subject,
+                "priority": prio,
+                "priority_level": _LEVEL[prio],
+                "request_type": rtype,
+                "tags": tags,
+                "version": e.version + 1,
+                "updated_at": now,
+            }
+            if prio != e.priority:
+                oid = e.organization_id
+                if oid not in policies:
+                    policies[oid] = self.policy_named(contract.get(oid))
+                values.update(_deadline_columns(policies[oid], prio, e))
+                with_deadlines.append(values)
+            else:
+                fields_only.append(values)
+            tid = e.id
+            for kind, details in changed:
+                details["source"] = "import"
+                events.append(
+                    {"ticket_id": tid, "agent_id": None, "kind": kind, "at": now, "details": details}
+                )
+            report.keys.append(e.key)
+        t = Ticket.__table__
+        for batch in (fields_only, with_deadlines):
+            for i in range(0, len(batch), CHUNK):
+                s.execute(
+                    update(t)
+                    .where(t.c.id == bindparam("b_id"))
+                    .values({k: bindparam(k) for k in batch[0] if k != "b_id"}),
+                    batch[i : i + CHUNK],
+                )
+        for i in range(0, len(events), CHUNK):
+            s.execute(insert(TicketEvent.__table__), events[i : i + CHUNK])
+        report.updated = len(fields_only) + len(with_deadlines)
+        report.events += len(events)
 
     def _bulk_insert_new(
         self,
@@ -500,6 +608,7 @@ class ImportMixin(TicketsMixin):
             else []
         )
         return {row.id: (row.name, row.sla_policy) for row in rows}
+
 
     def _ensure_customers(
         self, s: Session, rows: list[ImportRow], orgs: dict[int, tuple[str, str | None]]

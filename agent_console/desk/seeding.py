@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
@@ -19,7 +20,7 @@ from agent_console.desk import demo_corpus as corpus
 from agent_console.desk.deadlines import nearest_due_of_row
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
-from agent_console.errors import UserError
+from agent_console.errors import NotFound, UserError
 from agent_console.paths import kb_dir
 from agent_console.sla import Policy, compute_deadlines
 from agent_console.store.models import (
@@ -28,12 +29,15 @@ from agent_console.store.models import (
     Message,
     MessageKind,
     Organization,
+    SeedRun,
     Status,
     Ticket,
     TicketEvent,
 )
 
 CHUNK = 20_000
+#: tickets `agent-console --demo` loads into an empty database
+DEMO_TICKETS = 2000
 CUSTOMERS_PER_ORG = 24
 HISTORY_DAYS = 56  # tickets are opened over the eight weeks before `now`
 
@@ -53,6 +57,35 @@ CHANNEL_WEIGHTS = [("email", 55), ("portal", 35), ("phone", 10)]
 TYPE_WEIGHTS = [("inoperable", 40), ("added", 15), ("desired", 10), ("question", 35)]
 
 
+@dataclass(frozen=True)
+class SeedRunView:
+    """An interrupted ``seed`` run: ``written`` of ``tickets`` tickets, built around
+    ``now`` (aware UTC) from random ``seed``."""
+
+    seed: int
+    now: datetime
+    tickets: int
+    written: int
+
+    def how_to_resume(self) -> str:
+        return (
+            f"a seed run was interrupted after {self.written:,} of {self.tickets:,} tickets "
+            f"(--tickets {self.tickets} --seed {self.seed} --now {self.now.isoformat()}); "
+            "run `agent-console seed --resume` to finish it"
+        )
+
+
+def _rng_state(rng: random.Random) -> list[Any]:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _rng_from(state: list[Any]) -> random.Random:
+    rng = random.Random()
+    rng.setstate((state[0], tuple(state[1]), state[2]))
+    return rng
+
+
 def _weighted(rng: random.Random, table: list[tuple[Any, int]]) -> Any:
     return rng.choices([v for v, _ in table], weights=[w for _, w in table])[0]
 
@@ -66,40 +99,162 @@ class SeedMixin(TicketsMixin, KBMixin):
         now: datetime | None = None,
         append: bool = False,
         progress: SeedProgress | None = None,
+        chunk: int = CHUNK,
     ) -> int:
-        """Write demo organizations, customers, agents, articles and ``tickets`` tickets."""
+        """Write demo organizations, customers, agents, articles and ``tickets`` tickets;
+        returns how many tickets this call wrote.
+
+        Tickets are written ``chunk`` per transaction, each with the run's progress
+        (:class:`~agent_console.store.models.SeedRun`), so a killed run leaves a consistent
+        database and resumes: calling ``seed`` again with the same ``tickets``/``seed``
+        (and ``now``, or none) finishes it, as does :meth:`resume_seed`. Raises
+        :class:`UserError` when the database already holds tickets (unless ``append``) or
+        holds a different interrupted run (the message says how to finish it)."""
         if tickets < 0:
             raise UserError("--tickets must be zero or more")
+        if chunk < 1:
+            raise UserError("--chunk must be 1 or more")
+        interrupted = self.unfinished_seed_run()
+        if interrupted is not None:
+            same = (tickets, seed) == (interrupted.tickets, interrupted.seed) and (
+                now is None or now == interrupted.now
+            )
+            if append or not same:
+                raise UserError(interrupted.how_to_resume())
+            return self.resume_seed(progress=progress, chunk=chunk)
         now = now or self.now()
         rng = random.Random(seed)
         with self.write() as s:
             existing = int(s.execute(sa_select(func.count()).select_from(Ticket)).scalar_one())
             if existing and not append:
                 raise UserError(
-                    f"the database already holds {existing} tickets; "
+                    f"the database already holds {existing:,} tickets; "
                     "use --append to add more or point --db at a new file"
                 )
             orgs = self._seed_orgs(s)
             customers = self._seed_customers(s, orgs, rng)
             agents = self._seed_agents(s)
-            first_number = self.next_ticket_number(s)
+            run = SeedRun(
+                seed=seed,
+                now=now,
+                tickets=tickets,
+                written=0,
+                first_number=self.next_ticket_number(s),
+                rng_state=_rng_state(rng),
+                started_at=self.now(),
+            )
+            s.add(run)
+            s.flush()
+            run_id = int(run.id)  # type: ignore[arg-type]
         self.seed_knowledge_base()
+        return self._seed_tickets(run_id, orgs, customers, agents, progress, chunk)
+
+    def unfinished_seed_run(self) -> SeedRunView | None:
+        """The newest ``seed`` run that was interrupted before its last chunk, if any."""
+        with self.read() as s:
+            run = s.exec(
+                select(SeedRun)
+                .where(SeedRun.finished_at == None)  # noqa: E711
+                .order_by(SeedRun.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            ).first()
+            if run is None:
+                return None
+            return SeedRunView(run.seed, run.now, run.tickets, run.written)
+
+    def resume_seed(self, *, progress: SeedProgress | None = None, chunk: int = CHUNK) -> int:
+        """Finish the interrupted ``seed`` run: the tickets it had not written yet, exactly
+        as the uninterrupted run would have written them (same random state, same
+        ``now``). Returns how many tickets this call wrote; raises :class:`UserError` when
+        there is no interrupted run."""
+        if chunk < 1:
+            raise UserError("--chunk must be 1 or more")
+        with self.write() as s:
+            run = s.exec(
+                select(SeedRun)
+                .where(SeedRun.finished_at == None)  # noqa: E711
+                .order_by(SeedRun.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            ).first()
+            if run is None:
+                raise UserError("there is no interrupted seed run to resume in this database")
+            # the reference data exists; looking it up again replays the same random draws
+            orgs = self._seed_orgs(s)
+            customers = self._seed_customers(s, orgs, random.Random(run.seed))
+            agents = self._seed_agents(s)
+            run_id = int(run.id)  # type: ignore[arg-type]
+        self.seed_knowledge_base()
+        return self._seed_tickets(run_id, orgs, customers, agents, progress, chunk)
+
+    def _seed_tickets(
+        self,
+        run_id: int,
+        orgs: dict[int, tuple[str, str | None]],
+        customers: list[tuple[int, int, str]],
+        agents: dict[int, list[int]],
+        progress: SeedProgress | None,
+        chunk: int,
+    ) -> int:
+        with self.read() as s:
+            run = s.get(SeedRun, run_id)
+            assert run is not None  # noqa: S101
+            rng = _rng_from(run.rng_state)
+            now, tickets, written = run.now, run.tickets, run.written
+            # another writer may have added tickets since the run was interrupted
+            number = max(self.next_ticket_number(s), run.first_number + written)
         policies = {oid: self.policy_named(p) for oid, (_, p) in orgs.items()}
-        written = 0
-        number = first_number
+        start = written
+        if written >= tickets:
+            self._finish_run(run_id, written, rng)
         while written < tickets:
-            n = min(CHUNK, tickets - written)
+            n = min(chunk, tickets - written)
             rows, threads = [], []
             for _ in range(n):
                 row, thread = self._fake_ticket(rng, number, now, customers, agents, policies)
                 rows.append(row)
                 threads.append(thread)
                 number += 1
-            self._write_chunk(rows, threads)
             written += n
+            self._write_chunk(rows, threads, run=(run_id, written, _rng_state(rng), tickets))
             if progress:
                 progress(written, tickets)
-        return written
+        return written - start
+
+    def _finish_run(self, run_id: int, written: int, rng: random.Random) -> None:
+        with self.write() as s:
+            s.execute(
+                update(SeedRun)
+                .where(SeedRun.id == run_id)  # type: ignore[arg-type]
+                .values(written=written, rng_state=_rng_state(rng), finished_at=self.now())
+            )
+
+    def demo_needs_loading(self) -> bool:
+        """``--demo`` loads data: the database has no tickets, or a demo/seed load was
+        interrupted (it resumes). Raises :class:`NotFound` when the acting agent
+        (``--agent``) is neither in the database nor one of the demo agents, before
+        anything is written."""
+        interrupted = self.unfinished_seed_run() is not None
+        if self.has_tickets() and not interrupted:
+            return False
+        handle = (self.settings.agent or "").strip().lower()
+        demo_handles = [a[0] for a in corpus.AGENTS]
+        if handle and handle not in demo_handles:
+            with self.read() as s:
+                known = s.exec(select(Agent.id).where(Agent.handle == handle)).first()
+            if known is None:
+                raise NotFound(
+                    f"unknown agent {handle!r}: the demo data has the agents "
+                    f"{', '.join(demo_handles)} (or add yours with `agent-console agent add`)"
+                )
+        return True
+
+    def load_demo(self, progress: SeedProgress | None = None) -> int:
+        """Load (or finish loading) the demo data: :data:`DEMO_TICKETS` tickets, seed 1,
+        around the desk's clock, with the demo agents (alice, bruno, …). Returns the
+        tickets written."""
+        if self.unfinished_seed_run() is not None:
+            return self.resume_seed(progress=progress)
+        return self.seed(DEMO_TICKETS, seed=1, progress=progress)
 
     def seed_knowledge_base(self) -> None:
         """Load the starter articles shipped in ``data/kb/`` (idempotent by slug)."""
@@ -291,9 +446,24 @@ class SeedMixin(TicketsMixin, KBMixin):
         self,
         rows: list[dict[str, Any]],
         threads: list[list[tuple[str, int | None, int | None, timedelta, str, bool]]],
+        *,
+        run: tuple[int, int, list[Any], int] | None = None,
     ) -> None:
+        """One chunk in one transaction; ``run`` = (seed run id, tickets written with this
+        chunk, random state after it, tickets asked for) is recorded in the same one."""
         t = Ticket.__table__
         with self.write() as s:
+            if run is not None:
+                run_id, written, state, total = run
+                s.execute(
+                    update(SeedRun)
+                    .where(SeedRun.id == run_id)  # type: ignore[arg-type]
+                    .values(
+                        written=written,
+                        rng_state=state,
+                        finished_at=self.now() if written >= total else None,
+                    )
+                )
             s.execute(insert(t), rows)
             first = rows[0]["number"]
             ids = dict(

@@ -315,6 +315,8 @@ def describe_event(kind: str, who: str | None, details: dict[str, Any]) -> str:
         case "status":
             frm = d.get("from")
             return f"{actor} set status {frm + ' → ' if frm else 'to '}{d.get('to')}"
+        case "subject":
+            return f"{actor} changed the subject to {d.get('to')}"
         case "priority":
             return f"{actor} changed priority {d.get('from')} → {d.get('to')}{note()}"
         case "assigned":

@@ -255,6 +255,26 @@ class Draft(SQLModel, table=True):
     updated_at: datetime = utc_column(nullable=False)
 
 
+# ---------------------------------------------------------------- seed runs (issue 15)
+class SeedRun(SQLModel, table=True):
+    """One ``seed`` run: what it was asked for and how far it got, so that a killed run
+    resumes where its last committed chunk ended (``seed --resume``). ``written`` and
+    ``rng_state`` (``random.Random.getstate()`` as JSON) are updated in the same
+    transaction as each chunk of tickets; ``finished_at`` is set with the last one."""
+
+    __tablename__ = "seed_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seed: int
+    now: datetime = utc_column(nullable=False)
+    tickets: int  # asked for
+    written: int = 0
+    first_number: int
+    rng_state: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = utc_column(nullable=False)
+    finished_at: datetime | None = utc_column()
+
+
 # ---------------------------------------------------------------- presence (issue 11, "teamlive")
 class Presence(SQLModel, table=True):
     """One running console: who runs it, which ticket it shows (None: no ticket) and when
