@@ -224,3 +224,32 @@ async def test_queue_is_woken_by_another_consoles_claim_on_postgres(pg_url: str)
         assert table.rows[tid].assignee == "bruno"
         assert app.outage_notice() is None
     admin.engine.dispose()
+
+
+async def test_sending_is_refused_during_an_outage_and_the_draft_kept(settings: Settings) -> None:
+    ann_desk = make_desk(settings, "ann")
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45), notifications=True) as pilot:
+        screen = await open_ticket(pilot, key)
+        await pilot.press("r")
+        await pilot.press(*"Ann here")
+        app.link.failed("database unavailable: connection refused", retry_in=30)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.query_one(Composer).is_open
+        assert screen.query_one("#composer-text", TextArea).text == "Ann here"
+        assert any("your draft is kept" in n.message for n in app._notifications)
+        assert [m.kind for m in ann_desk.ticket_detail(key).thread] == ["customer"]
+
+
+async def test_a_console_that_exits_leaves_no_presence(settings: Settings) -> None:
+    ann_desk = make_desk(settings, "ann")
+    key = ticket(ann_desk)
+    bob = Desk(ann_desk.engine, settings.with_(agent="bob"))
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_ticket(pilot, key)
+        assert [v.handle for v in bob.viewers(key)] == ["ann"]
+    assert bob.viewers(key) == []
+    assert bob.open_elsewhere() == {}
