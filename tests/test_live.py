@@ -164,7 +164,7 @@ def test_presence_appears_types_and_disappears(any_desk: Desk) -> None:
     bruno.presence_beat("c-bruno-2", key, announce=True)
     now["t"] += timedelta(seconds=11)
     assert ann.viewers(key, console="c-ann") == []
-    ann.presence_beat("c-ann", key)  # any heartbeat purges the dead rows
+    ann.presence_beat("c-ann", key, announce=True)  # an announcement purges dead rows
     with desk.read() as s:
         rows = s.execute(text("SELECT console FROM presence ORDER BY console")).all()
     assert [r[0] for r in rows] == ["c-ann"]

@@ -76,9 +76,22 @@ class PresenceMixin(DeskCore):
     ) -> None:
         """Write this console's row: it shows ``ticket_key`` (None: no ticket), and its agent
         typed a reply just now when ``typing``. ``announce``: what the console shows or
-        types changed — tell the other consoles now (PostgreSQL). Deletes rows of consoles
-        gone for longer than the expiry. Raises UserError when the database is unavailable."""
+        types changed — write it whole, delete the rows of consoles gone for longer than the
+        expiry, and tell the other consoles now (PostgreSQL). Without either, a heartbeat
+        only renews ``seen_at`` (one statement; ``ticket_key`` is then what was announced).
+        Raises UserError when the database is unavailable."""
         now = self.presence_clock()
+        if not typing and not announce:
+            # a plain heartbeat: one UPDATE (what the console shows was written when it
+            # changed); a row purged meanwhile (the console was suspended) is written whole
+            with self.write() as s:
+                table = Presence.__table__
+                done = s.execute(
+                    table.update().where(table.c.console == console).values(seen_at=now)
+                ).rowcount
+            if done:
+                return
+            announce = True
         with self.write() as s:
             me = self.agent_by_handle(s, self.actor)
             ticket_id = None
@@ -98,8 +111,6 @@ class PresenceMixin(DeskCore):
             insert = pg_insert if postgres else sqlite_insert
             stmt = insert(table).values(**values)
             update = {k: stmt.excluded[k] for k in values if k != "console"}
-            if not typing and not announce:
-                update["typing_at"] = table.c.typing_at  # a plain heartbeat keeps it
             s.execute(stmt.on_conflict_do_update(index_elements=["console"], set_=update))
             s.execute(delete(Presence).where(col(Presence.seen_at) < self._presence_cutoff(now)))
             if announce and postgres:
