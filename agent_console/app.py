@@ -7,6 +7,7 @@ screen is also in the command palette (``ctrl+p``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -111,6 +112,8 @@ class AgentConsoleApp(App[None]):
         self._presence_timer: Timer | None = None
         self._presence_key: str | None = None
         self._typed_at = float("-inf")
+        self._presence_lock = threading.Lock()
+        self._left = False
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -233,23 +236,34 @@ class AgentConsoleApp(App[None]):
 
     def _beat(self, *, typing: bool = False, announce: bool = False) -> None:
         if self.live:
-            self._presence_worker(self._presence_key, typing, announce)
+            self._presence_worker(typing, announce)
 
     @work(thread=True, group="presence")
-    def _presence_worker(self, key: str | None, typing: bool, announce: bool) -> None:
+    def _presence_worker(self, typing: bool, announce: bool) -> None:
         if not self.link.may_try():
             return
-        try:
-            self.desk.presence_beat(self.console_id, key, typing=typing, announce=announce)
-        except UserError:
-            return  # presence is best effort; an outage shows through the feed
+        # one write at a time, each with the ticket shown when it runs: beats racing
+        # in threads never leave an older ticket behind
+        with self._presence_lock:
+            if self._left:
+                return  # the console is exiting: its row is gone and stays gone
+            key = self._presence_key
+            try:
+                self.desk.presence_beat(self.console_id, key, typing=typing, announce=announce)
+            except UserError:
+                return  # presence is best effort; an outage shows through the feed
 
     def leave_presence(self) -> None:
         """The console exits: its presence row goes and the listener stops."""
         if self.listener is not None:
             self.listener.stop()
             self.listener = None
-        if self.live and not self.link.down:
+        if not self.live or self._left:
+            return
+        with self._presence_lock:
+            self._left = True
+            if self.link.down:
+                return  # it expires
             try:
                 self.desk.presence_leave(self.console_id)
             except UserError:

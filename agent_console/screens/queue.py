@@ -26,6 +26,8 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, get_current_worker
 
 from agent_console.desk.feed import FeedBatch, FeedCursor
+from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
+from agent_console.desk.presence import PRESENCE_EXPIRY
 from agent_console.desk.queue import (
     DEFAULT_VIEW,
     VIEW_NAMES,
@@ -198,6 +200,7 @@ class QueueScreen(Screen[None]):
         #: woken while a read was on its way: read again once it is applied
         self._wake_pending = False
         self._polled_at = float("-inf")
+        self._presence_ticks = 0
         self._generation = 0
         self._shown_generation = -1
         self._ticker: Timer | None = None
@@ -451,6 +454,11 @@ class QueueScreen(Screen[None]):
 
     def _timed_poll(self) -> None:
         listening = getattr(self.app, "listening", False)
+        self._presence_ticks += 1
+        # tickets open elsewhere: notifications say who came and went; reading again now
+        # and then drops consoles that died (SQLite: the only way)
+        if self._presence_ticks % int(PRESENCE_EXPIRY if listening else PRESENCE_EVERY) == 0:
+            self.presence_woken()
         if listening and time.monotonic() - self._polled_at < FALLBACK_POLL:
             if not self._counts_stale and time.monotonic() - self._counted_at < RECOUNT_INTERVAL:
                 return

@@ -26,7 +26,8 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
-from agent_console.desk.presence import Viewer
+from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
+from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
 from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.screens.ticket_composer import (
@@ -203,9 +204,16 @@ class TicketScreen(Screen[None]):
         self._ticks += 1
         if self._ticks % 30 == 0:
             self.query_one(TicketThread).retime(now, self.zone)
-        every = FALLBACK_EVERY if getattr(self.app, "listening", False) else FEED_EVERY
+        listening = getattr(self.app, "listening", False)
+        every = FALLBACK_EVERY if listening else FEED_EVERY
         if self._ticks % every == 0 and not self._busy:
             self.feed_woken()
+        # presence: notifications say who came and went; reading again now and then ends
+        # a "typing" that stopped and drops consoles that died (SQLite: the only way)
+        typing = any(v.typing for v in self.viewers)
+        again = PRESENCE_EVERY if typing or not listening else PRESENCE_EXPIRY
+        if self._ticks % int(again) == 0:
+            self.presence_woken()
 
     def repaint_header(self) -> None:
         """The app's link state changed (outage / recovery): repaint the header now."""
