@@ -32,11 +32,9 @@ MON_9 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # Monday 09:00 ET: the desk o
 class Facts:
     priority: str = "urgent"
     status: str = "open"
-    first_response_at: datetime | None = None
-    first_response_due: datetime | None = None
-    next_update_due: datetime | None = None
-    resolution_due: datetime | None = None
     paused_since: datetime | None = None
+    sla_metric: str = ""
+    next_due: datetime | None = None
 
 
 def styles_of(text) -> set:  # type: ignore[no-untyped-def]
@@ -92,28 +90,23 @@ def test_closed_desk_shows_paused_with_opening_not_a_live_number() -> None:
 
 
 def test_waiting_on_customer_is_paused() -> None:
-    facts = Facts(
-        first_response_at=MON_9 - timedelta(hours=5),
-        next_update_due=MON_9 + timedelta(hours=3),
-        paused_since=MON_9 - timedelta(hours=2),
-        status="pending",
-    )
+    facts = Facts(paused_since=MON_9 - timedelta(hours=2), status="pending")
     d = pick_deadline(facts, POLICY)
     assert d is not None and d.which == "resolution" and d.due is None
     assert ticket_timer(facts, POLICY, MON_9, ET).plain == "RES ⏸ waiting since 07:00"
 
 
-def test_first_response_until_answered_then_the_nearer_deadline() -> None:
-    fr = Facts(first_response_due=MON_9 + timedelta(hours=1), resolution_due=MON_9)
-    assert pick_deadline(fr, POLICY).which == "first_response"  # type: ignore[union-attr]
-    answered = Facts(
-        first_response_at=MON_9 - timedelta(hours=1),
-        first_response_due=MON_9 + timedelta(hours=1),
-        next_update_due=MON_9 + timedelta(hours=4),
-        resolution_due=MON_9 + timedelta(hours=2),
-    )
-    d = pick_deadline(answered, POLICY)
+def test_the_timer_draws_the_stored_running_deadline() -> None:
+    """The queue sorts by the running deadline (next_due, sla_metric); the timer draws
+    exactly that one, whatever else the ticket has (issue 9, failure 1)."""
+    fr = Facts(sla_metric="first_response", next_due=MON_9 + timedelta(hours=1))
+    d = pick_deadline(fr, POLICY)
+    assert d is not None and (d.which, d.due, d.label) == ("first_response", fr.next_due, "FR")
+    res = Facts(sla_metric="resolution", next_due=MON_9 + timedelta(hours=2))
+    d = pick_deadline(res, POLICY)
     assert d is not None and d.which == "resolution" and d.target_seconds == 45 * 3600
+    upd = Facts(sla_metric="next_update", next_due=MON_9 + timedelta(hours=2), status="pending")
+    assert pick_deadline(upd, POLICY).label == "UPD"  # type: ignore[union-attr]
     assert pick_deadline(Facts(status="resolved"), POLICY) is None
     assert ticket_timer(Facts(status="closed"), POLICY, MON_9, ET).plain == "—"
 

@@ -52,9 +52,46 @@ def test_due_prints_json(run) -> None:
     assert json.loads(out) == {
         "priority": "urgent",
         "first_response_due": "2026-11-27T15:00:00Z",
-        "next_update_due": "2026-11-27T20:00:00Z",
+        "next_update_due": None,  # no public reply yet: the update cadence has not started
         "resolution_due": "2026-12-03T20:00:00Z",
     }
+
+
+def test_due_next_update_from_first_reply_and_last_update(run) -> None:
+    """The update clock's contract (issue 9, failure 2): null until the first public
+    reply, then one cadence (urgent: 1 business day) after the last public update."""
+    base = ("sla", "due", "--priority", "urgent", "--opened", "2026-11-25T20:00:00Z")
+    code, out, _ = run(*base, "--first-reply", "2026-11-27T15:00:00Z")
+    assert code == 0 and json.loads(out)["next_update_due"] == "2026-11-30T15:00:00Z"
+    code, out, _ = run(
+        *base, "--first-reply", "2026-11-27T15:00:00Z", "--last-update", "2026-11-30T16:00:00Z"
+    )
+    assert code == 0 and json.loads(out)["next_update_due"] == "2026-12-01T16:00:00Z"
+    code, _, err = run(*base, "--last-update", "2026-11-30T16:00:00Z")
+    assert code == 2 and "without the first reply" in err
+    code, _, err = run(*base, "--first-reply", "2026-11-20T15:00:00Z")
+    assert code == 2 and "before the opening" in err
+
+
+def test_due_input_lines_take_first_reply_and_last_update(run, tmp_path) -> None:
+    f = tmp_path / "t.jsonl"
+    f.write_text(
+        '{"id": 1, "priority": "critical", "opened": "2026-11-23T15:00:00Z"}\n'
+        '{"id": 2, "priority": "critical", "opened": "2026-11-23T15:00:00Z",'
+        ' "first_reply": "2026-11-23T15:30:00Z"}\n'
+        '{"id": 3, "priority": "critical", "opened": "2026-11-23T15:00:00Z",'
+        ' "first_reply": "2026-11-23T15:30:00Z", "last_update": "2026-11-23T17:00:00Z"}\n'
+    )
+    code, out, _ = run("sla", "due", "--input", str(f))
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["next_update_due"] for r in rows] == [
+        None,
+        "2026-11-23T16:30:00Z",
+        "2026-11-23T18:00:00Z",
+    ]
+    code, _, err = run("sla", "due", "--input", str(f), "--first-reply", "2026-11-23T15:30:00Z")
+    assert code == 2 and "not both" in err
 
 
 def test_due_friday_closing_and_offsets(run) -> None:

@@ -25,7 +25,7 @@ def test_urgent_deadlines_across_thanksgiving() -> None:
     d = compute_deadlines(P, "urgent", ny(*MON, 10))
     assert d == Deadlines(
         first_response_due=ny(*MON, 14),
-        next_update_due=ny(2026, 11, 24, 10),
+        next_update_due=None,  # the update cadence starts with the first public reply
         resolution_due=ny(2026, 12, 1, 10),
     )
     assert d.first_response_due.tzinfo is UTC
@@ -35,8 +35,10 @@ def test_critical_is_calendar_time() -> None:
     sat = ny(2026, 11, 28, 22, 30)
     d = compute_deadlines(P, "1", sat)
     assert d.first_response_due == ny(2026, 11, 29, 0, 30)
-    assert d.next_update_due == ny(2026, 11, 28, 23, 30)
+    assert d.next_update_due is None
     assert d.resolution_due == ny(2026, 11, 29, 6, 30)
+    answered = compute_deadlines(P, "1", sat, first_response_at=ny(2026, 11, 28, 23))
+    assert answered.next_update_due == ny(2026, 11, 29, 0)
 
 
 def test_minor_deadlines() -> None:

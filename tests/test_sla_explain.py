@@ -104,4 +104,5 @@ def test_pending_with_time_left_keeps_its_wording() -> None:
     res = e.sections[2]
     assert res.headline.endswith("→ paused with 6h 00m left")
     assert res.lines[-1].text.endswith("6h00m left when it resumes")
-    assert heads(e)["Next update"].endswith("(not running while waiting on the customer)")
+    # no first reply yet: the update cadence has not started (update clock contract)
+    assert "starting with the first public reply" in heads(e)["Next update"]

@@ -178,8 +178,9 @@ def test_deadlines_of_many_tickets_are_consistent() -> None:
         for _ in range(rng.randrange(3)):
             s = opened + timedelta(seconds=rng.randrange(10 * 86400))
             pauses.append((s, s + timedelta(seconds=rng.randrange(3 * 86400))))
-        d = compute_deadlines(P, prio, opened, pauses=pauses)
+        d = compute_deadlines(P, prio, opened, pauses=pauses, first_response_at=opened)
         assert P.elapsed(prio, opened, d.first_response_due) == target.first_response
+        assert d.next_update_due is not None
         assert P.elapsed(prio, opened, d.next_update_due) == target.status_update
         # time counted on the clock, minus the clock time inside (merged) pauses
         counted = P.elapsed(prio, opened, d.resolution_due)

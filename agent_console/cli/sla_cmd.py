@@ -20,13 +20,13 @@ from agent_console.sla import (
     PRIORITY_NAMES,
     Policy,
     PolicyError,
-    compute_deadlines,
+    TicketClock,
     load_policy,
     load_policy_named,
 )
 from agent_console.sla.range import SUPPORTED_END, SUPPORTED_FIRST, OutOfRange, check_supported
 
-_INPUT_FIELDS = {"priority", "opened", "pauses", "id"}
+_INPUT_FIELDS = {"priority", "opened", "pauses", "first_reply", "last_update", "id"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="deadlines of a ticket (JSON)",
         description=(
             "Print the first-response, next-update and resolution deadlines as JSON "
-            "(ISO 8601 UTC). next_update_due is one status-update cadence after opening."
+            "(ISO 8601 UTC). next_update_due is null until the first public reply "
+            "(--first-reply); then it is one status-update cadence after the last public "
+            "update (--last-update, default the first reply)."
         ),
     )
     due.add_argument("--priority", help="critical, urgent, minor (or 1, 2, 3)")
@@ -57,9 +59,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="an interval the resolution clock stopped (waiting on the customer); repeatable",
     )
     due.add_argument(
+        "--first-reply",
+        metavar="ISO",
+        help="the first public agent reply (starts the update cadence)",
+    )
+    due.add_argument(
+        "--last-update",
+        metavar="ISO",
+        help="the last public agent update (needs --first-reply; default: the first reply)",
+    )
+    due.add_argument(
         "--input",
         metavar="FILE.jsonl",
-        help='many tickets: one JSON object per line ({"priority", "opened", "pauses"}); "-" = stdin',
+        help=(
+            'many tickets: one JSON object per line ({"priority", "opened", "pauses", '
+            '"first_reply", "last_update"}); "-" = stdin'
+        ),
     )
     _add_policy_option(due)
     due.set_defaults(func=handle_due)
@@ -149,8 +164,15 @@ def iso_utc(value: datetime | None) -> str | None:
 
 
 def due_record(
-    policy: Policy, priority: Any, opened: datetime, pauses: Iterable[tuple[datetime, datetime]]
+    policy: Policy,
+    priority: Any,
+    opened: datetime,
+    pauses: Iterable[tuple[datetime, datetime]],
+    first_reply: datetime | None = None,
+    last_update: datetime | None = None,
 ) -> dict[str, Any]:
+    """The deadlines ``sla due`` prints, from the ticket clock built from these facts
+    (``next_update_due`` is None until ``first_reply``)."""
     if not isinstance(priority, (str, int)) or isinstance(priority, bool):
         raise UserError(f"priority: expected one of {', '.join(PRIORITY_NAMES)}, got {priority!r}")
     try:
@@ -159,8 +181,22 @@ def due_record(
         raise UserError(
             f"unknown priority {priority!r} (use {', '.join(PRIORITY_NAMES)} or 1, 2, 3)"
         ) from None
+    if last_update is not None and first_reply is None:
+        raise UserError("last update given without the first reply (add the first reply)")
+    if first_reply is not None and first_reply < opened:
+        raise UserError("the first reply is before the opening")
+    if last_update is not None and first_reply is not None and last_update < first_reply:
+        raise UserError("the last update is before the first reply")
     try:
-        deadlines = compute_deadlines(policy, target.name, opened, pauses=list(pauses))
+        clock = TicketClock.of(
+            policy,
+            target.name,
+            opened,
+            first_reply=first_reply,
+            last_update=last_update,
+            pauses=list(pauses),
+        )
+        deadlines = clock.deadlines()
     except PolicyError:
         raise
     except ValueError as exc:
@@ -186,8 +222,11 @@ def _parse_pause_pair(pair: Any, what: str) -> tuple[datetime, datetime]:
 # ---------------------------------------------------------------------- sla due
 def handle_due(args: argparse.Namespace, ctx: Any) -> int:
     if args.input is not None:
-        if args.priority or args.opened or args.pause:
-            raise UserError("sla due: give either --input or --priority/--opened/--pause, not both")
+        if args.priority or args.opened or args.pause or args.first_reply or args.last_update:
+            raise UserError(
+                "sla due: give either --input or --priority/--opened/--pause/--first-reply/"
+                "--last-update, not both"
+            )
         policy = resolve_policy(args, ctx)
         if args.input == "-":
             return _due_stream(policy, sys.stdin, "<stdin>", sys.stdout)
@@ -205,7 +244,9 @@ def handle_due(args: argparse.Namespace, ctx: Any) -> int:
     policy = resolve_policy(args, ctx)
     opened = parse_instant(args.opened, "--opened")
     pauses = [_parse_pause_pair(p, f"--pause {p[0]} {p[1]}") for p in args.pause]
-    record = due_record(policy, args.priority, opened, pauses)
+    first_reply = parse_instant(args.first_reply, "--first-reply") if args.first_reply else None
+    last_update = parse_instant(args.last_update, "--last-update") if args.last_update else None
+    record = due_record(policy, args.priority, opened, pauses, first_reply, last_update)
     print(json.dumps(record))
     return 0
 
@@ -235,7 +276,12 @@ def _due_lines(policy: Policy, lines: Iterable[str], name: str) -> Iterator[str]
             if not isinstance(raw_pauses, list):
                 raise UserError(f"pauses: expected a list of [start, end], got {raw_pauses!r}")
             pauses = [_parse_pause_pair(p, f"pauses[{i}]") for i, p in enumerate(raw_pauses)]
-            record = due_record(policy, obj["priority"], opened, pauses)
+            first_reply = last_update = None
+            if obj.get("first_reply") is not None:
+                first_reply = parse_instant(obj["first_reply"], "first_reply")
+            if obj.get("last_update") is not None:
+                last_update = parse_instant(obj["last_update"], "last_update")
+            record = due_record(policy, obj["priority"], opened, pauses, first_reply, last_update)
         except UserError as exc:
             raise UserError(f"{where}: {exc}") from None
         if "id" in obj:

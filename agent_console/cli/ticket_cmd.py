@@ -135,7 +135,10 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"  {name + ':':<16}{clean(value)}")
     for t in d.timers(now):
         due = f"  due {at(t.due)}" if t.due else ""
-        print(f"  {t.label + ':':<16}{t.text}{due}")
+        text = t.text
+        if t.name == "next_update" and t.due is None and d.is_open and not d.first_response_at:
+            text = "starts with the first public reply"  # no deadline before it (issue 9)
+        print(f"  {t.label + ':':<16}{text}{due}")
     print()
     for m in d.thread:
         who = m.author if m.author_tier is None else f"{m.author} (tier {m.author_tier})"

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, true, update
+from sqlalchemy import not_, select, true, update
 from sqlmodel import Session
 
 from agent_console.desk.core import DeskCore
 from agent_console.desk.permissions import require_may_take
+from agent_console.desk.queue import open_policy_names, running_now
 from agent_console.errors import Conflict, UserError
 from agent_console.store.models import Agent, Ticket
 
@@ -95,41 +96,48 @@ class ClaimsMixin(DeskCore):
 
     def claim_next(self, agent: str | None = None, count: int = 1) -> list[str]:
         """Claim the ``count`` most urgent unassigned open tickets of the agent's tier, in
-        queue order (soonest breach, then priority). A ticket another agent wins meanwhile
-        is skipped: the loser gets the following one. Returns the keys claimed (empty
-        when nothing is left)."""
+        the queue's "soonest breach" order (README "Urgency"): tickets whose clock runs now
+        first, then those whose clock is stopped (waiting on the customer, or a business
+        clock outside business hours); each group by its stored due instant (breached
+        first), then priority. A ticket another agent wins meanwhile is skipped: the loser
+        gets the following one. Returns the keys claimed (empty when nothing is left)."""
         if count < 1:
             raise UserError("--count must be 1 or more")
         claimed: list[str] = []
+        now = self.now()
+        runs = running_now(open_policy_names(self, now))
         with self.write() as s:
             me = self.agent_by_handle(s, agent or self.actor)
-            after: tuple[Any, int, int] | None = None
-            while len(claimed) < count:
-                q = (
-                    select(T.id, T.key, T.next_due, T.priority_level)
-                    .where(
-                        T.is_open == true(),
-                        T.tier == me.tier,
-                        T.assignee_id.is_(None),
+            # one keyset walk per urgency group, each along the unassigned-queue index
+            for group in (runs, not_(runs)):
+                after: tuple[Any, int, int] | None = None
+                while len(claimed) < count:
+                    q = (
+                        select(T.id, T.key, T.next_due, T.priority_level)
+                        .where(
+                            T.is_open == true(),
+                            T.tier == me.tier,
+                            T.assignee_id.is_(None),
+                            group,
+                        )
+                        .order_by(T.next_due, T.priority_level, T.id)
+                        .limit(max(_BATCH, 2 * (count - len(claimed))))
                     )
-                    .order_by(T.next_due, T.priority_level, T.id)
-                    .limit(max(_BATCH, 2 * (count - len(claimed))))
-                )
-                if after is not None:
-                    due, level, last_id = after
-                    q = q.where(
-                        (T.next_due > due)
-                        | ((T.next_due == due) & (T.priority_level > level))
-                        | ((T.next_due == due) & (T.priority_level == level) & (T.id > last_id))
-                    )
-                batch = s.execute(q).all()
-                if not batch:
-                    break
-                for r in batch:
-                    if self._try_claim(s, me, r.id):
-                        claimed.append(r.key)
-                        if len(claimed) >= count:
-                            break
-                last = batch[-1]
-                after = (last.next_due, last.priority_level, last.id)
+                    if after is not None:
+                        due, level, last_id = after
+                        q = q.where(
+                            (T.next_due > due)
+                            | ((T.next_due == due) & (T.priority_level > level))
+                            | ((T.next_due == due) & (T.priority_level == level) & (T.id > last_id))
+                        )
+                    batch = s.execute(q).all()
+                    if not batch:
+                        break
+                    for r in batch:
+                        if self._try_claim(s, me, r.id):
+                            claimed.append(r.key)
+                            if len(claimed) >= count:
+                                break
+                    last = batch[-1]
+                    after = (last.next_due, last.priority_level, last.id)
         return claimed

@@ -1,85 +1,247 @@
-"""Keep a ticket's stored SLA deadlines true. Called by every command that moves them
-(open, reply, priority change, pause, resume, resolve); the UI tick only formats them."""
+"""The one place a ticket clock becomes stored columns (and per-cycle rows).
+
+Every writer goes through here: ticket creation, seeding, the importer, every workflow
+command (:func:`refresh_deadlines` / :func:`write_clock`), and the bulk writers
+(:func:`deadline_columns`). The rules themselves live in the pure ticket clock
+(:class:`agent_console.sla.TicketClock`); nothing here decides what a deadline is.
+
+Stored per ticket: ``first_response_due``, ``next_update_due`` (None until the first
+public reply), ``resolution_due`` (None while waiting on the customer), ``next_due`` (the
+running deadline's due instant: what the queue sorts by and draws; FAR_FUTURE when nothing
+runs), ``sla_metric`` and ``sla_clock`` (the running deadline's metric and clock kind, ""
+when nothing runs), ``sla_policy`` (the policy's name) and ``sla_fingerprint`` (the
+policy's fingerprint).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
-from agent_console.sla import Policy, compute_deadlines
-from agent_console.store.models import Status, Ticket
+from sqlalchemy import select
+from sqlmodel import Session
+
+from agent_console.sla import Policy, TicketClock
+from agent_console.store.models import SlaCycle, Ticket
 from agent_console.store.types import FAR_FUTURE
 
+__all__ = [
+    "clock_columns",
+    "clock_of",
+    "cycle_rows",
+    "deadline_columns",
+    "parse_pauses",
+    "pause_pairs",
+    "refresh_deadlines",
+    "sync_cycles",
+    "write_clock",
+]
 
-def parse_pauses(raw: list[list[str]]) -> list[tuple[datetime, datetime]]:
+
+def parse_pauses(raw: Iterable[Iterable[str]]) -> list[tuple[datetime, datetime]]:
+    """The ticket's ``sla_pauses`` JSON ([[start_iso, end_iso], ...]) as aware pairs."""
     return [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in raw]
 
 
-def pause_pairs(pauses: list[tuple[datetime, datetime]]) -> list[list[str]]:
+def pause_pairs(pauses: Iterable[tuple[datetime, datetime]]) -> list[list[str]]:
     return [[a.isoformat(), b.isoformat()] for a, b in pauses]
 
 
-def refresh_deadlines(ticket: Ticket, policy: Policy) -> None:
-    """Recompute the three deadlines and the queue's sort key from the ticket's facts."""
-    d = compute_deadlines(
+def clock_of(ticket: Ticket, policy: Policy) -> TicketClock:
+    """The ticket clock of a ticket row under ``policy``."""
+    return TicketClock.of(
         policy,
         ticket.priority,
         ticket.opened_at,
-        pauses=parse_pauses(ticket.sla_pauses),
-        first_response_at=ticket.first_response_at,
-        last_public_update_at=ticket.last_public_update_at,
+        first_reply=ticket.first_response_at,
+        last_update=ticket.last_public_update_at,
+        pauses=parse_pauses(ticket.sla_pauses or ()),
         paused_since=ticket.paused_since,
-    )
-    ticket.first_response_due = d.first_response_due
-    ticket.next_update_due = d.next_update_due
-    ticket.resolution_due = d.resolution_due
-    ticket.next_due = next_due(ticket)
-
-
-def next_due(ticket: Ticket) -> datetime:
-    """The nearest deadline whose clock can run: what the queue sorts by."""
-    return nearest_due(
+        resolved_at=ticket.resolved_at,
         status=ticket.status,
-        first_response_at=ticket.first_response_at,
-        paused_since=ticket.paused_since,
-        first_response_due=ticket.first_response_due,
-        next_update_due=ticket.next_update_due,
-        resolution_due=ticket.resolution_due,
     )
 
 
-def nearest_due(
+def _utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def clock_columns(clock: TicketClock) -> dict[str, Any]:
+    """The stored deadline columns of ``clock`` (see the module docstring)."""
+    fr, upd, res = clock.dues
+    running = clock.running_epoch()
+    utc = datetime.fromtimestamp
+    return {
+        "first_response_due": None if fr is None else utc(fr, UTC),
+        "next_update_due": None if upd is None else utc(upd, UTC),
+        "resolution_due": None if res is None else utc(res, UTC),
+        "next_due": FAR_FUTURE if running is None else utc(running[1], UTC),
+        "sla_metric": "" if running is None else running[0],
+        "sla_clock": "" if running is None else clock.target.clock,
+        "sla_policy": clock.policy.name,
+        "sla_fingerprint": clock.policy.fingerprint,
+    }
+
+
+def deadline_columns(
+    policy: Policy,
+    priority: str,
+    opened: datetime,
     *,
-    status: str,
-    first_response_at: datetime | None,
-    paused_since: datetime | None,
-    first_response_due: datetime | None,
-    next_update_due: datetime | None,
-    resolution_due: datetime | None,
-) -> datetime:
-    """:func:`next_due` from plain values (bulk writers have rows, not ticket objects):
-    first response until answered, then the next status update; the resolution deadline
-    throughout; nothing runs while the ticket waits on the customer or is finished."""
-    if not Status(status).is_open:
-        return FAR_FUTURE
-    waiting = paused_since is not None
-    candidates: list[datetime] = []
-    if first_response_at is None:
-        if first_response_due is not None:
-            candidates.append(first_response_due)
-    elif not waiting and next_update_due is not None:
-        candidates.append(next_update_due)
-    if resolution_due is not None and not waiting:
-        candidates.append(resolution_due)
-    return min(candidates, default=FAR_FUTURE)
-
-
-def nearest_due_of_row(row: dict) -> datetime:  # type: ignore[type-arg]
-    """:func:`nearest_due` for a column dict about to be bulk-inserted."""
-    return nearest_due(
-        status=row["status"],
-        first_response_at=row.get("first_response_at"),
-        paused_since=row.get("paused_since"),
-        first_response_due=row.get("first_response_due"),
-        next_update_due=row.get("next_update_due"),
-        resolution_due=row.get("resolution_due"),
+    status: str = "new",
+    first_response_at: datetime | None = None,
+    last_public_update_at: datetime | None = None,
+    pauses: Iterable[tuple[datetime, datetime]] = (),
+    paused_since: datetime | None = None,
+    resolved_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The stored deadline columns of a ticket from its facts, for rows about to be bulk
+    inserted or updated (seeding, imports, recomputing). Same shape as
+    :func:`clock_columns`; raises what :meth:`TicketClock.of` raises."""
+    clock = TicketClock.of(
+        policy,
+        priority,
+        opened,
+        first_reply=first_response_at,
+        last_update=last_public_update_at,
+        pauses=pauses,
+        paused_since=paused_since,
+        resolved_at=resolved_at,
+        status=status,
     )
+    return clock_columns(clock)
+
+
+def refresh_deadlines(ticket: Ticket, policy: Policy) -> None:
+    """Recompute the ticket's stored deadlines, sort key and policy stamp from its facts
+    under ``policy`` (the facts are not changed)."""
+    for name, value in clock_columns(clock_of(ticket, policy)).items():
+        setattr(ticket, name, value)
+
+
+def write_clock(ticket: Ticket, clock: TicketClock) -> None:
+    """Store ``clock`` on the ticket: its facts (priority, replies, pauses, resolution)
+    and the columns :func:`clock_columns` derives from them."""
+    ticket.priority = clock.target.name
+    ticket.priority_level = clock.target.level
+    ticket.first_response_at = clock.first_reply_at
+    ticket.last_public_update_at = clock.last_update_at
+    ticket.paused_since = clock.paused_since_at
+    ticket.resolved_at = clock.resolved_at_dt
+    ticket.sla_pauses = pause_pairs(clock.pause_list)
+    for name, value in clock_columns(clock).items():
+        setattr(ticket, name, value)
+
+
+# ---------------------------------------------------------------- per-cycle rows
+def _stop_of(clock: TicketClock, metric: str) -> float | None:
+    """When the metric's current cycle stopped for good (epoch), None while it runs."""
+    spec = clock.spec(metric)
+    if spec.stops == "first_reply" and clock.first_reply is not None:
+        return clock.first_reply
+    if clock.resolved_at is not None:
+        return clock.resolved_at
+    return None
+
+
+def _stopped(
+    clock: TicketClock, metric: str, started: float, due: float | None, stop: float
+) -> dict[str, Any]:
+    """The columns of a cycle that stopped at ``stop``: met by its due instant (or with
+    none: paused), else breached at the due instant; clock seconds counted."""
+    stopped = _utc(stop)
+    met = due is None or stop <= due
+    return {
+        "stopped_at": stopped,
+        "met_at": stopped if met else None,
+        "breached_at": None if met else _utc(due),
+        "elapsed_seconds": clock.elapsed_at(metric, stop, since=started),
+    }
+
+
+def _close(row: SlaCycle, clock: TicketClock, stop: float) -> None:
+    due = row.due_at.timestamp() if row.due_at is not None else None
+    if due is None:
+        current = clock.due(row.metric)
+        due = current.timestamp() if current is not None else None
+    for name, value in _stopped(clock, row.metric, row.started_at.timestamp(), due, stop).items():
+        setattr(row, name, value)
+
+
+def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: datetime) -> None:
+    """Bring the ticket's ``sla_cycle`` rows in line with ``clock`` after something
+    happened at ``at`` (creation, a reply, a status or priority change). In the caller's
+    transaction: the command that owns the clock writes them (DESIGN.md)."""
+    rows = session.execute(
+        select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
+    ).scalars()
+    last: dict[str, SlaCycle] = {}
+    for row in rows:
+        last[row.metric] = row
+    t_at = at.timestamp()
+    for spec in clock.specs:
+        start = clock.start_epoch(spec)
+        if start is None:
+            continue
+        row = last.get(spec.name)
+        open_row = row if row is not None and row.stopped_at is None else None
+        if open_row is not None and spec.cyclic and open_row.started_at.timestamp() != start:
+            _close(open_row, clock, start)  # a public reply ended this update cycle
+            open_row = None
+        stop = _stop_of(clock, spec.name)
+        due = clock.due(spec.name)
+        target = spec.target(clock.target)
+        if open_row is not None:
+            open_row.due_at = due
+            open_row.target_seconds = target
+            open_row.clock = clock.target.clock
+            if stop is not None:
+                _close(open_row, clock, stop)
+            continue
+        if stop is not None and row is not None and not spec.cyclic:
+            continue  # already recorded and stopped
+        if stop is not None and row is not None and row.started_at.timestamp() == start:
+            continue
+        started = start if row is None or spec.cyclic else max(t_at, start)
+        new = SlaCycle(
+            ticket_id=ticket_id,
+            metric=spec.name,
+            cycle=(row.cycle + 1) if row is not None else 1,
+            clock=clock.target.clock,
+            started_at=_utc(started),  # type: ignore[arg-type]
+            due_at=due,
+            target_seconds=target,
+        )
+        if stop is not None:
+            _close(new, clock, stop)
+        session.add(new)
+
+
+def cycle_rows(clock: TicketClock, ticket_id: int) -> list[dict[str, Any]]:
+    """The ``sla_cycle`` rows of a ticket written in bulk (seeding): the current cycle of
+    each started metric (earlier update cycles are not known to a bulk writer)."""
+    out: list[dict[str, Any]] = []
+    dues = clock.dues_epoch()
+    for spec, due in zip(clock.specs, dues, strict=True):
+        start = clock.start_epoch(spec)
+        if start is None:
+            continue
+        row: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "metric": spec.name,
+            "cycle": 1,
+            "clock": clock.target.clock,
+            "started_at": _utc(start),
+            "due_at": _utc(due),
+            "target_seconds": spec.target(clock.target),
+            "stopped_at": None,
+            "met_at": None,
+            "breached_at": None,
+            "elapsed_seconds": None,
+        }
+        stop = _stop_of(clock, spec.name)
+        if stop is not None:
+            row.update(_stopped(clock, spec.name, start, due, stop))
+        out.append(row)
+    return out

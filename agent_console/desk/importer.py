@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from agent_console.desk.deadlines import nearest_due, nearest_due_of_row, parse_pauses
+from agent_console.desk.deadlines import deadline_columns, parse_pauses
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.desk.validation import (
     FIELDS,
@@ -40,7 +40,7 @@ from agent_console.desk.validation import (
     plural,
 )
 from agent_console.errors import UserError
-from agent_console.sla import Policy, compute_deadlines
+from agent_console.sla import Policy
 from agent_console.store.models import (
     Customer,
     Message,
@@ -314,29 +314,17 @@ _EXISTING_COLUMNS = (
 def _deadline_columns(policy: Policy, priority: str, facts: Any) -> dict[str, Any]:
     """The stored deadline columns of a ticket with ``facts`` (a row with opened_at,
     first_response_at, last_public_update_at, paused_since, sla_pauses, status) under
-    ``priority``: the same computation as :func:`desk.deadlines.refresh_deadlines`."""
-    d = compute_deadlines(
+    ``priority``: :func:`desk.deadlines.deadline_columns`, the ticket clock's columns."""
+    return deadline_columns(
         policy,
         priority,
         facts.opened_at,
+        status=facts.status,
         pauses=parse_pauses(facts.sla_pauses or []),
         first_response_at=facts.first_response_at,
         last_public_update_at=facts.last_public_update_at,
         paused_since=facts.paused_since,
     )
-    return {
-        "first_response_due": d.first_response_due,
-        "next_update_due": d.next_update_due,
-        "resolution_due": d.resolution_due,
-        "next_due": nearest_due(
-            status=facts.status,
-            first_response_at=facts.first_response_at,
-            paused_since=facts.paused_since,
-            first_response_due=d.first_response_due,
-            next_update_due=d.next_update_due,
-            resolution_due=d.resolution_due,
-        ),
-    }
 
 
 class ImportMixin(TicketsMixin):
@@ -415,7 +403,7 @@ class ImportMixin(TicketsMixin):
             org_id = org_ids.get(r.organization) if r.organization else cust_org
             policy = (org_policy.get(org_id) if org_id else None) or self.default_policy
             prio = str(r.priority)
-            d = compute_deadlines(policy, prio, r.opened_at)
+            sla = deadline_columns(policy, prio, r.opened_at, status=Status.NEW.value)
             key = f"{KEY_PREFIX}-{number}"
             values: dict[str, Any] = {
                 "subject": r.subject,
@@ -436,13 +424,10 @@ class ImportMixin(TicketsMixin):
                 "tier": 1,
                 "escalated": False,
                 "assignee_id": None,
-                "first_response_due": d.first_response_due,
-                "next_update_due": d.next_update_due,
-                "resolution_due": d.resolution_due,
                 "sla_pauses": [],
                 "version": 1,
+                **sla,
             }
-            values["next_due"] = nearest_due_of_row(values)
             new_tickets.append(values)
             new_bodies.append((number, cust_id, r.opened_at, r.body))
             report.keys.append(key)

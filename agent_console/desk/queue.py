@@ -10,6 +10,7 @@ creation order, so the id breaks ties like the number does, and the index serves
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -21,8 +22,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from agent_console.desk.core import DeskCore
 from agent_console.errors import UserError
+from agent_console.sla import BUSINESS, CALENDAR
 from agent_console.store.models import Agent, Customer, Organization, Status, Ticket
 from agent_console.store.types import FAR_FUTURE
+from agent_console.views import QueueRow, QueueView
 
 T = Ticket.__table__.c  # type: ignore[attr-defined]
 C = Customer.__table__.c  # type: ignore[attr-defined]
@@ -35,19 +38,6 @@ BREACHING_WINDOW = timedelta(hours=1)
 PATCH_LIMIT = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class QueueView:
-    name: str
-    label: str
-    key: str  # the key that switches to it on the queue screen
-    help: str
-    short: str = ""  # the view bar's label (default: label)
-
-    @property
-    def tab(self) -> str:
-        return self.short or self.label
 
 
 #: the views, in the order the view bar shows them
@@ -97,39 +87,6 @@ class QueueQuery:
 
     def with_(self, **changes: Any) -> QueueQuery:
         return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """One ticket as the queue shows it (no ORM object leaves the desk)."""
-
-    id: int
-    key: str
-    number: int
-    priority: str
-    priority_level: int
-    subject: str
-    requester: str
-    organization: str | None
-    status: str
-    tier: int
-    escalated: bool
-    assignee: str | None
-    opened_at: datetime
-    updated_at: datetime
-    first_response_at: datetime | None
-    first_response_due: datetime | None
-    next_update_due: datetime | None
-    resolution_due: datetime | None
-    paused_since: datetime | None
-    next_due: datetime | None  # None: no deadline runs
-    #: the organization's contract policy name; None = the default policy
-    policy: str | None
-    version: int
-
-    @property
-    def is_open(self) -> bool:
-        return Status(self.status).is_open
 
 
 @dataclass(frozen=True)
@@ -183,10 +140,60 @@ def view_condition(view: str, me: Me, now: datetime) -> ColumnElement[bool]:
     raise UserError(f"unknown queue view {view!r} (use {', '.join(VIEW_NAMES)})")
 
 
-def sort_columns(sort: str) -> list[Any]:
+# ---------------------------------------------------------------- urgency (issue 9)
+def running_now(open_policies: Iterable[str]) -> ColumnElement[bool]:
+    """SQL: does the ticket's running deadline's clock run now?
+
+    The one urgency rule, as an expression over stored, indexed columns (written by
+    ``desk/deadlines.py`` from the ticket clock): a calendar clock always runs; a business
+    clock runs when its policy's business hours are open now (``open_policies``: the
+    names of those policies, see :meth:`QueueMixin.open_policies`); nothing runs when
+    ``sla_clock`` is empty (finished, or every running metric waits on the customer)."""
+    names = sorted(set(open_policies))
+    calendar = T.sla_clock == CALENDAR
+    if not names:
+        return calendar
+    return or_(calendar, and_(T.sla_clock == BUSINESS, T.sla_policy.in_(names)))
+
+
+def urgency_group(open_policies: Iterable[str]) -> ColumnElement[int]:
+    """0 for tickets whose clock runs now, 1 for tickets whose clock is stopped: the first
+    key of "soonest breach" and of claim-next (README "Urgency")."""
+    return case((running_now(open_policies), 0), else_=1)
+
+
+#: how long the list of contract policy names is reused (it is a directory listing)
+POLICY_NAMES_TTL = 60.0
+
+
+def open_policy_names(desk: DeskCore, now: datetime) -> frozenset[str]:
+    """Names of the policies (default and contracts) whose business hours are open at
+    ``now``: the parameter of :func:`running_now`. A contract that fails to load is left
+    out (its tickets' timers already say ``policy?``). No database; the loaded policies
+    are reused for :data:`POLICY_NAMES_TTL` seconds, so the UI tick may call it."""
+    cached = getattr(desk, "_open_policies_cache", None)
+    clock = time.monotonic()
+    if cached is None or clock - cached[0] > POLICY_NAMES_TTL:
+        names = {desk.default_policy.name}
+        try:
+            names.update(desk.policies.names())
+        except OSError:
+            pass
+        loaded = []
+        for name in sorted(names):
+            try:
+                loaded.append(desk.policy_named(name))
+            except (UserError, ValueError):
+                continue
+        cached = (clock, tuple(loaded))
+        desk._open_policies_cache = cached  # type: ignore[attr-defined]
+    return frozenset(p.name for p in cached[1] if p.calendar.is_open(now))
+
+
+def sort_columns(sort: str, open_policies: Iterable[str] = ()) -> list[Any]:
     match sort:
         case "due":
-            return [T.next_due, T.priority_level, T.id]
+            return [urgency_group(open_policies), T.next_due, T.priority_level, T.id]
         case "priority":
             return [T.priority_level, T.next_due, T.id]
         case "newest":
@@ -200,15 +207,20 @@ def sort_columns(sort: str) -> list[Any]:
     raise UserError(f"unknown sort {sort!r} (use {', '.join(SORT_NAMES)})")
 
 
-#: the columns each sort orders by (:func:`sort_columns` without the directions)
-_SORT_KEY_COLUMNS: dict[str, tuple[Any, ...]] = {
-    "due": (T.next_due, T.priority_level, T.id),
-    "priority": (T.priority_level, T.next_due, T.id),
-    "newest": (T.opened_at, T.id),
-    "oldest": (T.opened_at, T.id),
-    "updated": (T.updated_at, T.id),
-    "key": (T.number,),
-}
+def sort_key_columns(sort: str, open_policies: Iterable[str] = ()) -> tuple[Any, ...] | None:
+    """The columns each sort orders by (:func:`sort_columns` without the directions)."""
+    match sort:
+        case "due":
+            return (urgency_group(open_policies), T.next_due, T.priority_level, T.id)
+        case "priority":
+            return (T.priority_level, T.next_due, T.id)
+        case "newest" | "oldest":
+            return (T.opened_at, T.id)
+        case "updated":
+            return (T.updated_at, T.id)
+        case "key":
+            return (T.number,)
+    return None
 
 
 def _micros(dt: datetime) -> int:
@@ -220,7 +232,7 @@ def sort_key(sort: str, values: Sequence[Any]) -> tuple[int, ...]:
     (``values``: the ticket's ``_SORT_KEY_COLUMNS[sort]``; descending sorts negated)."""
     match sort:
         case "due":
-            return (_micros(values[0]), values[1], values[2])
+            return (int(values[0]), _micros(values[1]), values[2], values[3])
         case "priority":
             return (values[0], _micros(values[1]), values[2])
         case "oldest":
@@ -258,6 +270,7 @@ def _row(r: Any) -> QueueRow:
         resolution_due=r.resolution_due,
         paused_since=r.paused_since,
         next_due=None if r.next_due is None or r.next_due >= FAR_FUTURE else r.next_due,
+        sla_metric=r.sla_metric or "",
         policy=r.policy,
         version=r.version,
     )
@@ -284,6 +297,7 @@ _ROW_COLUMNS = (
     T.resolution_due,
     T.paused_since,
     T.next_due,
+    T.sla_metric,
     O.sla_policy.label("policy"),
     T.version,
 )
@@ -300,6 +314,11 @@ def _rows_select() -> Any:
 
 
 class QueueMixin(DeskCore):
+    # ------------------------------------------------------------------ urgency
+    def open_policies(self, now: datetime) -> frozenset[str]:
+        """:func:`open_policy_names` of this desk."""
+        return open_policy_names(self, now)
+
     # ------------------------------------------------------------------ who am I
     def queue_me(self, agent: str | None = None) -> Me:
         """The agent a queue is for (the acting agent by default)."""
@@ -344,7 +363,7 @@ class QueueMixin(DeskCore):
             stmt = select(T.id).select_from(Ticket.__table__)
             stmt = self._filtered(stmt, query.text)
             stmt = stmt.where(view_condition(query.view, me, now)).order_by(
-                *sort_columns(query.sort)
+                *sort_columns(query.sort, self.open_policies(now))
             )
             return list(s.execute(stmt).scalars())
 
@@ -369,7 +388,7 @@ class QueueMixin(DeskCore):
             return ids
         now = now or self.now()
         sort = query.sort
-        columns = _SORT_KEY_COLUMNS.get(sort)
+        columns = sort_key_columns(sort, self.open_policies(now))
         if columns is None:
             raise UserError(f"unknown sort {sort!r} (use {', '.join(SORT_NAMES)})")
         with self.read() as s:
@@ -415,7 +434,7 @@ class QueueMixin(DeskCore):
             ids = self._filtered(ids, query.text)
             ids = (
                 ids.where(view_condition(query.view, me, now))
-                .order_by(*sort_columns(query.sort))
+                .order_by(*sort_columns(query.sort, self.open_policies(now)))
                 .offset(offset)
                 .limit(limit)
             )

@@ -17,12 +17,12 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from agent_console.desk import demo_corpus as corpus
-from agent_console.desk.deadlines import nearest_due_of_row
+from agent_console.desk.deadlines import clock_columns, cycle_rows
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import NotFound, UserError
 from agent_console.paths import kb_dir
-from agent_console.sla import Policy, compute_deadlines
+from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import (
     Agent,
     Customer,
@@ -30,6 +30,7 @@ from agent_console.store.models import (
     MessageKind,
     Organization,
     SeedRun,
+    SlaCycle,
     Status,
     Ticket,
     TicketEvent,
@@ -399,14 +400,17 @@ class SeedMixin(TicketsMixin, KBMixin):
                     )
                 )
                 last_update = resolved_at
-        d = compute_deadlines(
+        clock = TicketClock.of(
             policy,
             priority,
             opened,
-            first_response_at=first_response_at,
-            last_public_update_at=last_update,
+            first_reply=first_response_at,
+            last_update=last_update,
             paused_since=paused_since,
+            resolved_at=resolved_at,
+            status=status.value,
         )
+        sla = clock_columns(clock)
         row: dict[str, Any] = {
             "number": number,
             "key": f"{KEY_PREFIX}-{number}",
@@ -429,14 +433,12 @@ class SeedMixin(TicketsMixin, KBMixin):
             "last_public_update_at": last_update,
             "resolved_at": resolved_at,
             "updated_at": resolved_at or last_update or opened,
-            "first_response_due": d.first_response_due,
-            "next_update_due": d.next_update_due,
-            "resolution_due": d.resolution_due,
             "paused_since": paused_since,
             "sla_pauses": [],
             "version": 1,
+            **sla,
+            "_clock": clock,  # taken off before the insert: its sla_cycle rows follow
         }
-        row["next_due"] = nearest_due_of_row(row)
         # nothing in a thread happens after `now`
         latest = now - opened
         thread = [(k, a, c, min(off, latest), b, p) for k, a, c, off, b, p in thread]
@@ -452,6 +454,7 @@ class SeedMixin(TicketsMixin, KBMixin):
         """One chunk in one transaction; ``run`` = (seed run id, tickets written with this
         chunk, random state after it, tickets asked for) is recorded in the same one."""
         t = Ticket.__table__
+        clocks = [row.pop("_clock") for row in rows]
         with self.write() as s:
             if run is not None:
                 run_id, written, state, total = run
@@ -510,3 +513,10 @@ class SeedMixin(TicketsMixin, KBMixin):
                     )
             s.execute(insert(Message.__table__), messages)
             s.execute(insert(TicketEvent.__table__), events)
+            cycles = [
+                c
+                for row, clock in zip(rows, clocks, strict=True)
+                for c in cycle_rows(clock, ids[row["number"]])
+            ]
+            if cycles:
+                s.execute(insert(SlaCycle.__table__), cycles)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import parse_pauses
+from agent_console.desk.deadlines import clock_of
 from agent_console.desk.ticket_view import (
     ArticleRef,
     EventView,
@@ -18,14 +18,7 @@ from agent_console.desk.ticket_view import (
     describe_event,
 )
 from agent_console.desk.tickets import parse_status
-from agent_console.sla import (
-    Explanation,
-    Policy,
-    compute_deadlines,
-    explain,
-    format_duration,
-    resolution_left,
-)
+from agent_console.sla import Explanation, Policy, format_duration
 from agent_console.sla.zones import zone_abbrev
 from agent_console.store.models import (
     Agent,
@@ -54,44 +47,32 @@ class TicketReadsMixin(DeskCore):
             return self._events(s, ticket, self._agents_for(s, ticket, []))
 
     def explain_ticket(self, key: str, now: datetime | None = None) -> Explanation:
-        """Why each deadline of the ticket falls when it does (``sla.explain``)."""
+        """Why each deadline of the ticket falls when it does (the ticket clock's
+        explanation, :meth:`agent_console.sla.TicketClock.explain`)."""
         with self.read() as s:
             ticket = self.ticket_by_key(s, key)
-            policy = self.policy_for_ticket(s, ticket)
-            return explain(
-                policy,
-                ticket.priority,
-                ticket.opened_at,
-                pauses=parse_pauses(ticket.sla_pauses),
-                first_response_at=ticket.first_response_at,
-                last_public_update_at=ticket.last_public_update_at,
-                paused_since=ticket.paused_since,
-                resolved_at=ticket.resolved_at,
-                now=now or self.now(),
-            )
+            clock = clock_of(ticket, self.policy_for_ticket(s, ticket))
+        return clock.explain(now or self.now())
 
     def preview_status(self, key: str, status: str) -> StatusPreview:
         """What setting ``status`` now would do to the resolution deadline (nothing is
-        written). The status picker shows it before an agent sets a ticket to pending."""
+        written): the ticket clock's :meth:`~agent_console.sla.TicketClock.set_status`
+        applied to a copy. The status picker shows it before an agent sets a status."""
         target = parse_status(status)
         now = self.now()
         with self.read() as s:
             t = self.ticket_by_key(s, key)
             policy = self.policy_for_ticket(s, t)
         cur = Status(t.status)
-        pauses = parse_pauses(t.sla_pauses)
-        if t.resolved_at is not None and target.is_open:
-            pauses.append((t.resolved_at, now))  # reopening: the resolved time is not counted
-        if t.paused_since is not None and target is not Status.PENDING:
-            pauses.append((t.paused_since, now))  # leaving pending: the wait is not counted
-        stays_paused = t.paused_since is not None and target is Status.PENDING
+        clock = clock_of(t, policy)
         fmt = self._local_fmt(policy)
-        current = t.resolution_due
+        current = clock.due("resolution")
         if target is cur:
             return StatusPreview(target.value, current, current, None, f"already {cur.value}")
+        after = clock.set_status(target.value, now)
         if target is Status.PENDING:
-            since = t.paused_since if stays_paused else now
-            left = resolution_left(policy, t.priority, t.opened_at, pauses, paused_since=since)
+            left = after.left_when_paused("resolution")
+            assert left is not None
             was = ""
             if current and cur.is_open:
                 was = (
@@ -112,34 +93,28 @@ class TicketReadsMixin(DeskCore):
             else:
                 text = "Closing keeps the resolution record as it is."
             return StatusPreview(target.value, current, current, None, text)
-        d = compute_deadlines(
-            policy,
-            t.priority,
-            t.opened_at,
-            pauses=pauses,
-            first_response_at=t.first_response_at,
-            last_public_update_at=t.last_public_update_at,
-        )
-        after = d.resolution_due
-        if t.paused_since is not None or not cur.is_open:
-            left = resolution_left(policy, t.priority, t.opened_at, pauses, paused_since=now)
+        due_after = after.due("resolution")
+        if clock.waiting or not clock.is_open:
+            spec = after.spec("resolution")
+            left = spec.target(after.target) - after.elapsed_at("resolution", now.timestamp())
             verb = "Reopening" if not cur.is_open else f"Leaving pending for {target.value}"
             if left < 0:
                 text = (
                     f"{verb} resumes the resolution clock, {self._left(left)} "
-                    f"(it fell due {fmt(after)})."
+                    f"(it fell due {fmt(due_after)})."
                 )
             else:
                 text = (
-                    f"{verb} resumes the resolution clock ({self._left(left)}): due {fmt(after)}."
+                    f"{verb} resumes the resolution clock ({self._left(left)}): "
+                    f"due {fmt(due_after)}."
                 )
-            return StatusPreview(target.value, current, after, left, text)
+            return StatusPreview(target.value, current, due_after, left, text)
         return StatusPreview(
             target.value,
             current,
-            after,
+            due_after,
             None,
-            f"No change to the resolution clock (due {fmt(after)}).",
+            f"No change to the resolution clock (due {fmt(due_after)}).",
         )
 
     def _local_fmt(self, policy: Policy):  # type: ignore[no-untyped-def]
@@ -246,10 +221,7 @@ class TicketReadsMixin(DeskCore):
                 .order_by(col(TicketArticle.linked_at))
             ).all()
         )
-        pauses = parse_pauses(t.sla_pauses)
-        left = None
-        if t.paused_since is not None:
-            left = resolution_left(policy, t.priority, t.opened_at, pauses, t.paused_since)
+        clock = clock_of(t, policy)
         return TicketDetail(
             id=t.id or 0,
             key=t.key,
@@ -278,12 +250,13 @@ class TicketReadsMixin(DeskCore):
             next_update_due=t.next_update_due,
             resolution_due=t.resolution_due,
             paused_since=t.paused_since,
-            sla_pauses=tuple(pauses),
-            resolution_left=left,
+            sla_pauses=tuple(clock.pause_list),
+            resolution_left=clock.left_when_paused("resolution"),
             version=t.version,
             participants=tuple(participants),
             messages=tuple(views),
             events=self._events(s, t, agents),
             articles=articles,
             policy=policy,
+            clock=clock,
         )

@@ -11,7 +11,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import refresh_deadlines
+from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
+from agent_console.desk.queue import open_policy_names, urgency_group
 from agent_console.errors import UserError
 from agent_console.store.models import (
     Agent,
@@ -97,15 +98,18 @@ class TicketsMixin(DeskCore):
     def list_tickets(
         self, *, status: str | None = None, limit: int | None = None, open_only: bool = False
     ) -> list[TicketSummary]:
-        """Tickets most urgent first (soonest deadline, then priority), optionally by status
-        (``open_only``: new, open, pending and on hold — the unresolved ones)."""
+        """Tickets most urgent first, optionally by status (``open_only``: new, open,
+        pending and on hold — the unresolved ones): the queue's "soonest breach" order
+        (README "Urgency": clock running now first, then by stored due instant, then
+        priority)."""
+        urgency = urgency_group(open_policy_names(self, self.now()))
         with self.read() as s:
             q = self._summary_query()
             if open_only:
                 q = q.where(col(Ticket.is_open).is_(True))
             if status:
                 q = q.where(Ticket.status == parse_status(status).value)
-            q = q.order_by(Ticket.next_due, Ticket.priority_level, Ticket.number)
+            q = q.order_by(urgency, Ticket.next_due, Ticket.priority_level, Ticket.number)
             if limit is not None:
                 if limit < 0:
                     raise UserError("--limit must be zero or more")
@@ -214,9 +218,11 @@ class TicketsMixin(DeskCore):
                 opened_at=opened,
                 updated_at=opened,
             )
-            refresh_deadlines(ticket, self.policy_for_ticket(s, ticket))
+            clock = clock_of(ticket, self.policy_for_ticket(s, ticket))
+            write_clock(ticket, clock)
             s.add(ticket)
             s.flush()
+            sync_cycles(s, ticket.id, clock, opened)  # type: ignore[arg-type]
             s.add(
                 Message(
                     ticket_id=ticket.id,  # type: ignore[arg-type]

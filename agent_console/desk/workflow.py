@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from agent_console.desk.deadlines import parse_pauses, pause_pairs, refresh_deadlines
+from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
 from agent_console.desk.drafts import clear_draft
 from agent_console.desk.permissions import (
     deescalation_target,
@@ -36,9 +36,7 @@ from agent_console.desk.ticket_view import (
 )
 from agent_console.desk.tickets import normalise_tags, parse_status
 from agent_console.errors import Conflict, UserError
-from agent_console.sla import (
-    Policy,
-)
+from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import (
     Agent,
     DraftKind,
@@ -106,13 +104,11 @@ class WorkflowMixin(TicketReadsMixin):
             details: dict[str, object] = {"chars": len(text)}
             if not internal:
                 if t.first_response_at is None:
-                    t.first_response_at = c.now
                     details["first_response"] = True
-                t.last_public_update_at = c.now
                 if t.status == Status.NEW.value:
                     t.status = Status.OPEN.value
                     details["status"] = {"from": "new", "to": "open"}
-                refresh_deadlines(t, c.policy)
+                self._store_clock(c, clock_of(t, c.policy).reply(c.now))
             self.log(
                 c.session,
                 t.id,
@@ -155,20 +151,13 @@ class WorkflowMixin(TicketReadsMixin):
             if target is Status.CLOSED and cur is not Status.RESOLVED:
                 raise UserError(f"only a resolved ticket can be closed; resolve {t.key} first")
             require_works(c.actor, t, "change")
-            kind = "status"
-            if cur is Status.RESOLVED and target.is_open:
-                kind = "reopened"
-                if t.resolved_at is not None:
-                    self._add_pause(t, t.resolved_at, c.now)
-                t.resolved_at = None
-            if cur is Status.PENDING and t.paused_since is not None:
-                self._add_pause(t, t.paused_since, c.now)
-                t.paused_since = None
-            if target is Status.PENDING:
-                t.paused_since = c.now
+            kind = "reopened" if cur is Status.RESOLVED and target.is_open else "status"
+            # the clock decides: pending pauses, leaving it resumes, reopening counts the
+            # time spent resolved as paused (sla/clock.py)
+            clock = clock_of(t, c.policy).set_status(target.value, c.now)
             t.status = target.value
             t.is_open = target.is_open
-            refresh_deadlines(t, c.policy)
+            self._store_clock(c, clock)
             self.log(
                 c.session,
                 t.id,
@@ -204,6 +193,7 @@ class WorkflowMixin(TicketReadsMixin):
             if not cur.is_open:
                 raise UserError(f"{t.key} is already {cur.value}")
             require_works(c.actor, t, "resolve")
+            clock = clock_of(t, c.policy)
             if public is not None:
                 c.session.add(
                     Message(
@@ -215,9 +205,7 @@ class WorkflowMixin(TicketReadsMixin):
                     )
                 )
                 first = t.first_response_at is None
-                if first:
-                    t.first_response_at = c.now
-                t.last_public_update_at = c.now
+                clock = clock.reply(c.now)  # a public message: the ticket clock's reply
                 clear_draft(c.session, t.id, c.actor.id, DraftKind.REPLY)  # type: ignore[arg-type]
                 self.log(
                     c.session,
@@ -229,13 +217,10 @@ class WorkflowMixin(TicketReadsMixin):
                     **({"first_response": True} if first else {}),
                 )
             clear_draft(c.session, t.id, c.actor.id, DraftKind.RESOLUTION)  # type: ignore[arg-type]
-            if t.paused_since is not None:
-                self._add_pause(t, t.paused_since, c.now)
-                t.paused_since = None
+            clock = clock.set_status(Status.RESOLVED.value, c.now)
             t.status = Status.RESOLVED.value
             t.is_open = False
-            t.resolved_at = c.now
-            refresh_deadlines(t, c.policy)
+            self._store_clock(c, clock)
             c.session.add(
                 Message(
                     ticket_id=t.id,  # type: ignore[arg-type]
@@ -245,7 +230,7 @@ class WorkflowMixin(TicketReadsMixin):
                     created_at=c.now,
                 )
             )
-            met = t.resolution_due is None or c.now <= t.resolution_due
+            met = clock.status("resolution", c.now).state == "met"
             self.log(
                 c.session,
                 t.id,
@@ -280,9 +265,7 @@ class WorkflowMixin(TicketReadsMixin):
                 raise UserError(f"{t.key} is already {prio.value}")
             require_works(c.actor, t, "change")
             old = t.priority
-            t.priority = prio.value
-            t.priority_level = prio.level
-            refresh_deadlines(t, c.policy)
+            self._store_clock(c, clock_of(t, c.policy).with_priority(prio.value))
             self.log(
                 c.session,
                 t.id,
@@ -437,9 +420,11 @@ class WorkflowMixin(TicketReadsMixin):
         )
 
     @staticmethod
-    def _add_pause(t: Ticket, start: datetime, end: datetime) -> None:
-        if end > start:
-            t.sla_pauses = pause_pairs([*parse_pauses(t.sla_pauses), (start, end)])
+    def _store_clock(c: _Change, clock: TicketClock) -> None:
+        """The ticket clock after a command: its facts and deadlines on the ticket
+        (:func:`~agent_console.desk.deadlines.write_clock`) and its cycle rows."""
+        write_clock(c.ticket, clock)
+        sync_cycles(c.session, c.ticket.id, clock, c.now)  # type: ignore[arg-type]
 
     @contextmanager
     def _change(

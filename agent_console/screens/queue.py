@@ -210,6 +210,8 @@ class QueueScreen(Screen[None]):
         self._counts_stale = False
         self._count_asap = False
         self._replay: set[int] = set()
+        #: the policies whose business clock ran at the last tick (urgency groups)
+        self._open_policies: frozenset[str] | None = None
         #: the shown ordering is not the view's (its load failed): read it whole next time
         self._ordering_stale = False
         self._follow_key: str | None = None
@@ -263,8 +265,15 @@ class QueueScreen(Screen[None]):
 
     # ---------------------------------------------------------------- the one clock
     def _tick(self) -> None:
-        """Once a second: format the visible timers and the header from ``now``. No query."""
+        """Once a second: format the visible timers and the header from ``now``. No query;
+        when a business clock starts or stops (a desk opens or closes) the urgency groups
+        change, so the ordering is read again (README "Urgency")."""
         now = self.app_now()
+        running = self.desk.open_policies(now)
+        if running != self._open_policies:
+            if self._open_policies is not None:
+                self._load()
+            self._open_policies = running
         self.header.update_state(now)
         table = self.table
         table.now = now

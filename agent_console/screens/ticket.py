@@ -57,6 +57,7 @@ from agent_console.screens.ticket_messages import (
 )
 from agent_console.sla import format_duration
 from agent_console.widgets.console_header import ConsoleHeader
+from agent_console.widgets.sla_timer import format_due
 from agent_console.widgets.styles import status_style
 from agent_console.widgets.ticket_format import literal, timer_text
 from agent_console.widgets.ticket_side import TicketSidePanel
@@ -672,6 +673,11 @@ class TicketScreen(Screen[None]):
                 f"first response {format_duration(t.first_response)}, "
                 f"resolution {format_duration(t.resolution)} ({t.clock})"
             )
+            # the preview: the ticket clock under that priority (recomputed from opening)
+            running = d.clock.with_priority(name).running()
+            if running is not None and name != d.priority:
+                due = format_due(running.due, self.zone, self.now())
+                targets[name] += f" → {running.metric.short} due {due}"
         self.app.push_screen(PriorityDialog(d.priority, targets), self._priority_chosen)
 
     def _priority_chosen(self, choice: tuple[str, str] | None) -> None:

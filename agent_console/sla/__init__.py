@@ -12,6 +12,18 @@ from agent_console.sla.calendar import (
     BusinessState,
     MaintenanceRule,
 )
+from agent_console.sla.clock import (
+    FIRST_REPLY_TIME,
+    OPEN_STATUSES,
+    PAUSABLE_UPDATE,
+    PERIODIC_UPDATE,
+    RESOLUTION_TIME,
+    MetricSpec,
+    MetricStatus,
+    Running,
+    TicketClock,
+    metric_specs,
+)
 from agent_console.sla.deadlines import (
     Deadlines,
     Remaining,
@@ -22,7 +34,13 @@ from agent_console.sla.deadlines import (
 )
 from agent_console.sla.durations import format_duration, parse_duration, whole_seconds
 from agent_console.sla.errors import PolicyError
-from agent_console.sla.explain import DeadlineExplanation, ExplainLine, Explanation, explain
+from agent_console.sla.explain import (
+    DeadlineExplanation,
+    ExplainLine,
+    Explanation,
+    explain,
+    explain_clock,
+)
 from agent_console.sla.policy import (
     BUSINESS,
     CALENDAR,
@@ -47,6 +65,11 @@ __all__ = [
     "DAY_NAMES",
     "DEFAULT_ALERT_THRESHOLDS",
     "DEFAULT_POLICY_NAME",
+    "FIRST_REPLY_TIME",
+    "OPEN_STATUSES",
+    "PAUSABLE_UPDATE",
+    "PERIODIC_UPDATE",
+    "RESOLUTION_TIME",
     "PRIORITY_NAMES",
     "BusinessCalendar",
     "BusinessState",
@@ -55,6 +78,10 @@ __all__ = [
     "ExplainLine",
     "Explanation",
     "MaintenanceRule",
+    "MetricSpec",
+    "MetricStatus",
+    "Running",
+    "TicketClock",
     "Policy",
     "PolicyBook",
     "PolicyError",
@@ -63,11 +90,13 @@ __all__ = [
     "compute_deadlines",
     "contract_names",
     "explain",
+    "explain_clock",
     "format_duration",
     "load_default_policy",
     "load_policy",
     "load_policy_named",
     "merge_pauses",
+    "metric_specs",
     "parse_duration",
     "parse_policy",
     "remaining",

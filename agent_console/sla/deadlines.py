@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,7 +19,9 @@ class Deadlines:
     """When each obligation of a ticket falls due (aware UTC)."""
 
     first_response_due: datetime
-    next_update_due: datetime
+    #: None until the first public reply (the update cadence starts with it), and while a
+    #: pausable cadence (``status_update_pauses``) waits on the customer
+    next_update_due: datetime | None
     #: None while the resolution clock is paused (waiting on the customer)
     resolution_due: datetime | None
     #: clock seconds of resolution time left when paused (None when running), whole
@@ -83,11 +85,17 @@ def merge_pauses(pauses: Iterable[Pause], after: float | None = None) -> list[tu
 
 
 def resolution_due_epoch(
-    policy: Policy, target: PriorityTarget, opened: float, merged: list[tuple[float, float]]
+    policy: Policy,
+    target: PriorityTarget,
+    opened: float,
+    merged: Sequence[tuple[float, float]],
+    seconds: float | None = None,
 ) -> float:
-    """Resolution due (epoch) from ``opened`` with the clock stopped during ``merged``."""
+    """``opened`` + ``seconds`` (default: the resolution target) on the priority's clock,
+    the clock stopped during the ``merged`` pauses (sorted, non-overlapping epoch
+    intervals; those ending before ``opened`` are ignored). Epoch seconds in and out."""
     cursor = opened
-    left = float(target.resolution)
+    left = float(target.resolution if seconds is None else seconds)
     for s, e in merged:
         if e <= cursor:
             continue
@@ -125,11 +133,14 @@ def compute_deadlines(
     last_public_update_at: datetime | None = None,
     paused_since: datetime | None = None,
 ) -> Deadlines:
-    """The three deadlines of a ticket.
+    """The three deadlines of a ticket, straight from its facts (the engine the ticket
+    clock, :class:`agent_console.sla.clock.TicketClock`, is property-tested against).
 
     - first response: ``opened`` + first-response target on the priority's clock;
-    - next update: one status-update cadence after the last public agent update, or the
-      first response, or (neither yet) the opening;
+    - next update: None until the first public reply (``first_response_at``); then one
+      status-update cadence after the last public agent update (or the first reply). With
+      ``status_update_pauses = true`` on the priority the cadence stops during ``pauses``
+      and is None while ``paused_since`` is set;
     - resolution: ``opened`` + resolution target, the clock stopped during each pause
       (overlapping pauses merged); None while ``paused_since`` is set.
     """
@@ -138,11 +149,21 @@ def compute_deadlines(
     check_supported(opened, "opened")
     t_open = opened.timestamp()
     first_due = _utc(policy.add_epoch(target, t_open, target.first_response))
-    base = last_public_update_at or first_response_at or opened
-    require_aware(base, "last update")
-    check_supported(base, "last update")
-    update_due = _utc(policy.add_epoch(target, base.timestamp(), target.status_update))
     merged = merge_pauses(pauses, t_open)
+    update_due: datetime | None = None
+    for given, what in ((last_public_update_at, "last update"), (first_response_at, "first response")):
+        if given is not None:  # every instant given is checked, used or not
+            require_aware(given, what)
+            check_supported(given, what)
+    if first_response_at is not None:
+        base = last_public_update_at or first_response_at
+        t_base = max(base.timestamp(), first_response_at.timestamp())
+        if not target.status_update_pauses:
+            update_due = _utc(policy.add_epoch(target, t_base, target.status_update))
+        elif paused_since is None:
+            update_due = _utc(
+                resolution_due_epoch(policy, target, t_base, merged, target.status_update)
+            )
     if paused_since is not None:
         require_aware(paused_since, "paused_since")
         check_supported(paused_since, "paused_since")

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from agent_console.sla.calendar import require_aware
-from agent_console.sla.deadlines import (
-    Pause,
-    _left_at,
-    merge_pauses,
-    resolution_due_epoch,
-)
+from agent_console.sla.deadlines import Pause
 from agent_console.sla.durations import format_duration, format_hm, whole_seconds
 from agent_console.sla.policy import BUSINESS, Policy, PriorityTarget
+
+if TYPE_CHECKING:
+    from agent_console.sla.clock import TicketClock
 
 
 @dataclass(frozen=True)
@@ -285,24 +284,35 @@ def explain(
     resolved_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Explanation:
-    """The three deadlines of a ticket with the intervals that were counted and the days
+    """:func:`explain_clock` of the ticket clock built from these facts."""
+    from agent_console.sla.clock import TicketClock
+
+    clock = TicketClock.of(
+        policy,
+        priority,
+        opened,
+        first_reply=first_response_at,
+        last_update=last_public_update_at,
+        pauses=pauses,
+        paused_since=paused_since,
+        resolved_at=resolved_at,
+    )
+    return explain_clock(clock, now)
+
+
+def explain_clock(clock: TicketClock, now: datetime | None = None) -> Explanation:
+    """The deadlines of a ticket clock with the intervals that were counted and the days
     and pauses that were skipped. ``now`` (optional) adds the time left to the deadlines
-    still running; a first response already given (``first_response_at``) and a
-    resolution already reached (``resolved_at``) are judged met or breached against their
-    due instant instead."""
-    target = policy.target(priority)
-    require_aware(opened, "opened")
+    still running; a first response already given and a resolution already reached are
+    judged met or breached against their due instant instead. The due instants are the
+    clock's own (:meth:`TicketClock.due`): nothing is re-derived here."""
+    policy, target = clock.policy, clock.target
     if now is not None:
         require_aware(now, "now")
-    answered: tuple[str, float] | None = None
-    if first_response_at is not None:
-        require_aware(first_response_at, "first_response_at")
-        answered = ("answered", first_response_at.timestamp())
-    resolved: tuple[str, float] | None = None
-    if resolved_at is not None:
-        require_aware(resolved_at, "resolved_at")
-        resolved = ("resolved", resolved_at.timestamp())
-    t_open = opened.timestamp()
+    answered = None if clock.first_reply is None else ("answered", clock.first_reply)
+    resolved = None if clock.resolved_at is None else ("resolved", clock.resolved_at)
+    t_open = clock.opened
+    fr_due = clock.due("first_response")
     sections = [
         _section(
             policy,
@@ -310,45 +320,77 @@ def explain(
             "First response",
             target.first_response,
             t_open,
-            policy.add_epoch(target, t_open, target.first_response),
+            fr_due.timestamp() if fr_due else None,
             "opening",
             [],
             now,
             done=answered,
         )
     ]
-    if last_public_update_at is not None:
-        base, origin = last_public_update_at, "last public update"
-    elif first_response_at is not None:
-        base, origin = first_response_at, "first response"
-    else:
-        base, origin = opened, "opening"
-    require_aware(base, origin)
-    t_base = base.timestamp()
-    idle = None
-    if resolved is not None:
-        idle = f"no longer running: resolved {_fmt_instant(policy, resolved[1])}"
-    elif paused_since is not None:
-        idle = "not running while waiting on the customer"
-    sections.append(
-        _section(
-            policy,
-            target,
-            "Next update",
-            target.status_update,
-            t_base,
-            policy.add_epoch(target, t_base, target.status_update),
-            origin,
-            [],
-            now,
-            idle=idle,
+    update = clock.spec("next_update")
+    merged = list(clock.pauses)
+    if clock.first_reply is None:
+        on = "business clock" if target.clock == BUSINESS else "calendar clock (24/7)"
+        sections.append(
+            DeadlineExplanation(
+                label="Next update",
+                clock=target.clock,
+                target_seconds=target.status_update,
+                start=clock.opened_at,
+                due=None,
+                headline=(
+                    f"Next update: every {format_hm(target.status_update)} on the {on}, "
+                    "starting with the first public reply (no deadline before it)"
+                ),
+            )
         )
-    )
-    merged = merge_pauses(pauses, t_open)
-    if paused_since is not None:
-        require_aware(paused_since, "paused_since")
-        stop = max(paused_since.timestamp(), t_open)
-        left = _left_at(policy, target, t_open, merged, stop)
+    else:
+        if clock.last_update is not None and clock.last_update > clock.first_reply:
+            t_base, origin = clock.last_update, "last public update"
+        else:
+            t_base, origin = clock.first_reply, "first response"
+        upd_due = clock.due("next_update")
+        idle = None
+        if resolved is not None:
+            idle = f"no longer running: resolved {_fmt_instant(policy, resolved[1])}"
+        elif not clock.is_open:
+            idle = "no longer running: the ticket is closed"
+        holes = [p for p in merged if p[1] > t_base] if update.pauses else []
+        if upd_due is None and clock.paused_since is not None:
+            stop = max(clock.paused_since, t_base)
+            sections.append(
+                _section(
+                    policy,
+                    target,
+                    "Next update",
+                    target.status_update,
+                    t_base,
+                    None,
+                    origin,
+                    [p for p in holes if p[0] < stop],
+                    now,
+                    stop=stop,
+                    left=clock.left_when_paused("next_update"),
+                )
+            )
+        else:
+            sections.append(
+                _section(
+                    policy,
+                    target,
+                    "Next update",
+                    target.status_update,
+                    t_base,
+                    upd_due.timestamp() if upd_due else None,
+                    origin,
+                    holes,
+                    now,
+                    idle=idle,
+                )
+            )
+    res_due = clock.due("resolution")
+    if res_due is None and clock.paused_since is not None:
+        stop = max(clock.paused_since, t_open)
         sections.append(
             _section(
                 policy,
@@ -361,11 +403,10 @@ def explain(
                 [p for p in merged if p[0] < stop],
                 now,
                 stop=stop,
-                left=left,
+                left=clock.left_when_paused("resolution"),
             )
         )
     else:
-        due = resolution_due_epoch(policy, target, t_open, merged)
         sections.append(
             _section(
                 policy,
@@ -373,7 +414,7 @@ def explain(
                 "Resolution",
                 target.resolution,
                 t_open,
-                due,
+                res_due.timestamp() if res_due else None,
                 "opening",
                 merged,
                 now,

@@ -110,8 +110,19 @@ class Agent(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
-        # the queue: open tickets of a tier / of an assignee, soonest deadline first
-        Index("ix_ticket_queue_tier", "is_open", "tier", "next_due", "priority_level"),
+        # the queue: open tickets of a tier / of an assignee, soonest deadline first.
+        # Issue 9: each queue index ends with sla_clock, sla_policy, so that the urgency
+        # group of "soonest breach" (desk/queue.py running_now: does the ticket's clock
+        # run now?) is read from the index, never from the table row.
+        Index(
+            "ix_ticket_queue_tier",
+            "is_open",
+            "tier",
+            "next_due",
+            "priority_level",
+            "sla_clock",
+            "sla_policy",
+        ),
         # unassigned tickets of a tier (Working / Unassigned views), whole sort key covered
         Index(
             "ix_ticket_queue_unassigned",
@@ -121,9 +132,28 @@ class Ticket(SQLModel, table=True):
             "next_due",
             "priority_level",
             "id",
+            "sla_clock",
+            "sla_policy",
         ),
-        Index("ix_ticket_queue_assignee", "is_open", "assignee_id", "next_due"),
-        Index("ix_ticket_queue_all", "is_open", "next_due", "priority_level"),
+        Index(
+            "ix_ticket_queue_assignee",
+            "is_open",
+            "assignee_id",
+            "next_due",
+            "priority_level",
+            "sla_clock",
+            "sla_policy",
+        ),
+        Index(
+            "ix_ticket_queue_all",
+            "is_open",
+            "next_due",
+            "priority_level",
+            "sla_clock",
+            "sla_policy",
+            "tier",
+            "assignee_id",
+        ),
         Index("ix_ticket_status", "status", "next_due"),
         UniqueConstraint("external_id", name="uq_ticket_external_id"),
     )
@@ -163,6 +193,18 @@ class Ticket(SQLModel, table=True):
     )
     #: the nearest running deadline (queue sort key); FAR_FUTURE when none runs
     next_due: datetime = Field(default=FAR_FUTURE, sa_column=Column(UTCDateTime(), nullable=False))
+    # --- issue 9 (the ticket clock): what the stored deadlines came from, and the running
+    # deadline's metric and clock kind, so that "does its clock run now" is a SQL expression
+    # (desk/queue.py running_now) over indexed columns. Written only by
+    # desk/deadlines.py (deadline_columns).
+    #: Policy.fingerprint of the policy the deadlines were computed under
+    sla_fingerprint: str = ""
+    #: name of the policy (default or a contract) the deadlines were computed under
+    sla_policy: str = "default"
+    #: the running deadline's metric (first_response / next_update / resolution); "" = none
+    sla_metric: str = ""
+    #: the running deadline's clock: "calendar" / "business"; "" when no clock runs
+    sla_clock: str = ""
 
     version: int = 1
 
@@ -225,6 +267,43 @@ class SchemaVersion(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     version: int
     applied_at: datetime = utc_column(nullable=False)
+
+
+# ---------------------------------------------------------------- issue 9: per-cycle SLA facts
+class SlaCycle(SQLModel, table=True):
+    """One cycle of one SLA metric of a ticket (DESIGN.md "Per-cycle SLA facts").
+
+    Written by the desk command that owns the ticket clock when something happens to it (a
+    reply, a status change, a priority change, creation). The first response and the
+    resolution have one cycle per opening (a reopened ticket starts resolution cycle 2);
+    the n-th periodic update is cycle n. An open cycle has ``stopped_at`` NULL; ``due_at``
+    is NULL while it is paused (waiting on the customer). A stopped cycle is met
+    (``met_at`` = the stop) when it stopped by its due instant, else breached
+    (``breached_at`` = the due instant it passed). ``elapsed_seconds``: clock seconds
+    counted from start to stop, pauses excluded (business seconds on a business clock).
+    """
+
+    __tablename__ = "sla_cycle"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "metric", "cycle", name="uq_sla_cycle"),
+        # on call: open cycles due before X (stopped_at IS NULL AND due_at < X)
+        Index("ix_sla_cycle_open_due", "stopped_at", "due_at"),
+        # metrics screen: met/breached and elapsed per metric and period
+        Index("ix_sla_cycle_metric_started", "metric", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    metric: str  # first_response / next_update / resolution
+    cycle: int = 1
+    clock: str = "calendar"  # calendar / business
+    started_at: datetime = utc_column(nullable=False)
+    due_at: datetime | None = utc_column()
+    target_seconds: int = 0
+    stopped_at: datetime | None = utc_column()
+    met_at: datetime | None = utc_column()
+    breached_at: datetime | None = utc_column()
+    elapsed_seconds: int | None = None
 
 
 # ---------------------------------------------------------------- drafts (issue 12, "ergo")

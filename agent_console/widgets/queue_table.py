@@ -29,8 +29,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agent_console.desk.queue import QueueRow
 from agent_console.sla import Policy
+from agent_console.views import QueueRow
 from agent_console.widgets.sla_timer import ticket_timer
 from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import visible

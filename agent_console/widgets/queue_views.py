@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
-from agent_console.desk.queue import QueueView
+from agent_console.views import QueueView
 
 #: columns of padding around each tab's label
 TAB_PADDING = 2

@@ -16,7 +16,15 @@ from typing import Protocol
 from rich.style import Style
 from rich.text import Text
 
-from agent_console.sla import Policy, format_duration
+from agent_console.sla import (
+    FIRST_REPLY_TIME,
+    PERIODIC_UPDATE,
+    RESOLUTION_TIME,
+    Policy,
+    format_duration,
+    metric_specs,
+    remaining,
+)
 from agent_console.sla.zones import zone_abbrev
 
 AMBER = 0.25
@@ -29,27 +37,27 @@ STYLE_OVERDUE = Style(color="bright_white", bgcolor="red", bold=True)
 STYLE_PAUSED = Style(color="cyan", dim=True)
 STYLE_DIM = Style(dim=True)
 
-#: short labels of the three deadlines
-LABELS = {"first_response": "FR", "status_update": "UPD", "resolution": "RES"}
+#: short labels of the metrics (the specs' ``short``: FR / UPD / RES)
+LABELS = {spec.name: spec.short for spec in (FIRST_REPLY_TIME, PERIODIC_UPDATE, RESOLUTION_TIME)}
 
 
 class TimerFacts(Protocol):
-    """What a timer needs from a ticket (``QueueRow`` and the detail view have these)."""
+    """What a queue timer needs from a ticket (``QueueRow`` has these): the running
+    deadline stored with it — the one the queue sorts by."""
 
     priority: str
     status: str
-    first_response_at: datetime | None
-    first_response_due: datetime | None
-    next_update_due: datetime | None
-    resolution_due: datetime | None
     paused_since: datetime | None
+    #: the running deadline's metric ("" when nothing runs) and due instant (None then)
+    sla_metric: str
+    next_due: datetime | None
 
 
 @dataclass(frozen=True)
 class Deadline:
     """The deadline a timer shows."""
 
-    which: str  # first_response / status_update / resolution
+    which: str  # first_response / next_update / resolution
     due: datetime | None  # None: paused waiting on the customer (resolution)
     target_seconds: int
 
@@ -79,25 +87,21 @@ def format_clock(at: datetime, zone: tzinfo, now: datetime | None = None) -> str
 
 
 def pick_deadline(t: TimerFacts, policy: Policy) -> Deadline | None:
-    """Which deadline a ticket's timer shows: first response until answered, then the
-    nearer of the next status update and resolution. None when nothing runs (finished)."""
+    """Which deadline a ticket's timer shows: its stored running deadline (``sla_metric``,
+    ``next_due``) — the ticket clock's :meth:`~agent_console.sla.TicketClock.running`,
+    which is also what the queue sorts by, so the queue never sorts by one deadline and
+    draws another. Nothing runs while the ticket waits on the customer: the paused
+    resolution. None for a finished ticket."""
     if t.status in ("resolved", "closed"):
         return None
     target = policy.target(t.priority)
-    if t.first_response_at is None:
-        if t.first_response_due is None:
-            return None
-        return Deadline("first_response", t.first_response_due, target.first_response)
+    if t.sla_metric and t.next_due is not None:
+        for spec in metric_specs(target):
+            if spec.name == t.sla_metric:
+                return Deadline(spec.name, t.next_due, spec.target(target))
     if t.paused_since is not None:
         return Deadline("resolution", None, target.resolution)
-    candidates = []
-    if t.next_update_due is not None:
-        candidates.append(Deadline("status_update", t.next_update_due, target.status_update))
-    if t.resolution_due is not None:
-        candidates.append(Deadline("resolution", t.resolution_due, target.resolution))
-    if not candidates:
-        return None
-    return min(candidates, key=lambda d: d.due)  # type: ignore[arg-type,return-value]
+    return None
 
 
 def timer_style(fraction: float, overdue: bool) -> Style:
@@ -127,10 +131,8 @@ def deadline_text(
     Time left is on the priority's clock; when that clock is stopped now (a business
     clock outside business hours) the cell says paused and when the clock starts again.
     """
-    seconds = policy.elapsed(priority, now, due)
-    running = policy.is_running(priority, now)
-    overdue = seconds < 0
-    fraction = seconds / target_seconds if target_seconds else (1.0 if seconds > 0 else 0.0)
+    r = remaining(policy, priority, due, now, target_seconds)
+    seconds, running, overdue, fraction = r.seconds, r.running, r.overdue, r.fraction
     text = Text(no_wrap=True, overflow="ellipsis")
     if label:
         text.append(f"{label} ", STYLE_DIM)

@@ -11,8 +11,8 @@ from datetime import datetime, tzinfo
 
 from rich.text import Text
 
-from agent_console.desk.ticket_view import TicketDetail, TimerState
 from agent_console.sla import format_duration
+from agent_console.views import TicketDetail, TimerState
 from agent_console.widgets.sla_timer import deadline_text, format_due, waiting_text, zone_abbrev
 
 KEEP = {"\n", "\t"}
@@ -74,12 +74,6 @@ STATE_STYLE = {
     "idle": "dim",
 }
 
-TARGET_OF = {
-    "first_response": "first_response",
-    "next_update": "status_update",
-    "resolution": "resolution",
-}
-
 
 def timer_text(timer: TimerState, detail: TicketDetail, zone: tzinfo, now: datetime) -> Text:
     """One SLA timer as the side panel shows it. Running deadlines use the queue's timer
@@ -107,9 +101,8 @@ def timer_text(timer: TimerState, detail: TicketDetail, zone: tzinfo, now: datet
         return out
     if timer.state == "idle" or timer.due is None:
         if timer.name == "next_update" and detail.is_open:
-            out.append("starts with the first response", style="dim")
+            out.append("starts with the first public reply", style="dim")
         else:
             out.append("—", style="dim")
         return out
-    target = getattr(detail.policy.target(detail.priority), TARGET_OF[timer.name])
-    return deadline_text(detail.policy, detail.priority, timer.due, target, now, zone)
+    return deadline_text(detail.policy, detail.priority, timer.due, timer.target_seconds, now, zone)

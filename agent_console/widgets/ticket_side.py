@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from agent_console.desk.ticket_view import TicketDetail
+from agent_console.views import TicketDetail
 from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import absolute, literal, timer_text
 

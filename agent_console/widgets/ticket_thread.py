@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from agent_console.desk.ticket_view import MessageView
+from agent_console.views import MessageView
 from agent_console.widgets.ticket_format import literal, visible, when
 
 KIND_LABEL = {

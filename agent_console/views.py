@@ -1,0 +1,339 @@
+"""Read models: the plain, frozen data widgets draw and the CLI prints — the queue row, the
+ticket detail (which carries the ticket clock) and the timer states.
+
+No SQLAlchemy, no sessions, no desk here (an import-linter contract keeps it so, and
+forbids ``agent_console.widgets`` from importing ``agent_console.desk``): the desk builds
+these values (:mod:`agent_console.desk.queue`, :mod:`agent_console.desk.ticket_reads`),
+widgets receive them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agent_console.sla import OPEN_STATUSES, Policy, TicketClock, format_duration
+
+
+@dataclass(frozen=True)
+class QueueView:
+    name: str
+    label: str
+    key: str  # the key that switches to it on the queue screen
+    help: str
+    short: str = ""  # the view bar's label (default: label)
+
+    @property
+    def tab(self) -> str:
+        return self.short or self.label
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One ticket as the queue shows it (no ORM object leaves the desk)."""
+
+    id: int
+    key: str
+    number: int
+    priority: str
+    priority_level: int
+    subject: str
+    requester: str
+    organization: str | None
+    status: str
+    tier: int
+    escalated: bool
+    assignee: str | None
+    opened_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    first_response_due: datetime | None
+    next_update_due: datetime | None
+    resolution_due: datetime | None
+    paused_since: datetime | None
+    next_due: datetime | None  # None: no deadline runs
+    #: the running deadline's metric ("" when none runs): what the timer draws
+    sla_metric: str
+    #: the organization's contract policy name; None = the default policy
+    policy: str | None
+    version: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    kind: str  # customer / public / internal / handoff
+    body: str
+    created_at: datetime
+    author: str  # display name
+    author_handle: str | None  # None for the customer
+    author_tier: int | None  # None for the customer
+    pinned: bool = False
+
+    @property
+    def from_customer(self) -> bool:
+        return self.kind == "customer"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "author": self.author,
+            "author_handle": self.author_handle,
+            "author_tier": self.author_tier,
+            "at": iso(self.created_at),
+            "pinned": self.pinned,
+            "body": self.body,
+        }
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    kind: str
+    agent: str | None  # handle of who did it (None: the system / the customer)
+    details: dict[str, Any]
+    text: str  # "greta escalated to tier 3: …"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "kind": self.kind,
+            "agent": self.agent,
+            "details": self.details,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True)
+class TimerState:
+    """One SLA timer of a ticket at an instant, ready to format.
+
+    ``state``: ``running`` / ``overdue`` (clock still on), ``met`` / ``breached`` (the
+    obligation was fulfilled, in time or late), ``paused`` (waiting on the customer),
+    ``idle`` (not running: no first response yet for updates, or the ticket is closed).
+    """
+
+    name: str  # first_response / next_update / resolution
+    label: str
+    due: datetime | None
+    state: str
+    seconds: int | None = None  # clock seconds left (negative: overdue by)
+    running: bool = True  # the clock runs now (business clocks stop out of hours)
+    fraction: float | None = None
+    done_at: datetime | None = None  # when it was met / breached
+    target_seconds: int = 0  # the metric's target on its clock
+
+    @property
+    def text(self) -> str:
+        """A plain one-line summary (the CLI; the screen styles its own)."""
+        if self.state in ("met", "breached"):
+            return self.state
+        if self.state == "paused":
+            if self.seconds is None:
+                return "paused (waiting on the customer)"
+            return f"paused, {format_duration(self.seconds)} left"
+        if self.state == "idle":
+            return "—"
+        if self.seconds is None:
+            return "—"
+        if self.seconds < 0:
+            return f"overdue {format_duration(self.seconds)}"
+        return f"{format_duration(self.seconds)} left" + ("" if self.running else " (stopped)")
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """Everything the detail screen shows about one ticket, at the version it was read."""
+
+    id: int
+    key: str
+    subject: str
+    status: str
+    is_open: bool
+    priority: str
+    priority_level: int
+    tier: int
+    escalated: bool
+    assignee: str | None  # handle
+    assignee_name: str | None
+    requester: str
+    requester_email: str
+    organization: str | None
+    policy_name: str  # "default" or the organization's contract
+    channel: str
+    request_type: str
+    tags: tuple[str, ...]
+    opened_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    last_public_update_at: datetime | None
+    resolved_at: datetime | None
+    first_response_due: datetime | None
+    next_update_due: datetime | None
+    resolution_due: datetime | None
+    paused_since: datetime | None
+    sla_pauses: tuple[tuple[datetime, datetime], ...]
+    resolution_left: int | None  # clock seconds left while paused
+    version: int
+    participants: tuple[str, ...]
+    messages: tuple[MessageView, ...]
+    events: tuple[EventView, ...]
+    articles: tuple[ArticleRef, ...]
+    policy: Policy = field(repr=False, compare=False)
+    #: the ticket clock every timer, preview and explanation of this ticket reads
+    clock: TicketClock = field(repr=False, compare=False)
+
+    @property
+    def pinned(self) -> tuple[MessageView, ...]:
+        """Handoff notes, pinned at the top of the thread (newest first)."""
+        return tuple(reversed([m for m in self.messages if m.pinned]))
+
+    @property
+    def thread(self) -> tuple[MessageView, ...]:
+        """The conversation, oldest first (pinned notes included where they happened)."""
+        return self.messages
+
+    def timers(self, now: datetime) -> tuple[TimerState, ...]:
+        return timer_states(self, now)
+
+    def as_json(self, now: datetime | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "key": self.key,
+            "subject": self.subject,
+            "status": self.status,
+            "priority": self.priority,
+            "tier": self.tier,
+            "escalated": self.escalated,
+            "assignee": self.assignee,
+            "requester": self.requester,
+            "requester_email": self.requester_email,
+            "organization": self.organization,
+            "policy": self.policy_name,
+            "channel": self.channel,
+            "request_type": self.request_type,
+            "tags": list(self.tags),
+            "opened": iso(self.opened_at),
+            "updated": iso(self.updated_at),
+            "first_response_at": iso(self.first_response_at),
+            "last_public_update_at": iso(self.last_public_update_at),
+            "resolved_at": iso(self.resolved_at),
+            "first_response_due": iso(self.first_response_due),
+            "next_update_due": iso(self.next_update_due),
+            "resolution_due": iso(self.resolution_due),
+            "paused_since": iso(self.paused_since),
+            "resolution_left_seconds": self.resolution_left,
+            "version": self.version,
+            "participants": list(self.participants),
+            "messages": [m.as_json() for m in self.messages],
+            "events": [e.as_json() for e in self.events],
+            "articles": [{"slug": a.slug, "title": a.title} for a in self.articles],
+        }
+        if now is not None:
+            out["timers"] = {
+                t.name: {"state": t.state, "due": iso(t.due), "seconds_left": t.seconds}
+                for t in self.timers(now)
+            }
+        return out
+
+
+@dataclass(frozen=True)
+class StatusPreview:
+    """What a status change would do to the resolution clock (the status picker shows it)."""
+
+    status: str
+    resolution_due_now: datetime | None  # as stored
+    resolution_due_after: datetime | None  # None: the clock would stop
+    left_seconds: int | None  # clock time left when it stops / resumes
+    text: str
+
+
+# ---------------------------------------------------------------- timers
+def timer_states(detail: TicketDetail, now: datetime) -> tuple[TimerState, ...]:
+    """The SLA timers of ``detail`` at ``now``: the ticket clock's metric states
+    (:meth:`agent_console.sla.TicketClock.statuses`), formatting only: no database."""
+    return tuple(
+        TimerState(
+            m.name,
+            m.label,
+            m.due,
+            m.state,
+            seconds=m.seconds,
+            running=m.running,
+            fraction=m.fraction,
+            done_at=m.done_at,
+            target_seconds=m.target_seconds,
+        )
+        for m in detail.clock.statuses(now)
+    )
+
+
+# ---------------------------------------------------------------- events
+def describe_event(kind: str, who: str | None, details: dict[str, Any]) -> str:
+    """One line for the history view and conflict messages: who changed what."""
+    actor = who or "system"
+    d = details or {}
+
+    def note() -> str:
+        text = str(d.get("note") or d.get("reason") or d.get("summary") or "").strip()
+        first = text.splitlines()[0] if text else ""
+        return f": {first[:80]}" if first else ""
+
+    match kind:
+        case "created":
+            return f"ticket opened ({d.get('channel') or d.get('source') or 'new'})"
+        case "imported":
+            return "ticket imported"
+        case "replied":
+            return f"{actor} replied to the customer"
+        case "noted":
+            return f"{actor} added an internal note"
+        case "status":
+            frm = d.get("from")
+            return f"{actor} set status {frm + ' → ' if frm else 'to '}{d.get('to')}"
+        case "subject":
+            return f"{actor} changed the subject to {d.get('to')}"
+        case "priority":
+            return f"{actor} changed priority {d.get('from')} → {d.get('to')}{note()}"
+        case "assigned":
+            to = d.get("to")
+            frm = d.get("from")
+            if to is None:
+                return f"{actor} unassigned it" + (f" (was {frm})" if frm else "")
+            return f"{actor} assigned it to {to}" + (f" (was {frm})" if frm else "")
+        case "claimed":
+            return f"{actor} claimed it"
+        case "classified":
+            tags = ", ".join(d.get("tags") or []) or "no tags"
+            return f"{actor} set type {d.get('request_type')}, tags {tags}"
+        case "resolved":
+            return f"{actor} resolved it{note()}"
+        case "reopened":
+            return f"{actor} reopened it as {d.get('to')}"
+        case "escalated":
+            return f"{actor} escalated tier {d.get('from_tier')} → {d.get('to_tier')}{note()}"
+        case "deescalated":
+            return f"{actor} de-escalated tier {d.get('from_tier')} → {d.get('to_tier')}{note()}"
+        case "linked-article":
+            return f"{actor} linked the article {d.get('title') or d.get('slug')}"
+        case "unlinked-article":
+            return f"{actor} unlinked the article {d.get('title') or d.get('slug')}"
+        case _:
+            extra = ", ".join(f"{k}={v}" for k, v in d.items() if k != "source")
+            return f"{actor} {kind}" + (f" ({extra})" if extra else "")
