@@ -114,6 +114,7 @@ class AgentConsoleApp(App[None]):
         self._typed_at = float("-inf")
         self._presence_lock = threading.Lock()
         self._left = False
+        self._outage_timer: Timer | None = None
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -179,6 +180,9 @@ class AgentConsoleApp(App[None]):
         if message.channel == "reconnected":
             self.feed_recovered()
             return
+        if message.channel == "lost":
+            self._repaint_headers()  # the outage notice, counting down to the next try
+            return
         if message.channel == PRESENCE_CHANNEL:
             kind, _, key = message.payload.partition(":")
             if kind == "typing" and key != getattr(self.screen, "key", None):
@@ -215,6 +219,19 @@ class AgentConsoleApp(App[None]):
         return self.link.view().notice(self.desk.display_zone)
 
     def _repaint_headers(self) -> None:
+        """The link changed: the shared header notice follows it (and, while the database
+        is down, counts down once a second), then the active screen repaints its header."""
+        text = self.outage_notice()
+        # the one notice slot every screen's header shows (widgets/console_header.py:
+        # outage > rehearsal > breaching > mail failures)
+        notices = getattr(self, "header_notices", None)
+        if notices is not None:
+            notices.outage = text
+        if text is not None and self._outage_timer is None:
+            self._outage_timer = self.set_interval(1.0, self._repaint_headers, name="outage")
+        elif text is None and self._outage_timer is not None:
+            self._outage_timer.stop()
+            self._outage_timer = None
         tick = getattr(self.screen, "repaint_header", None)
         if callable(tick):
             tick()

@@ -145,7 +145,8 @@ def listener_engine(engine: Engine) -> Engine:
 
 class FeedListener:
     """A thread that LISTENs (PostgreSQL only) and calls ``on_wake(channel, payload)`` for
-    every notification, and ``on_wake("reconnected", "")`` after a lost connection came back.
+    every notification, ``on_wake("lost", "")`` when the connection broke (it retries after
+    the backoff) and ``on_wake("reconnected", "")`` once it is back.
     ``link`` (optional) is told about failures and recoveries. ``ping``: seconds between
     connection checks when idle. Start with :meth:`start`, end with :meth:`stop`."""
 
@@ -202,6 +203,8 @@ class FeedListener:
                 wait = self._backoff.next()
                 if self._link is not None:
                     self._link.failed(f"database unavailable: {first_line(exc)}", retry_in=wait)
+                if not self._stop.is_set():
+                    self._on_wake("lost", "")
                 self._stop.wait(wait)
             first = False
 
@@ -287,7 +290,9 @@ class FeedFollower:
         self.reads = 0
         self.woken = 0
 
-    def _woken(self, _channel: str, _payload: str) -> None:
+    def _woken(self, channel: str, _payload: str) -> None:
+        if channel == "lost":
+            return
         self.woken += 1
         self._wake.set()
 
