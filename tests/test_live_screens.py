@@ -253,3 +253,62 @@ async def test_a_console_that_exits_leaves_no_presence(settings: Settings) -> No
         assert [v.handle for v in bob.viewers(key)] == ["ann"]
     assert bob.viewers(key) == []
     assert bob.open_elsewhere() == {}
+
+
+@pytest.mark.postgres
+async def test_queue_rides_out_an_outage_with_one_notice_and_catches_up(pg_url: str) -> None:
+    """A 3-second outage between this console and the server (a TCP proxy): one lasting
+    notice, no toasts; on recovery the notice clears and the claim made meanwhile shows."""
+    from sqlalchemy.engine import make_url
+
+    from tests.test_live import TcpProxy
+    from tests.test_queue_screen import Clock
+
+    base = Settings(db_url=pg_url, now=FIXED_NOW)
+    admin = Desk.open(base)
+    admin.add_agent("alice", "Alice One", 1)
+    admin.add_agent("bruno", "Bruno Two", 1)
+    keys = [
+        admin.create_ticket(
+            subject=f"t{i}", body="b", requester_email="a@b.example", priority="urgent"
+        )
+        for i in range(3)
+    ]
+    url = make_url(pg_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    via = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    alice = Settings(db_url=via, now=FIXED_NOW, agent="alice")
+    console = Desk.open(alice)
+    app = create_app(alice, desk=console, clock=Clock(FIXED_NOW), offer_demo=False)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            screen = await settle_queue(pilot)
+            deadline = time.monotonic() + 20
+            while not app.listening and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            table = screen.query_one(QueueTable)
+            tid = next(i for i, r in table.rows.items() if r.key == keys[1])
+            proxy.down()
+            while not app.link.down and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            assert app.link.down
+            notice = app.outage_notice() or ""
+            assert notice.startswith("database unavailable — retrying in")
+            assert "last sync" in notice
+            Desk(admin.engine, base.with_(agent="bruno")).claim(keys[1])
+            await pilot.pause(3)
+            assert table.rows[tid].assignee is None  # the last state stays shown
+            proxy.up()
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:
+                await pilot.pause(0.1)
+                row = table.rows.get(tid)
+                if not app.link.down and row is not None and row.assignee == "bruno":
+                    break
+            assert not app.link.down and app.outage_notice() is None
+            assert table.rows[tid].assignee == "bruno"
+            assert not [n for n in app._notifications if n.severity == "error"]
+    finally:
+        proxy.close()
+        console.engine.dispose()
+        admin.engine.dispose()
