@@ -1,8 +1,18 @@
 """The Textual application: one settings object, one desk, screens as modes.
 
-``1``–``2`` switch between the Queue and Knowledge base screens (each keeps its own stack:
-a ticket opened from the queue stays open when you come back). Every key of the active
-screen is also in the command palette (``ctrl+p``).
+``1``–``3`` switch between the Queue, Knowledge base and On-call screens (each keeps its own
+stack: a ticket opened from the queue stays open when you come back). Every key of the
+active screen is also in the command palette (``ctrl+p``).
+
+Alerts (issue 10) run here, for every screen: a thread worker runs the desk's alert pass
+(:meth:`~agent_console.desk.alerts.AlertsMixin.alert_tick`: the desk claims each alert, so
+two consoles and a watcher never fire one twice) no later than its ``next_wake`` and at
+least every :attr:`AgentConsoleApp.alert_poll` seconds, reads the open alerts, and posts
+:class:`AlertsPolled`; the app then toasts (and rings the bell for) the alerts that concern
+the acting agent (:class:`~agent_console.desk.oncall_view.AlertToasts`) and updates the
+shared header notices (:class:`~agent_console.widgets.console_header.HeaderNotices`). When
+webhooks are configured, a second worker delivers the outbox (the desk's claims make it
+safe beside a watcher); a slow webhook never delays the next alert pass.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -19,8 +30,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
-from agent_console.desk import Desk, DraftInfo
+from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo
 from agent_console.desk.live import FeedListener, LinkState, is_unavailable
+from agent_console.desk.oncall import OncallState
+from agent_console.desk.oncall_view import AlertToasts, mail_failure_count
 from agent_console.desk.presence import (
     HEARTBEAT,
     PRESENCE_CHANNEL,
@@ -28,8 +41,12 @@ from agent_console.desk.presence import (
     new_console_id,
 )
 from agent_console.errors import UserError
+from agent_console.logs import configure_logging, get_logger
+from agent_console.redact import mask_secrets
+from agent_console.safe_text import one_line, visible
 from agent_console.screens.draft_keeper import DRAFT_DEBOUNCE, DraftKeeper
 from agent_console.settings import Settings
+from agent_console.widgets.console_header import HeaderNotices
 
 Clock = Callable[[], datetime]
 
@@ -57,6 +74,47 @@ class Woken(Message):
         self.payload = payload
 
 
+def _oncall_screen() -> Screen:
+    from agent_console.screens.oncall import OncallScreen
+
+    return OncallScreen()
+
+
+#: at most this many alerts toast one by one in a pass; more are summed up in one toast
+TOAST_SPREE = 3
+
+
+class AlertsPolled(Message):
+    """One pass of the app's alert worker: what the desk's alert pass did, the open alerts
+    (unacknowledged and unresolved), who is on call, the header's counts, and the pass's
+    ``now`` (UTC)."""
+
+    def __init__(
+        self,
+        tick: AlertTick,
+        alerts: list[AlertRow],
+        oncall: OncallState,
+        breaching: int,
+        mail_failures: int,
+        now: datetime,
+    ) -> None:
+        super().__init__()
+        self.tick = tick
+        self.alerts = alerts
+        self.oncall = oncall
+        self.breaching = breaching
+        self.mail_failures = mail_failures
+        self.now = now
+
+
+class AlertsFailed(Message):
+    """The alert pass could not reach the database: the header's outage notice."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
 class AgentConsoleApp(App[None]):
     """Agent Console. Build it with :func:`create_app` (tests do too)."""
 
@@ -67,6 +125,7 @@ class AgentConsoleApp(App[None]):
     MODES = {
         "queue": _queue_screen,
         "knowledge": _knowledge_screen,
+        "oncall": _oncall_screen,
     }
     DEFAULT_MODE = "queue"
 
@@ -75,6 +134,7 @@ class AgentConsoleApp(App[None]):
     BINDINGS = [
         Binding("1", "switch_mode('queue')", "Queue", show=False),
         Binding("2", "switch_mode('knowledge')", "Knowledge", show=False),
+        Binding("3", "switch_mode('oncall')", "On call", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -86,15 +146,26 @@ class AgentConsoleApp(App[None]):
         desk: Desk | None = None,
         clock: Clock | None = None,
         offer_demo: bool = True,
+        debug: bool = False,
+        real_ticks: bool = True,
         draft_delay: float = DRAFT_DEBOUNCE,
         live: bool = True,
         heartbeat: float = HEARTBEAT,
+        alerts: bool = True,
+        alert_poll: float = 2.0,
     ) -> None:
         super().__init__()
+        #: False: screens start no periodic timers; tests call their tick themselves
+        #: (see :mod:`agent_console.screens.ticking`)
+        self.real_ticks = real_ticks
         self.settings = settings
-        fixed = settings.now
-        self._clock: Clock = clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
-        self.desk = desk or Desk.open(settings, clock=self._clock)
+        #: ``--debug``: an unexpected error shows Textual's traceback instead of one line
+        self.debug_errors = debug
+        #: the one-line report of an unexpected error that ended the app (the CLI prints it)
+        self.crash_report: str | None = None
+        self.desk = desk or Desk.open(settings, clock=clock)
+        # one clock for the screens and the desk: a ``--at`` rehearsal desk's included
+        self._clock: Clock = clock or self.desk.now
         self.offer_demo = offer_demo
         #: unsent drafts on their way to the database (debounced, off the UI thread)
         self.drafts = DraftKeeper(
@@ -115,6 +186,20 @@ class AgentConsoleApp(App[None]):
         self._presence_lock = threading.Lock()
         self._left = False
         self._outage_timer: Timer | None = None
+        #: run the alert worker (toasts, bell, header count); tests of other screens turn
+        #: it off to keep their header deterministic
+        self.alerts_enabled = alerts
+        #: seconds between alert passes at most (sooner when the desk's next_wake is sooner)
+        self.alert_poll = alert_poll
+        #: the shared header notices every screen's header shows (see console_header)
+        self.header_notices = HeaderNotices(rehearsal=settings.at is not None)
+        self.toasts = AlertToasts(self.desk.actor, settings.alert_repeat_every)
+        self._alert_timer: Timer | None = None
+        #: alert passes completed (tests wait on it)
+        self.alert_passes = 0
+        self._open_alerts_seen: frozenset[tuple[int, int]] = frozenset()
+        #: what the console's outbox deliveries reported (sent / failed lines; no secret)
+        self.outbox_lines: list[str] = []
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -125,6 +210,10 @@ class AgentConsoleApp(App[None]):
     def on_mount(self) -> None:
         if self.live:
             self.start_live()
+        for line in self.desk.take_notices():  # e.g. a local policy file not in use
+            self.notify(line, severity="warning", markup=False, timeout=15)
+        if self.alerts_enabled:
+            self.call_after_refresh(self.run_alert_pass)
         if self.offer_demo and not self.desk.has_tickets():
             from agent_console.screens.demo_offer import DemoOffer
 
@@ -151,6 +240,56 @@ class AgentConsoleApp(App[None]):
         refresh = getattr(self.screen, "reload", None)
         if callable(refresh):
             refresh()
+
+    # ---------------------------------------------------------------- errors
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:  # type: ignore[override]
+        """Every notification passes the one rule for outside text (names, subjects and
+        error lines quoting them) and the masking of secrets: no escape sequence and no
+        password reaches the terminal."""
+        super().notify(visible(mask_secrets(message)), title=one_line(title), **kwargs)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """The one place an unexpected error in the TUI is turned into words (Textual has no
+        public hook: this is the method its workers, timers and handlers call).
+
+        A failed worker (the database work behind a key) becomes one notification and a log
+        entry; the screen stays usable. Any other error ends the app without a traceback
+        dump: the CLI prints :attr:`crash_report` (one line and the log file). With
+        ``--debug`` Textual's own traceback is shown instead."""
+        from textual.worker import WorkerFailed
+
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        log_path = configure_logging()
+        try:
+            where_in_app = type(self.screen).__name__
+        except Exception:  # noqa: BLE001 - no screen yet (an error while starting)
+            where_in_app = "start"
+        get_logger("agent_console.tui").error(
+            "unexpected error on %s",
+            where_in_app,
+            exc_info=(type(cause), cause, cause.__traceback__),
+        )
+        if self.debug_errors:
+            super()._handle_exception(error)
+            return
+        lines = str(cause).strip().splitlines()
+        what = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+        where = f"details in {log_path}" if log_path else "no log file could be written"
+        if isinstance(error, WorkerFailed):
+            self.notify(
+                f"Something went wrong ({what}); {where}",
+                title="Unexpected error",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+            return
+        self.crash_report = f"unexpected error: {what} ({where}; --debug shows them here)"
+        self._return_code = 1
+        if self._exception is None:  # tests driving the app with Pilot still see it
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
 
     def _drafts_saved(self) -> None:
         changed = getattr(self.screen, "drafts_changed", None)
@@ -224,17 +363,13 @@ class AgentConsoleApp(App[None]):
         text = self.outage_notice()
         # the one notice slot every screen's header shows (widgets/console_header.py:
         # outage > rehearsal > breaching > mail failures)
-        notices = getattr(self, "header_notices", None)
-        if notices is not None:
-            notices.outage = text
+        self.header_notices.outage = text
         if text is not None and self._outage_timer is None:
             self._outage_timer = self.set_interval(1.0, self._repaint_headers, name="outage")
         elif text is None and self._outage_timer is not None:
             self._outage_timer.stop()
             self._outage_timer = None
-        tick = getattr(self.screen, "repaint_header", None)
-        if callable(tick):
-            tick()
+        self._repaint_header()
 
     def showing_ticket(self, key: str | None) -> None:
         """The active screen now shows ticket ``key`` (None: no ticket): tell the others."""
@@ -343,6 +478,127 @@ class AgentConsoleApp(App[None]):
             )
             return
         self.call_from_thread(self.exit)
+    # ---------------------------------------------------------------- alerts
+    def run_alert_pass(self) -> None:
+        """Start one alert pass now (a worker; the next one is scheduled when it ends)."""
+        if self._alert_timer is not None:
+            self._alert_timer.stop()
+            self._alert_timer = None
+        self._alert_worker()
+
+    @work(thread=True, exclusive=True, group="alerts")
+    def _alert_worker(self) -> None:
+        desk = self.desk
+        try:
+            now = desk.now()
+            tick = desk.alert_tick(now)
+            alerts = desk.open_alerts()
+            oncall = desk.oncall_now(now)
+            breaching = desk.breaching_soon_count(now=now)
+            failures = mail_failure_count(desk)
+        except UserError as exc:
+            self.post_message(AlertsFailed(str(exc)))
+            return
+        self.post_message(AlertsPolled(tick, alerts, oncall, breaching, failures, now))
+
+    def _schedule_alert_pass(self, delay: float) -> None:
+        if self._alert_timer is not None:
+            self._alert_timer.stop()
+        self._alert_timer = self.set_timer(max(delay, 0.05), self.run_alert_pass, name="alerts")
+
+    @on(AlertsPolled)
+    def _alerts_polled(self, message: AlertsPolled) -> None:
+        self.alert_passes += 1
+        notices = self.header_notices
+        # open alerts fired, escalated or acknowledged elsewhere (a watcher, another console)
+        seen = frozenset((a.id, a.level) for a in message.alerts)
+        recovered = self.link.succeeded(datetime.now(UTC))  # the database answers
+        changed = (
+            recovered
+            or notices.breaching != message.breaching
+            or seen != self._open_alerts_seen
+            or bool(message.tick.fired or message.tick.escalated or message.tick.resolved)
+        )
+        self._open_alerts_seen = seen
+        notices.breaching = message.breaching
+        notices.mail_failures = message.mail_failures
+        self._show_toasts(self.toasts.due(message.alerts, message.oncall, message.now))
+        if recovered:
+            self.feed_recovered()  # the outage notice goes; the screen catches up
+        if changed:
+            self._repaint_header()
+            follow = getattr(self.screen, "alerts_changed", None)
+            if callable(follow):
+                follow()
+        if self.desk.webhook_channels() and not self.desk.rehearsal:
+            self.deliver_outbox()
+        delay = self.alert_poll
+        wake = message.tick.next_wake
+        if wake is not None:
+            delay = min(delay, (wake - self.desk.now()).total_seconds())
+        self._schedule_alert_pass(delay)
+
+    def deliver_outbox(self) -> None:
+        """Deliver what the outbox holds, in a worker (one at a time; a delivery still
+        retrying keeps its claim, and the next pass finds nothing else ready)."""
+        running = [w for w in self.workers if w.group == "outbox" and not w.is_finished]
+        if not running:
+            self._outbox_worker()
+
+    @work(thread=True, group="outbox")
+    def _outbox_worker(self) -> None:
+        try:
+            report = self.desk.deliver_outbox()
+        except UserError as exc:
+            self.post_message(AlertsFailed(str(exc)))
+            return
+        self.outbox_lines.extend(report.lines)
+
+    @on(AlertsFailed)
+    def _alerts_failed(self, message: AlertsFailed) -> None:
+        first = not self.link.down
+        self.link.failed(message.error)  # the one outage notice (see _repaint_headers)
+        self._repaint_headers()
+        if first:
+            self.notify(message.error, title="Alerts paused", severity="error", markup=False)
+        self._schedule_alert_pass(max(self.alert_poll, 5.0))
+
+    def _show_toasts(self, alerts: list[AlertRow]) -> None:
+        if not alerts:
+            return
+        critical = any(a.priority == "critical" for a in alerts)
+        severity = "error" if critical else "warning"
+        if len(alerts) > TOAST_SPREE:
+            keys = ", ".join(dict.fromkeys(a.key for a in alerts))
+            self.notify(
+                f"{len(alerts)} alerts: {keys} — press 3 for the on-call screen",
+                title="Alerts",
+                severity=severity,
+                timeout=15,
+                markup=False,
+            )
+        else:
+            for a in alerts:
+                level = ("", " · escalated to secondary", " · escalated to leads")[min(a.level, 2)]
+                self.notify(
+                    visible(f"{a.key} {a.what}{level} — {a.subject}", keep_newlines=False),
+                    title=f"Alert #{a.id} · {a.priority}" + (" · rehearsal" if a.rehearsal else ""),
+                    severity=severity if a.priority == "critical" else "warning",
+                    timeout=15,
+                    markup=False,
+                )
+        if self.settings.alert_bell:
+            self.bell()
+
+    def alerts_acknowledged(self, ids: list[int]) -> None:
+        """Alerts acknowledged in this console: no more repeats here."""
+        self.toasts.forget(ids)
+
+    def _repaint_header(self) -> None:
+        from agent_console.widgets.console_header import ConsoleHeader
+
+        for header in self.screen.query(ConsoleHeader):
+            header.refresh_notices(self.now())
 
     # ---------------------------------------------------------------- actions
     def action_help(self) -> None:

@@ -46,3 +46,14 @@ def user_config_dir() -> Path:
 def default_db_url() -> str:
     path = user_data_dir() / "agent-console.db"
     return f"sqlite:///{path}"
+
+
+def user_log_dir() -> Path:
+    """Where the log file lives: the user state directory's ``log`` folder on Linux
+    (``$XDG_STATE_HOME/agent-console/log``), the platform's log folder elsewhere."""
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def log_file() -> Path:
+    """``agent-console.log``: the details (tracebacks) of unexpected errors, secrets masked."""
+    return user_log_dir() / "agent-console.log"

@@ -21,6 +21,23 @@ ENV_AGENT = "AGENT_CONSOLE_AGENT"
 ENV_POLICY = "AGENT_CONSOLE_POLICY"
 ENV_CONFIG = "AGENT_CONSOLE_CONFIG"
 ENV_TZ = "AGENT_CONSOLE_TZ"
+# on call (issue 10): where alerts go; secrets, never printed or logged in full
+ENV_WEBHOOK = "AGENT_CONSOLE_WEBHOOK_URL"
+ENV_SLACK = "AGENT_CONSOLE_SLACK_WEBHOOK_URL"
+ENV_PAGERDUTY_KEY = "AGENT_CONSOLE_PAGERDUTY_ROUTING_KEY"
+ENV_PAGERDUTY_URL = "AGENT_CONSOLE_PAGERDUTY_URL"
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+#: config-file keys holding durations ("15m", "90s"), and their Settings field
+_DURATION_KEYS = {
+    "escalate_after": "escalate_after",
+    "webhook_give_up_after": "webhook_give_up_after",
+    "webhook_timeout": "webhook_timeout",
+}
+
+#: config-file keys holding true/false, and their Settings field (``bell = false``: no
+#: terminal bell on an alert, in the TUI and the watcher)
+_BOOL_KEYS = {"bell": "alert_bell"}
 
 DEMO_AGENT = "demo"
 
@@ -42,6 +59,26 @@ class Settings:
     now: datetime | None = None
     demo: bool = False
     config_file: Path | None = None
+    #: rehearsal (``--at ISO``): the desk's clock starts at this instant and keeps ticking;
+    #: writes are marked rehearsal, nothing is sent outside (issue 10)
+    at: datetime | None = None
+    #: alert webhooks (config file / environment / ``--webhook``); secrets: kept out of repr
+    webhook_url: str | None = field(default=None, repr=False)
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    pagerduty_routing_key: str | None = field(default=None, repr=False)
+    pagerduty_url: str = field(default=PAGERDUTY_EVENTS_URL, repr=False)
+    #: priorities whose alerts go to the webhooks (consoles see every alert)
+    webhook_priorities: tuple[str, ...] = ("critical",)
+    #: seconds an unacknowledged critical alert waits before it escalates a level
+    escalate_after: float = 15 * 60
+    #: seconds between console repeats of an unacknowledged critical alert
+    alert_repeat_every: float = 5 * 60
+    #: seconds of retrying one webhook delivery before giving up (an event records it)
+    webhook_give_up_after: float = 10 * 60
+    #: seconds one HTTP attempt may take (connect + read)
+    webhook_timeout: float = 10.0
+    #: ring the terminal bell on an alert (TUI and watcher)
+    alert_bell: bool = True
     #: a message body longer than this (characters) is refused: import, mail, replies
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS
     #: a body longer than this (characters) is stored whole but shown folded in the thread
@@ -66,7 +103,19 @@ def read_config_file(path: Path) -> dict[str, object]:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"config file {path}: {exc}") from exc
-    allowed = {"db", "agent", "policy", "timezone", *SIZE_LIMITS}
+    allowed = {
+        "db",
+        "agent",
+        "policy",
+        "timezone",
+        "webhook_url",
+        "slack_webhook_url",
+        "pagerduty_routing_key",
+        "pagerduty_url",
+        "bell",
+        *_DURATION_KEYS,
+        *SIZE_LIMITS,
+    }
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise UserError(
@@ -76,6 +125,9 @@ def read_config_file(path: Path) -> dict[str, object]:
         if key in SIZE_LIMITS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"config file {path}: {key} must be a whole number above 0")
+        if key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise UserError(f"config file {path}: {key} must be true or false")
         elif not isinstance(value, str):
             raise UserError(f"config file {path}: {key} must be a string")
     return data
@@ -110,6 +162,8 @@ def resolve_settings(
     policy: str | None = None,
     timezone: str | None = None,
     env: Mapping[str, str] | None = None,
+    at: datetime | None = None,
+    webhook: str | None = None,
 ) -> Settings:
     """Command line over environment over config file over defaults."""
     env = os.environ if env is None else env
@@ -130,13 +184,38 @@ def resolve_settings(
     zone = pick(timezone, ENV_TZ, "timezone")
     if zone:
         check_zone(zone)
+    durations: dict[str, float] = {}
+    for key, attr in _DURATION_KEYS.items():
+        raw = cfg.get(key)
+        if isinstance(raw, str) and raw:
+            from agent_console.sla import parse_duration
+
+            try:
+                durations[attr] = float(parse_duration(raw))
+            except ValueError as exc:
+                raise UserError(f"config file {cfg_path}: {key}: {exc}") from None
+    hooks = {
+        "--webhook / webhook_url": pick(webhook, ENV_WEBHOOK, "webhook_url"),
+        "slack_webhook_url": pick(None, ENV_SLACK, "slack_webhook_url"),
+        "pagerduty_url": pick(None, ENV_PAGERDUTY_URL, "pagerduty_url"),
+    }
+    for what, url in hooks.items():
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise UserError(f"{what}: a webhook address starts with http:// or https://")
     return Settings(
         db_url=db_url,
         agent=agent_handle.strip().lower() if agent_handle else None,
         policy=Path(policy_str).expanduser() if policy_str else default_policy_path(),
         timezone=zone,
         config_file=cfg_path if cfg else None,
+        at=at,
+        webhook_url=hooks["--webhook / webhook_url"],
+        slack_webhook_url=hooks["slack_webhook_url"],
+        pagerduty_routing_key=pick(None, ENV_PAGERDUTY_KEY, "pagerduty_routing_key"),
+        pagerduty_url=hooks["pagerduty_url"] or PAGERDUTY_EVENTS_URL,
+        **durations,  # type: ignore[arg-type]
         **size_limits(cfg, f"config file {cfg_path}"),
+        **{attr: cfg[key] for key, attr in _BOOL_KEYS.items() if key in cfg},  # type: ignore[arg-type]
     )
 
 

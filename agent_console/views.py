@@ -286,9 +286,23 @@ def timer_states(detail: TicketDetail, now: datetime) -> tuple[TimerState, ...]:
 
 # ---------------------------------------------------------------- events
 def describe_event(kind: str, who: str | None, details: dict[str, Any]) -> str:
-    """One line for the history view and conflict messages: who changed what."""
-    actor = who or "system"
+    """One line for the history view and conflict messages: who changed what. An event
+    done by the on-call rule after hours says so, and a rehearsal (``--at``) event is
+    marked (issue 10)."""
     d = details or {}
+    text = _describe_event(kind, who, d)
+    if d.get("on_call"):
+        text += f" (on call: {d['on_call']})"
+    if d.get("rehearsal"):
+        text = f"[rehearsal] {text}"
+    return text
+
+
+_LEVEL_NAMES = ("primary", "secondary", "leads")
+
+
+def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
+    actor = who or "system"
 
     def note() -> str:
         text = str(d.get("note") or d.get("reason") or d.get("summary") or "").strip()
@@ -334,6 +348,19 @@ def describe_event(kind: str, who: str | None, details: dict[str, Any]) -> str:
             return f"{actor} linked the article {d.get('title') or d.get('slug')}"
         case "unlinked-article":
             return f"{actor} unlinked the article {d.get('title') or d.get('slug')}"
+        case "alert_acknowledged":
+            ids = ", ".join(f"#{i}" for i in d.get("alerts") or [])
+            return f"{actor} acknowledged alert {ids}"
+        case "alert_escalated":
+            level = int(d.get("level") or 0)
+            return f"alert #{d.get('alert')} escalated to {_LEVEL_NAMES[min(level, 2)]}"
+        case "delivery_failed" | "delivery_gave_up":
+            what = "gave up" if kind == "delivery_gave_up" else "failed"
+            return (
+                f"delivery to {d.get('destination')} {what} "
+                f"(attempt {d.get('attempt')}): {d.get('error')}"
+            )
         case _:
-            extra = ", ".join(f"{k}={v}" for k, v in d.items() if k != "source")
+            skip = {"source", "on_call", "rehearsal"}
+            extra = ", ".join(f"{k}={v}" for k, v in d.items() if k not in skip)
             return f"{actor} {kind}" + (f" ({extra})" if extra else "")

@@ -28,6 +28,13 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -
     monkeypatch.setenv("AGENT_CONSOLE_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))  # the log file
+    monkeypatch.delenv("AGENT_CONSOLE_DEBUG", raising=False)
+    from agent_console.logs import reset_logging
+    from agent_console.redact import forget_secrets
+
+    reset_logging()
+    forget_secrets()
     for var in ("AGENT_CONSOLE_DB", "AGENT_CONSOLE_AGENT", "AGENT_CONSOLE_POLICY", "AGENT_CONSOLE_TZ"):
         monkeypatch.delenv(var, raising=False)
 

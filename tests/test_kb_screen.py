@@ -238,7 +238,7 @@ async def test_key_2_reaches_the_knowledge_screen(kb_desk: Desk) -> None:
         # Textual reads a string mode as the name of an installed screen, not an import path
         pytest.xfail("app.py: MODES['knowledge'] must be a callable returning KnowledgeScreen()")
 
-    app = create_app(kb_desk.settings, desk=kb_desk, offer_demo=False)
+    app = create_app(kb_desk.settings, desk=kb_desk, offer_demo=False, alerts=False)
     async with app.run_test() as pilot:
         await pilot.pause()
         await pilot.press("2")

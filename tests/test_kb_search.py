@@ -258,9 +258,71 @@ def test_hostile_queries_never_error(kb: Desk, query: str) -> None:
         assert h.slug and isinstance(h.score, float)
 
 
+def _fingerprint(desk: Desk) -> dict[str, str]:
+    """Every table of the database, as a hash of all its rows (order-independent)."""
+    import hashlib
+
+    from sqlalchemy import inspect, text
+
+    out: dict[str, str] = {}
+    with desk.engine.connect() as conn:
+        for name in sorted(inspect(conn).get_table_names()):
+            rows = conn.execute(text(f'SELECT * FROM "{name}"')).all()
+            digest = hashlib.sha256("\n".join(sorted(repr(tuple(r)) for r in rows)).encode())
+            out[name] = f"{len(rows)}:{digest.hexdigest()}"
+    return out
+
+
 def test_hostile_queries_leave_the_table_alone(kb: Desk) -> None:
-    kb.search_kb("'; DROP TABLE kb_article; --")
-    assert kb.kb_article_count() >= 15
+    """Every hostile query runs; nothing but reads reaches the database, and every table
+    (articles, the search index, tickets) is exactly as before, row for row. The check
+    itself is shown able to fail: one real write changes the fingerprint."""
+    from sqlalchemy import event
+
+    kb.search_kb("password reset")  # warm: any lazy index work happens before we watch
+    before = _fingerprint(kb)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def trace(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # SQLite search runs on the driver connection itself: trace that too
+        if hasattr(dbapi_conn, "set_trace_callback"):
+            dbapi_conn.set_trace_callback(statements.append)
+
+    kb.engine.dispose()  # new connections, so that each gets the trace
+    event.listen(kb.engine, "connect", trace)
+    event.listen(kb.engine, "before_cursor_execute", record)
+    try:
+        for query in HOSTILE:
+            kb.search_kb(query)
+    finally:
+        event.remove(kb.engine, "before_cursor_execute", record)
+        event.remove(kb.engine, "connect", trace)
+        kb.engine.dispose()
+    reads = ("SELECT", "WITH", "SET ", "SHOW", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK")
+    writes = [
+        s for s in statements
+        if not s.lstrip().removeprefix("--").lstrip().upper().startswith(reads)
+    ]
+    assert statements and writes == []
+    after = _fingerprint(kb)
+    assert after == before
+    assert int(after["kb_article"].split(":")[0]) == kb.kb_article_count() >= 15
+    # the fingerprint sees a one-character change in one row
+    from sqlalchemy import text
+
+    with kb.engine.begin() as conn:
+        conn.execute(text("UPDATE kb_article SET title = title || '!' WHERE id = "
+                          "(SELECT min(id) FROM kb_article)"))
+    try:
+        assert _fingerprint(kb)["kb_article"] != before["kb_article"]
+    finally:
+        with kb.engine.begin() as conn:
+            conn.execute(text("UPDATE kb_article SET title = substr(title, 1, length(title) - 1)"
+                              " WHERE id = (SELECT min(id) FROM kb_article)"))
+    assert _fingerprint(kb) == before
 
 
 @settings(

@@ -45,7 +45,8 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
     app.link = LinkState(Backoff(first=1.0, most=1.0, jitter=0))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await settle_queue(pilot)
-        screen._feed_timer.pause()  # type: ignore[union-attr]
+        if screen._feed_timer is not None:
+            screen._feed_timer.pause()
         await pilot.press("u")
         screen = await settle_queue(pilot)
         table = screen.query_one(QueueTable)
@@ -207,7 +208,8 @@ async def test_queue_is_woken_by_another_consoles_claim_on_postgres(pg_url: str)
     app = create_app(alice, desk=Desk(admin.engine, alice), clock=Clock(FIXED_NOW), offer_demo=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await settle_queue(pilot)
-        screen._feed_timer.pause()  # type: ignore[union-attr]
+        if screen._feed_timer is not None:
+            screen._feed_timer.pause()
         assert app.listener is not None
         deadline = time.monotonic() + 20
         while not app.listening and time.monotonic() < deadline:

@@ -1,4 +1,5 @@
-"""Model round-trips on SQLite and PostgreSQL; schema versioning; the engine factory."""
+"""Model round-trips on SQLite and PostgreSQL; the engine factory (migrations:
+test_migrations.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from agent_console.errors import UserError
-from agent_console.store.db import (
-    SCHEMA_VERSION,
-    current_version,
-    make_engine,
-    migrate,
-    open_engine,
-)
+from agent_console.store.db import make_engine, open_engine
 from agent_console.store.models import (
     Agent,
     Customer,
@@ -120,24 +115,6 @@ def test_foreign_keys_enforced(sqlite_url: str) -> None:
     engine.dispose()
 
 
-def test_schema_version_recorded_and_migrate_is_idempotent(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
-    assert migrate(engine) == SCHEMA_VERSION
-    assert migrate(engine) == SCHEMA_VERSION
-    with engine.connect() as conn:
-        assert current_version(conn) == SCHEMA_VERSION
-    engine.dispose()
-
-
-def test_newer_schema_is_refused(sqlite_url: str) -> None:
-    engine = open_engine(sqlite_url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE schema_version SET version = 999"))
-    with pytest.raises(UserError, match="newer than this console"):
-        migrate(engine)
-    engine.dispose()
-
-
 def test_bad_url_is_one_clear_error() -> None:
     with pytest.raises(UserError, match="bad database URL"):
         make_engine("not a url")
@@ -154,22 +131,4 @@ def test_naive_datetime_is_refused(sqlite_url: str) -> None:
         s.add(KBArticle(slug="a", title="a", updated_at=datetime(2026, 1, 1)))
         with pytest.raises(Exception, match="naive datetime"):
             s.commit()
-    engine.dispose()
-
-
-def test_a_version_1_database_is_upgraded_in_place(sqlite_url: str) -> None:
-    """A user's database survives upgrades: data kept, new index added, version bumped."""
-    from sqlalchemy import inspect
-
-    engine = open_engine(sqlite_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_ticket_queue_unassigned"))
-        conn.execute(text("UPDATE schema_version SET version = 1"))
-        conn.execute(text("INSERT INTO organization (name, version) VALUES ('Keep Me', 1)"))
-    assert migrate(engine) == SCHEMA_VERSION
-    names = {i["name"] for i in inspect(engine).get_indexes("ticket")}
-    assert "ix_ticket_queue_unassigned" in names
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT name FROM organization")).scalar() == "Keep Me"
-        assert current_version(conn) == SCHEMA_VERSION
     engine.dispose()

@@ -46,7 +46,7 @@ def test_ticket_detail_snapshot(snap_compare, settings: Settings) -> None:
         await pilot.app.push_screen(TicketScreen(key))
         await settle(pilot)
 
-    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False)
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
     try:
         assert snap_compare(app, terminal_size=(150, 44), run_before=open_it)
     finally:

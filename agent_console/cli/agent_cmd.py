@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from agent_console.cli.context import CliContext
-from agent_console.cli.output import print_json, print_table
+from agent_console.cli.output import clean, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_add(args: argparse.Namespace, ctx: CliContext) -> int:
     a = ctx.desk.add_agent(args.handle, args.name, args.tier, on_call=args.oncall, lead=args.lead)
-    print(f"added {a.handle} ({a.name}), tier {a.tier}")
+    print(f"added {clean(a.handle)} ({clean(a.name)}), tier {a.tier}")
     return 0
 
 

@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from agent_console.safe_text import json_text, one_line, pad, truncate, width
+
+#: the widest a table column gets, in terminal cells (longer text ends with "…")
+MAX_COLUMN = 60
+
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=None)
+    """``data`` as one line of JSON: UTF-8 as itself, every terminal control or bidi
+    override as a ``\\u`` escape (:func:`agent_console.safe_text.json_text`)."""
+    sys.stdout.write(json_text(data))
     sys.stdout.write("\n")
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Columns aligned in terminal cells (wide and joined emoji count as what they show);
+    a cell longer than :data:`MAX_COLUMN` is cut between grapheme clusters."""
     cells = [[clean(v) for v in r] for r in rows]
-    widths = [len(h) for h in headers]
+    widths = [width(h) for h in headers]
     for r in cells:
         for i, v in enumerate(r):
-            widths[i] = min(max(widths[i], len(v)), 60)
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+            widths[i] = min(max(widths[i], width(v)), MAX_COLUMN)
+    line = "  ".join(pad(h, w) for h, w in zip(headers, widths, strict=True))
     print(line.rstrip())
     for r in cells:
-        print("  ".join(v[:w].ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+        print("  ".join(pad(truncate(v, w), w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
 def clean(value: Any) -> str:
-    """Customer text on a terminal: control characters (escape sequences) shown, not obeyed."""
-    text = "" if value is None else str(value)
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    """Outside text on a terminal, one line: the one rule of
+    :func:`agent_console.safe_text.visible` (controls shown as escapes, never obeyed)."""
+    return one_line(value)
 
 
 class Progress:

@@ -95,6 +95,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _add_policy_option(cal)
     cal.set_defaults(func=handle_calendar)
 
+    from agent_console.cli import sla_apply_cmd
+
+    sla_apply_cmd.register(sla_sub)
+
 
 def _add_policy_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
 from agent_console.errors import UserError
+from agent_console.safe_text import visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,23 +23,79 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--all", action="store_true", help="every ticket, resolved and closed ones too"
     )
     ls.add_argument("--limit", type=int, help="at most N tickets (default: all)")
-    ls.add_argument("--json", action="store_true", help="a JSON array of tickets")
+    ls.add_argument("--json", action="store_true", help="a JSON array of tickets (UTC)")
+    ls.add_argument("--priority", help="critical, urgent or minor (or 1/2/3)")
+    ls.add_argument("--tier", type=int, choices=(1, 2, 3), help="tickets of this tier")
+    ls.add_argument(
+        "--breaching",
+        nargs="?",
+        const="1h",
+        metavar="WITHIN",
+        help="open tickets whose running deadline falls within WITHIN (default 1h), "
+        "breached ones included",
+    )
+    ls.add_argument(
+        "--watch",
+        nargs="?",
+        const=5.0,
+        type=float,
+        metavar="SECONDS",
+        help="redraw every SECONDS (default 5) until Ctrl-C",
+    )
     ls.set_defaults(func=cmd_list)
     register_workflow(tsub)
     register_claims(tsub)
 
 
+#: the pause between ``--watch`` redraws (a seam for tests)
+_nap = time.sleep
+
+
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.all and args.status:
         raise UserError("--all and --status exclude each other (--status alone filters)")
-    tickets = ctx.desk.list_tickets(
-        status=args.status, limit=args.limit, open_only=not (args.all or args.status)
-    )
+    within = None
+    if args.breaching is not None:
+        from agent_console.sla import parse_duration
+
+        try:
+            within = float(parse_duration(args.breaching))
+        except ValueError as exc:
+            raise UserError(f"--breaching: {exc}") from None
+    if args.watch is not None and args.watch <= 0:
+        raise UserError("--watch needs a positive number of seconds")
+    while True:
+        tickets = ctx.desk.list_tickets(
+            status=args.status,
+            limit=args.limit,
+            open_only=not (args.all or args.status),
+            priority=args.priority,
+            tier=args.tier,
+            breaching_within=within,
+        )
+        if args.watch is not None and sys.stdout.isatty():
+            sys.stdout.write("\033[H\033[J")
+        _print_list(args, ctx, tickets)
+        if args.watch is None:
+            return 0
+        sys.stdout.flush()
+        _nap(args.watch)
+
+
+def _print_list(args: argparse.Namespace, ctx: CliContext, tickets: list) -> None:  # type: ignore[type-arg]
     if args.json:
         print_json([t.as_json() for t in tickets])
-        return 0
+        return
+    zone = ctx.desk.display_zone
+
+    def local(dt):  # type: ignore[no-untyped-def]
+        if not dt:
+            return "-"
+        at = dt.astimezone(zone)
+        return f"{at:%Y-%m-%d %H:%M} {at.tzname()}"
+
     print_table(
-        ["KEY", "PRIORITY", "STATUS", "TIER", "ASSIGNEE", "DUE (UTC)", "SUBJECT"],
+        ["KEY", "PRIORITY", "STATUS", "TIER", "ASSIGNEE", "DUE", "SUBJECT"],
         [
             (
                 t.key,
@@ -44,13 +103,12 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
                 t.status,
                 t.tier,
                 t.assignee or "-",
-                t.next_due.strftime("%Y-%m-%d %H:%M") if t.next_due else "-",
+                local(t.next_due),
                 t.subject,
             )
             for t in tickets
         ],
     )
-    return 0
 
 
 # ---------------------------------------------------------------- workflow (issue 5)
@@ -149,8 +207,8 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
             "handoff": "HANDOFF",
         }.get(m.kind, m.kind)
         print(f"--- {label} · {clean(who)} · {at(m.created_at)}")
-        for line in m.body.splitlines() or [""]:
-            print(f"    {clean(line)}")
+        for line in visible(m.body).split("\n"):
+            print(f"    {line}")
     print()
     print("history:")
     for ev in d.events:
@@ -275,9 +333,7 @@ def register_claims(tsub: argparse._SubParsersAction) -> None:
     )
     cl.set_defaults(func=cmd_claim)
 
-    nx = tsub.add_parser(
-        "claim-next", help="claim the most urgent unassigned tickets of your tier"
-    )
+    nx = tsub.add_parser("claim-next", help="claim the most urgent unassigned tickets of your tier")
     nx.add_argument(
         "--agent", dest="as_agent", metavar="H", help="acting agent (default: the global --agent)"
     )

@@ -4,11 +4,13 @@ place that opens sessions and commits, and it enforces who may do what."""
 from __future__ import annotations
 
 from agent_console.desk.agents import AgentInfo, AgentsMixin
+from agent_console.desk.alerts import AlertRow, AlertsMixin, AlertTick
 from agent_console.desk.claims import ClaimsMixin
 from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.presence import PresenceMixin, Viewer
 from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
@@ -17,6 +19,7 @@ from agent_console.desk.workflow import WorkflowMixin
 
 
 class Desk(
+    AlertsMixin,
     SeedMixin,
     ImportMixin,
     TicketsMixin,
@@ -26,10 +29,23 @@ class Desk(
     WorkflowMixin,
     QueueMixin,
     ClaimsMixin,
+    PolicyApplyMixin,
     DraftsMixin,
     PresenceMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
 
-__all__ = ["AgentInfo", "Desk", "DraftInfo", "FeedBatch", "FeedCursor", "ImportReport", "TicketSummary", "Viewer"]
+__all__ = [
+    "AgentInfo",
+    "AlertRow",
+    "AlertTick",
+    "ApplyReport",
+    "Desk",
+    "DraftInfo",
+    "FeedBatch",
+    "FeedCursor",
+    "ImportReport",
+    "TicketSummary",
+    "Viewer",
+]

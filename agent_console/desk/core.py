@@ -6,9 +6,11 @@ Every query and command of the application goes through a :class:`Desk` (see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,11 +18,20 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
+from agent_console.desk.policies import (
+    PolicySource,
+    StoredPolicyBook,
+    differs_notice,
+    latest_versions,
+    read_policy_file,
+    store_bundled,
+)
 from agent_console.errors import NotFound, UserError
-from agent_console.paths import default_db_url, policies_dir
+from agent_console.paths import default_db_url, default_policy_path, policies_dir
 from agent_console.settings import DEMO_AGENT, Settings, check_zone
-from agent_console.sla import Policy, PolicyBook, PolicyError, load_policy
-from agent_console.store.db import first_line, open_engine, safe_url
+from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
+from agent_console.store.db import first_line, make_engine, migrate, safe_url
+from agent_console.store.migrations import schema_state
 from agent_console.store.models import Agent, Organization, Ticket, TicketEvent
 
 Clock = Callable[[], datetime]
@@ -30,6 +41,22 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def rehearsal_clock(start: datetime) -> Clock:
+    """A clock that reads ``start`` now and keeps ticking from there (``--at``, issue 10)."""
+    origin = time.monotonic()
+    begin = start.astimezone(UTC)
+    return lambda: begin + timedelta(seconds=time.monotonic() - origin)
+
+
+def _is_explicit_policy(path: Path) -> bool:
+    """``--policy`` / ``AGENT_CONSOLE_POLICY`` / config named a file other than the bundled
+    default."""
+    try:
+        return Path(path).resolve() != default_policy_path().resolve()
+    except OSError:
+        return True
+
+
 class DeskCore:
     """Shared plumbing; the public API is :class:`agent_console.desk.Desk`."""
 
@@ -37,18 +64,93 @@ class DeskCore:
         self.engine = engine
         self.settings = settings
         fixed = settings.now
+        if clock is None and settings.at is not None:
+            clock = rehearsal_clock(settings.at)
         self._clock: Clock = clock or ((lambda: fixed) if fixed else system_clock)
         self._write_engine = engine.execution_options(sqlite_immediate=True)
-        try:
-            default = load_policy(settings.policy, name="default")
-        except PolicyError as exc:
-            raise UserError(f"SLA policy: {exc}") from exc
-        self.policies = PolicyBook(default, [policies_dir()])
+        #: one-line notices for the person starting the console (CLI: stderr; TUI: a
+        #: notification), e.g. a local policy file that differs from the stored one
+        self.notices: list[str] = []
+        self.policies: StoredPolicyBook = self._open_policies()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> DeskCore:
+        """A desk on ``settings.db_url``, its schema migrated first when this console may
+        (store/migrations.py), and the open tickets re-stamped after such an upgrade."""
         is_default = settings.db_url == default_db_url()
-        return cls(open_engine(settings.db_url, create_folder=is_default), settings, clock=clock)
+        engine = make_engine(settings.db_url, create_folder=is_default)
+        try:
+            before = schema_state(engine)
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        desk = cls(engine, settings, clock=clock)
+        if before.needs_restamp:
+            desk.restamp_after_upgrade()
+        return desk
+
+    def restamp_after_upgrade(self) -> None:
+        """Recompute what an upgrade left unstamped. The :class:`Desk` does it
+        (``PolicyApplyMixin.restamp_after_upgrade``); this plumbing class has no recompute,
+        so a bare ``DeskCore`` leaves the stamps to the next ``Desk`` that opens."""
+
+    # ------------------------------------------------------------ stored policies
+    def _open_policies(self) -> StoredPolicyBook:
+        """The stored policies in force (desk/policies.py); a new database first takes the
+        bundled default (or ``--policy FILE``) and the bundled contracts."""
+        explicit = _is_explicit_policy(self.settings.policy)
+        local: PolicySource | None = None
+        if explicit:
+            local = self._read_local_policy()
+        with self.read() as s:
+            rows = latest_versions(s)
+        if not rows:
+            local = local or self._read_local_policy()
+            try:
+                with Session(self._write_engine, expire_on_commit=False) as s:
+                    if not latest_versions(s):  # re-checked under the write lock
+                        store_bundled(s, local, policies_dir(), at=self.now())
+                        s.commit()
+            except IntegrityError:
+                pass  # another console stored them first (PostgreSQL); read theirs
+            except PolicyError as exc:
+                raise UserError(f"SLA policy: {exc}") from exc
+            except SQLAlchemyError as exc:
+                raise UserError(f"database error: {first_line(exc)}") from exc
+            with self.read() as s:
+                rows = latest_versions(s)
+        try:
+            book = StoredPolicyBook(rows)
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+        if explicit and local is not None:
+            notice = differs_notice(local, rows[DEFAULT_POLICY_NAME])
+            if notice:
+                self.notices.append(notice)
+        return book
+
+    def _read_local_policy(self) -> PolicySource:
+        try:
+            return read_policy_file(self.settings.policy, DEFAULT_POLICY_NAME)
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+
+    def reload_policies(self) -> None:
+        """Read the stored policies again (after ``sla apply`` here or on another console)."""
+        with self.read() as s:
+            rows = latest_versions(s)
+        try:
+            self.policies = StoredPolicyBook(rows)
+        except PolicyError as exc:
+            raise UserError(f"SLA policy: {exc}") from exc
+        # desk/queue.open_policy_names keeps the loaded policies a while: not these
+        self.__dict__.pop("_open_policies_cache", None)
+
+    def take_notices(self) -> list[str]:
+        """The pending start-up notices (each returned once)."""
+        out, self.notices = self.notices, []
+        return out
 
     # ------------------------------------------------------------ clock & identity
     def now(self) -> datetime:
@@ -147,14 +249,18 @@ class DeskCore:
     def log(
         self,
         session: Session,
-        ticket_id: int,
+        ticket_id: int | None,
         kind: str,
         *,
         agent_id: int | None = None,
         at: datetime | None = None,
         **details: Any,
     ) -> TicketEvent:
-        """Append one event to the ticket's trail (in the caller's transaction)."""
+        """Append one event to the ticket's trail (in the caller's transaction).
+        ``ticket_id`` None: a desk-wide event (``policy_applied``), see models.TicketEvent.
+        Under a ``--at`` rehearsal the event says so (``rehearsal: true``)."""
+        if self.settings.at is not None:
+            details["rehearsal"] = True
         ev = TicketEvent(
             ticket_id=ticket_id, agent_id=agent_id, kind=kind, at=at or self.now(), details=details
         )

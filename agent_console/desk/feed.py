@@ -14,7 +14,7 @@ they show up or fall out of the window (a rolled-back transaction leaves a gap t
 fills).
 
 On PostgreSQL every committed insert into ``ticket_event`` also sends a notification on
-:data:`FEED_CHANNEL` (a trigger, see the Alembic revision ``0005_live``); consoles listen for it
+:data:`FEED_CHANNEL` (a trigger, see the Alembic revision ``0008_live``); consoles listen for it
 (:mod:`agent_console.desk.live`) and read the feed at once. SQLite consoles poll.
 """
 
@@ -91,7 +91,7 @@ class FeedMixin(DeskCore):
             cond = or_(cond, col(TicketEvent.id).in_(sorted(cursor.gaps)))
         with self.read() as s:
             rows = s.exec(
-                select(TicketEvent.id, TicketEvent.ticket_id)
+                select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.kind)
                 .where(cond)
                 .order_by(col(TicketEvent.id))
                 .limit(POLL_LIMIT)
@@ -103,9 +103,11 @@ class FeedMixin(DeskCore):
         gaps = {g for g in gaps if g > floor}
         if len(gaps) > MAX_GAPS:
             gaps = set(sorted(gaps)[-MAX_GAPS:])
+        if any(r[2] == "policy_applied" for r in rows):
+            self.reload_policies()  # `sla apply` stored a new version (desk/policy_apply.py)
         return FeedBatch(
             event_ids=frozenset(found),
-            ticket_ids=frozenset(int(r[1]) for r in rows),
+            ticket_ids=frozenset(int(r[1]) for r in rows if r[1] is not None),
             since=since,
             since_gaps=frozenset(cursor.gaps),
             last_event_id=newest,

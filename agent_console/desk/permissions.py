@@ -6,7 +6,13 @@ the same rules (issue 5).
   ticket, by claiming it or by being assigned it — one rule, :func:`may_take`;
 - tier 1 escalates only to tier 2, tier 3 only receives from tier 2 (one step up);
 - de-escalation goes one step down;
-- only a lead reassigns a ticket that another agent holds.
+- only a lead reassigns a ticket that another agent holds;
+- after hours (the default policy closed), the current on-call primary and secondary may
+  reply, note and change status on any critical ticket whatever its tier (issue 10; the
+  handbook's "after-hours monitoring for Critical Issues") — :func:`on_call_covers`; the
+  history marks what was done that way (``on_call`` in the event);
+- only leads change the on-call rota and overrides (:func:`require_may_change_rota`; there is
+  no separate administrator role yet).
 
 Each check raises :class:`~agent_console.errors.PermissionDenied` with one line saying why.
 """
@@ -19,9 +25,29 @@ from agent_console.store.models import Agent, Ticket
 TOP_TIER = 3
 
 
-def require_works(agent: Agent, ticket: Ticket, doing: str = "work") -> None:
-    """``agent`` may act on ``ticket``: same tier, or a lead."""
+#: what the after-hours on-call rule lets the primary and secondary do on a critical ticket
+ON_CALL_ACTIONS = frozenset({"reply on", "note on", "change the status of", "resolve"})
+
+
+def on_call_covers(ticket: Ticket, on_call: str | None, doing: str) -> bool:
+    """The after-hours rule: ``on_call`` is the level ("primary" / "secondary") the agent
+    holds *while the default policy is closed* (None by day or when not on call); it covers
+    replying, noting and changing status (``doing``) on a critical ticket of any tier."""
+    return (
+        on_call in ("primary", "secondary")
+        and ticket.priority == "critical"
+        and doing in ON_CALL_ACTIONS
+    )
+
+
+def require_works(
+    agent: Agent, ticket: Ticket, doing: str = "work", *, on_call: str | None = None
+) -> None:
+    """``agent`` may act on ``ticket``: same tier, or a lead, or (after hours) the on-call
+    primary/secondary on a critical ticket (:func:`on_call_covers`)."""
     if agent.lead or agent.tier == ticket.tier:
+        return
+    if on_call_covers(ticket, on_call, doing):
         return
     raise PermissionDenied(
         f"{agent.handle} is tier {agent.tier}; {ticket.key} is a tier {ticket.tier} ticket "
@@ -101,3 +127,11 @@ def require_may_assign(
         if not new.active:
             raise PermissionDenied(f"agent {new.handle!r} is deactivated")
         require_may_take(new, ticket.key, ticket.tier)
+
+
+def require_may_change_rota(agent: Agent) -> None:
+    """Only leads change the on-call rota and its overrides (issue 10)."""
+    if not agent.lead:
+        raise PermissionDenied(
+            f"{agent.handle} is not a lead; only leads change who is on call"
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -96,12 +96,28 @@ def normalise_tags(tags: str | list[str] | None) -> str:
 class TicketsMixin(DeskCore):
     # ------------------------------------------------------------------ queries
     def list_tickets(
-        self, *, status: str | None = None, limit: int | None = None, open_only: bool = False
+        self,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        open_only: bool = False,
+        priority: str | None = None,
+        tier: int | None = None,
+        breaching_within: float | None = None,
     ) -> list[TicketSummary]:
         """Tickets most urgent first, optionally by status (``open_only``: new, open,
-        pending and on hold — the unresolved ones): the queue's "soonest breach" order
-        (README "Urgency": clock running now first, then by stored due instant, then
-        priority)."""
+        pending and on hold — the unresolved ones), priority, tier, and ``breaching_within``
+        seconds (open tickets whose running deadline, ``next_due``, falls before now + that
+        many seconds, breached ones included): the queue's "soonest breach" order (README
+        "Urgency": clock running now first, then by stored due instant, then priority)."""
+        if tier is not None and tier not in (1, 2, 3):
+            raise UserError(f"tier must be 1, 2 or 3, not {tier}")
+        prio = None
+        if priority:
+            try:
+                prio = Priority.parse(priority)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
         urgency = urgency_group(open_policy_names(self, self.now()))
         with self.read() as s:
             q = self._summary_query()
@@ -109,6 +125,13 @@ class TicketsMixin(DeskCore):
                 q = q.where(col(Ticket.is_open).is_(True))
             if status:
                 q = q.where(Ticket.status == parse_status(status).value)
+            if prio is not None:
+                q = q.where(Ticket.priority_level == prio.level)
+            if tier is not None:
+                q = q.where(Ticket.tier == tier)
+            if breaching_within is not None:
+                horizon = self.now() + timedelta(seconds=breaching_within)
+                q = q.where(Ticket.is_open == True, col(Ticket.next_due) <= horizon)  # noqa: E712
             q = q.order_by(urgency, Ticket.next_due, Ticket.priority_level, Ticket.number)
             if limit is not None:
                 if limit < 0:

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
 from agent_console.desk.drafts import clear_draft
+from agent_console.desk.oncall import on_call_level
 from agent_console.desk.permissions import (
     deescalation_target,
     escalation_target,
@@ -61,6 +62,9 @@ class _Change:
     actor: Agent
     policy: Policy
     now: datetime
+    #: the on-call level the actor holds after hours on this critical ticket of another
+    #: tier (issue 10; permissions.on_call_covers), else None
+    on_call: str | None = None
 
 
 def _required(text: str | None, message: str) -> str:
@@ -89,7 +93,7 @@ class WorkflowMixin(TicketReadsMixin):
         text = _required(body, "the reply is empty" if not internal else "the note is empty")
         with self._change(key, agent, expected_version) as c:
             t = c.ticket
-            require_works(c.actor, t, "reply on")
+            require_works(c.actor, t, "note on" if internal else "reply on", on_call=c.on_call)
             kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
             msg = Message(
                 ticket_id=t.id,  # type: ignore[arg-type]
@@ -102,6 +106,8 @@ class WorkflowMixin(TicketReadsMixin):
             draft = DraftKind.NOTE if internal else DraftKind.REPLY
             clear_draft(c.session, t.id, c.actor.id, draft)  # type: ignore[arg-type]
             details: dict[str, object] = {"chars": len(text)}
+            if c.on_call:
+                details["on_call"] = c.on_call
             if not internal:
                 if t.first_response_at is None:
                     details["first_response"] = True
@@ -150,7 +156,7 @@ class WorkflowMixin(TicketReadsMixin):
                 raise UserError("a ticket cannot go back to new")
             if target is Status.CLOSED and cur is not Status.RESOLVED:
                 raise UserError(f"only a resolved ticket can be closed; resolve {t.key} first")
-            require_works(c.actor, t, "change")
+            require_works(c.actor, t, "change the status of", on_call=c.on_call)
             kind = "reopened" if cur is Status.RESOLVED and target.is_open else "status"
             # the clock decides: pending pauses, leaving it resumes, reopening counts the
             # time spent resolved as paused (sla/clock.py)
@@ -165,6 +171,7 @@ class WorkflowMixin(TicketReadsMixin):
                 agent_id=c.actor.id,
                 at=c.now,  # type: ignore[arg-type]
                 **{"from": cur.value, "to": target.value},
+                **({"on_call": c.on_call} if c.on_call else {}),
             )
         return self.ticket_detail(key)
 
@@ -192,7 +199,7 @@ class WorkflowMixin(TicketReadsMixin):
             cur = Status(t.status)
             if not cur.is_open:
                 raise UserError(f"{t.key} is already {cur.value}")
-            require_works(c.actor, t, "resolve")
+            require_works(c.actor, t, "resolve", on_call=c.on_call)
             clock = clock_of(t, c.policy)
             if public is not None:
                 c.session.add(
@@ -241,6 +248,7 @@ class WorkflowMixin(TicketReadsMixin):
                 met=met,
                 message=public is not None,
                 **{"from": cur.value},
+                **({"on_call": c.on_call} if c.on_call else {}),
             )
         return self.ticket_detail(key)
 
@@ -451,10 +459,28 @@ class WorkflowMixin(TicketReadsMixin):
                 raise self._conflict(s, ticket, seen)
             ticket.version = seen + 1
             now = self.now()
-            change = _Change(s, ticket, actor, self.policy_for_ticket(s, ticket), now)
+            change = _Change(
+                s,
+                ticket,
+                actor,
+                self.policy_for_ticket(s, ticket),
+                now,
+                on_call=self._after_hours_on_call(s, actor, ticket, now),
+            )
             yield change
             ticket.updated_at = now
             s.flush()
+
+    def _after_hours_on_call(
+        self, s: Session, actor: Agent, ticket: Ticket, now: datetime
+    ) -> str | None:
+        """The level the actor holds when only the after-hours on-call rule could let them
+        act (critical ticket of another tier, default policy closed), else None."""
+        if actor.lead or actor.tier == ticket.tier or ticket.priority != "critical":
+            return None
+        if self.default_policy.is_open(now):
+            return None
+        return on_call_level(s, actor.handle, now, rehearsal=self.settings.at is not None)
 
     def _conflict(self, s: Session, ticket: Ticket, seen: int) -> Conflict:
         ev = s.exec(

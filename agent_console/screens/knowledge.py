@@ -24,7 +24,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Markdown, OptionList, Static
 from textual.worker import get_current_worker
@@ -34,6 +33,8 @@ from agent_console.desk.queue import Me
 from agent_console.errors import UserError
 from agent_console.kb.search import KBHit
 from agent_console.kb.text import without_title_heading
+from agent_console.safe_text import one_line, visible
+from agent_console.screens.ticking import TickingScreen
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.kb_results import KBResultList
 
@@ -62,7 +63,7 @@ class ArticleChosen(Message):
         return f"[{self.title}]({self.link})"
 
 
-class KnowledgeScreen(Screen["ArticleChosen | None"]):
+class KnowledgeScreen(TickingScreen["ArticleChosen | None"]):
     """Search the knowledge base; optionally in the context of one ticket."""
 
     CSS_PATH = "knowledge.tcss"
@@ -200,7 +201,7 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         self.sub_title = f"for {self.ticket_key}" if self.ticket_key else ""
         self.header.set_policy(self.desk.default_policy, self.desk.display_zone)
         self.header.update_state(self.now())
-        self._ticker = self.set_interval(1.0, self._tick, name="kb-tick")
+        self._ticker = self.every(1.0, self._tick, name="kb-tick")
         self._load_agent()
         self.reload()
 
@@ -209,15 +210,8 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
         """Once a second: the header (business hours, maintenance banner). No query."""
         self.header.update_state(self.now())
 
-    def on_screen_suspend(self) -> None:
-        if self._ticker is not None:
-            self._ticker.pause()
-
-    def on_screen_resume(self) -> None:
-        if self._ticker is not None:
-            self._ticker.resume()
-            if self.is_mounted:
-                self._tick()
+    def on_ticks_resumed(self) -> None:
+        self._tick()
 
     def reload(self) -> None:
         """Run the current query again (or the ticket's suggestions when it is empty)."""
@@ -377,13 +371,13 @@ class KnowledgeScreen(Screen["ArticleChosen | None"]):
             head.update(Text(""))
             await body.update("")
             return
-        text = Text(article.title, style="bold")
+        text = Text(one_line(article.title), style="bold")
         meta = " · ".join(m for m in (article.section, ", ".join(article.tags)) if m)
         if meta:
-            text.append("\n" + meta, style="dim")
-        text.append("\n" + article.link, style="dim underline")
+            text.append("\n" + one_line(meta), style="dim")
+        text.append("\n" + one_line(article.link), style="dim underline")
         head.update(text)
-        await body.update(without_title_heading(article.body, article.title))
+        await body.update(visible(without_title_heading(article.body, article.title)))
         self.query_one("#kb-article-scroll", VerticalScroll).scroll_home(animate=False)
 
     # ------------------------------------------------------------------ actions

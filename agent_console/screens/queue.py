@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, get_current_worker
@@ -42,6 +41,7 @@ from agent_console.desk.queue import (
 )
 from agent_console.errors import UserError
 from agent_console.screens.ticket import TicketScreen
+from agent_console.screens.ticking import TickingScreen
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.queue_table import QueueTable
 from agent_console.widgets.queue_views import QueueViewBar
@@ -162,7 +162,7 @@ class QueueFailed(Message):
         self.generation = generation
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(TickingScreen[None]):
     """Tickets of the chosen view, most urgent first, with live SLA timers."""
 
     CSS_PATH = "queue.tcss"
@@ -256,8 +256,8 @@ class QueueScreen(Screen[None]):
         self.header.set_policy(self.desk.default_policy, self.display_zone)
         self.header.update_state(self.app_now())
         self.table.focus()
-        self._ticker = self.set_interval(1.0, self._tick, name="queue-tick")
-        self._feed_timer = self.set_interval(FEED_INTERVAL, self._timed_poll, name="queue-feed")
+        self._ticker = self.every(1.0, self._tick, name="queue-tick")
+        self._feed_timer = self.every(FEED_INTERVAL, self._timed_poll, name="queue-feed")
         self._update_status()
         self._load()
         self._showing_none()
@@ -279,21 +279,12 @@ class QueueScreen(Screen[None]):
         table.now = now
         table.refresh()
 
-    def on_screen_suspend(self) -> None:
-        for timer in (self._ticker, self._feed_timer):
-            if timer is not None:
-                timer.pause()
-
-    def on_screen_resume(self) -> None:
-        for timer in (self._ticker, self._feed_timer):
-            if timer is not None:
-                timer.resume()
-        if self.is_mounted and self._ticker is not None:
-            self._tick()
-            self._poll()
-            self._load_drafts()
-            self._showing_none()
-            self.presence_woken()  # back from a ticket: its draft may be new, or sent
+    def on_ticks_resumed(self) -> None:
+        self._tick()
+        self._poll()
+        self._load_drafts()  # back from a ticket: its draft may be new, or sent
+        self._showing_none()
+        self.presence_woken()
 
     # ---------------------------------------------------------------- loading
     def reload(self) -> None:

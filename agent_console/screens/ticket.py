@@ -20,7 +20,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TextArea
 
@@ -30,6 +29,7 @@ from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
 from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
+from agent_console.logs import get_logger, log_file_hint
 from agent_console.screens.ticket_composer import (
     NOTE_MODE,
     ComposeMode,
@@ -55,6 +55,7 @@ from agent_console.screens.ticket_messages import (
     TicketRefused,
     TicketSaved,
 )
+from agent_console.screens.ticking import TickingScreen
 from agent_console.sla import format_duration
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.sla_timer import format_due
@@ -75,7 +76,7 @@ FEED_EVERY = 2  # seconds between looks at the change feed (other agents' edits)
 FALLBACK_EVERY = 10
 
 
-class TicketScreen(Screen[None]):
+class TicketScreen(TickingScreen[None]):
     """One ticket: thread, side panel with SLA timers, and the workflow keys."""
 
     CSS_PATH = Path(__file__).with_name("ticket.tcss")
@@ -170,7 +171,7 @@ class TicketScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._tick_timer = self.set_interval(1, self._tick)
+        self._tick_timer = self.every(1, self._tick, name="ticket-tick")
         self.load()
         self._announce(self.key)
 
@@ -185,13 +186,10 @@ class TicketScreen(Screen[None]):
             self.presence_woken()
 
     def on_screen_suspend(self) -> None:
-        if self._tick_timer is not None:
-            self._tick_timer.pause()
+        # (TickingScreen pauses the timers: Textual calls every class's handler)
         self.keeper.flush()  # switching screens: what was typed is written now
 
-    def on_screen_resume(self) -> None:
-        if self._tick_timer is not None:
-            self._tick_timer.resume()
+    def on_ticks_resumed(self) -> None:
         self._announce(self.key)
         if self.detail is not None:
             self._tick()
@@ -314,7 +312,15 @@ class TicketScreen(Screen[None]):
             self.post_message(TicketRefused(action, str(err), mode=mode))
             return
         except Exception as err:  # noqa: BLE001 - never leave the screen stuck "saving"
-            self.post_message(TicketRefused(action, f"unexpected error: {err}", mode=mode))
+            # the draft is kept (TicketRefused); the details go to the log file
+            where = log_file_hint()  # configures the log file first
+            get_logger("agent_console.tui").exception("unexpected error in %s", action)
+            self.post_message(
+                TicketRefused(
+                    action, f"unexpected error: {type(err).__name__}: {err} ({where})",
+                    mode=mode,
+                )
+            )
             return
         self.post_message(TicketSaved(action, detail, summary(detail), mode=mode))
 

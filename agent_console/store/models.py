@@ -232,7 +232,9 @@ class TicketEvent(SQLModel, table=True):
     __tablename__ = "ticket_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    #: None only for desk-wide events that concern no one ticket: ``policy_applied`` (the
+    #: summary of ``sla apply``; its per-ticket ``sla_recomputed`` events carry ticket ids)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     kind: str  # created, imported, claimed, replied, noted, status, priority, escalated, ...
     at: datetime = utc_column(nullable=False)
@@ -334,6 +336,147 @@ class Draft(SQLModel, table=True):
     updated_at: datetime = utc_column(nullable=False)
 
 
+# ---------------------------------------------------------------- on call (issue 10)
+# Owned by the on-call work: the rota, fired alerts and their schedule, and the generic
+# outbox every message to the outside world goes through (DESIGN.md "Storage").
+
+
+class OncallRota(SQLModel, table=True):
+    """The weekly rotation of one level (``primary`` / ``secondary``; leads are the last
+    level and need no rota). The agent at ``handles[i]`` is on call from the i-th weekly
+    handover after ``anchor_at`` (mod len) — handover = ``handover_day`` (0 = Monday) at
+    ``handover_minute`` minutes after midnight in ``zone`` (wall time, DST-safe)."""
+
+    __tablename__ = "oncall_rota"
+
+    id: int | None = Field(default=None, primary_key=True)
+    level: str = Field(unique=True)
+    handles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    handover_day: int = 0
+    handover_minute: int = 9 * 60
+    zone: str = "UTC"
+    #: the handover instant at which ``handles[0]`` started (UTC)
+    anchor_at: datetime = utc_column(nullable=False)
+    updated_at: datetime = utc_column(nullable=False)
+    updated_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    version: int = 1
+
+
+class OncallOverride(SQLModel, table=True):
+    """A one-off override: ``agent`` is on call at ``level`` from ``starts_at`` until
+    ``ends_at`` (UTC; None = until the next weekly handover). The latest start wins."""
+
+    __tablename__ = "oncall_override"
+    __table_args__ = (Index("ix_oncall_override_level_start", "level", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    level: str
+    agent_id: int = Field(foreign_key="agent.id")
+    starts_at: datetime = utc_column(nullable=False)
+    ends_at: datetime | None = utc_column()
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = utc_column(nullable=False)
+    rehearsal: bool = False
+
+
+class AlertThreshold(SQLModel, table=True):
+    """The alert schedule: one row per ticket, metric, cycle and threshold of an open
+    cycle, with the instant the threshold is crossed (``fire_at``, UTC, indexed). The
+    watcher claims ``state='pending'`` rows whose ``fire_at`` has passed (conditional
+    update to ``'fired'``); a met, paused or moved cycle cancels or moves its rows."""
+
+    __tablename__ = "alert_threshold"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "metric", "cycle", "threshold", name="uq_alert_threshold"),
+        Index("ix_alert_threshold_due", "state", "fire_at"),
+        Index("ix_alert_threshold_ticket", "ticket_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    metric: str  # first_response | next_update | resolution
+    cycle: int = 0
+    threshold: str  # "0.5", "0.8", "1.0", "warn:900" (seconds before due), "arrival"
+    fire_at: datetime = utc_column(nullable=False)
+    due_at: datetime = utc_column(nullable=False)
+    state: str = "pending"  # pending | fired | superseded (a later one fired) | cancelled
+
+
+class SlaAlert(SQLModel, table=True):
+    """One fired alert (once per ticket, metric, cycle and threshold — the unique
+    constraint; rehearsal alerts live in their own namespace and never block real ones).
+    ``level`` is who it concerns beyond the assignee: 0 primary, 1 + secondary, 2 + leads."""
+
+    __tablename__ = "sla_alert"
+    __table_args__ = (
+        UniqueConstraint(
+            "ticket_id", "metric", "cycle", "threshold", "rehearsal", name="uq_sla_alert_once"
+        ),
+        Index("ix_sla_alert_open", "resolved_at", "acknowledged_at", "fired_at"),
+        Index("ix_sla_alert_escalate", "escalate_at"),
+        Index("ix_sla_alert_ticket", "ticket_id", "metric", "cycle"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    metric: str
+    cycle: int = 0
+    threshold: str
+    priority: str
+    due_at: datetime = utc_column(nullable=False)
+    fire_at: datetime = utc_column(nullable=False)
+    fired_at: datetime = utc_column(nullable=False)
+    level: int = 0
+    escalate_at: datetime | None = utc_column()
+    acknowledged_at: datetime | None = utc_column()
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    resolved_at: datetime | None = utc_column()
+    rehearsal: bool = False
+
+
+class AlertCursor(SQLModel, table=True):
+    """How far the alert schedule has followed the change feed (``ticket_event.id``);
+    one row per namespace ("real" / "rehearsal"). Advanced in the transaction that
+    synchronised the schedule, so a restart neither rescans nor misses a change."""
+
+    __tablename__ = "alert_cursor"
+
+    name: str = Field(primary_key=True)
+    last_event_id: int = 0  # -1: not bootstrapped yet
+    #: event ids skipped over that may still commit (see desk/feed.py)
+    gaps: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = utc_column(nullable=False)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """The one outbox (generic: webhooks now, mail later). Written in the transaction of
+    the change that caused it; a sender claims a row with a lease (``claimed_by``,
+    ``lease_until``), delivers it, and marks it ``sent_at`` (or ``failed_at`` after giving
+    up). ``destination`` names a configured channel (``webhook:slack``), never a URL or a
+    key; ``dedup_key`` is unique, so the same message is never queued twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_outbox_dedup"),
+        Index("ix_outbox_ready", "sent_at", "failed_at", "available_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # "webhook", later "mail"
+    destination: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedup_key: str
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    created_at: datetime = utc_column(nullable=False)
+    available_at: datetime = utc_column(nullable=False)
+    attempts: int = 0
+    claimed_by: str | None = None
+    lease_until: datetime | None = utc_column()
+    sent_at: datetime | None = utc_column()
+    failed_at: datetime | None = utc_column()
+    last_error: str | None = None
+
+
 # ---------------------------------------------------------------- seed runs (issue 15)
 class SeedRun(SQLModel, table=True):
     """One ``seed`` run: what it was asked for and how far it got, so that a killed run
@@ -352,6 +495,28 @@ class SeedRun(SQLModel, table=True):
     rng_state: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     started_at: datetime = utc_column(nullable=False)
     finished_at: datetime | None = utc_column()
+
+
+# ---------------------------------------------------------------- issue 9: stored SLA policies
+class SlaPolicyVersion(SQLModel, table=True):
+    """One stored version of an SLA policy: the default (name ``default``) or a contract
+    (the name an organization's ``sla_policy`` gives). Append-only: the highest ``version``
+    of a name is the policy in force; older rows are its history. ``toml`` is the policy
+    file's text as applied; ``fingerprint`` its :attr:`Policy.fingerprint` (sha256 hex);
+    ``stored_by`` the lead's handle, or ``admin`` / ``admin:ROLE`` (the administrator:
+    SQLite user, PostgreSQL database owner), or ``bundled`` (a new database's first start).
+    """
+
+    __tablename__ = "sla_policy_version"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_sla_policy_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    version: int
+    toml: str
+    fingerprint: str
+    stored_at: datetime = utc_column(nullable=False)
+    stored_by: str
 
 
 # ---------------------------------------------------------------- presence (issue 11, "teamlive")

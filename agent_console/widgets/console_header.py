@@ -1,13 +1,19 @@
-"""The header every screen shows: who is working, the desk's business-hours state, and a
-maintenance banner when a window is active or starts within the hour.
+"""The header every screen shows: who is working, the desk's business-hours state, one
+shared notice, and a maintenance banner when a window is active or starts within the hour.
 
 It is a view: screens give it plain data (:meth:`ConsoleHeader.set_agent`,
 :meth:`ConsoleHeader.set_policy`) and call :meth:`ConsoleHeader.update_state` from their
 1 Hz tick. Nothing here reads the clock or the database.
+
+The notice slot is shared by every screen (DESIGN.md): the app keeps one
+:class:`HeaderNotices` (``app.header_notices``, filled by its alert worker) and every
+header shows the one that wins — an outage notice over the rehearsal mark (``--at``), over
+the count of critical tickets breaching soon, over mail failures (:meth:`HeaderNotices.winner`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -18,18 +24,66 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from agent_console.safe_text import one_line
 from agent_console.sla import Policy
 from agent_console.widgets.sla_timer import format_clock, zone_abbrev
+from agent_console.widgets.ticket_format import visible
 
 MAINTENANCE_LOOKAHEAD = timedelta(hours=1)
 
 
-def business_state_text(policy: Policy, now: datetime, zone: tzinfo) -> Text:
-    """``● open until 18:00 ET`` / ``○ closed until Mon 09:00 ET`` / ``holiday: …``."""
+@dataclass
+class HeaderNotices:
+    """What wants the shared notice slot (plain data the app updates from its workers).
+
+    ``outage``: a one-line reason the database cannot be reached (None: it can);
+    ``rehearsal``: the console runs on a ``--at`` clock; ``breaching``: open critical
+    tickets whose running deadline falls within the hour (overdue included);
+    ``mail_failures``: outgoing mail given up on (the outbox's failed mail rows)."""
+
+    outage: str | None = None
+    rehearsal: bool = False
+    breaching: int = 0
+    mail_failures: int = 0
+
+    def winner(self, *, compact: bool = False) -> Text | None:
+        """The one notice the header shows (or None): outage > rehearsal > breaching >
+        mail failures. ``compact``: the short form for narrow terminals."""
+        if self.outage:
+            text = "⚠ offline" if compact else f"⚠ {visible(self.outage, keep_newlines=False)}"
+            return Text(f" {text} ", Style(color="bright_white", bgcolor="red", bold=True))
+        if self.rehearsal:
+            text = "REHEARSAL" if compact else "REHEARSAL (--at): nothing is sent"
+            return Text(f" {text} ", Style(color="black", bgcolor="magenta", bold=True))
+        if self.breaching:
+            n = self.breaching
+            text = f"▲{n} crit <1h" if compact else f"▲ {n} critical breaching within 1h"
+            return Text(f" {text} ", Style(color="bright_white", bgcolor="dark_red", bold=True))
+        if self.mail_failures:
+            n = self.mail_failures
+            text = f"✉{n} failed" if compact else f"✉ {n} mail{'s' if n != 1 else ''} not sent"
+            return Text(f" {text} ", Style(color="black", bgcolor="yellow", bold=True))
+        return None
+
+
+def business_state_text(
+    policy: Policy, now: datetime, zone: tzinfo, *, short: bool = False
+) -> Text:
+    """``● open until 18:00 ET`` / ``○ closed until Mon 09:00 ET`` / ``holiday: …``
+    (``short``: ``○ closed→Mon 09:00``, for the tightest header)."""
     state = policy.business_state(now)
     at = format_clock(state.changes_at, zone, now)
     abbrev = zone_abbrev(state.changes_at.astimezone(zone))
     text = Text(no_wrap=True)
+    if short:
+        if state.open:
+            text.append("● open", Style(color="green", bold=True))
+        elif state.holiday:
+            text.append("✱ holiday", Style(color="magenta", bold=True))
+        else:
+            text.append("○ closed", Style(color="yellow", bold=True))
+        text.append(f"→{at}")
+        return text
     if state.open:
         text.append("● open", Style(color="green", bold=True))
         text.append(f" until {at} {abbrev}")
@@ -111,7 +165,7 @@ class ConsoleHeader(Vertical):
 
     def __init__(self, title: str = "", *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.title = title
+        self.title = one_line(title)
         self.handle = ""
         self.agent_name = ""
         self.tier: int | None = None
@@ -121,6 +175,8 @@ class ConsoleHeader(Vertical):
         self.zone: tzinfo | None = None
         self._now: datetime | None = None
         self._last: tuple[Any, ...] | None = None
+        #: the app's shared notices (set on mount from ``app.header_notices``, or by a test)
+        self.notices: HeaderNotices | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header-line")
@@ -130,9 +186,10 @@ class ConsoleHeader(Vertical):
     def set_agent(
         self, handle: str, name: str, tier: int, *, lead: bool = False, demo: bool = False
     ) -> None:
+        # outside text (an agent's own display name): the one rule, no escape obeyed
         self.handle, self.agent_name, self.tier, self.lead, self.demo = (
-            handle,
-            name,
+            one_line(handle),
+            one_line(name),
             tier,
             lead,
             demo,
@@ -151,24 +208,39 @@ class ConsoleHeader(Vertical):
     # ---------------------------------------------------------------- the tick
     def line_text(self, now: datetime, width: int | None = None) -> Text:
         """The header line; on a narrow terminal (``width``) the least useful parts go
-        first — the product name, the agent's full name, the date — so that who you are,
-        whether the desk is open and the time stay visible."""
-        full = self._line(now, compact=False)
-        if width is None or full.cell_len <= width:
-            return full
-        return self._line(now, compact=True)
+        first — the product name, the agent's full name, the date, then the screen's name
+        and the zone of the clock — so that the shared notice, who you are, whether the
+        desk is open and the time stay visible (80 columns hold them all)."""
+        text = self._line(now, level=0)
+        for level in (1, 2):
+            if width is None or text.cell_len <= width:
+                break
+            text = self._line(now, level=level)
+        return text
 
-    def _line(self, now: datetime, *, compact: bool) -> Text:
+    def _line(self, now: datetime, *, level: int) -> Text:
+        """``level`` 0 full, 1 compact, 2 tight (no screen name, short hours, bare clock)."""
+        compact = level >= 1
         zone = self.zone or (self.policy.tz if self.policy else None)
         sep = " │ " if compact else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
-        if compact:
+        parts = 0
+        if level == 1:
             text.append(self.title or "Agent Console", Style(bold=True))
-        else:
+            parts += 1
+        elif level == 0:
             text.append("Agent Console", Style(bold=True))
             if self.title:
                 text.append(f" · {self.title}")
-        text.append(sep)
+            parts += 1
+        notice = self.notices.winner(compact=compact) if self.notices is not None else None
+        if notice is not None:
+            if parts:
+                text.append(sep)
+            text.append_text(notice)
+            parts += 1
+        if parts:
+            text.append(sep)
         if self.handle:
             text.append(self.handle, Style(bold=True, color="cyan"))
             if not compact:
@@ -184,17 +256,25 @@ class ConsoleHeader(Vertical):
             text.append("…", Style(dim=True))
         if self.policy is not None and zone is not None:
             text.append(sep)
-            text.append_text(business_state_text(self.policy, now, zone))
+            text.append_text(business_state_text(self.policy, now, zone, short=level >= 2))
             local = now.astimezone(zone)
             text.append(sep)
-            clock = f"{local:%H:%M:%S}" if compact else f"{local:%a %d %b %H:%M:%S}"
-            text.append(f"{clock} {zone_abbrev(local)}", Style(dim=True))
+            if level >= 2:
+                text.append(f"{local:%H:%M:%S}", Style(dim=True))
+            else:
+                clock = f"{local:%H:%M:%S}" if compact else f"{local:%a %d %b %H:%M:%S}"
+                text.append(f"{clock} {zone_abbrev(local)}", Style(dim=True))
         return text
 
     def on_resize(self) -> None:
         if self._now is not None:
             self._last = None
             self.update_state(self._now)
+
+    def refresh_notices(self, now: datetime) -> None:
+        """The shared notices changed: repaint the line now (not at the next tick)."""
+        self._last = None
+        self.update_state(now)
 
     def update_state(self, now: datetime) -> None:
         """Refresh from ``now`` (call from the screen's 1 Hz tick; no I/O)."""
@@ -216,5 +296,9 @@ class ConsoleHeader(Vertical):
         b.set_class(banner is not None, "-shown")
 
     def on_mount(self) -> None:
+        if self.notices is None:
+            shared = getattr(self.app, "header_notices", None)
+            if isinstance(shared, HeaderNotices):
+                self.notices = shared
         if self._now is not None:
             self.update_state(self._now)

@@ -12,20 +12,21 @@ from textual.widgets.option_list import Option
 
 from agent_console.kb.search import KBHit
 from agent_console.kb.text import snippet_parts
+from agent_console.safe_text import one_line
 
 HIGHLIGHT = "bold reverse"
 
 
 def render_hit(hit: KBHit) -> Text:
     text = Text(no_wrap=False, overflow="fold")
-    text.append(hit.title, style="bold")
+    text.append(one_line(hit.title), style="bold")
     if hit.section:
         text.append("  ·  ")
-        text.append(hit.section, style="dim")
+        text.append(one_line(hit.section), style="dim")
     if hit.snippet:
         text.append("\n")
         for part, highlighted in snippet_parts(hit.snippet):
-            text.append(part, style=HIGHLIGHT if highlighted else "")
+            text.append(one_line(part), style=HIGHLIGHT if highlighted else "")
     return text
 
 

@@ -2,7 +2,8 @@
 
 Customer text is data (DESIGN.md): it becomes a ``rich.text.Text`` built with ``append``
 (never parsed as markup), and control characters — terminal escape sequences included —
-are shown as visible escapes (``\\x1b[2J``) instead of reaching the terminal.
+are shown as visible escapes (``\\x1b[2J``) instead of reaching the terminal: the one rule
+of :func:`agent_console.safe_text.visible` (re-exported here for the widgets).
 """
 
 from __future__ import annotations
@@ -11,27 +12,12 @@ from datetime import datetime, tzinfo
 
 from rich.text import Text
 
+from agent_console.safe_text import visible
 from agent_console.sla import format_duration
 from agent_console.views import TicketDetail, TimerState
 from agent_console.widgets.sla_timer import deadline_text, format_due, waiting_text, zone_abbrev
 
-KEEP = {"\n", "\t"}
-
-
-def visible(text: str, *, keep_newlines: bool = True) -> str:
-    """``text`` with every control character made visible: ``\\x1b`` shows as the four
-    characters ``\\x1b``, the 8-bit CSI as ``\\x9b``; newlines (and tabs) stay when
-    ``keep_newlines``. This is the one rule for customer text on every screen (the queue's
-    table cells use the one-line form, ``keep_newlines=False``)."""
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch.isprintable() or (keep_newlines and ch in KEEP):
-            out.append(ch)
-        else:
-            out.append(repr(ch)[1:-1] if ch != "\n" else "\\n")
-    return "".join(out)
+__all__ = ["visible", "literal", "absolute", "relative", "when", "timer_text"]
 
 
 def literal(text: str, style: str = "", *, keep_newlines: bool = True) -> Text:
