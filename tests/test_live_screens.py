@@ -69,12 +69,15 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
         assert table.rows[key_id].assignee is None  # nothing applied, nothing lost
         assert not [n for n in app._notifications if n.severity == "error"]  # no toast
         assert "retrying in" in (app.outage_notice() or "")
+        line = str(screen.query_one("#header-line").render())
+        assert "⚠ database unavailable — retrying in" in line  # the one shared notice
         desk.queue_rows = real
         while not app.link.may_try():
             await pilot.pause(0.05)
         screen._poll()
         await pilot.pause(0.5)
         assert not app.link.down and app.outage_notice() is None
+        assert "⚠" not in str(screen.query_one("#header-line").render())
         assert key_id not in table.ids  # claimed: it left the Unassigned view
         assert table.rows.get(key_id) is None or table.rows[key_id].assignee == "bruno"
         screen._poll()

@@ -437,11 +437,6 @@ class QueueScreen(TickingScreen[None]):
         self.notify(message.error, title="Queue", severity="error", markup=False)
 
     # ---------------------------------------------------------------- change feed
-    def repaint_header(self) -> None:
-        """The app's link state changed (outage / recovery): repaint the header now."""
-        if self.is_mounted:
-            self.header.update_state(self.app_now())
-
     def feed_woken(self) -> None:
         """Another console committed (the app's listener heard it), or the database is
         back: read the feed now."""

@@ -214,11 +214,6 @@ class TicketScreen(TickingScreen[None]):
         if self._ticks % int(again) == 0:
             self.presence_woken()
 
-    def repaint_header(self) -> None:
-        """The app's link state changed (outage / recovery): repaint the header now."""
-        if self.is_mounted:
-            self.query_one(ConsoleHeader).update_state(self.now())
-
     def feed_woken(self) -> None:
         """Read the change feed now (the app's listener heard a commit, the database is
         back, or the fallback poll): one read at a time, a wake-up meanwhile reads again
