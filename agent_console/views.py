@@ -8,8 +8,8 @@ widgets receive them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from agent_console.sla import OPEN_STATUSES, Policy, TicketClock, format_duration
@@ -364,3 +364,171 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
             skip = {"source", "on_call", "rehearsal"}
             extra = ", ".join(f"{k}={v}" for k, v in d.items() if k not in skip)
             return f"{actor} {kind}" + (f" ({extra})" if extra else "")
+
+
+# ---------------------------------------------------------------- on call (issue 10)
+#: how an SLA metric is named in alerts
+METRIC_LABELS = {
+    "first_response": "first reply",
+    "next_update": "next update",
+    "resolution": "resolution",
+}
+
+
+def _z(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+
+
+@dataclass(frozen=True)
+class OncallSlot:
+    """One level's holder: ``handle`` (None = nobody) from ``since`` until ``until`` (UTC;
+    None = open-ended), ``source`` = "rota" | "override" | "leads"."""
+
+    level: str
+    handle: str | None
+    name: str | None
+    since: datetime | None
+    until: datetime | None
+    source: str
+
+    def as_json(self) -> dict[str, object]:
+        d = asdict(self)
+        for k in ("since", "until"):
+            d[k] = d[k].astimezone(UTC).isoformat().replace("+00:00", "Z") if d[k] else None
+        return d
+
+
+@dataclass(frozen=True)
+class OncallState:
+    """Who is on call at ``at`` (the desk API the on-call screen shows).
+
+    ``primary`` / ``secondary``: :class:`OncallSlot`; ``leads``: handles of every active
+    lead (the last escalation level); ``business_open``: the default policy's hours are open
+    at ``at``; ``next_change``: when they next open (if closed) or close (if open), UTC;
+    ``rehearsal``: the desk runs on a ``--at`` clock."""
+
+    at: datetime
+    primary: OncallSlot
+    secondary: OncallSlot
+    leads: list[str] = field(default_factory=list)
+    business_open: bool = True
+    next_change: datetime | None = None
+    rehearsal: bool = False
+
+    @property
+    def after_hours(self) -> bool:
+        return not self.business_open
+
+    def level_of(self, handle: str) -> str | None:
+        for slot in (self.primary, self.secondary):
+            if slot.handle == handle:
+                return slot.level
+        return "leads" if handle in self.leads else None
+
+    def handles_for(self, level: int) -> list[str]:
+        """Who an alert at escalation ``level`` (0 primary, 1 secondary, 2 leads) concerns,
+        beyond its assignee: every level up to it."""
+        out: list[str] = []
+        for i, slot in enumerate((self.primary, self.secondary)):
+            if i <= level and slot.handle:
+                out.append(slot.handle)
+        if level >= 2:
+            out.extend(h for h in self.leads if h not in out)
+        return out
+
+    def as_json(self) -> dict[str, object]:
+        def z(dt: datetime | None) -> str | None:
+            return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+
+        return {
+            "at": z(self.at),
+            "primary": self.primary.as_json(),
+            "secondary": self.secondary.as_json(),
+            "leads": self.leads,
+            "business_open": self.business_open,
+            "next_change": z(self.next_change),
+            "rehearsal": self.rehearsal,
+        }
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One fired alert, as the screen and the CLI show it. Instants aware UTC; ``level``
+    0 primary, 1 secondary, 2 leads; ``threshold`` "0.5" / "0.8" / "1.0" (fractions of
+    the target), "warn:900" (seconds before due) or "arrival"."""
+
+    id: int
+    key: str
+    subject: str
+    priority: str
+    assignee: str | None
+    metric: str
+    cycle: int
+    threshold: str
+    due_at: datetime
+    fired_at: datetime
+    level: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    rehearsal: bool
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_at is None and self.resolved_at is None
+
+    @property
+    def what(self) -> str:
+        """``"first reply 80 %"``, ``"next update due in 15m"``, ``"resolution breached"``."""
+        label = METRIC_LABELS.get(self.metric, self.metric)
+        th = self.threshold
+        if th == "arrival":
+            return f"new critical ticket after hours ({label} due)"
+        if th.startswith("warn:"):
+            return f"{label} due in {int(th[5:]) // 60}m"
+        f = float(th)
+        return f"{label} breached" if f >= 1.0 else f"{label} {round(f * 100)} % used"
+
+    def needs_repeat(self, now: datetime, last_shown: datetime | None, every: float) -> bool:
+        """An unacknowledged, unresolved critical alert repeats (toast + bell) every
+        ``every`` seconds in the consoles; ``last_shown`` is when this console last showed
+        it (None: never)."""
+        if not self.open or self.priority != "critical":
+            return False
+        return last_shown is None or (now - last_shown).total_seconds() >= every
+
+    def recipients(self, oncall: OncallState) -> list[str]:
+        """Who gets this alert (handles): the assignee; for a critical ticket also the
+        on-call levels up to the alert's escalation level (primary; + secondary; + leads);
+        for other priorities, the leads when nobody is assigned."""
+        out = [self.assignee] if self.assignee else []
+        if self.priority == "critical":
+            extra = oncall.handles_for(self.level)
+        else:
+            extra = [] if self.assignee else list(oncall.leads)
+        out.extend(h for h in extra if h not in out)
+        return out
+
+    def concerns(self, handle: str, oncall: OncallState) -> bool:
+        """Whether ``handle`` is one of :meth:`recipients`."""
+        return handle in self.recipients(oncall)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "key": self.key,
+            "subject": self.subject,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "metric": self.metric,
+            "cycle": self.cycle,
+            "threshold": self.threshold,
+            "what": self.what,
+            "due_at": _z(self.due_at),
+            "fired_at": _z(self.fired_at),
+            "level": self.level,
+            "acknowledged_at": _z(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "resolved_at": _z(self.resolved_at),
+            "rehearsal": self.rehearsal,
+        }

@@ -58,7 +58,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from agent_console.desk.feed import FeedCursor, FeedMixin
-from agent_console.desk.oncall import OncallMixin, OncallState, oncall_state
+from agent_console.desk.oncall import OncallMixin, oncall_state
 from agent_console.desk.outbox import OutboxMixin, insert_ignore, insert_ignore_many
 from agent_console.errors import NotFound, UserError
 from agent_console.sla import Policy
@@ -74,13 +74,9 @@ from agent_console.store.models import (
     Ticket,
     TicketEvent,
 )
+from agent_console.views import AlertRow, OncallState
 
 METRICS: tuple[str, ...] = ("first_response", "next_update", "resolution")
-METRIC_LABELS = {
-    "first_response": "first reply",
-    "next_update": "next update",
-    "resolution": "resolution",
-}
 SYNC_BATCH = 500
 REAL, REHEARSAL = "real", "rehearsal"
 
@@ -214,89 +210,6 @@ def _cycle_ended(facts: CycleFacts, metric: str, cycle: int) -> bool:
 # ====================================================================== read models
 def _z(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    """One fired alert, as the screen and the CLI show it. Instants aware UTC; ``level``
-    0 primary, 1 secondary, 2 leads; ``threshold`` "0.5" / "0.8" / "1.0" (fractions of
-    the target), "warn:900" (seconds before due) or "arrival"."""
-
-    id: int
-    key: str
-    subject: str
-    priority: str
-    assignee: str | None
-    metric: str
-    cycle: int
-    threshold: str
-    due_at: datetime
-    fired_at: datetime
-    level: int
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    resolved_at: datetime | None
-    rehearsal: bool
-
-    @property
-    def open(self) -> bool:
-        return self.acknowledged_at is None and self.resolved_at is None
-
-    @property
-    def what(self) -> str:
-        """``"first reply 80 %"``, ``"next update due in 15m"``, ``"resolution breached"``."""
-        label = METRIC_LABELS.get(self.metric, self.metric)
-        th = self.threshold
-        if th == "arrival":
-            return f"new critical ticket after hours ({label} due)"
-        if th.startswith("warn:"):
-            return f"{label} due in {int(th[5:]) // 60}m"
-        f = float(th)
-        return f"{label} breached" if f >= 1.0 else f"{label} {round(f * 100)} % used"
-
-    def needs_repeat(self, now: datetime, last_shown: datetime | None, every: float) -> bool:
-        """An unacknowledged, unresolved critical alert repeats (toast + bell) every
-        ``every`` seconds in the consoles; ``last_shown`` is when this console last showed
-        it (None: never)."""
-        if not self.open or self.priority != "critical":
-            return False
-        return last_shown is None or (now - last_shown).total_seconds() >= every
-
-    def recipients(self, oncall: OncallState) -> list[str]:
-        """Who gets this alert (handles): the assignee; for a critical ticket also the
-        on-call levels up to the alert's escalation level (primary; + secondary; + leads);
-        for other priorities, the leads when nobody is assigned."""
-        out = [self.assignee] if self.assignee else []
-        if self.priority == "critical":
-            extra = oncall.handles_for(self.level)
-        else:
-            extra = [] if self.assignee else list(oncall.leads)
-        out.extend(h for h in extra if h not in out)
-        return out
-
-    def concerns(self, handle: str, oncall: OncallState) -> bool:
-        """Whether ``handle`` is one of :meth:`recipients`."""
-        return handle in self.recipients(oncall)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "key": self.key,
-            "subject": self.subject,
-            "priority": self.priority,
-            "assignee": self.assignee,
-            "metric": self.metric,
-            "cycle": self.cycle,
-            "threshold": self.threshold,
-            "what": self.what,
-            "due_at": _z(self.due_at),
-            "fired_at": _z(self.fired_at),
-            "level": self.level,
-            "acknowledged_at": _z(self.acknowledged_at),
-            "acknowledged_by": self.acknowledged_by,
-            "resolved_at": _z(self.resolved_at),
-            "rehearsal": self.rehearsal,
-        }
 
 
 @dataclass

@@ -24,7 +24,6 @@ follow it):
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,6 +36,7 @@ from agent_console.settings import check_zone
 from agent_console.sla import DAY_NAMES, PolicyError
 from agent_console.sla.range import check_supported
 from agent_console.store.models import Agent, OncallOverride, OncallRota
+from agent_console.views import OncallSlot, OncallState
 
 LEVELS: tuple[str, ...] = ("primary", "secondary")
 #: escalation order of an alert's ``level`` number: 0 primary, 1 secondary, 2 leads
@@ -93,78 +93,6 @@ def rota_turn(rota: OncallRota, at: datetime) -> tuple[str | None, datetime, dat
     anchor_day = rota.anchor_at.astimezone(zone).date()
     weeks = (d - anchor_day).days // 7
     return rota.handles[weeks % len(rota.handles)], since, until
-
-
-@dataclass(frozen=True)
-class OncallSlot:
-    """One level's holder: ``handle`` (None = nobody) from ``since`` until ``until`` (UTC;
-    None = open-ended), ``source`` = "rota" | "override" | "leads"."""
-
-    level: str
-    handle: str | None
-    name: str | None
-    since: datetime | None
-    until: datetime | None
-    source: str
-
-    def as_json(self) -> dict[str, object]:
-        d = asdict(self)
-        for k in ("since", "until"):
-            d[k] = d[k].astimezone(UTC).isoformat().replace("+00:00", "Z") if d[k] else None
-        return d
-
-
-@dataclass(frozen=True)
-class OncallState:
-    """Who is on call at ``at`` (the desk API the on-call screen shows).
-
-    ``primary`` / ``secondary``: :class:`OncallSlot`; ``leads``: handles of every active
-    lead (the last escalation level); ``business_open``: the default policy's hours are open
-    at ``at``; ``next_change``: when they next open (if closed) or close (if open), UTC;
-    ``rehearsal``: the desk runs on a ``--at`` clock."""
-
-    at: datetime
-    primary: OncallSlot
-    secondary: OncallSlot
-    leads: list[str] = field(default_factory=list)
-    business_open: bool = True
-    next_change: datetime | None = None
-    rehearsal: bool = False
-
-    @property
-    def after_hours(self) -> bool:
-        return not self.business_open
-
-    def level_of(self, handle: str) -> str | None:
-        for slot in (self.primary, self.secondary):
-            if slot.handle == handle:
-                return slot.level
-        return "leads" if handle in self.leads else None
-
-    def handles_for(self, level: int) -> list[str]:
-        """Who an alert at escalation ``level`` (0 primary, 1 secondary, 2 leads) concerns,
-        beyond its assignee: every level up to it."""
-        out: list[str] = []
-        for i, slot in enumerate((self.primary, self.secondary)):
-            if i <= level and slot.handle:
-                out.append(slot.handle)
-        if level >= 2:
-            out.extend(h for h in self.leads if h not in out)
-        return out
-
-    def as_json(self) -> dict[str, object]:
-        def z(dt: datetime | None) -> str | None:
-            return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
-
-        return {
-            "at": z(self.at),
-            "primary": self.primary.as_json(),
-            "secondary": self.secondary.as_json(),
-            "leads": self.leads,
-            "business_open": self.business_open,
-            "next_change": z(self.next_change),
-            "rehearsal": self.rehearsal,
-        }
 
 
 def _slot(session: Session, level: str, at: datetime, rehearsal: bool) -> OncallSlot:

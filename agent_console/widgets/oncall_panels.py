@@ -14,10 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Digits, Static
 
-from agent_console.desk.alerts import AlertRow
-from agent_console.desk.oncall import OncallSlot, OncallState
-from agent_console.desk.queue import QueueRow
 from agent_console.sla import Policy
+from agent_console.views import AlertRow, OncallSlot, OncallState, QueueRow
 from agent_console.widgets.console_header import business_state_text
 from agent_console.widgets.sla_timer import (
     AMBER,

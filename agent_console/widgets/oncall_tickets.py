@@ -26,8 +26,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agent_console.desk.queue import QueueRow
 from agent_console.sla import Policy
+from agent_console.views import QueueRow
 from agent_console.widgets.sla_timer import STYLE_DIM, deadline_text, waiting_text
 from agent_console.widgets.styles import priority_style
 from agent_console.widgets.ticket_format import visible
