@@ -1,6 +1,6 @@
 """The Textual application: one settings object, one desk, screens as modes.
 
-``1``–``3`` switch between the Queue, Knowledge base and On-call screens (each keeps its own
+``1``–``4`` switch between the Queue, Knowledge base, On-call and Metrics screens (each keeps its own
 stack: a ticket opened from the queue stays open when you come back). Every key of the
 active screen is also in the command palette (``ctrl+p``).
 
@@ -56,6 +56,12 @@ def _queue_screen() -> Screen:
     from agent_console.screens.queue import QueueScreen
 
     return QueueScreen()
+
+
+def _metrics_screen() -> Screen:
+    from agent_console.screens.metrics import MetricsScreen
+
+    return MetricsScreen()
 
 
 def _knowledge_screen() -> Screen:
@@ -126,6 +132,7 @@ class AgentConsoleApp(App[None]):
         "queue": _queue_screen,
         "knowledge": _knowledge_screen,
         "oncall": _oncall_screen,
+        "metrics": _metrics_screen,
     }
     DEFAULT_MODE = "queue"
 
@@ -135,6 +142,7 @@ class AgentConsoleApp(App[None]):
         Binding("1", "switch_mode('queue')", "Queue", show=False),
         Binding("2", "switch_mode('knowledge')", "Knowledge", show=False),
         Binding("3", "switch_mode('oncall')", "On call", show=False),
+        Binding("4", "switch_mode('metrics')", "Metrics", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

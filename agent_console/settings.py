@@ -125,7 +125,7 @@ def read_config_file(path: Path) -> dict[str, object]:
         if key in SIZE_LIMITS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"config file {path}: {key} must be a whole number above 0")
-        if key in _BOOL_KEYS:
+        elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 raise UserError(f"config file {path}: {key} must be true or false")
         elif not isinstance(value, str):

@@ -47,7 +47,11 @@ def test_queue_help_80x24(snap_compare, seeded_desk: Desk, settings: Settings) -
 
 def _ticket_app(settings: Settings) -> tuple[TicketTestApp, Desk, str]:
     desk, key = build(settings)
-    return TicketTestApp(desk.settings, desk=desk, offer_demo=False), desk, key
+    return (
+        TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False, real_ticks=False),
+        desk,
+        key,
+    )
 
 
 def _open(key: str, *keys: str):  # type: ignore[no-untyped-def]

@@ -24,11 +24,12 @@ def ann_desk(settings: Settings):  # type: ignore[no-untyped-def]
     yield d
     d.engine.dispose()
 
+
 TEXT = "The gateway restarted cleanly after the patch; please retry the sale, thanks!"
 
 
 def make_app(desk: Desk) -> TicketTestApp:
-    return TicketTestApp(desk.settings, desk=desk, offer_demo=False, draft_delay=0.05)
+    return TicketTestApp(desk.settings, desk=desk, offer_demo=False, draft_delay=0.05, alerts=False)
 
 
 def burst(app, keys: list[str]) -> None:

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         db_cmd,
         kb_cmd,
         oncall_cmd,
+        report_cmd,
         sla_cmd,
         ticket_cmd,
         watch_cmd,
@@ -79,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in (data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd):
+    for module in (
+        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd
+    ):
         module.register(sub)
     return parser
 

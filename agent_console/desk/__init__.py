@@ -10,6 +10,7 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.metrics import MetricsMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.presence import PresenceMixin, Viewer
 from agent_console.desk.queue import QueueMixin
@@ -31,6 +32,7 @@ class Desk(
     ClaimsMixin,
     PolicyApplyMixin,
     DraftsMixin,
+    MetricsMixin,
     PresenceMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""

@@ -14,7 +14,7 @@ they show up or fall out of the window (a rolled-back transaction leaves a gap t
 fills).
 
 On PostgreSQL every committed insert into ``ticket_event`` also sends a notification on
-:data:`FEED_CHANNEL` (a trigger, see the Alembic revision ``0008_live``); consoles listen for it
+:data:`FEED_CHANNEL` (a trigger, see the Alembic revision ``0009_live``); consoles listen for it
 (:mod:`agent_console.desk.live`) and read the feed at once. SQLite consoles poll.
 """
 

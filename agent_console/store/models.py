@@ -519,6 +519,30 @@ class SlaPolicyVersion(SQLModel, table=True):
     stored_by: str
 
 
+# ---------------------------------------------------------------- issue 13: metrics indexes
+# The metrics screen and `agent-console report` read indexed ranges (desk/metrics.py):
+# tickets opened per day, the backlog at an instant (unresolved, or resolved after it),
+# cycles stopped / breached in a period per metric, escalation events in a period, and
+# the sender of a ticket's first public reply.
+_T, _C, _E = Ticket.__table__.c, SlaCycle.__table__.c, TicketEvent.__table__.c  # type: ignore[attr-defined]
+Index("ix_ticket_opened_at", _T.opened_at, _T.priority)
+Index("ix_ticket_resolved_at", _T.resolved_at, _T.opened_at, _T.tier)
+Index(
+    "ix_sla_cycle_metric_stopped",
+    _C.metric,
+    _C.stopped_at,
+    _C.met_at,
+    _C.ticket_id,
+    _C.cycle,
+    _C.elapsed_seconds,
+)
+Index("ix_sla_cycle_breached", _C.breached_at)
+Index("ix_ticket_event_kind_at", _E.kind, _E.at)
+# who sent a ticket's first public reply (a first response is credited to its sender)
+_M = Message.__table__.c  # type: ignore[attr-defined]
+Index("ix_message_ticket_kind_at", _M.ticket_id, _M.kind, _M.created_at, _M.author_agent_id)
+
+
 # ---------------------------------------------------------------- presence (issue 11, "teamlive")
 class Presence(SQLModel, table=True):
     """One running console: who runs it, which ticket it shows (None: no ticket) and when

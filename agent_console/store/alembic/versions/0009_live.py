@@ -3,8 +3,8 @@ PostgreSQL the trigger that announces every statement inserting events on the ch
 ``agent_console_feed`` — delivered when the transaction commits, one notification per
 transaction (see ``desk/live.py``).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29
 
 Released revisions are frozen: never edit one, add a new revision.
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
