@@ -17,8 +17,10 @@ safe beside a watcher); a slow webhook never delays the next alert pass.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from textual import on, work
@@ -29,8 +31,15 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo
+from agent_console.desk.live import FeedListener, LinkState, is_unavailable
 from agent_console.desk.oncall import OncallState
 from agent_console.desk.oncall_view import AlertToasts, mail_failure_count
+from agent_console.desk.presence import (
+    HEARTBEAT,
+    PRESENCE_CHANNEL,
+    TYPING_EVERY,
+    new_console_id,
+)
 from agent_console.errors import UserError
 from agent_console.logs import configure_logging, get_logger
 from agent_console.redact import mask_secrets
@@ -59,6 +68,16 @@ def _knowledge_screen() -> Screen:
     from agent_console.screens.knowledge import KnowledgeScreen
 
     return KnowledgeScreen()
+
+
+class Woken(Message):
+    """The listener heard a notification on ``channel`` with ``payload`` (or
+    ``reconnected``)."""
+
+    def __init__(self, channel: str, payload: str = "") -> None:
+        super().__init__()
+        self.channel = channel
+        self.payload = payload
 
 
 def _oncall_screen() -> Screen:
@@ -138,6 +157,8 @@ class AgentConsoleApp(App[None]):
         debug: bool = False,
         real_ticks: bool = True,
         draft_delay: float = DRAFT_DEBOUNCE,
+        live: bool = True,
+        heartbeat: float = HEARTBEAT,
         alerts: bool = True,
         alert_poll: float = 2.0,
     ) -> None:
@@ -159,6 +180,20 @@ class AgentConsoleApp(App[None]):
             self, lambda: self.desk, delay=draft_delay, on_saved=self._drafts_saved
         )
         self._quitting = False
+        #: whether the database answers (the header's outage notice; see desk/live.py)
+        self.link = LinkState()
+        #: listen for other consoles' commits (PostgreSQL) and announce presence
+        self.live = live
+        self.listener: FeedListener | None = None
+        #: this running console, for presence (see desk/presence.py)
+        self.console_id = new_console_id()
+        self.heartbeat = heartbeat
+        self._presence_timer: Timer | None = None
+        self._presence_key: str | None = None
+        self._typed_at = float("-inf")
+        self._presence_lock = threading.Lock()
+        self._left = False
+        self._outage_timer: Timer | None = None
         #: run the alert worker (toasts, bell, header count); tests of other screens turn
         #: it off to keep their header deterministic
         self.alerts_enabled = alerts
@@ -181,6 +216,8 @@ class AgentConsoleApp(App[None]):
 
     # ---------------------------------------------------------------- first run
     def on_mount(self) -> None:
+        if self.live:
+            self.start_live()
         for line in self.desk.take_notices():  # e.g. a local policy file not in use
             self.notify(line, severity="warning", markup=False, timeout=15)
         if self.alerts_enabled:
@@ -261,10 +298,139 @@ class AgentConsoleApp(App[None]):
             self._exception = error
             self._exception_event.set()
         self._close_messages_no_wait()
+
     def _drafts_saved(self) -> None:
         changed = getattr(self.screen, "drafts_changed", None)
         if callable(changed):
             changed()
+
+    # ---------------------------------------------------------------- live updates
+    def start_live(self) -> None:
+        """Listen for other consoles' commits (PostgreSQL; SQLite screens poll) and start
+        the presence heartbeat."""
+        if self.desk.engine.dialect.name == "postgresql" and self.listener is None:
+            self.listener = FeedListener(
+                self.desk.engine, lambda ch, payload: self.post_message(Woken(ch, payload)), link=self.link
+            ).start()
+        if self._presence_timer is None:
+            self._presence_timer = self.set_interval(self.heartbeat, self._beat, name="presence")
+            self._beat()
+
+    @property
+    def listening(self) -> bool:
+        """True while a listener is connected: screens then read the feed when woken and
+        poll only rarely."""
+        return self.listener is not None and self.listener.listening.is_set()
+
+    @on(Woken)
+    def _woken(self, message: Woken) -> None:
+        if message.channel == "reconnected":
+            self.feed_recovered()
+            return
+        if message.channel == "lost":
+            self._repaint_headers()  # the outage notice, counting down to the next try
+            return
+        if message.channel == PRESENCE_CHANNEL:
+            kind, _, key = message.payload.partition(":")
+            if kind == "typing" and key != getattr(self.screen, "key", None):
+                return  # typing matters only to the consoles showing that ticket
+            follow = getattr(self.screen, "presence_woken", None)
+        else:
+            follow = getattr(self.screen, "feed_woken", None)
+        if callable(follow):
+            follow()
+
+    def feed_ok(self) -> None:
+        """A screen read the database: the outage notice (if any) goes, screens catch up."""
+        if self.link.succeeded(datetime.now(UTC)):
+            self.feed_recovered()
+
+    def feed_failed(self, error: BaseException) -> bool:
+        """A screen's read failed. An outage (the database does not answer) goes to the
+        header notice and returns True — no toast; anything else returns False."""
+        if not is_unavailable(error):
+            return False
+        self.link.failed(str(error))
+        self._repaint_headers()
+        return True
+
+    def feed_recovered(self) -> None:
+        self._repaint_headers()
+        follow = getattr(self.screen, "feed_woken", None)
+        if callable(follow):
+            follow()
+        self._beat()
+
+    def outage_notice(self) -> str | None:
+        """The header's outage text now (None: the database answers)."""
+        return self.link.view().notice(self.desk.display_zone)
+
+    def _repaint_headers(self) -> None:
+        """The link changed: the shared header notice follows it (and, while the database
+        is down, counts down once a second), then the active screen repaints its header."""
+        text = self.outage_notice()
+        # the one notice slot every screen's header shows (widgets/console_header.py:
+        # outage > rehearsal > breaching > mail failures)
+        self.header_notices.outage = text
+        if text is not None and self._outage_timer is None:
+            self._outage_timer = self.set_interval(1.0, self._repaint_headers, name="outage")
+        elif text is None and self._outage_timer is not None:
+            self._outage_timer.stop()
+            self._outage_timer = None
+        self._repaint_header()
+
+    def showing_ticket(self, key: str | None) -> None:
+        """The active screen now shows ticket ``key`` (None: no ticket): tell the others."""
+        if key != self._presence_key:
+            self._presence_key = key
+            self._typed_at = float("-inf")
+            self._beat(announce=True)
+
+    def typing_in(self, key: str) -> None:
+        """The agent typed a reply in ``key``: announced at most every ``TYPING_EVERY`` s."""
+        now = time.monotonic()
+        if now - self._typed_at >= TYPING_EVERY:
+            self._typed_at = now
+            self._presence_key = key
+            self._beat(typing=True, announce=True)
+
+    def _beat(self, *, typing: bool = False, announce: bool = False) -> None:
+        if self.live:
+            self._presence_worker(typing, announce)
+
+    @work(thread=True, group="presence")
+    def _presence_worker(self, typing: bool, announce: bool) -> None:
+        if not self.link.may_try():
+            return
+        # one write at a time, each with the ticket shown when it runs: beats racing
+        # in threads never leave an older ticket behind
+        with self._presence_lock:
+            if self._left:
+                return  # the console is exiting: its row is gone and stays gone
+            key = self._presence_key
+            try:
+                self.desk.presence_beat(self.console_id, key, typing=typing, announce=announce)
+            except UserError:
+                return  # presence is best effort; an outage shows through the feed
+
+    def leave_presence(self) -> None:
+        """The console exits: its presence row goes and the listener stops."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+        if not self.live or self._left:
+            return
+        with self._presence_lock:
+            self._left = True
+            if self.link.down:
+                return  # it expires
+            try:
+                self.desk.presence_leave(self.console_id)
+            except UserError:
+                pass  # it expires
+
+    def on_unmount(self) -> None:
+        self.leave_presence()
 
     # ---------------------------------------------------------------- quitting
     async def action_quit(self) -> None:
@@ -354,17 +520,19 @@ class AgentConsoleApp(App[None]):
         notices = self.header_notices
         # open alerts fired, escalated or acknowledged elsewhere (a watcher, another console)
         seen = frozenset((a.id, a.level) for a in message.alerts)
+        recovered = self.link.succeeded(datetime.now(UTC))  # the database answers
         changed = (
-            notices.outage is not None
+            recovered
             or notices.breaching != message.breaching
             or seen != self._open_alerts_seen
             or bool(message.tick.fired or message.tick.escalated or message.tick.resolved)
         )
         self._open_alerts_seen = seen
-        notices.outage = None
         notices.breaching = message.breaching
         notices.mail_failures = message.mail_failures
         self._show_toasts(self.toasts.due(message.alerts, message.oncall, message.now))
+        if recovered:
+            self.feed_recovered()  # the outage notice goes; the screen catches up
         if changed:
             self._repaint_header()
             follow = getattr(self.screen, "alerts_changed", None)
@@ -396,9 +564,9 @@ class AgentConsoleApp(App[None]):
 
     @on(AlertsFailed)
     def _alerts_failed(self, message: AlertsFailed) -> None:
-        first = self.header_notices.outage is None
-        self.header_notices.outage = message.error
-        self._repaint_header()
+        first = not self.link.down
+        self.link.failed(message.error)  # the one outage notice (see _repaint_headers)
+        self._repaint_headers()
         if first:
             self.notify(message.error, title="Alerts paused", severity="error", markup=False)
         self._schedule_alert_pass(max(self.alert_poll, 5.0))

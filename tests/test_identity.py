@@ -75,7 +75,7 @@ def team_url(pg_server: str) -> Iterator[str]:
 
 @pytest.fixture
 def owner(team_url: str) -> Iterator[Desk]:
-    d = Desk.open(Settings(db_url=team_url, now=FIXED_NOW))  # migrates: revision 0009
+    d = Desk.open(Settings(db_url=team_url, now=FIXED_NOW))  # migrates: revision 0010
     yield d
     d.engine.dispose()
 

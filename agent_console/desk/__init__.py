@@ -7,11 +7,12 @@ from agent_console.desk.agents import AgentInfo, AgentsMixin
 from agent_console.desk.alerts import AlertRow, AlertsMixin, AlertTick
 from agent_console.desk.claims import ClaimsMixin
 from agent_console.desk.drafts import DraftInfo, DraftsMixin
-from agent_console.desk.feed import FeedCursor, FeedMixin
+from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.metrics import MetricsMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
+from agent_console.desk.presence import PresenceMixin, Viewer
 from agent_console.desk.queue import QueueMixin
 from agent_console.desk.seeding import SeedMixin
 from agent_console.desk.tickets import TicketsMixin, TicketSummary
@@ -32,6 +33,7 @@ class Desk(
     PolicyApplyMixin,
     DraftsMixin,
     MetricsMixin,
+    PresenceMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
@@ -43,7 +45,9 @@ __all__ = [
     "ApplyReport",
     "Desk",
     "DraftInfo",
+    "FeedBatch",
     "FeedCursor",
     "ImportReport",
     "TicketSummary",
+    "Viewer",
 ]

@@ -8,7 +8,7 @@ The rules, in one place:
   the **administrator** (the role that owns the database, or a superuser) and for a
   **lead** — recorded as done by that role on the agent's behalf. The role that wrote an
   event or a message is stamped *inside* the database (``actor_role``, set by the trigger
-  of revision 0009 from ``current_user``), and the same trigger refuses a plain agent's
+  of revision 0010 from ``current_user``), and the same trigger refuses a plain agent's
   row claiming another person. Privileges (:func:`grant_sql`) keep agent roles from
   deleting or rewriting events and messages and from changing agents or policies.
 - **SQLite** (one machine). The owner of the database file is the administrator. A

@@ -3,8 +3,11 @@
 Wiring only: the desk answers queries in thread workers, results come back as typed
 messages (:class:`QueueLoaded`, :class:`RowsLoaded`, :class:`CountsLoaded`,
 :class:`FeedChanged`, :class:`ClaimDone`), and the widgets show them. One 1 Hz interval
-repaints the visible timers (no query); a second one follows the change feed in a worker.
-Both pause while the screen is not shown.
+repaints the visible timers (no query); a second one follows the change feed in a worker —
+every second on SQLite; on PostgreSQL the app's listener wakes the screen when another
+console commits (:meth:`QueueScreen.feed_woken`) and the timer only polls every
+``FALLBACK_POLL`` seconds. The feed cursor advances only after the changed rows were
+applied. Both pause while the screen is not shown.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, get_current_worker
 
-from agent_console.desk.feed import FeedCursor
+from agent_console.desk.feed import FeedBatch, FeedCursor
+from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
+from agent_console.desk.presence import PRESENCE_EXPIRY
 from agent_console.desk.queue import (
     DEFAULT_VIEW,
     VIEW_NAMES,
@@ -42,6 +47,8 @@ from agent_console.widgets.queue_table import QueueTable
 from agent_console.widgets.queue_views import QueueViewBar
 
 FEED_INTERVAL = 1.0
+#: with a listener connected (PostgreSQL), the feed is also polled this often (seconds)
+FALLBACK_POLL = 10.0
 #: while tickets change, the view counts are read again at most this often
 COUNT_COALESCE = 1.5  # ~50 ms a count at 100k open tickets: <4% of a core while busy
 #: counts (and the time-dependent "Breaching soon" view) are refreshed this often anyway
@@ -102,9 +109,12 @@ class FeedChanged(Message):
         ids: list[int] | None,
         *,
         full: bool = False,
+        batch: FeedBatch | None = None,
     ) -> None:
         super().__init__()
         self.generation = generation
+        #: the feed read these changes came from: the cursor takes its position once applied
+        self.batch = batch
         self.ticket_ids = ticket_ids
         self.rows = rows
         self.ids = ids
@@ -125,6 +135,23 @@ class DraftsLoaded(Message):
     def __init__(self, ids: frozenset[int]) -> None:
         super().__init__()
         self.ids = ids
+
+
+class FeedFailed(Message):
+    """Reading the feed (or the changed rows) failed: the cursor stays, the next poll
+    reads the same changes again."""
+
+    def __init__(self, error: UserError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ElsewhereLoaded(Message):
+    """Tickets open in other consoles (ticket id → their agents' handles)."""
+
+    def __init__(self, elsewhere: dict[int, tuple[str, ...]]) -> None:
+        super().__init__()
+        self.elsewhere = elsewhere
 
 
 class QueueFailed(Message):
@@ -168,6 +195,12 @@ class QueueScreen(TickingScreen[None]):
         #: where this screen is in the change feed (gap-safe; see desk/feed.py)
         self.feed: FeedCursor | None = None
         self._feed_job: Worker[None] | None = None
+        #: a feed read whose changes are not applied yet (the cursor waits for them)
+        self._feed_unapplied = False
+        #: woken while a read was on its way: read again once it is applied
+        self._wake_pending = False
+        self._polled_at = float("-inf")
+        self._presence_ticks = 0
         self._generation = 0
         self._shown_generation = -1
         self._ticker: Timer | None = None
@@ -224,9 +257,11 @@ class QueueScreen(TickingScreen[None]):
         self.header.update_state(self.app_now())
         self.table.focus()
         self._ticker = self.every(1.0, self._tick, name="queue-tick")
-        self._feed_timer = self.every(FEED_INTERVAL, self._poll, name="queue-feed")
+        self._feed_timer = self.every(FEED_INTERVAL, self._timed_poll, name="queue-feed")
         self._update_status()
         self._load()
+        self._showing_none()
+        self.presence_woken()
 
     # ---------------------------------------------------------------- the one clock
     def _tick(self) -> None:
@@ -248,6 +283,8 @@ class QueueScreen(TickingScreen[None]):
         self._tick()
         self._poll()
         self._load_drafts()  # back from a ticket: its draft may be new, or sent
+        self._showing_none()
+        self.presence_woken()
 
     # ---------------------------------------------------------------- loading
     def reload(self) -> None:
@@ -400,7 +437,45 @@ class QueueScreen(TickingScreen[None]):
         self.notify(message.error, title="Queue", severity="error", markup=False)
 
     # ---------------------------------------------------------------- change feed
-    def _poll(self, *, count_now: bool = False) -> None:
+    def feed_woken(self) -> None:
+        """Another console committed (the app's listener heard it), or the database is
+        back: read the feed now."""
+        self._poll(woken=True)
+
+    def _showing_none(self) -> None:
+        showing = getattr(self.app, "showing_ticket", None)
+        if callable(showing):
+            showing(None)  # the queue shows no ticket: presence says so
+
+    def _timed_poll(self) -> None:
+        listening = getattr(self.app, "listening", False)
+        self._presence_ticks += 1
+        # tickets open elsewhere: notifications say who came and went; reading again now
+        # and then drops consoles that died (SQLite: the only way)
+        if self._presence_ticks % int(PRESENCE_EXPIRY if listening else PRESENCE_EVERY) == 0:
+            self.presence_woken()
+        if listening and time.monotonic() - self._polled_at < FALLBACK_POLL:
+            if not self._counts_stale and time.monotonic() - self._counted_at < RECOUNT_INTERVAL:
+                return
+        self._poll()
+
+    def presence_woken(self) -> None:
+        """What other consoles show changed: read which tickets are open elsewhere."""
+        if getattr(self.app, "live", False):
+            self._elsewhere_worker(getattr(self.app, "console_id", None))
+
+    @work(thread=True, exclusive=True, group="queue-presence")
+    def _elsewhere_worker(self, console: str | None) -> None:
+        try:
+            self.post_message(ElsewhereLoaded(self.desk.open_elsewhere(console=console)))
+        except UserError:
+            return  # best effort: the marker stays as it was
+
+    @on(ElsewhereLoaded)
+    def _elsewhere_loaded(self, message: ElsewhereLoaded) -> None:
+        self.table.set_elsewhere(message.elsewhere)
+
+    def _poll(self, *, count_now: bool = False, woken: bool = False) -> None:
         """Once a second: poll the feed cursor in a worker. Changes patch the shown
         ordering (only the changed rows move); the view counts are read again at most
         every ``COUNT_COALESCE`` seconds while tickets change, and every
@@ -408,8 +483,16 @@ class QueueScreen(TickingScreen[None]):
         self._count_asap |= count_now
         if self.feed is None or self._shown_generation != self._generation:
             return  # a load is on its way: it reads the view after the cursor's position
-        if self._feed_job is not None and not self._feed_job.is_finished:
-            return  # one poll of the cursor at a time (a thread worker is not interruptible)
+        if self._feed_unapplied or (self._feed_job is not None and not self._feed_job.is_finished):
+            # one read of the cursor at a time (a thread worker is not interruptible); a
+            # wake-up meanwhile reads again once this one is applied
+            self._wake_pending |= woken
+            return
+        link = getattr(self.app, "link", None)
+        if link is not None and not link.may_try():
+            return  # the database is down: the next try is on the header's countdown
+        self._wake_pending = False
+        self._polled_at = time.monotonic()
         since = time.monotonic() - self._counted_at
         recount = (
             self._count_asap
@@ -420,6 +503,7 @@ class QueueScreen(TickingScreen[None]):
             self._counted_at = time.monotonic()
             self._count_asap = self._counts_stale = False
         replay, self._replay = frozenset(self._replay), set()
+        self._feed_unapplied = True
         self._feed_job = self._feed_worker(
             self._generation,
             self.query_state,
@@ -444,7 +528,8 @@ class QueueScreen(TickingScreen[None]):
         view was loading, to be placed again."""
         desk = self.desk
         try:
-            changed = desk.poll_feed(feed) | replay
+            batch = desk.read_feed(feed)
+            changed = batch.ticket_ids | replay
             now = self.app_now()
             if changed:
                 rows = desk.queue_rows(changed)
@@ -452,18 +537,48 @@ class QueueScreen(TickingScreen[None]):
                 full = ids is None  # too many changes to patch: read the ordering again
                 if full:
                     ids = desk.queue_ids(query, now)
-                self.post_message(FeedChanged(generation, changed, rows, ids, full=full))
+                message = FeedChanged(generation, changed, rows, ids, full=full, batch=batch)
             elif recount and (query.view == "breaching" or ordering is None):
                 # time alone moves tickets into this view
                 ids = desk.queue_ids(query, now)
-                self.post_message(FeedChanged(generation, frozenset(), {}, ids, full=True))
-            if recount:
-                self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
+                message = FeedChanged(generation, frozenset(), {}, ids, full=True, batch=batch)
+            else:
+                message = FeedChanged(generation, frozenset(), {}, None, batch=batch)
+            counts = desk.queue_counts(query.agent, now) if recount else None
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc)))
+            self.post_message(FeedFailed(exc))
+            return
+        self.post_message(message)
+        if counts is not None:
+            self.post_message(CountsLoaded(counts))
+
+    @on(FeedFailed)
+    def _feed_failed(self, message: FeedFailed) -> None:
+        """Nothing applied, the cursor stays: the next read returns the same changes. An
+        outage shows in the header (once), not as a toast every second."""
+        self._feed_unapplied = False
+        feed_failed = getattr(self.app, "feed_failed", None)
+        if not (callable(feed_failed) and feed_failed(message.error)):
+            self.post_message(QueueFailed(str(message.error)))
 
     @on(FeedChanged)
     def _feed_changed(self, message: FeedChanged) -> None:
+        try:
+            self._apply_feed(message)
+        except BaseException:
+            self._feed_unapplied = False  # not applied: the cursor stays, read again
+            raise
+        if message.batch is None or self.feed is None:
+            return
+        self._feed_unapplied = False
+        self.feed.advance(message.batch)  # applied: the cursor moves past it
+        feed_ok = getattr(self.app, "feed_ok", None)
+        if callable(feed_ok):
+            feed_ok()
+        if self._wake_pending:
+            self._poll(woken=True)
+
+    def _apply_feed(self, message: FeedChanged) -> None:
         table = self.table
         gone = [i for i in message.ticket_ids if i not in message.rows]
         table.update_rows(message.rows, forget=gone)

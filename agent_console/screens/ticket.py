@@ -25,7 +25,9 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
-from agent_console.desk.ticket_view import TicketDetail
+from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
+from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
+from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.logs import get_logger, log_file_hint
 from agent_console.screens.ticket_composer import (
@@ -45,6 +47,7 @@ from agent_console.screens.ticket_dialogs import (
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
 from agent_console.screens.ticket_messages import (
     ExplanationReady,
+    PresenceRead,
     StatusPreviewsReady,
     TicketChangedElsewhere,
     TicketFailed,
@@ -68,6 +71,9 @@ if TYPE_CHECKING:
 
 STATUSES = ("open", "pending", "on_hold", "resolved", "closed")
 FEED_EVERY = 2  # seconds between looks at the change feed (other agents' edits): one indexed query
+#: with the app's listener connected (PostgreSQL) the screen is woken by notifications and
+#: looks at the feed on its own only this often (seconds)
+FALLBACK_EVERY = 10
 
 
 class TicketScreen(TickingScreen[None]):
@@ -120,6 +126,16 @@ class TicketScreen(TickingScreen[None]):
         #: where this screen is in the change feed (gap-safe; see desk/feed.py)
         self._feed: FeedCursor | None = None
         self._busy = False
+        #: a feed read on its way or not yet shown (the cursor waits), and a wake-up that
+        #: came meanwhile
+        self._feed_unapplied = False
+        self._wake_pending = False
+        #: other consoles showing this ticket (presence), shown in the ticket's header line
+        self.viewers: list[Viewer] = []
+        #: the acting agent's handle, and the newest public reply already seen here: a
+        #: public reply by someone else after it asks before sending (collision)
+        self._me: str | None = None
+        self._seen_reply_id: int | None = None
         #: the texts of the command on its way (by draft kind): drafts again if refused
         self._sent: dict[str, str] = {}
 
@@ -157,12 +173,24 @@ class TicketScreen(TickingScreen[None]):
     def on_mount(self) -> None:
         self._tick_timer = self.every(1, self._tick, name="ticket-tick")
         self.load()
+        self._announce(self.key)
+
+    def on_unmount(self) -> None:
+        self._announce(None)
+
+    def _announce(self, key: str | None) -> None:
+        showing = getattr(self.app, "showing_ticket", None)
+        if callable(showing):
+            showing(key)
+        if key is not None:
+            self.presence_woken()
 
     def on_screen_suspend(self) -> None:
         # (TickingScreen pauses the timers: Textual calls every class's handler)
         self.keeper.flush()  # switching screens: what was typed is written now
 
     def on_ticks_resumed(self) -> None:
+        self._announce(self.key)
         if self.detail is not None:
             self._tick()
 
@@ -175,8 +203,51 @@ class TicketScreen(TickingScreen[None]):
         self._ticks += 1
         if self._ticks % 30 == 0:
             self.query_one(TicketThread).retime(now, self.zone)
-        if self._ticks % FEED_EVERY == 0 and not self._busy:
-            self.watch_feed()
+        listening = getattr(self.app, "listening", False)
+        every = FALLBACK_EVERY if listening else FEED_EVERY
+        if self._ticks % every == 0 and not self._busy:
+            self.feed_woken()
+        # presence: notifications say who came and went; reading again now and then ends
+        # a "typing" that stopped and drops consoles that died (SQLite: the only way)
+        typing = any(v.typing for v in self.viewers)
+        again = PRESENCE_EVERY if typing or not listening else PRESENCE_EXPIRY
+        if self._ticks % int(again) == 0:
+            self.presence_woken()
+
+    def feed_woken(self) -> None:
+        """Read the change feed now (the app's listener heard a commit, the database is
+        back, or the fallback poll): one read at a time, a wake-up meanwhile reads again
+        once it is shown."""
+        if self.detail is None or self._feed is None:
+            return
+        if self._feed_unapplied:
+            self._wake_pending = True
+            return
+        link = getattr(self.app, "link", None)
+        if link is not None and not link.may_try():
+            return
+        self._wake_pending = False
+        self._feed_unapplied = True
+        self.watch_feed()
+
+    def presence_woken(self) -> None:
+        """What other consoles show or type changed: read who else is here."""
+        if getattr(self.app, "live", False):
+            self._presence_worker(getattr(self.app, "console_id", None))
+
+    @work(thread=True, exclusive=True, group="ticket-presence")
+    def _presence_worker(self, console: str | None) -> None:
+        try:
+            self.post_message(PresenceRead(self.desk.viewers(self.key, console=console)))
+        except UserError:
+            return  # best effort: what is shown stays
+
+    @on(PresenceRead)
+    def _presence_read(self, message: PresenceRead) -> None:
+        if message.viewers != self.viewers:
+            self.viewers = message.viewers
+            if self.detail is not None:
+                self.query_one("#ticket-header", Static).update(self._header(self.detail))
 
     # ------------------------------------------------------------ workers
     @work(thread=True, exclusive=True, group="ticket-load")
@@ -202,17 +273,21 @@ class TicketScreen(TickingScreen[None]):
 
     @work(thread=True, exclusive=True, group="ticket-feed")
     def watch_feed(self) -> None:
-        """Poll the change feed; when this ticket changed, read it again. The screen's own
+        """Read the change feed; when this ticket changed, read it again. The screen's own
         commands show up here too (harmless: the version tells them apart), and nobody
-        else's change is skipped."""
+        else's change is skipped: the cursor moves only once the ticket was shown (a
+        failure leaves it, and the next read returns the change again)."""
         feed, shown = self._feed, self.detail
         if shown is None or feed is None:
+            self.post_message(TicketChangedElsewhere(None))
             return
         try:
-            if shown.id in self.desk.poll_feed(feed):
-                self.post_message(TicketChangedElsewhere(self.desk.ticket_detail(self.key)))
-        except UserError:
+            batch = self.desk.read_feed(feed)
+            detail = self.desk.ticket_detail(self.key) if shown.id in batch.ticket_ids else None
+        except UserError as err:
+            self.post_message(TicketChangedElsewhere(None, error=err))
             return
+        self.post_message(TicketChangedElsewhere(detail, batch))
 
     @work(thread=True, group="ticket-save")
     def run_command(
@@ -281,6 +356,7 @@ class TicketScreen(TickingScreen[None]):
         header = self.query_one(ConsoleHeader)
         if message.me is not None:
             me = message.me
+            self._me = me.handle
             header.set_agent(
                 me.handle, me.name, me.tier, lead=me.lead, demo=bool(self.desk.is_demo_actor)
             )
@@ -296,6 +372,7 @@ class TicketScreen(TickingScreen[None]):
         mode = message.mode
         if mode is not None:  # sent: the desk deleted the drafts in the same transaction
             self._sent.clear()
+            self._seen_reply_id = _newest_public(message.detail)
             if not self.composer.is_open:
                 self.query_one(TicketThread).focus()
         self.show(message.detail)
@@ -329,8 +406,22 @@ class TicketScreen(TickingScreen[None]):
 
     @on(TicketChangedElsewhere)
     def _changed_elsewhere(self, message: TicketChangedElsewhere) -> None:
-        if self.detail is None or message.detail.version > self.detail.version:
-            self.show(message.detail)
+        self._feed_unapplied = False
+        if message.error is not None:
+            feed_failed = getattr(self.app, "feed_failed", None)
+            if callable(feed_failed):
+                feed_failed(message.error)  # an outage: the header says so (no toast)
+            return
+        detail = message.detail
+        if detail is not None and (self.detail is None or detail.version > self.detail.version):
+            self.show(detail)
+        if message.batch is not None and self._feed is not None:
+            self._feed.advance(message.batch)  # shown: the cursor moves past it
+            feed_ok = getattr(self.app, "feed_ok", None)
+            if callable(feed_ok):
+                feed_ok()
+        if self._wake_pending:
+            self.feed_woken()
 
     @on(StatusPreviewsReady)
     def _previews(self, message: StatusPreviewsReady) -> None:
@@ -352,6 +443,8 @@ class TicketScreen(TickingScreen[None]):
     # ------------------------------------------------------------ view
     def show(self, detail: TicketDetail) -> None:
         self.detail = detail
+        if self._seen_reply_id is None:
+            self._seen_reply_id = _newest_public(detail)
         now = self.now()
         self.query_one("#ticket-header", Static).update(self._header(detail))
         self.query_one(TicketThread).show(detail.thread, detail.pinned, now, self.zone)
@@ -365,7 +458,30 @@ class TicketScreen(TickingScreen[None]):
         out.append(f" · {d.priority} · tier {d.tier}", style="dim")
         out.append("  ")
         out.append_text(literal(d.subject, "bold", keep_newlines=False))
+        if self.viewers:
+            out.append("  ")
+            out.append("◉ ", style="bold cyan")
+            for i, v in enumerate(self.viewers):
+                out.append(", " if i else "", style="dim")
+                out.append(v.handle, style="bold cyan")
+                if v.typing:
+                    out.append(" typing a reply…", style="italic cyan")
+            out.append(" also here", style="dim")
         return out
+
+    # collision ------------------------------------------------------
+    def reply_since_opened(self) -> MessageView | None:
+        """The newest public reply by another agent since this ticket was opened here (or
+        since the agent reviewed it), else None."""
+        d = self.detail
+        if d is None or self._seen_reply_id is None:
+            return None
+        others = [
+            m
+            for m in d.thread
+            if m.kind == "public" and m.id > self._seen_reply_id and m.author_handle != self._me
+        ]
+        return max(others, key=lambda m: m.id) if others else None
 
     # ------------------------------------------------------------ commands
     def _can_act(self) -> TicketDetail | None:
@@ -430,6 +546,16 @@ class TicketScreen(TickingScreen[None]):
         else:
             self.drafts.pop(message.kind, None)
         self.keeper.note(self.key, message.kind, message.text)
+        typing = getattr(self.app, "typing_in", None)
+        if message.kind == "reply" and message.text.strip() and callable(typing):
+            typing(self.key)  # the app announces it at most every 2 s
+
+    def _show_message(self, message_id: int) -> None:
+        thread = self.query_one(TicketThread)
+        for card in thread.query(MessageCard):
+            if card.message.id == message_id:
+                thread.scroll_to_widget(card, animate=False, top=True)
+                return
 
     @on(Composer.Closed)
     def _composer_closed(self, message: Composer.Closed) -> None:
@@ -441,6 +567,28 @@ class TicketScreen(TickingScreen[None]):
     def _composer_submitted(self, message: Composer.Submitted) -> None:
         d = self._can_act()
         if d is None:
+            return
+        public_reply = message.mode.action == "public" or message.message is not None
+        other = self.reply_since_opened() if public_reply else None
+        if other is not None:
+            from agent_console.screens.collision import CollisionPrompt
+
+            def answer(choice: str | None) -> None:
+                self._seen_reply_id = _newest_public(self.detail) if self.detail else None
+                if choice == "send":
+                    self._composer_submitted(message)
+                else:  # review: the draft stays in the editor, their reply comes into view
+                    self._show_message(other.id)
+
+            self.app.push_screen(CollisionPrompt(other, self.now()), answer)
+            return
+        link = getattr(self.app, "link", None)
+        if link is not None and link.down:
+            self.notify(
+                "Not sent: the database is unavailable — your draft is kept",
+                severity="error",
+                markup=False,
+            )
             return
         mode, text, public = message.mode, message.text, message.message
         # what goes out is exactly what the editor holds now; its drafts leave the keeper
@@ -694,3 +842,8 @@ class TicketScreen(TickingScreen[None]):
             event.stop()
             event.prevent_default()
             getattr(self, f"action_{action}")()
+
+
+def _newest_public(detail: TicketDetail) -> int:
+    """The id of the newest public reply of ``detail`` (0: none)."""
+    return max((m.id for m in detail.thread if m.kind == "public"), default=0)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from agent_console.desk.agents import AgentInfo
-from agent_console.desk.feed import FeedCursor
+from agent_console.desk.feed import FeedBatch, FeedCursor
+from agent_console.desk.presence import Viewer
 from agent_console.desk.ticket_view import TicketDetail
 from agent_console.screens.ticket_composer import ComposeMode
 from agent_console.sla import Explanation
@@ -86,9 +87,28 @@ class TicketChangedElsewhere(Message):
     """The change feed shows an event on this ticket; ``detail`` is the ticket now (shown
     when it is newer than what the screen shows: its own commands are already there)."""
 
-    def __init__(self, detail: TicketDetail) -> None:
+    def __init__(
+        self,
+        detail: TicketDetail | None,
+        batch: FeedBatch | None = None,
+        *,
+        error: Exception | None = None,
+    ) -> None:
         super().__init__()
+        #: the read failed (nothing moves; the app decides whether it is an outage)
+        self.error = error
+        #: None: the feed had nothing for this ticket (only the cursor moves)
         self.detail = detail
+        #: the feed read it came from: the screen's cursor takes its position once shown
+        self.batch = batch
+
+
+class PresenceRead(Message):
+    """Who else shows this ticket now (other consoles; typing first)."""
+
+    def __init__(self, viewers: list[Viewer]) -> None:
+        super().__init__()
+        self.viewers = viewers
 
 
 # ---------------------------------------------------------------- screen

@@ -559,3 +559,20 @@ Index("ix_ticket_event_kind_at", _E.kind, _E.at)
 # who sent a ticket's first public reply (a first response is credited to its sender)
 _M = Message.__table__.c  # type: ignore[attr-defined]
 Index("ix_message_ticket_kind_at", _M.ticket_id, _M.kind, _M.created_at, _M.author_agent_id)
+
+
+# ---------------------------------------------------------------- presence (issue 11, "teamlive")
+class Presence(SQLModel, table=True):
+    """One running console: who runs it, which ticket it shows (None: no ticket) and when
+    its agent last typed a reply there. A heartbeat rewrites ``seen_at``; a row whose
+    ``seen_at`` is older than the presence expiry is ignored and purged (a console that
+    died). Short-lived data: no history, no version."""
+
+    __tablename__ = "presence"
+    __table_args__ = (Index("ix_presence_ticket", "ticket_id", "seen_at"),)
+
+    console: str = Field(primary_key=True, max_length=40)
+    agent_id: int = Field(foreign_key="agent.id")
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    typing_at: datetime | None = utc_column(nullable=True)
+    seen_at: datetime = utc_column(nullable=False)

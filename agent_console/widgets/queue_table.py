@@ -218,11 +218,13 @@ class QueueTable(ScrollView, can_focus=True):
         #: the static cells of a row, rendered: keyed by (ticket id, width, draft, look) and
         #: emptied whenever the styles change (a theme change), so no stale colours stay
         self._static_cache: LRUCache[
-            tuple[int, int, bool, str], tuple[QueueRow, list[Segment], int]
+            tuple[int, int, bool, str, tuple[str, ...] | None], tuple[QueueRow, list[Segment], int]
         ] = LRUCache(max(2 * cache_limit, 64))
         self._columns_width = -1
         #: tickets where the agent has an unsent draft (a marker in the subject cell)
         self.drafts: frozenset[int] = frozenset()
+        #: tickets open in other consoles: ticket id → those agents' handles (a marker)
+        self.elsewhere: dict[int, tuple[str, ...]] = {}
         #: the agent's own handle: their tickets read ``me`` in the Assignee column
         self.me: str | None = None
 
@@ -253,6 +255,12 @@ class QueueTable(ScrollView, can_focus=True):
         """Mark the tickets where the agent has unsent drafts."""
         if ids != self.drafts:
             self.drafts = frozenset(ids)
+            self.refresh()
+
+    def set_elsewhere(self, elsewhere: dict[int, tuple[str, ...]]) -> None:
+        """Mark the tickets open in other consoles (ticket id → their agents' handles)."""
+        if elsewhere != self.elsewhere:
+            self.elsewhere = dict(elsewhere)
             self.refresh()
 
     def set_me(self, handle: str | None) -> None:
@@ -448,7 +456,7 @@ class QueueTable(ScrollView, can_focus=True):
         base = self._look_style(look)
         console = self.app.console
         draft = row.id in self.drafts
-        cache_key = (row.id, width, draft, look)
+        cache_key = (row.id, width, draft, look, self.elsewhere.get(row.id))
         cached = self._static_cache.get(cache_key)
         if cached is None or cached[0] is not row:
             text = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -479,6 +487,11 @@ class QueueTable(ScrollView, can_focus=True):
                 t = Text()
                 if row.id in self.drafts:  # a narrow subject keeps the pencil only
                     t.append("✎ draft" if col.width >= 30 else "✎", Style(bold=True, reverse=True))
+                    t.append(" ")
+                viewers = self.elsewhere.get(row.id)
+                if viewers:  # open in another console: who (a narrow subject: the mark)
+                    mark = "◉ " + ",".join(viewers) if col.width >= 30 else "◉"
+                    t.append(mark, Style(bold=True, color="cyan"))
                     t.append(" ")
                 t.append(_cell_text(row.subject))
                 return t

@@ -12,8 +12,8 @@
   another person's name (only the database owner, a superuser or a lead act on someone's
   behalf). Privileges: ``agent-console agent grant`` (README, "A team on one PostgreSQL").
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-29
 
 Released revisions are frozen: never edit one, add a new revision.
@@ -24,8 +24,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
