@@ -127,7 +127,11 @@ def register_workflow(tsub: argparse._SubParsersAction) -> None:
             help="acting agent (default: the global --agent)",
         )
         parser.add_argument(
-            "--expect-version", type=int, metavar="V", help="fail if the ticket is no longer at V"
+            "--expect-version",
+            type=int,
+            metavar="V",
+            help="field edits (status, priority, assignee, tier, tags) fail with exit 4 if the "
+            "ticket is no longer at V; replies and notes are appended whatever the version",
         )
 
     reply = tsub.add_parser("reply", help="reply to the customer (or --internal note)")
