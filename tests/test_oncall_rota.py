@@ -198,7 +198,14 @@ def test_oncall_set_and_ack_from_the_cli(sqlite_url: str, capsys) -> None:
     key = new_ticket(d)  # opened 3 hours ago: its first response is overdue
     d.engine.dispose()
     assert main(["--db", db, "watch", "--once"]) == 0
-    assert f"ALERT #1 {key} critical: first reply breached" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"ALERT #1 {key} critical: first reply breached" in out
+    assert "one pass, then exit" in out and "Ctrl-C" not in out
+    # a second pass fires nothing new and says what still waits for an acknowledgement
+    assert main(["--db", db, "watch", "--once"]) == 0
+    assert "0 alert(s) fired or escalated now; 1 earlier alert(s) still unacknowledged" in (
+        capsys.readouterr().out
+    )
     assert main(["--db", db, "--agent", "bob", "oncall", "ack", key]) == 0
     assert f"acknowledged alert 1: {key}" in capsys.readouterr().out
 

@@ -129,7 +129,12 @@ class Watcher:
         if not self.desk.rehearsal:
             sender = threading.Thread(target=self.sender_loop, name="outbox", daemon=True)
         if once:
-            self.pass_once()
+            new = self.pass_once()
+            waiting = sum(1 for a in self.desk.open_alerts() if a.acknowledged_at is None)
+            self.emit(
+                f"one pass: {new} alert(s) fired or escalated now; {waiting} earlier alert(s) "
+                "still unacknowledged (agent-console oncall show)"
+            )
             if sender is not None:
                 report = self.desk.deliver_outbox(backoff_initial=self.backoff_initial)
                 for line in report.lines:
@@ -166,7 +171,7 @@ def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
     old_int = signal.signal(signal.SIGINT, _stop)
     old_term = signal.signal(signal.SIGTERM, _stop)
     try:
-        _announce(desk)
+        _announce(desk, once=args.once)
         watcher.run(once=args.once)
     finally:
         signal.signal(signal.SIGINT, old_int)
@@ -176,7 +181,7 @@ def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _announce(desk: Desk) -> None:
+def _announce(desk: Desk, *, once: bool = False) -> None:
     state = desk.oncall_now()
     channels = ", ".join(desk.webhook_channels()) or "none"
     mark = " REHEARSAL (nothing is sent)" if desk.rehearsal else ""
@@ -184,6 +189,6 @@ def _announce(desk: Desk) -> None:
     print(
         f"watching{mark} from {now:%Y-%m-%d %H:%M} {now.tzname()}; primary "
         f"{state.primary.handle or 'nobody'}, secondary {state.secondary.handle or 'nobody'}; "
-        f"channels: {channels}; Ctrl-C to stop",
+        f"channels: {channels}; " + ("one pass, then exit" if once else "Ctrl-C to stop"),
         flush=True,
     )
