@@ -23,9 +23,31 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        _switch_to_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _switch_to_wal(cur) -> None:  # type: ignore[no-untyped-def]
+    """``PRAGMA journal_mode=WAL`` on a file another connection is creating fails at once
+    with "database is locked" (SQLite does not call the busy handler for it): retry it
+    for up to the busy timeout, as every other statement waits."""
+    import sqlite3
+
+    from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
+    def locked(exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+    for attempt in Retrying(
+        retry=retry_if_exception(locked),
+        stop=stop_after_delay(SQLITE_BUSY_TIMEOUT_MS / 1000),
+        wait=wait_fixed(0.02),
+        reraise=True,
+    ):
+        with attempt:
+            cur.execute("PRAGMA journal_mode=WAL")
 
 
 def _sqlite_begin(conn: Connection) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from agent_console.store.types import FAR_FUTURE, UTCDateTime
@@ -576,3 +576,39 @@ class Presence(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     typing_at: datetime | None = utc_column(nullable=True)
     seen_at: datetime = utc_column(nullable=False)
+
+
+# ---------------------------------------------------------------- e-mail (issue 14)
+class MailMessage(SQLModel, table=True):
+    """Every e-mail message the desk received or sent, by its RFC 5322 Message-ID — the
+    thread index and the exactly-once key (issue 14).
+
+    ``message_id`` is stored without angle brackets, as written by the sender (a received
+    message without one is keyed ``hash:<sha256 of sender, date, subject, body>``); it is
+    unique, so a message is ingested once whatever the crash or the number of fetchers.
+    ``direction`` is ``in`` (fetched from a mailbox: ``mailbox``, ``uidvalidity``, ``uid``
+    say where) or ``out`` (queued in the outbox: ``outbox_id``). ``address`` is the other
+    party: the sender of an inbound message, the recipient of an outbound one (receipt rate
+    limits read it). ``ticket_id`` / ``ticket_message_id``: the ticket and thread message
+    it belongs to (None for a quarantined or ignored message). ``created_at``: UTC, when
+    the row was written; ``received_at``: the IMAP INTERNALDATE of an inbound message."""
+
+    __tablename__ = "mail_message"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_mail_message_id"),
+        Index("ix_mail_message_address", "direction", "address", "created_at"),
+        Index("ix_mail_message_ticket", "ticket_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=998)
+    direction: str = Field(max_length=3)  # "in" / "out"
+    address: str = Field(default="", max_length=320)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    ticket_message_id: int | None = Field(default=None, foreign_key="message.id")
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    mailbox: str | None = Field(default=None, max_length=320)
+    uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    uid: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = utc_column(nullable=False)
+    received_at: datetime | None = utc_column()
