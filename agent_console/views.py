@@ -14,7 +14,6 @@ from typing import Any
 
 from agent_console.sla import OPEN_STATUSES, Policy, TicketClock, format_duration
 
-
 #: the queue's columns, in the order they are drawn (a view's ``columns`` picks among them;
 #: ``key``, ``subject`` and ``timer`` are always shown)
 QUEUE_COLUMNS: tuple[str, ...] = (

@@ -233,15 +233,15 @@ def _prepare(desk: Desk) -> None:
 
 
 def _facts(desk: Desk) -> list[Fact]:
-    T, C, O, A = Ticket, Customer, Organization, Agent
+    T, C, Og, A = Ticket, Customer, Organization, Agent
     with desk.read() as s:
         rows = s.execute(
             select(
-                T.id, T.key, T.subject, C.name, C.email, O.name, T.priority, T.status, T.tier,
+                T.id, T.key, T.subject, C.name, C.email, Og.name, T.priority, T.status, T.tier,
                 T.escalated, A.handle, T.request_type, T.tags, T.next_due,
             )
             .join(C, C.id == T.requester_id)
-            .outerjoin(O, O.id == T.organization_id)
+            .outerjoin(Og, Og.id == T.organization_id)
             .outerjoin(A, A.id == T.assignee_id)
             .where(T.is_open == True)  # noqa: E712
         ).all()

@@ -11,22 +11,22 @@ creation order, so the id breaks ties like the number does, and the index serves
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from agent_console.desk.core import DeskCore
+from agent_console.desk.view_files import ViewSet, builtin_views_path, load_view_set, read_views
 from agent_console.errors import UserError
 from agent_console.sla import BUSINESS, CALENDAR
 from agent_console.store.models import Agent, Customer, Organization, Priority, Ticket
 from agent_console.store.types import FAR_FUTURE
-from agent_console.desk.view_files import ViewSet, builtin_views_path, load_view_set, read_views
 from agent_console.views import FilterClause, QueueRow, QueueView, ViewFilter
 
 T = Ticket.__table__.c  # type: ignore[attr-defined]

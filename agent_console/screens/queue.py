@@ -37,8 +37,8 @@ from agent_console.desk.queue import (
     sort_named,
 )
 from agent_console.desk.view_files import ViewSet
-from agent_console.logs import get_logger
 from agent_console.errors import UserError
+from agent_console.logs import get_logger
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticking import TickingScreen
 from agent_console.widgets.console_header import ConsoleHeader
@@ -153,6 +153,14 @@ class ElsewhereLoaded(Message):
         self.elsewhere = elsewhere
 
 
+class PlayNext(Message):
+    """Play mode claimed ``key`` for the agent (None: nothing left to take)."""
+
+    def __init__(self, key: str | None) -> None:
+        super().__init__()
+        self.key = key
+
+
 class QueueFailed(Message):
     def __init__(self, error: str, *, generation: int | None = None) -> None:
         super().__init__()
@@ -170,6 +178,12 @@ class QueueScreen(TickingScreen[None]):
         Binding("enter", "open", "Open"),
         Binding("c", "claim", "Claim"),
         Binding("n", "claim_next", "Claim next"),
+        Binding(
+            "N",
+            "play",
+            "Play",
+            tooltip="Play mode: claim and open the most urgent ticket, then the next (N)",
+        ),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "clear", "Clear filter", show=False),
         Binding("s", "cycle_sort", "Sort"),
@@ -181,7 +195,7 @@ class QueueScreen(TickingScreen[None]):
 
     #: ``?`` lists the keys in these groups, in this order (then the generic keys)
     HELP_GROUPS = {
-        "Work": ("open", "claim", "claim_next"),
+        "Work": ("open", "claim", "claim_next", "play"),
         "Find": ("filter", "clear", "cycle_sort", "reload"),
         "Views": ("show_view", "next_view"),
     }
@@ -219,6 +233,8 @@ class QueueScreen(TickingScreen[None]):
         self._ordering_stale = False
         self._follow_key: str | None = None
         self._partial_cursor: int | None = None
+        #: Play mode (``N``): the next ticket opens after a resolve, escalation or pending
+        self.playing = False
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -650,6 +666,9 @@ class QueueScreen(TickingScreen[None]):
             text.append(repr(q.text))  # user text: literal
         if self.me is not None:
             text.append(f" · {view.help}", "dim")
+        if self.playing:
+            play = Text("▶ Play mode · esc leaves · ", "bold")
+            text = play + text
         self.query_one("#queue-status", Static).update(text)
 
     # ---------------------------------------------------------------- actions
@@ -709,6 +728,9 @@ class QueueScreen(TickingScreen[None]):
         self.set_focus(self.query_one("#filter", Input))
 
     def action_clear(self) -> None:
+        if self.playing:
+            self.stop_playing()
+            return
         box = self.query_one("#filter", Input)
         had_text = bool(box.value or self.query_state.text)
         if self._filter_timer is not None:
@@ -783,3 +805,50 @@ class QueueScreen(TickingScreen[None]):
         self.notify(f"Claimed {key}", markup=False)
         self._follow_key = key
         self._poll(count_now=True)
+
+    # ---------------------------------------------------------------- Play mode
+    def action_play(self) -> None:
+        """``N``: Play mode — claim the most urgent unassigned ticket of my tier (not one
+        open in another console) and open it; the next opens after a resolve, an
+        escalation or a move to pending (desk/play.py)."""
+        self.playing = True
+        self._update_status()
+        self._play_worker()
+
+    @work(thread=True, exclusive=True, group="queue-claim")
+    def _play_worker(self) -> None:
+        try:
+            key = self.desk.play_next(console=getattr(self.app, "console_id", None))
+        except UserError as exc:
+            self.post_message(PlayNext(None))
+            self.post_message(QueueFailed(str(exc)))
+            return
+        self.post_message(PlayNext(key))
+
+    @on(PlayNext)
+    def _play_next(self, message: PlayNext) -> None:
+        if not self.playing:
+            return
+        if message.key is None:
+            self.stop_playing("Play mode: nothing left to take in your tier.")
+            return
+        self._follow_key = message.key
+        self._poll(count_now=True)
+        self.app.push_screen(TicketScreen(message.key, play=self._played))
+
+    def _played(self, key: str, action: str) -> None:
+        """The ticket screen in Play mode: ``action`` done on ``key`` (go on), or
+        ``"leave"`` (escape: Play mode ends, the screen closes itself)."""
+        if action == "leave":
+            self.stop_playing()
+            return
+        top = self.app.screen
+        if isinstance(top, TicketScreen) and top.key == key:
+            top.play = None
+            self.app.pop_screen()
+        self._play_worker()
+
+    def stop_playing(self, why: str = "Play mode off.") -> None:
+        self.playing = False
+        self._update_status()
+        self.notify(why, markup=False, timeout=3)

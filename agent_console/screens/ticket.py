@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
+from agent_console.desk.play import advances_play
 from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
 from agent_console.desk.ticket_view import MessageView, TicketDetail
@@ -111,9 +112,12 @@ class TicketScreen(TickingScreen[None]):
         "Leave": ("back",),
     }
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, *, play: Callable[[str, str], None] | None = None) -> None:
         super().__init__()
         self.key = key.strip().upper()
+        #: Play mode (issue 16): called with (key, action) after a command that moves on
+        #: (desk/play.py advances_play) and with (key, "leave") when escape leaves it
+        self.play = play
         self.detail: TicketDetail | None = None
         self.agents: list[AgentInfo] = []
         #: the agent's unsent drafts on this ticket by kind (reply, note, handoff,
@@ -162,6 +166,14 @@ class TicketScreen(TickingScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(f"Ticket {self.key}", id="header")
+        if self.play is not None:
+            yield Static(
+                Text(
+                    "▶ Play mode — resolve, escalate or set pending and the next ticket "
+                    "opens · esc leaves Play mode"
+                ),
+                id="play-bar",
+            )
         yield Static(Text(f"{self.key}  loading…"), id="ticket-header")
         with Horizontal(id="ticket-body"):
             with Vertical(id="ticket-main"):
@@ -377,6 +389,8 @@ class TicketScreen(TickingScreen[None]):
                 self.query_one(TicketThread).focus()
         self.show(message.detail)
         self.notify(message.summary, markup=False)
+        if self.play is not None and advances_play(message.action, message.detail.status):
+            self.play(self.key, message.action)  # Play mode: the next ticket opens
 
     @on(TicketRefused)
     def _refused(self, message: TicketRefused) -> None:
@@ -803,6 +817,9 @@ class TicketScreen(TickingScreen[None]):
             self.composer.action_close()
             return
         self.keeper.flush()
+        if self.play is not None:
+            self.play(self.key, "leave")  # escape leaves Play mode (and the ticket)
+            self.play = None
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 
