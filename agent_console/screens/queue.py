@@ -38,6 +38,7 @@ from agent_console.desk.queue import (
 )
 from agent_console.desk.view_files import ViewSet
 from agent_console.errors import UserError
+from agent_console.keymap import with_ids
 from agent_console.logs import get_logger
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticking import TickingScreen
@@ -174,7 +175,7 @@ class QueueScreen(TickingScreen[None]):
 
     CSS_PATH = "queue.tcss"
 
-    BINDINGS = [
+    BINDINGS = with_ids("queue", [
         Binding("enter", "open", "Open"),
         Binding("c", "claim", "Claim"),
         Binding("n", "claim_next", "Claim next"),
@@ -188,10 +189,10 @@ class QueueScreen(TickingScreen[None]):
         Binding("escape", "clear", "Clear filter", show=False),
         Binding("s", "cycle_sort", "Sort"),
         Binding("tab", "next_view", "Next view", show=False),
-        Binding("shift+tab", "next_view(-1)", "Previous view", show=False),
+        Binding("shift+tab", "next_view(-1)", "Previous view", show=False, id="queue.previous_view"),
         Binding("ctrl+r", "reload", "Reload", show=False),
         # the views' own keys are bound per screen from the views in force (views.toml)
-    ]
+    ])
 
     #: ``?`` lists the keys in these groups, in this order (then the generic keys)
     HELP_GROUPS = {

@@ -30,6 +30,7 @@ from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
 from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
+from agent_console.keymap import with_ids
 from agent_console.logs import get_logger, log_file_hint
 from agent_console.screens.ticket_composer import (
     NOTE_MODE,
@@ -84,7 +85,7 @@ class TicketScreen(TickingScreen[None]):
 
     #: the keys of this screen, most used first: the footer shows the first ones (the
     #: rest are in ``?`` and the palette); ``group`` sorts them in the help screen
-    BINDINGS = [
+    BINDINGS = with_ids("ticket", [
         Binding("r", "reply", "Reply", tooltip="Public reply to the customer (r)"),
         Binding("i", "note", "Note", tooltip="Internal note, never sent to the customer (i)"),
         Binding("x", "resolve", "Resolve", tooltip="Resolve: summary and a message (x)"),
@@ -100,7 +101,7 @@ class TicketScreen(TickingScreen[None]):
         Binding("w", "explain", "Why", show=False, tooltip="Why each deadline falls (w)"),
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Reload the ticket (ctrl+r)"),
         Binding("escape", "back", "Back", tooltip="Back to the queue (escape)"),
-    ]
+    ])
 
     #: ``?`` lists the keys in these groups, in this order (then the generic keys)
     HELP_GROUPS = {
@@ -854,11 +855,22 @@ class TicketScreen(TickingScreen[None]):
             return
         if isinstance(focused, Input | TextArea):
             return
-        action = self.OPENERS.get(event.key)
+        action = self._opener(event.key)
         if action is not None and event.character == event.key:
             event.stop()
             event.prevent_default()
             getattr(self, f"action_{action}")()
+
+
+    def _opener(self, key: str) -> str | None:
+        """The editor-opening action ``key`` runs now: :attr:`OPENERS`, or with a
+        keymap.toml in force, the opener bound to ``key`` after it (issue 16)."""
+        keymap = getattr(self.app, "keymap", None)
+        if keymap is None or not keymap.keys:
+            return self.OPENERS.get(key)
+        active = self.active_bindings.get(key)
+        action = active.binding.action if active is not None else None
+        return action if action in self.OPENERS.values() else None
 
 
 def _newest_public(detail: TicketDetail) -> int:

@@ -29,6 +29,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from agent_console.keymap import with_ids
 from agent_console.sla import Policy
 from agent_console.views import QueueRow
 from agent_console.widgets.sla_timer import ticket_timer
@@ -121,14 +122,14 @@ class QueueTable(ScrollView, can_focus=True):
     """A virtual list of tickets. Line 0 is the column header; row ``i`` of the ordering
     is drawn on virtual line ``i + 1``."""
 
-    BINDINGS = [
+    BINDINGS = with_ids("table", [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
-    ]
+    ])
 
     COMPONENT_CLASSES = {
         "queue-table--header",
