@@ -169,10 +169,7 @@ class TicketScreen(TickingScreen[None]):
         yield ConsoleHeader(f"Ticket {self.key}", id="header")
         if self.play is not None:
             yield Static(
-                Text(
-                    "▶ Play mode — resolve, escalate or set pending and the next ticket "
-                    "opens · esc leaves Play mode"
-                ),
+                Text("▶ Play mode · next ticket after resolve, escalate, pending · esc leaves"),
                 id="play-bar",
             )
         yield Static(Text(f"{self.key}  loading…"), id="ticket-header")
