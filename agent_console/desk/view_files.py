@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -406,6 +406,3 @@ def load_view_set(team_path: Path | None = None) -> ViewSet:
     except ViewFileError as exc:
         return ViewSet(builtins, team_file=str(path), error=f"{exc}; using the built-in views")
 
-
-def with_sort(view: QueueView, sort: str) -> QueueView:
-    return replace(view, sort=sort)
