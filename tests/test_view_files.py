@@ -294,3 +294,23 @@ def test_desk_reads_the_team_file_from_the_config_dir(desk: Desk) -> None:
     vs = desk.queue_view_set(reload=True)
     assert vs.error is None and vs.names[-1] == "crit2"
     assert desk.queue_view("crit2").key == "z"
+
+
+# ---------------------------------------------------------------- the command line
+def test_cli_views_list_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent_console.cli import main
+
+    assert main(["views", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "working" in out and "tier = mine and assignee = none or assignee = me" in out
+    write(team_views_path(), '[[view]]\nname = "hot"\nkey = "v"\nfilter = "priority = 1"\n')
+    assert main(["views", "check"]) == 0
+    assert "ok, 9 views in force" in capsys.readouterr().out
+    bad = write(tmp_path / "bad.toml", '[[view]]\nname = "x"\nkey = "q"\nfilter = "tier in 1"\n')
+    assert main(["views", "check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"views file {bad}: view 'x', key 'filter'" in err and err.count("\n") == 1
+    write(team_views_path(), '[[view]]\nname = "hot"\nkey = "w"\nfilter = ""\n')
+    assert main(["views", "list", "--json"]) == 2  # listed (the built-ins), and the error
+    captured = capsys.readouterr()
+    assert '"name": "all"' in captured.out and "using the built-in views" in captured.err
