@@ -183,7 +183,7 @@ class QueueScreen(TickingScreen[None]):
             "N",
             "play",
             "Play",
-            tooltip="Play mode: claim and open the most urgent ticket, then the next (N)",
+            tooltip="Play mode: claim and open the next ticket, and so on (N)",
         ),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "clear", "Clear filter", show=False),
