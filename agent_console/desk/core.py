@@ -304,6 +304,13 @@ class DeskCore:
         org = session.get(Organization, ticket.organization_id)
         return self.policy_named(org.sla_policy if org else None)
 
+    def event_details(self, details: dict[str, Any]) -> dict[str, Any]:
+        """An event's details as stored: under a ``--at`` rehearsal they say so
+        (``rehearsal: true``). Every event writer goes through it (:meth:`log`)."""
+        if self.settings.at is not None:
+            details["rehearsal"] = True
+        return details
+
     def log(
         self,
         session: Session,
@@ -317,14 +324,12 @@ class DeskCore:
         """Append one event to the ticket's trail (in the caller's transaction).
         ``ticket_id`` None: a desk-wide event (``policy_applied``), see models.TicketEvent.
         Under a ``--at`` rehearsal the event says so (``rehearsal: true``)."""
-        if self.settings.at is not None:
-            details["rehearsal"] = True
         ev = TicketEvent(
             ticket_id=ticket_id,
             agent_id=agent_id,
             kind=kind,
             at=at or self.now(),
-            details=details,
+            details=self.event_details(details),
             actor_role=self.identity.role,  # PostgreSQL: the trigger stamps current_user
         )
         session.add(ev)

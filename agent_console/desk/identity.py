@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import or_, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlmodel import Session, select
 
@@ -161,15 +161,23 @@ def resolve_actor(session: Session, ident: Identity, requested: str | None, look
     named). ``lookup(session, handle)`` finds an agent by handle or raises NotFound.
     Raises :class:`PermissionDenied` (exit 3) when the connection may not act as them."""
     if ident.postgres:
-        mine = session.exec(select(Agent).where(Agent.db_role == ident.role)).first()
         if requested is None:
+            mine = session.exec(select(Agent).where(Agent.db_role == ident.role)).first()
             if mine is not None:
                 return _check_usable(mine)
             demo = demo_agent(session)
             if demo is not None and ident.admin:
                 return _check_usable(demo)
             raise no_agent_error(ident)
-        agent = _check_usable(lookup(session, requested))
+        # the connection's agent and the one named, in one round trip (the claim path)
+        rows = session.exec(
+            select(Agent).where(
+                or_(Agent.db_role == ident.role, Agent.handle == requested.strip().lower())
+            )
+        ).all()
+        mine = next((a for a in rows if a.db_role == ident.role), None)
+        named = next((a for a in rows if a.handle == requested.strip().lower()), None)
+        agent = _check_usable(named if named is not None else lookup(session, requested))
         if mine is not None and mine.id == agent.id:
             return agent
         if ident.admin or (mine is not None and mine.lead and mine.active):
