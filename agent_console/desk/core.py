@@ -99,7 +99,13 @@ class DeskCore:
         desk = cls(engine, settings, clock=clock)
         if before.needs_restamp:
             desk.restamp_after_upgrade()
+        if not before.up_to_date:
+            desk.regrant_after_upgrade()
         return desk
+
+    def regrant_after_upgrade(self) -> None:
+        """After an upgrade: the agents' privileges on what it added (PostgreSQL; the
+        :class:`Desk` does it, ``AgentsMixin.regrant_after_upgrade``)."""
 
     def restamp_after_upgrade(self) -> None:
         """Recompute what an upgrade left unstamped. The :class:`Desk` does it

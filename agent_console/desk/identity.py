@@ -268,21 +268,28 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-#: tables agent roles read but never change (agents, policies, the schema's own bookkeeping)
-READ_ONLY_TABLES = ("agent", "sla_policy_version", "alembic_version", "schema_version")
-#: append-only tables: agents add rows, never change or delete them
-APPEND_ONLY_TABLES = ("ticket_event", "message")
+#: tables agent roles read but never change (agents, the schema's own bookkeeping)
+READ_ONLY_TABLES = ("agent", "alembic_version", "schema_version")
+#: append-only tables: agents add rows, never change or delete them. A stored policy
+#: version is history too; only leads add one (the trigger ``ac_leads_only``, revision
+#: 0012_teamfix, which also keeps the on-call rota and overrides to leads)
+APPEND_ONLY_TABLES = ("ticket_event", "message", "sla_policy_version")
 
 
 def grant_sql(database: str, group: str, tables: set[str]) -> list[str]:
     """The statements giving ``group`` an agent's privileges on ``database`` (idempotent;
-    the owner runs them after every upgrade: ``agent-console agent grant``)."""
+    the owner runs them: ``agent-console agent grant``, and the owner's console after
+    every upgrade). Every table in schema public, those a later revision adds included:
+    the default privileges give the group SELECT on tables the owner creates from now
+    on (read-only until the grants are applied again, which the upgrade does)."""
     g = quote_ident(group)
     out = [
         f"GRANT CONNECT ON DATABASE {quote_ident(database)} TO {g}",
         f"GRANT USAGE ON SCHEMA public TO {g}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {g}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {g}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {g}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {g}",
     ]
     for t in APPEND_ONLY_TABLES:
         if t in tables:
