@@ -317,3 +317,29 @@ async def test_queue_rides_out_an_outage_with_one_notice_and_catches_up(pg_url: 
         proxy.close()
         console.engine.dispose()
         admin.engine.dispose()
+
+
+async def test_header_shows_a_policy_another_console_applied(
+    seeded_desk: Desk, settings: Settings, tmp_path
+) -> None:
+    """`sla apply` on another console: the feed carries the change to every screen's
+    header (business hours), not only to the deadlines."""
+    from pathlib import Path
+
+    src = (Path(__file__).resolve().parents[1] / "data" / "sla.toml").read_text()
+    policy = tmp_path / "sla.toml"
+    policy.write_text(src.replace('mon = ["09:00", "18:00"]', 'mon = ["09:00", "20:00"]'))
+    app = make_queue_app(seeded_desk, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settle_queue(pilot)
+        line = lambda: str(screen.query_one("#header-line").render())  # noqa: E731
+        assert "open until 18:00" in line()
+        other = Desk(seeded_desk.engine, settings)  # the administrator, another console
+        report = other.apply_policy(policy)
+        assert report.version == 2
+        deadline = time.monotonic() + 10
+        while "open until 20:00" not in line() and time.monotonic() < deadline:
+            screen._poll()
+            await pilot.pause(0.1)
+        assert "open until 20:00" in line()
+        assert screen.header.policy.fingerprint == report.fingerprint

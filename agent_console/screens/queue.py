@@ -574,7 +574,7 @@ class QueueScreen(TickingScreen[None]):
         self.feed.advance(message.batch)  # applied: the cursor moves past it
         feed_ok = getattr(self.app, "feed_ok", None)
         if callable(feed_ok):
-            feed_ok()
+            feed_ok(message.batch)
         if self._wake_pending:
             self._poll(woken=True)
 
