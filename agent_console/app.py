@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from textual import on, work
@@ -310,7 +310,10 @@ class AgentConsoleApp(App[None]):
         the presence heartbeat."""
         if self.desk.engine.dialect.name == "postgresql" and self.listener is None:
             self.listener = FeedListener(
-                self.desk.engine, lambda ch, payload: self.post_message(Woken(ch, payload)), link=self.link
+                self.desk.engine,
+                lambda ch, payload: self.post_message(Woken(ch, payload)),
+                link=self.link,
+                clock=self.now,  # "last sync" on the header's clock
             ).start()
         if self._presence_timer is None:
             self._presence_timer = self.set_interval(self.heartbeat, self._beat, name="presence")
@@ -346,7 +349,7 @@ class AgentConsoleApp(App[None]):
         apply``) puts the new one in every screen's header."""
         if batch is not None and batch.policies_changed:
             self.policies_changed()
-        if self.link.succeeded(datetime.now(UTC)):
+        if self.link.succeeded(self.now()):  # the header's clock (a rehearsal's too)
             self.feed_recovered()
 
     def policies_changed(self) -> None:
@@ -532,7 +535,7 @@ class AgentConsoleApp(App[None]):
         notices = self.header_notices
         # open alerts fired, escalated or acknowledged elsewhere (a watcher, another console)
         seen = frozenset((a.id, a.level) for a in message.alerts)
-        recovered = self.link.succeeded(datetime.now(UTC))  # the database answers
+        recovered = self.link.succeeded(self.now())  # the database answers
         changed = (
             recovered
             or notices.breaching != message.breaching

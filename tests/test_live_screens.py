@@ -22,6 +22,7 @@ from tests.conftest import FIXED_NOW
 from tests.test_queue_screen import SIZE
 from tests.test_queue_screen import make_app as make_queue_app
 from tests.test_queue_screen import settle as settle_queue
+from tests.test_queue_screen import until as until_queue
 from tests.test_ticket_screen import make_app, make_desk, open_ticket, settle, ticket
 
 
@@ -42,9 +43,12 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
     claimed ticket stayed shown unassigned. Now the cursor waits; the header (not a toast
     a second) says the database is unavailable; the next read applies the claim."""
     app = make_queue_app(seeded_desk, settings)
-    app.link = LinkState(Backoff(first=1.0, most=1.0, jitter=0))
+    mono = {"t": 1000.0}  # the link's retry clock moves only when the test says so
+    app.link = LinkState(Backoff(first=1.0, most=1.0, jitter=0), monotonic=lambda: mono["t"])
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await settle_queue(pilot)
+        screen._poll()  # a console has synced before an outage: the notice says when
+        assert await until_queue(pilot, lambda: app.link.last_sync is not None)
         if screen._feed_timer is not None:
             screen._feed_timer.pause()
         await pilot.press("u")
@@ -62,7 +66,9 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
 
         desk.queue_rows = failing
         seeded_desk.claim(key, agent="bruno")
-        for _ in range(3):  # a second apart: one try, then the backoff holds the rest
+        screen._poll()
+        assert await until_queue(pilot, lambda: app.link.down and not screen._feed_unapplied)
+        for _ in range(3):  # within the backoff's second: no other try
             screen._poll()
             await pilot.pause(0.1)
         assert calls["n"] == 1 and app.link.down
@@ -70,19 +76,19 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
         assert not [n for n in app._notifications if n.severity == "error"]  # no toast
         assert "retrying in" in (app.outage_notice() or "")
         line = str(screen.query_one("#header-line").render())
-        assert "⚠ database unavailable — retrying in" in line  # the one shared notice
+        # the one shared notice, whole at 160 columns: when the next try is, the last sync
+        assert "⚠ database unavailable — retrying in 1 s · last sync 09:00:00" in line
         desk.queue_rows = real
-        while not app.link.may_try():
-            await pilot.pause(0.05)
+        mono["t"] += 1.01  # the second has passed
+        assert app.link.may_try()
         screen._poll()
-        await pilot.pause(0.5)
+        assert await until_queue(pilot, lambda: not app.link.down and key_id not in table.ids)
         assert not app.link.down and app.outage_notice() is None
         assert "⚠" not in str(screen.query_one("#header-line").render())
         assert key_id not in table.ids  # claimed: it left the Unassigned view
         assert table.rows.get(key_id) is None or table.rows[key_id].assignee == "bruno"
         screen._poll()
-        await pilot.pause(0.3)
-        assert not screen._feed_unapplied
+        assert await until_queue(pilot, lambda: not screen._feed_unapplied)
 
 
 async def test_ticket_shows_who_else_is_here_and_typing(settings: Settings) -> None:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import event
 from textual.widgets import Input
 
+import agent_console.screens.queue as queue_module
 from agent_console.app import AgentConsoleApp, create_app
 from agent_console.desk import Desk
 from agent_console.desk.queue import VIEWS, QueueQuery
-import agent_console.screens.queue as queue_module
 from agent_console.screens.queue import QueueLoaded, QueueScreen
 from agent_console.settings import Settings
 from agent_console.widgets.queue_table import Column, QueueTable
