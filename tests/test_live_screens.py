@@ -290,7 +290,11 @@ async def test_queue_rides_out_an_outage_with_one_notice_and_catches_up(pg_url: 
     via = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     alice = Settings(db_url=via, now=FIXED_NOW, agent="alice")
     console = Desk.open(alice)
-    app = create_app(alice, desk=console, clock=Clock(FIXED_NOW), offer_demo=False)
+    # alerts=False as in every screen test: the alert pass's own "Alerts paused" toast
+    # (once per outage, issue 10) has its tests in test_oncall_screen.py
+    app = create_app(
+        alice, desk=console, clock=Clock(FIXED_NOW), offer_demo=False, alerts=False
+    )
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             screen = await settle_queue(pilot)
@@ -349,3 +353,30 @@ async def test_header_shows_a_policy_another_console_applied(
             await pilot.pause(0.1)
         assert "open until 20:00" in line()
         assert screen.header.policy.fingerprint == report.fingerprint
+
+
+async def test_background_reads_during_an_outage_raise_no_toast(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """Rows, drafts and views read in the background while the database is down: the
+    header's one notice, never a toast per read (a person's own action still says why)."""
+    app = make_queue_app(seeded_desk, settings)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await settle_queue(pilot)
+        desk = app.desk  # type: ignore[attr-defined]
+
+        def failing(*a, **kw):  # type: ignore[no-untyped-def]
+            raise outage()
+
+        desk.queue_rows = failing
+        desk.draft_ticket_ids = failing
+        desk.queue_ids = failing
+        screen._fetch_rows(screen.query_one(QueueTable).ids[:5])
+        screen.drafts_changed()
+        await pilot.press("u")  # another view: its load fails too
+        assert await until_queue(pilot, lambda: app.link.down)
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert app.link.down and "retrying in" in (app.outage_notice() or "")
+        assert not [n for n in app._notifications if n.severity == "error"]
