@@ -160,9 +160,10 @@ def test_grants_cover_every_table_and_tables_added_later(
     assert refused(team_url, ann.db_role, "INSERT INTO later_table (x) VALUES ('a')") == ""
 
 
-def test_the_owners_upgrade_grants_the_agents_what_it_added(pg_server: str) -> None:
-    """A team whose group role exists before the schema: the owner's first console
-    migrates and applies the agents' grants (no `agent grant` by hand)."""
+@pytest.mark.parametrize("how", ["console start", "db upgrade"])
+def test_the_owners_upgrade_grants_the_agents_what_it_added(pg_server: str, how: str) -> None:
+    """A team whose group role exists before the schema: the owner's upgrade (a console
+    starting, or `db upgrade`) applies the agents' grants (no `agent grant` by hand)."""
     with throwaway_pg_database(pg_server, prefix="ac_tpriv") as url:
         db = make_url(url).database or ""
         group = agents_group_name(db)
@@ -170,7 +171,9 @@ def test_the_owners_upgrade_grants_the_agents_what_it_added(pg_server: str) -> N
         try:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE ROLE "{group}" NOLOGIN'))
-            d = Desk.open(Settings(db_url=url, now=FIXED_NOW))
+            if how == "db upgrade":
+                assert main(["--db", url, "db", "upgrade"]) == 0
+            d = Desk.open(Settings(db_url=url, now=FIXED_NOW))  # up to date: no upgrade here
             try:
                 with d.engine.connect() as conn:
                     ok = conn.execute(
