@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
-from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo
+from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo, FeedBatch
 from agent_console.desk.live import FeedListener, LinkState, is_unavailable
 from agent_console.desk.oncall import OncallState
 from agent_console.desk.oncall_view import AlertToasts, mail_failure_count
@@ -48,7 +48,7 @@ from agent_console.redact import mask_secrets
 from agent_console.safe_text import one_line, visible
 from agent_console.screens.draft_keeper import DRAFT_DEBOUNCE, DraftKeeper
 from agent_console.settings import Settings
-from agent_console.widgets.console_header import HeaderNotices
+from agent_console.widgets.console_header import ConsoleHeader, HeaderNotices
 
 Clock = Callable[[], datetime]
 
@@ -342,7 +342,10 @@ class AgentConsoleApp(App[None]):
         the presence heartbeat."""
         if self.desk.engine.dialect.name == "postgresql" and self.listener is None:
             self.listener = FeedListener(
-                self.desk.engine, lambda ch, payload: self.post_message(Woken(ch, payload)), link=self.link
+                self.desk.engine,
+                lambda ch, payload: self.post_message(Woken(ch, payload)),
+                link=self.link,
+                clock=self.now,  # "last sync" on the header's clock
             ).start()
         if self._presence_timer is None:
             self._presence_timer = self.set_interval(self.heartbeat, self._beat, name="presence")
@@ -372,10 +375,22 @@ class AgentConsoleApp(App[None]):
         if callable(follow):
             follow()
 
-    def feed_ok(self) -> None:
-        """A screen read the database: the outage notice (if any) goes, screens catch up."""
-        if self.link.succeeded(datetime.now(UTC)):
+    def feed_ok(self, batch: FeedBatch | None = None) -> None:
+        """A screen read the database: the outage notice (if any) goes, screens catch up.
+        ``batch``: what it applied; a stored policy changed on another console (``sla
+        apply``) puts the new one in every screen's header."""
+        if batch is not None and batch.policies_changed:
+            self.policies_changed()
+        if self.link.succeeded(self.now()):  # the header's clock (a rehearsal's too)
             self.feed_recovered()
+
+    def policies_changed(self) -> None:
+        """The desk reloaded the stored policies: every open screen's header shows the
+        new default policy's hours (in the zone it already shows)."""
+        for screen in self.screen_stack:
+            for header in screen.query(ConsoleHeader):
+                header.set_policy(self.desk.default_policy, header.zone)
+                header.update_state(self.now())
 
     def feed_failed(self, error: BaseException) -> bool:
         """A screen's read failed. An outage (the database does not answer) goes to the
@@ -552,7 +567,7 @@ class AgentConsoleApp(App[None]):
         notices = self.header_notices
         # open alerts fired, escalated or acknowledged elsewhere (a watcher, another console)
         seen = frozenset((a.id, a.level) for a in message.alerts)
-        recovered = self.link.succeeded(datetime.now(UTC))  # the database answers
+        recovered = self.link.succeeded(self.now())  # the database answers
         changed = (
             recovered
             or notices.breaching != message.breaching

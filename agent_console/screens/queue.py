@@ -163,11 +163,15 @@ class PlayNext(Message):
 
 
 class QueueFailed(Message):
-    def __init__(self, error: str, *, generation: int | None = None) -> None:
+    def __init__(
+        self, error: str, *, generation: int | None = None, cause: UserError | None = None
+    ) -> None:
         super().__init__()
         self.error = error
         #: set when loading that generation's view failed
         self.generation = generation
+        #: a background read's error: an outage goes to the header notice, not a toast
+        self.cause = cause
 
 
 class QueueScreen(TickingScreen[None]):
@@ -382,14 +386,14 @@ class QueueScreen(TickingScreen[None]):
                 return
             self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc), generation=generation))
+            self.post_message(QueueFailed(str(exc), generation=generation, cause=exc))
 
     @work(thread=True, exclusive=True, group="queue-drafts")
     def _load_drafts(self) -> None:
         try:
             self.post_message(DraftsLoaded(self.desk.draft_ticket_ids()))
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc)))
+            self.post_message(QueueFailed(str(exc), cause=exc))
 
     def drafts_changed(self) -> None:
         """The app wrote drafts (called by its draft keeper): refresh the row markers."""
@@ -453,7 +457,7 @@ class QueueScreen(TickingScreen[None]):
         try:
             rows = self.desk.queue_rows(ids)
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc)))
+            self.post_message(QueueFailed(str(exc), cause=exc))
             return
         self.post_message(RowsLoaded(rows, [i for i in ids if i not in rows]))
 
@@ -475,6 +479,9 @@ class QueueScreen(TickingScreen[None]):
             self._shown_generation = self._generation
             self._ordering_stale = True
         self._update_status()
+        feed_failed = getattr(self.app, "feed_failed", None)
+        if message.cause is not None and callable(feed_failed) and feed_failed(message.cause):
+            return  # an outage: the header's one notice says so, no toast per read
         self.notify(message.error, title="Queue", severity="error", markup=False)
 
     # ---------------------------------------------------------------- change feed
@@ -623,7 +630,7 @@ class QueueScreen(TickingScreen[None]):
         self.feed.advance(message.batch)  # applied: the cursor moves past it
         feed_ok = getattr(self.app, "feed_ok", None)
         if callable(feed_ok):
-            feed_ok()
+            feed_ok(message.batch)
         if self._wake_pending:
             self._poll(woken=True)
 

@@ -431,7 +431,7 @@ class TicketScreen(TickingScreen[None]):
             self._feed.advance(message.batch)  # shown: the cursor moves past it
             feed_ok = getattr(self.app, "feed_ok", None)
             if callable(feed_ok):
-                feed_ok()
+                feed_ok(message.batch)
         if self._wake_pending:
             self.feed_woken()
 
