@@ -284,6 +284,7 @@ class PolicyApplyMixin(DeskCore):
                 pauses=parse_pauses(r["sla_pauses"] or ()),
                 paused_since=r["paused_since"],
                 resolved_at=r["resolved_at"],
+                reopened_at=r["reopened_at"],
             )
             report.recomputed += 1
             changed = {k: v for k, v in new.items() if r[k] != v}
@@ -323,6 +324,7 @@ _FACT_COLUMNS = (
     "last_public_update_at",
     "paused_since",
     "resolved_at",
+    "reopened_at",
     "sla_pauses",
 )
 
