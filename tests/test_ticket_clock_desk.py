@@ -261,6 +261,57 @@ def test_cycle_rows_follow_replies_pauses_priority_and_resolution(db_url: str) -
         d.engine.dispose()
 
 
+def test_a_reopened_ticket_starts_a_fresh_update_cycle(db_url: str) -> None:
+    """Reopening does not show the update overdue at once: the cadence stopped at the
+    resolution and a fresh cycle starts at the reopening (stored ``reopened_at``), in the
+    stored columns, the running deadline, the timers and the per-cycle rows; a policy
+    recompute and a rebuilt clock keep it."""
+    clock = Clock(FIXED_NOW)
+    d = open_desk(db_url, clock)
+    try:
+        key = new_ticket(d, "critical")
+        clock.advance(minutes=10)
+        d.reply(key, "Looking into it.")
+        clock.advance(minutes=40)
+        d.resolve(key, "fixed")
+        reopened = clock.advance(hours=5)  # the old cycle ran out while resolved
+        d.set_status(key, "open")
+        t = raw(d, key)
+        assert t.reopened_at == reopened
+        assert t.next_update_due == reopened + timedelta(hours=1)
+        assert (t.sla_metric, t.next_due) == ("next_update", reopened + timedelta(hours=1))
+        upd = {x.name: x for x in d.ticket_detail(key).timers(clock())}["next_update"]
+        assert upd.state == "running" and upd.seconds == 3600
+        by = {(r.metric, r.cycle): r for r in cycles(d, key)}
+        assert by[("next_update", 1)].met_at is not None  # stopped at the resolution
+        fresh = by[("next_update", 2)]
+        assert (fresh.started_at, fresh.due_at, fresh.stopped_at) == (
+            reopened,
+            reopened + timedelta(hours=1),
+            None,
+        )
+        # a reply after the reopening starts the next cycle as always
+        clock.advance(minutes=20)
+        d.reply(key, "Back on it.")
+        assert raw(d, key).next_update_due == clock() + timedelta(hours=1)
+        # the pausable cadence (the default policy) pauses while waiting, from that cycle
+        d.set_status(key, "pending")
+        clock.advance(minutes=5)
+        d.set_status(key, "open")
+        assert raw(d, key).next_update_due == reopened + timedelta(minutes=80 + 5)
+    finally:
+        d.engine.dispose()
+    # a recompute (sla apply of the policy in force, as the administrator) keeps the
+    # reopening's cycle: nothing moves
+    admin = Desk.open(Settings(db_url=db_url), clock=clock)
+    try:
+        report = admin.apply_policy(ROOT / "data" / "sla.toml")
+        assert report.recomputed == 1 and report.deadlines_moved == 0
+        assert raw(admin, key).next_update_due == reopened + timedelta(minutes=85)
+    finally:
+        admin.engine.dispose()
+
+
 def test_seeded_tickets_have_their_current_cycles(seeded_desk: Desk) -> None:
     """Seeding writes the current cycle of each started metric, so the on-call watcher
     and the metrics screen see demo data too; an open cycle's due is the stored one."""
