@@ -184,13 +184,16 @@ def test_waiting_ticket_without_a_running_clock_goes_last(db_url: str) -> None:
         d.reply(a, "hi")
         assert raw(d, a).sla_metric == "next_update"
         d.set_status(a, "pending")
-        # the plain update cadence keeps running while waiting on the customer
+        # the default policy pauses the update cadence while waiting on the customer, as
+        # it pauses the resolution: no clock runs, so the waiting ticket goes last
         t = raw(d, a)
-        assert (t.sla_metric, t.sla_clock, t.next_due) == (
-            "next_update",
-            "calendar",
-            t.next_update_due,
+        assert (t.sla_metric, t.sla_clock, t.next_update_due, t.resolution_due) == (
+            "",
+            "",
+            None,
+            None,
         )
+        assert d.queue_ids(QueueQuery(view="all"), FIXED_NOW) == [raw(d, b).id, t.id]
         d.resolve(a, "fixed")
         t = raw(d, a)
         assert (t.sla_metric, t.sla_clock) == ("", "")
