@@ -315,6 +315,17 @@ def test_a_reopened_ticket_starts_a_fresh_update_cycle(db_url: str) -> None:
         admin.engine.dispose()
 
 
+def test_a_paused_timer_that_fell_due_says_overdue_in_the_cli() -> None:
+    """``ticket show`` of a ticket that breached its resolution and then waits on the
+    customer: 'paused, overdue 15m 28s', never 'paused, 15m 28s left'."""
+    from agent_console.views import TimerState
+
+    late = TimerState("resolution", "Resolution", None, "paused", seconds=-928)
+    assert late.text == "paused, overdue 15m 28s"
+    early = TimerState("resolution", "Resolution", None, "paused", seconds=928)
+    assert early.text == "paused, 15m 28s left"
+
+
 def test_seeded_tickets_have_their_current_cycles(seeded_desk: Desk) -> None:
     """Seeding writes the current cycle of each started metric, so the on-call watcher
     and the metrics screen see demo data too; an open cycle's due is the stored one."""
