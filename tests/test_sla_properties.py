@@ -182,7 +182,9 @@ def test_deadlines_of_many_tickets_are_consistent() -> None:
         assert P.elapsed(prio, opened, d.first_response_due) == target.first_response
         assert d.next_update_due is not None
 
-        def merged_until(end: datetime) -> list[list[datetime]]:
+        def merged_until(
+            end: datetime, pauses: list = pauses, opened: datetime = opened
+        ) -> list[list[datetime]]:
             merged: list[list[datetime]] = []
             for s, e in sorted(pauses):
                 s = max(s, opened)
