@@ -326,6 +326,28 @@ def test_a_paused_timer_that_fell_due_says_overdue_in_the_cli() -> None:
     assert early.text == "paused, 15m 28s left"
 
 
+def test_a_waiting_ticket_shows_the_update_time_left_when_it_resumes(db_url: str) -> None:
+    """The default policy pauses the update cadence while waiting: the ticket screen's
+    timer says how much of the cycle is left when it resumes (as for the resolution)."""
+    from agent_console.widgets.ticket_format import timer_text
+
+    clock = Clock(FIXED_NOW)
+    d = open_desk(db_url, clock)
+    try:
+        key = new_ticket(d, "critical")
+        d.reply(key, "Can you send the logs?")
+        clock.advance(minutes=20)
+        d.set_status(key, "pending")
+        clock.advance(hours=3)
+        detail = d.ticket_detail(key)
+        upd = {t.name: t for t in detail.timers(clock())}["next_update"]
+        assert (upd.state, upd.seconds) == ("paused", 40 * 60)
+        text = timer_text(upd, detail, UTC, clock()).plain
+        assert "paused" in text and "40m 00s left when it resumes" in text
+    finally:
+        d.engine.dispose()
+
+
 def test_seeded_tickets_have_their_current_cycles(seeded_desk: Desk) -> None:
     """Seeding writes the current cycle of each started metric, so the on-call watcher
     and the metrics screen see demo data too; an open cycle's due is the stored one."""
