@@ -337,6 +337,9 @@ def test_a_waiting_ticket_shows_the_update_time_left_when_it_resumes(db_url: str
         key = new_ticket(d, "critical")
         d.reply(key, "Can you send the logs?")
         clock.advance(minutes=20)
+        preview = d.preview_status(key, "pending").text
+        assert preview.startswith("Pending stops the resolution clock: 7h 40m left")
+        assert preview.endswith("The status-update clock stops too (40m 00s left).")
         d.set_status(key, "pending")
         clock.advance(hours=3)
         detail = d.ticket_detail(key)
