@@ -207,6 +207,8 @@ class TimerState:
         if self.state == "paused":
             if self.seconds is None:
                 return "paused (waiting on the customer)"
+            if self.seconds < 0:  # it fell due before the wait: it resumes overdue
+                return f"paused, overdue {format_duration(self.seconds)}"
             return f"paused, {format_duration(self.seconds)} left"
         if self.state == "idle":
             return "—"

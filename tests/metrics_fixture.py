@@ -24,8 +24,8 @@ from the timeline below (UTC).
   T4 critical             opened Mon 13:00Z; ann claims, replies 14:00Z (FR 3600 met),
                           resolves 15:00Z (7200 s, met); reopened 17:00Z; resolved again
                           Tue 01:00Z (28800 s more: 36000 in all, breached at Mon 23:00Z:
-                          judged on its last resolution); update cycle 2 (after the
-                          reopening) breached at 15:00Z
+                          judged on its last resolution); update cycle 2 (a fresh
+                          cycle from the reopening at 17:00Z) breached at 18:00Z
   T6 urgent               opened Mon 14:30Z; ann claims, replies 15:00Z (FR 1800 met);
                           escalated to tier 2 at 16:00Z; cid claims 18:30Z (pickup 9000 s)
   T5 minor                opened Mon 15:00Z, never answered: FR overdue since 23:00Z

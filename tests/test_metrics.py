@@ -113,7 +113,8 @@ def test_breaches_counted_and_listed(history: tuple[Desk, dict[str, str]]) -> No
         (k["T4"], "resolution", "breached", "2026-11-02T23:00:00+00:00"),
         (k["T5"], "first_response", "overdue", "2026-11-02T23:00:00+00:00"),
         (k["T7"], "first_response", "overdue", "2026-11-02T19:00:00+00:00"),
-        (k["T4"], "next_update", "breached", "2026-11-02T15:00:00+00:00"),
+        # a fresh update cycle from the reopening at 17:00Z, due 18:00Z
+        (k["T4"], "next_update", "breached", "2026-11-02T18:00:00+00:00"),
         (k["T2"], "first_response", "breached", "2026-11-01T05:00:00+00:00"),
     ]
 

@@ -140,8 +140,9 @@ def test_paused_ticket_never_alerts_on_resolution(adesk, clock) -> None:
     clock.advance(hours=30)  # far past every resolution threshold
     fired = adesk.alert_tick().fired
     assert not [a for a in fired if a.metric == "resolution"]
-    # the hourly update is not pausable by default: it runs on while waiting
-    assert [a.metric for a in fired] == ["next_update"]
+    # the default policy pauses the hourly update too (status_update_pauses = true): a
+    # ticket waiting on the customer pages nobody
+    assert fired == []
     assert (
         _count(
             adesk,
@@ -159,15 +160,17 @@ def test_paused_ticket_never_alerts_on_resolution(adesk, clock) -> None:
     assert [a.threshold for a in adesk.alert_tick().fired if a.metric == "resolution"] == ["0.5"]
 
 
-def test_pausable_update_never_alerts_while_waiting(sqlite_url, clock, tmp_path) -> None:
+def test_a_plain_update_cadence_alerts_while_waiting(sqlite_url, clock, tmp_path) -> None:
+    """A policy that leaves ``status_update_pauses`` off (a contract may): the hourly
+    update runs on while waiting on the customer and alerts; the resolution does not."""
     from agent_console.paths import default_policy_path
 
     text = default_policy_path().read_text()
-    text = text.replace(
-        "[priority.critical]", "[priority.critical]\nstatus_update_pauses = true", 1
+    assert text.count("\nstatus_update_pauses = true") == 3
+    policy = tmp_path / "plain.toml"
+    policy.write_text(
+        text.replace("\nstatus_update_pauses = true", "\nstatus_update_pauses = false")
     )
-    policy = tmp_path / "pausable.toml"
-    policy.write_text(text)
     d = open_desk(sqlite_url, clock, policy=policy)
     add_team(d)
     key = new_ticket(d)
@@ -175,7 +178,7 @@ def test_pausable_update_never_alerts_while_waiting(sqlite_url, clock, tmp_path)
     d.set_status(key, "pending", agent="alice")
     d.alert_tick()
     clock.advance(hours=30)
-    assert d.alert_tick().fired == []
+    assert [a.metric for a in d.alert_tick().fired] == ["next_update"]
     d.engine.dispose()
 
 

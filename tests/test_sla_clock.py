@@ -27,27 +27,46 @@ P = load_default_policy()
 MON_9 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # Monday 09:00 ET
 
 
-def pausable(policy: Policy) -> Policy:
-    """``policy`` with ``status_update_pauses = true`` on every priority."""
+def pausable(policy: Policy, pauses: bool = True) -> Policy:
+    """``policy`` with ``status_update_pauses = pauses`` on every priority."""
     prios = {
-        name: dataclasses.replace(t, status_update_pauses=True)
+        name: dataclasses.replace(t, status_update_pauses=pauses)
         for name, t in policy.priorities.items()
     }
-    return Policy(policy.name + "-pausable", policy.calendar, prios, source="<test>")
+    suffix = "-pausable" if pauses else "-plain"
+    return Policy(policy.name + suffix, policy.calendar, prios, source="<test>")
 
 
+#: the default policy pauses the update cadence while waiting (data/sla.toml); PLAIN is the
+#: same policy with the cadence running on (a contract may say so)
 PP = pausable(P)
-POLICIES = {"default": P, "pausable": PP}
+PLAIN = pausable(P, False)
+POLICIES = {"plain": PLAIN, "pausable": PP}
 
 
 # ---------------------------------------------------------------- specs
 def test_the_handbook_metrics_are_specs() -> None:
-    crit = P.target("critical")
+    crit = PLAIN.target("critical")
     assert metric_specs(crit) == (FIRST_REPLY_TIME, PERIODIC_UPDATE, RESOLUTION_TIME)
     assert [s.target(crit) for s in metric_specs(crit)] == [2 * H, 1 * H, 8 * H]
     assert PERIODIC_UPDATE.cyclic and not RESOLUTION_TIME.cyclic
     assert not PERIODIC_UPDATE.pauses and PAUSABLE_UPDATE.pauses and RESOLUTION_TIME.pauses
     assert metric_specs(PP.target("critical"))[1] is PAUSABLE_UPDATE
+
+
+def test_the_default_policy_pauses_every_update_cadence_while_waiting() -> None:
+    """The shipped policy (data/sla.toml) sets ``status_update_pauses = true`` on every
+    priority: the handbook's status updates are owed to the client while the desk works,
+    not while it waits on the client's answer (README "SLA policy files")."""
+    for name in ("critical", "urgent", "minor"):
+        assert P.target(name).status_update_pauses, name
+        assert metric_specs(P.target(name))[1] is PAUSABLE_UPDATE
+    waiting = (
+        TicketClock.of(P, "critical", MON_9)
+        .reply(MON_9 + timedelta(minutes=10))
+        .set_status("pending", MON_9 + timedelta(minutes=40))
+    )
+    assert waiting.due("next_update") is None and waiting.running() is None
 
 
 # ---------------------------------------------------------------- the update clock's contract
@@ -86,7 +105,7 @@ def test_resolution_shorter_than_first_response_runs_first() -> None:
 
 def test_pending_pauses_resolution_the_plain_update_runs_the_pausable_stops() -> None:
     opened, reply, wait = MON_9, MON_9 + timedelta(minutes=10), MON_9 + timedelta(hours=1)
-    plain = TicketClock.of(P, "critical", opened).reply(reply).set_status("pending", wait)
+    plain = TicketClock.of(PLAIN, "critical", opened).reply(reply).set_status("pending", wait)
     assert plain.due("resolution") is None
     assert plain.left_when_paused("resolution") == 7 * H
     assert plain.due("next_update") == reply + timedelta(hours=1)
@@ -111,6 +130,42 @@ def test_reopening_counts_the_time_resolved_as_paused() -> None:
     # 3h used before resolving, 7h resolved (paused), 5h left from the reopening
     assert reopened.due("resolution") == MON_9 + timedelta(hours=15)
     assert reopened.pause_list == [(MON_9 + timedelta(hours=3), MON_9 + timedelta(hours=10))]
+
+
+@pytest.mark.parametrize("which", ["plain", "pausable"])
+def test_reopening_starts_a_fresh_update_cycle(which: str) -> None:
+    """A reopened ticket is not overdue on its update at once: the cadence stopped at the
+    resolution and a fresh cycle starts at the reopening (plain or pausable cadence)."""
+    policy = POLICIES[which]
+    c = TicketClock.of(policy, "critical", MON_9).reply(MON_9 + timedelta(minutes=5))
+    resolved = c.set_status("resolved", MON_9 + timedelta(minutes=50))
+    at = MON_9 + timedelta(hours=10)
+    reopened = resolved.set_status("open", at)
+    assert reopened.reopened_at == at
+    assert reopened.due("next_update") == at + timedelta(hours=1)
+    state = reopened.status("next_update", at + timedelta(minutes=1))
+    assert (state.state, state.seconds) == ("running", 59 * 60)
+    r = reopened.running()
+    assert r is not None and r.metric.name == "next_update" and r.due == at + timedelta(hours=1)
+    # the next public reply starts the next cycle as usual
+    assert reopened.reply(at + timedelta(minutes=30)).due("next_update") == at + timedelta(
+        minutes=90
+    )
+    # the explanation says where the cycle started
+    heads = {s.label: s for s in reopened.explain(at).sections}
+    assert "from reopening" in heads["Next update"].headline
+    # rebuilt from the stored facts: the same clock
+    rebuilt = TicketClock.of(
+        policy,
+        "critical",
+        MON_9,
+        first_reply=reopened.first_reply_at,
+        last_update=reopened.last_update_at,
+        pauses=reopened.pause_list,
+        reopened_at=reopened.reopened_at,
+        status="open",
+    )
+    assert rebuilt.deadlines() == reopened.deadlines()
 
 
 def test_priority_change_recomputes_from_the_opening() -> None:
@@ -189,6 +244,7 @@ def test_clock_after_any_events_agrees_with_the_engine(
     clock = TicketClock.of(policy, priority, at)
     # the facts, kept by hand as a desk would store them
     prio, first, last, pauses, since, resolved = priority, None, None, [], None, None
+    reopened = None
     for kind, gap, new_prio in events:
         at += timedelta(seconds=gap)
         if kind == "reply" and resolved is None:
@@ -216,13 +272,15 @@ def test_clock_after_any_events_agrees_with_the_engine(
             clock = clock.set_status("open", at)
             pauses.append((resolved, at))
             resolved = None
+            reopened = at
     expected = compute_deadlines(
         policy,
         prio,
         START + timedelta(seconds=offset),
         pauses=pauses,
         first_response_at=first,
-        last_public_update_at=last,
+        # a reopening starts a fresh update cycle: the engine's cycle base is the latest
+        last_public_update_at=max((x for x in (last, reopened) if x is not None), default=None),
         paused_since=since,
     )
     assert clock.deadlines() == expected
@@ -254,6 +312,7 @@ def test_clock_after_any_events_agrees_with_the_engine(
         pauses=pauses,
         paused_since=since,
         resolved_at=resolved,
+        reopened_at=reopened,
     )
     assert rebuilt.deadlines() == clock.deadlines()
     assert rebuilt.running() == clock.running()

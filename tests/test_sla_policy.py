@@ -32,11 +32,23 @@ def test_default_policy_matches_the_handbook() -> None:
     assert p.timezone == "America/New_York"
     assert p.tz.key == "America/New_York"
     assert p.source.endswith("sla.toml")
+    # status updates pause while waiting on the customer (README "Status updates and waiting")
     assert p.priorities["critical"] == PriorityTarget(
-        "critical", 1, "calendar", 2 * H, 1 * H, 8 * H, update_warning=15 * 60
+        "critical",
+        1,
+        "calendar",
+        2 * H,
+        1 * H,
+        8 * H,
+        update_warning=15 * 60,
+        status_update_pauses=True,
     )
-    assert p.priorities["urgent"] == PriorityTarget("urgent", 2, "business", 4 * H, 9 * H, 45 * H)
-    assert p.priorities["minor"] == PriorityTarget("minor", 3, "business", 8 * H, 45 * H, 45 * H)
+    assert p.priorities["urgent"] == PriorityTarget(
+        "urgent", 2, "business", 4 * H, 9 * H, 45 * H, status_update_pauses=True
+    )
+    assert p.priorities["minor"] == PriorityTarget(
+        "minor", 3, "business", 8 * H, 45 * H, 45 * H, status_update_pauses=True
+    )
     assert p.calendar.weekly[:5] == (((540, 1080),),) * 5
     assert p.calendar.weekly[5:] == ((), ())
     assert p.holiday_name(date(2026, 11, 26)) == "Thanksgiving Day"
@@ -333,8 +345,11 @@ def test_shipped_policy_options() -> None:
     p = load_default_policy()
     assert p.alert_thresholds == (0.5, 0.8, 1.0)
     assert p.priorities["critical"].update_warning == 15 * 60  # "15 minutes before each hourly"
-    assert [t.status_update_pauses for t in p.priorities.values()] == [False, False, False]
+    # the handbook's updates are owed while the desk works, not while it waits (README)
+    assert [t.status_update_pauses for t in p.priorities.values()] == [True, True, True]
     ent = load_policy_named("enterprise-plus")
+    # the contract keeps the cadence running while waiting (the option left out)
+    assert [t.status_update_pauses for t in ent.priorities.values()] == [False, False, False]
     assert ent.alert_thresholds == DEFAULT_ALERT_THRESHOLDS
 
 

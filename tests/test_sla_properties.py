@@ -181,19 +181,31 @@ def test_deadlines_of_many_tickets_are_consistent() -> None:
         d = compute_deadlines(P, prio, opened, pauses=pauses, first_response_at=opened)
         assert P.elapsed(prio, opened, d.first_response_due) == target.first_response
         assert d.next_update_due is not None
-        assert P.elapsed(prio, opened, d.next_update_due) == target.status_update
+
+        def merged_until(
+            end: datetime, pauses: list = pauses, opened: datetime = opened
+        ) -> list[list[datetime]]:
+            merged: list[list[datetime]] = []
+            for s, e in sorted(pauses):
+                s = max(s, opened)
+                e = min(e, end)
+                if e <= s:
+                    continue
+                if merged and s <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], e)
+                else:
+                    merged.append([s, e])
+            return merged
+
+        # the update cadence: the default policy pauses it like the resolution
+        # (status_update_pauses = true), so the same count holds for both
+        upd_paused = 0
+        if target.status_update_pauses:
+            upd_paused = sum(P.elapsed(prio, s, e) for s, e in merged_until(d.next_update_due))
+        assert P.elapsed(prio, opened, d.next_update_due) - upd_paused == target.status_update
         # time counted on the clock, minus the clock time inside (merged) pauses
         counted = P.elapsed(prio, opened, d.resolution_due)
-        merged: list[list[datetime]] = []
-        for s, e in sorted(pauses):
-            s = max(s, opened)
-            e = min(e, d.resolution_due)
-            if e <= s:
-                continue
-            if merged and s <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
-            else:
-                merged.append([s, e])
+        merged = merged_until(d.resolution_due)
         paused = sum(P.elapsed(prio, s, e) for s, e in merged)
         assert counted - paused == target.resolution
         # and it is the earliest such instant: one second earlier is not enough

@@ -184,13 +184,16 @@ def test_waiting_ticket_without_a_running_clock_goes_last(db_url: str) -> None:
         d.reply(a, "hi")
         assert raw(d, a).sla_metric == "next_update"
         d.set_status(a, "pending")
-        # the plain update cadence keeps running while waiting on the customer
+        # the default policy pauses the update cadence while waiting on the customer, as
+        # it pauses the resolution: no clock runs, so the waiting ticket goes last
         t = raw(d, a)
-        assert (t.sla_metric, t.sla_clock, t.next_due) == (
-            "next_update",
-            "calendar",
-            t.next_update_due,
+        assert (t.sla_metric, t.sla_clock, t.next_update_due, t.resolution_due) == (
+            "",
+            "",
+            None,
+            None,
         )
+        assert d.queue_ids(QueueQuery(view="all"), FIXED_NOW) == [raw(d, b).id, t.id]
         d.resolve(a, "fixed")
         t = raw(d, a)
         assert (t.sla_metric, t.sla_clock) == ("", "")
@@ -257,6 +260,93 @@ def test_cycle_rows_follow_replies_pauses_priority_and_resolution(db_url: str) -
                 )
             ).all()
         assert {(r.metric, r.cycle) for r in due_soon} == {("resolution", 2), ("next_update", 3)}
+    finally:
+        d.engine.dispose()
+
+
+def test_a_reopened_ticket_starts_a_fresh_update_cycle(db_url: str) -> None:
+    """Reopening does not show the update overdue at once: the cadence stopped at the
+    resolution and a fresh cycle starts at the reopening (stored ``reopened_at``), in the
+    stored columns, the running deadline, the timers and the per-cycle rows; a policy
+    recompute and a rebuilt clock keep it."""
+    clock = Clock(FIXED_NOW)
+    d = open_desk(db_url, clock)
+    try:
+        key = new_ticket(d, "critical")
+        clock.advance(minutes=10)
+        d.reply(key, "Looking into it.")
+        clock.advance(minutes=40)
+        d.resolve(key, "fixed")
+        reopened = clock.advance(hours=5)  # the old cycle ran out while resolved
+        d.set_status(key, "open")
+        t = raw(d, key)
+        assert t.reopened_at == reopened
+        assert t.next_update_due == reopened + timedelta(hours=1)
+        assert (t.sla_metric, t.next_due) == ("next_update", reopened + timedelta(hours=1))
+        upd = {x.name: x for x in d.ticket_detail(key).timers(clock())}["next_update"]
+        assert upd.state == "running" and upd.seconds == 3600
+        by = {(r.metric, r.cycle): r for r in cycles(d, key)}
+        assert by[("next_update", 1)].met_at is not None  # stopped at the resolution
+        fresh = by[("next_update", 2)]
+        assert (fresh.started_at, fresh.due_at, fresh.stopped_at) == (
+            reopened,
+            reopened + timedelta(hours=1),
+            None,
+        )
+        # a reply after the reopening starts the next cycle as always
+        clock.advance(minutes=20)
+        d.reply(key, "Back on it.")
+        assert raw(d, key).next_update_due == clock() + timedelta(hours=1)
+        # the pausable cadence (the default policy) pauses while waiting, from that cycle
+        d.set_status(key, "pending")
+        clock.advance(minutes=5)
+        d.set_status(key, "open")
+        assert raw(d, key).next_update_due == reopened + timedelta(minutes=80 + 5)
+    finally:
+        d.engine.dispose()
+    # a recompute (sla apply of the policy in force, as the administrator) keeps the
+    # reopening's cycle: nothing moves
+    admin = Desk.open(Settings(db_url=db_url), clock=clock)
+    try:
+        report = admin.apply_policy(ROOT / "data" / "sla.toml")
+        assert report.recomputed == 1 and report.deadlines_moved == 0
+        assert raw(admin, key).next_update_due == reopened + timedelta(minutes=85)
+    finally:
+        admin.engine.dispose()
+
+
+def test_a_paused_timer_that_fell_due_says_overdue_in_the_cli() -> None:
+    """``ticket show`` of a ticket that breached its resolution and then waits on the
+    customer: 'paused, overdue 15m 28s', never 'paused, 15m 28s left'."""
+    from agent_console.views import TimerState
+
+    late = TimerState("resolution", "Resolution", None, "paused", seconds=-928)
+    assert late.text == "paused, overdue 15m 28s"
+    early = TimerState("resolution", "Resolution", None, "paused", seconds=928)
+    assert early.text == "paused, 15m 28s left"
+
+
+def test_a_waiting_ticket_shows_the_update_time_left_when_it_resumes(db_url: str) -> None:
+    """The default policy pauses the update cadence while waiting: the ticket screen's
+    timer says how much of the cycle is left when it resumes (as for the resolution)."""
+    from agent_console.widgets.ticket_format import timer_text
+
+    clock = Clock(FIXED_NOW)
+    d = open_desk(db_url, clock)
+    try:
+        key = new_ticket(d, "critical")
+        d.reply(key, "Can you send the logs?")
+        clock.advance(minutes=20)
+        preview = d.preview_status(key, "pending").text
+        assert preview.startswith("Pending stops the resolution clock: 7h 40m left")
+        assert preview.endswith("The status-update clock stops too (40m 00s left).")
+        d.set_status(key, "pending")
+        clock.advance(hours=3)
+        detail = d.ticket_detail(key)
+        upd = {t.name: t for t in detail.timers(clock())}["next_update"]
+        assert (upd.state, upd.seconds) == ("paused", 40 * 60)
+        text = timer_text(upd, detail, UTC, clock()).plain
+        assert "paused" in text and "40m 00s left when it resumes" in text
     finally:
         d.engine.dispose()
 

@@ -189,9 +189,9 @@ def test_pending_stops_resolution_clock_and_resumes_with_time_left(
         == 7 * 3600
     )
     assert d.timers(clock())[2].state == "paused"
-    # the queue no longer counts a waiting ticket's resolution; the update cadence keeps
-    # running while waiting (status_update_pauses is off), so it is the running deadline
-    assert t.sla_metric == "next_update" and t.next_due == t.next_update_due
+    # the queue no longer counts a waiting ticket's resolution, nor its update cadence
+    # (the default policy sets status_update_pauses): no deadline runs while waiting
+    assert t.sla_metric == "" and t.next_update_due is None
     assert t.next_due != due0
     # two hours waiting on the customer are not counted
     resumed = clock.advance(hours=2)

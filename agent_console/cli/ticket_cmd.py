@@ -147,7 +147,7 @@ def register_workflow(tsub: argparse._SubParsersAction) -> None:
     esc.add_argument("--note", required=True, help="what was found, what was tried")
     esc.set_defaults(func=cmd_escalate)
 
-    st = tsub.add_parser("status", help="change status (pending stops the resolution clock)")
+    st = tsub.add_parser("status", help="change status (pending stops the resolution clock and, where the policy pauses it, the update cadence)")
     st.add_argument("key", metavar="KEY")
     acting(st)
     st.add_argument("--to", required=True, help="open, pending, on_hold, resolved or closed")

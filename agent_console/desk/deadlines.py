@@ -60,6 +60,7 @@ def clock_of(ticket: Ticket, policy: Policy) -> TicketClock:
         paused_since=ticket.paused_since,
         resolved_at=ticket.resolved_at,
         status=ticket.status,
+        reopened_at=ticket.reopened_at,
     )
 
 
@@ -95,6 +96,7 @@ def deadline_columns(
     pauses: Iterable[tuple[datetime, datetime]] = (),
     paused_since: datetime | None = None,
     resolved_at: datetime | None = None,
+    reopened_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The stored deadline columns of a ticket from its facts, for rows about to be bulk
     inserted or updated (seeding, imports, recomputing). Same shape as
@@ -109,6 +111,7 @@ def deadline_columns(
         paused_since=paused_since,
         resolved_at=resolved_at,
         status=status,
+        reopened_at=reopened_at,
     )
     return clock_columns(clock)
 
@@ -129,6 +132,7 @@ def write_clock(ticket: Ticket, clock: TicketClock) -> None:
     ticket.last_public_update_at = clock.last_update_at
     ticket.paused_since = clock.paused_since_at
     ticket.resolved_at = clock.resolved_at_dt
+    ticket.reopened_at = clock.reopened_at
     ticket.sla_pauses = pause_pairs(clock.pause_list)
     for name, value in clock_columns(clock).items():
         setattr(ticket, name, value)

@@ -272,7 +272,7 @@ def quote_ident(name: str) -> str:
 READ_ONLY_TABLES = ("agent", "alembic_version", "schema_version")
 #: append-only tables: agents add rows, never change or delete them. A stored policy
 #: version is history too; only leads add one (the trigger ``ac_leads_only``, revision
-#: 0012_teamfix, which also keeps the on-call rota and overrides to leads)
+#: 0012, which also keeps the on-call rota and overrides to leads)
 APPEND_ONLY_TABLES = ("ticket_event", "message", "sla_policy_version")
 
 

@@ -303,6 +303,7 @@ _EXISTING_COLUMNS = (
     "first_response_at",
     "last_public_update_at",
     "paused_since",
+    "reopened_at",
     "sla_pauses",
     "first_response_due",
     "next_update_due",
@@ -324,6 +325,7 @@ def _deadline_columns(policy: Policy, priority: str, facts: Any) -> dict[str, An
         first_response_at=facts.first_response_at,
         last_public_update_at=facts.last_public_update_at,
         paused_since=facts.paused_since,
+        reopened_at=facts.reopened_at,
     )
 
 

@@ -201,7 +201,7 @@ class PolicyApplyMixin(DeskCore):
         (the agent this connection acts as: ``--agent LEAD``, or on PostgreSQL the lead's
         own role, or a SQLite user mapped with ``--os-user``; desk/identity.py) or the
         administrator without ``--agent`` (the database owner / the SQLite file's owner).
-        On PostgreSQL the trigger ``ac_leads_only`` (revision 0012_teamfix) refuses any
+        On PostgreSQL the trigger ``ac_leads_only`` (revision 0012) refuses any
         other role's write to the stored policies: the same rule in the database."""
         ident = self.identity
         if self.settings.agent or not ident.admin:
@@ -289,6 +289,7 @@ class PolicyApplyMixin(DeskCore):
                 pauses=parse_pauses(r["sla_pauses"] or ()),
                 paused_since=r["paused_since"],
                 resolved_at=r["resolved_at"],
+                reopened_at=r["reopened_at"],
             )
             report.recomputed += 1
             changed = {k: v for k, v in new.items() if r[k] != v}
@@ -328,6 +329,7 @@ _FACT_COLUMNS = (
     "last_public_update_at",
     "paused_since",
     "resolved_at",
+    "reopened_at",
     "sla_pauses",
 )
 

@@ -56,8 +56,8 @@ class TicketReadsMixin(DeskCore):
         return clock.explain(now or self.now())
 
     def preview_status(self, key: str, status: str) -> StatusPreview:
-        """What setting ``status`` now would do to the resolution deadline (nothing is
-        written): the ticket clock's :meth:`~agent_console.sla.TicketClock.set_status`
+        """What setting ``status`` now would do to the resolution deadline, and to a
+        pausable update cadence (nothing is written): the ticket clock's :meth:`~agent_console.sla.TicketClock.set_status`
         applied to a copy. The status picker shows it before an agent sets a status."""
         target = parse_status(status)
         now = self.now()
@@ -87,6 +87,9 @@ class TicketReadsMixin(DeskCore):
                 else "It resumes with that time when the ticket leaves pending."
             )
             text = f"Pending stops the resolution clock: {self._left(left)}{was}. {then}"
+            upd_left = after.left_when_paused("next_update")  # a pausable update cadence
+            if upd_left is not None:
+                text += f" The status-update clock stops too ({self._left(upd_left)})."
             return StatusPreview(target.value, current, None, left, text)
         if not target.is_open:
             if cur.is_open:

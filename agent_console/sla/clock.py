@@ -28,7 +28,12 @@ Rules (sources: the support handbooks in ``reference/``, DESIGN.md "SLA semantic
   stops the cycle and starts the next one, due one status-update cadence later. It has no
   deadline before the first public reply (``next_update_due`` is None). It keeps running
   while the ticket waits on the customer unless the priority says
-  ``status_update_pauses = true``; it stops when the ticket is resolved.
+  ``status_update_pauses = true`` (the default policy does, for every priority); it stops
+  when the ticket is resolved, and **reopening** starts a fresh cycle at the reopening
+  (the ``reopened`` fact): the cycle starts at the latest of the first public reply, the
+  last public update and the last reopening. (Resuming the cycle that stopped at the
+  resolution would show a reopened ticket overdue at once whenever the cadence ran out
+  while it was resolved; a resolved ticket owes no updates.)
 - Resolution: from the opening to the resolution, stopped while the ticket waits on the
   customer (``pending``) and resumed with the time that was left. **Reopening** a resolved
   ticket resumes it too, and the time the ticket spent resolved counts as paused: it is
@@ -216,6 +221,8 @@ class _ClockFacts(NamedTuple):
     paused_since: float | None
     resolved_at: float | None
     is_open: bool
+    #: epoch seconds of the last reopening (resolved -> open), None if never reopened
+    reopened: float | None
     #: due instants (epoch seconds, None: not started / paused), in ``specs`` order
     dues: tuple[float | None, ...]
 
@@ -229,9 +236,11 @@ def _dues(
     last: float | None,
     pauses: tuple[tuple[float, float], ...],
     waiting: bool,
+    reopened: float | None = None,
 ) -> tuple[float | None, ...]:
     """Due instants of every metric: a metric starts at the opening or at the first
-    public reply (a cyclic one at the last public update), runs its target on the
+    public reply (a cyclic one at the latest of the last public update and the last
+    reopening), runs its target on the
     priority's clock, and a pausable one skips the closed pauses and has no due instant
     while waiting. The hot path of every writer: plain locals over the cached plan."""
     out: list[float | None] = []
@@ -241,10 +250,13 @@ def _dues(
         elif first is None:
             out.append(None)
             continue
-        elif cyclic and last is not None and last > first:
-            start = last
         else:
             start = first
+            if cyclic:
+                if last is not None and last > start:
+                    start = last
+                if reopened is not None and reopened > start:
+                    start = reopened
         if not pausable or not (waiting or pauses):
             out.append(policy.add_epoch(target, start, seconds))
         elif waiting:
@@ -258,8 +270,8 @@ class TicketClock(_ClockFacts):
     """An immutable ticket clock (see the module docstring for the rules).
 
     Build it with :meth:`of` (from datetimes) or ``TicketClock(policy, target, opened,
-    first_reply, last_update, pauses, paused_since, resolved_at, is_open)`` (epoch
-    seconds, pauses merged). Raises ``ValueError`` for naive instants or a pause ending
+    first_reply, last_update, pauses, paused_since, resolved_at, is_open, reopened)``
+    (epoch seconds, pauses merged; ``reopened`` optional). Raises ``ValueError`` for naive instants or a pause ending
     before it starts, :class:`~agent_console.sla.range.OutOfRange` outside 1900–2199,
     :class:`~agent_console.sla.errors.PolicyError` for an unknown priority."""
 
@@ -276,6 +288,7 @@ class TicketClock(_ClockFacts):
         paused_since: float | None,
         resolved_at: float | None,
         is_open: bool,
+        reopened: float | None = None,
     ) -> TicketClock:
         specs, steps = _plan(target)
         dues = _dues(
@@ -287,6 +300,7 @@ class TicketClock(_ClockFacts):
             last_update,
             pauses,
             paused_since is not None,
+            reopened,
         )
         return tuple.__new__(
             cls,
@@ -302,6 +316,7 @@ class TicketClock(_ClockFacts):
                 paused_since,
                 resolved_at,
                 is_open,
+                reopened,
                 dues,
             ),
         )
@@ -326,10 +341,12 @@ class TicketClock(_ClockFacts):
         paused_since: datetime | None = None,
         resolved_at: datetime | None = None,
         status: str | None = None,
+        reopened_at: datetime | None = None,
     ) -> TicketClock:
         """A clock from a ticket's facts. ``status`` (optional) decides whether the ticket
         is open (``resolved``/``closed``: not); without it, a ticket with ``resolved_at``
-        is finished. ``pending`` without ``paused_since`` is not paused (the facts rule)."""
+        is finished. ``pending`` without ``paused_since`` is not paused (the facts rule).
+        ``reopened_at``: the last reopening (a fresh update cycle starts there)."""
         target = policy.target(priority)
         if opened is None:
             raise ValueError("opened is required")
@@ -349,6 +366,7 @@ class TicketClock(_ClockFacts):
             None if paused_since is None else _ts(paused_since, "paused since"),
             None if resolved_at is None else _ts(resolved_at, "resolved at"),
             is_open,
+            None if reopened_at is None else _ts(reopened_at, "reopened at"),
         )
 
     def _with(self, **changes: object) -> TicketClock:
@@ -362,6 +380,7 @@ class TicketClock(_ClockFacts):
             "paused_since": self.paused_since,
             "resolved_at": self.resolved_at,
             "is_open": self.is_open,
+            "reopened": self.reopened,
         }
         facts.update(changes)
         return TicketClock(**facts)  # type: ignore[arg-type]
@@ -386,6 +405,10 @@ class TicketClock(_ClockFacts):
     @property
     def resolved_at_dt(self) -> datetime | None:
         return None if self.resolved_at is None else _utc(self.resolved_at)
+
+    @property
+    def reopened_at(self) -> datetime | None:
+        return None if self.reopened is None else _utc(self.reopened)
 
     @property
     def pause_list(self) -> list[tuple[datetime, datetime]]:
@@ -419,8 +442,8 @@ class TicketClock(_ClockFacts):
             return self.opened
         if self.first_reply is None:
             return None
-        if spec.cyclic and self.last_update is not None:
-            return max(self.last_update, self.first_reply)
+        if spec.cyclic:
+            return max(self.first_reply, self.last_update or 0.0, self.reopened or 0.0)
         return self.first_reply
 
     def dues_epoch(self) -> tuple[float | None, ...]:
@@ -634,7 +657,7 @@ class TicketClock(_ClockFacts):
         metrics; leaving it resumes them; ``resolved`` stops every metric (a pause still
         open is closed at ``at``); ``closed`` keeps the record; reopening a resolved ticket
         (any open status) resumes the resolution clock, the time spent resolved counted
-        as paused."""
+        as paused, and starts a fresh update cycle at ``at``."""
         status = status.strip().lower()
         t = _ts(at, "status change")
         assert t is not None
@@ -645,6 +668,7 @@ class TicketClock(_ClockFacts):
                     pauses=clock._add_pause(clock.resolved_at, t),
                     resolved_at=None,
                     is_open=True,
+                    reopened=t,
                 )
             elif not clock.is_open:
                 clock = clock._with(is_open=True)

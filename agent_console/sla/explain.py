@@ -349,6 +349,8 @@ def explain_clock(clock: TicketClock, now: datetime | None = None) -> Explanatio
             t_base, origin = clock.last_update, "last public update"
         else:
             t_base, origin = clock.first_reply, "first response"
+        if clock.reopened is not None and clock.reopened > t_base:
+            t_base, origin = clock.reopened, "reopening"
         upd_due = clock.due("next_update")
         idle = None
         if resolved is not None:

@@ -192,6 +192,9 @@ class Ticket(SQLModel, table=True):
     first_response_at: datetime | None = utc_column()
     last_public_update_at: datetime | None = utc_column()
     resolved_at: datetime | None = utc_column()
+    #: the last reopening (resolved -> open): a fresh status-update cycle starts there
+    #: (sla/clock.py; revision 0013)
+    reopened_at: datetime | None = utc_column()
     updated_at: datetime = utc_column(nullable=False)
 
     # SLA: deadlines stored when something moves them (DESIGN.md); the UI tick only formats

@@ -84,6 +84,10 @@ def timer_text(timer: TimerState, detail: TicketDetail, zone: tzinfo, now: datet
                 out.append(f"\n{what} when it resumes", style="dim")
         else:
             out.append("⏸ paused (waiting on customer)", style=STATE_STYLE["paused"])
+            if timer.seconds is not None:  # a pausable update cadence: what is left
+                left = format_duration(timer.seconds)
+                what = f"overdue {left}" if timer.seconds < 0 else f"{left} left"
+                out.append(f"\n{what} when it resumes", style="dim")
         return out
     if timer.state == "idle" or timer.due is None:
         if timer.name == "next_update" and detail.is_open:

@@ -10,7 +10,7 @@ hold INSERT on ``sla_policy_version`` (``agent-console agent grant``: a lead's a
 a version) but never UPDATE or DELETE: a stored version is history. SQLite: nothing (the
 desk's rules, one machine).
 
-Revision ID: 0012_teamfix
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-29
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0012_teamfix"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
