@@ -315,7 +315,7 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
         case "imported":
             return "ticket imported"
         case "replied":
-            return f"{actor} replied to the customer"
+            return f"{actor} replied to the customer" + (" by mail" if d.get("mail") else "")
         case "noted":
             return f"{actor} added an internal note"
         case "status":

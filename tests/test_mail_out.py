@@ -298,3 +298,48 @@ def test_settings(tmp_path) -> None:
     st = resolve_settings(env={"AGENT_CONSOLE_CONFIG": str(cfg)})
     assert st.smtp_password == "pw-from-file" and st.receipts_per_hour == 5
     assert st.mail_retry_after == 10 and st.mail_give_up_after == 7200
+
+
+# ------------------------------------------------------------------ the watcher sends mail
+def test_watch_sends_mail(sqlite_url: str, smtp_server: SmtpServer) -> None:
+    import io
+    import threading
+
+    from agent_console.cli.watch_cmd import Watcher
+
+    desk = mail_desk(sqlite_url, smtp_server)
+    t = mail_ticket(desk)
+    desk.reply(t.key, "first", agent="alice")
+    out = io.StringIO()
+    Watcher(desk, poll=0.05, out=out).run(once=True)
+    assert len(smtp_server.wait_for(1)) == 1
+    assert "sent mail reply" in out.getvalue()
+    # the long-running watcher: a reply queued while it runs goes out within a poll or two
+    watcher = Watcher(desk, poll=0.05, out=io.StringIO())
+    runner = threading.Thread(target=watcher.run)
+    runner.start()
+    try:
+        desk.reply(t.key, "second", agent="alice")
+        got = smtp_server.wait_for(2, timeout=5)
+    finally:
+        watcher.stop.set()
+        runner.join(5)
+    assert [m.message.get_content().splitlines()[0] for m in got] == ["first", "second"]
+
+
+def test_cli_reply_and_mail_options(
+    sqlite_url: str, smtp_server: SmtpServer, capsys, monkeypatch
+) -> None:
+    from agent_console.cli import main
+
+    desk = mail_desk(sqlite_url, None)
+    t = mail_ticket(desk)
+    desk.engine.dispose()
+    monkeypatch.setenv("AGENT_CONSOLE_SMTP_PASSWORD", "not-used-here")
+    args = ["--db", sqlite_url, "--smtp", smtp_server.url, "--mail-from", "help@desk.example"]
+    assert main([*args, "ticket", "reply", t.key, "--agent", "alice", "--body", "Done."]) == 0
+    assert main([*args, "watch", "--once"]) == 0
+    (got,) = smtp_server.wait_for(1)
+    assert got.mail_from == "help@desk.example"
+    printed = capsys.readouterr()
+    assert "channels: mail" in printed.out and "not-used-here" not in printed.out + printed.err

@@ -44,6 +44,8 @@ class CliContext:
                 timezone=args.timezone,
                 at=at,
                 webhook=getattr(args, "webhook", None),
+                smtp=getattr(args, "smtp", None),
+                mail_from=getattr(args, "mail_from", None),
             )
         )
 
