@@ -77,6 +77,9 @@ class MessageView:
     author_handle: str | None  # None for the customer
     author_tier: int | None  # None for the customer
     pinned: bool = False
+    #: a public message mailed to the customer (issue 14): "queued", "retrying", "sent" or
+    #: "not delivered" (refused or bounced: the history says why); None = not mailed
+    mail: str | None = None
 
     @property
     def from_customer(self) -> bool:
@@ -92,6 +95,7 @@ class MessageView:
             "at": iso(self.created_at),
             "pinned": self.pinned,
             "body": self.body,
+            **({"mail": self.mail} if self.mail else {}),
         }
 
 

@@ -343,3 +343,28 @@ def test_cli_reply_and_mail_options(
     assert got.mail_from == "help@desk.example"
     printed = capsys.readouterr()
     assert "channels: mail" in printed.out and "not-used-here" not in printed.out + printed.err
+
+
+def test_mail_state_on_the_thread(sqlite_url: str, smtp_server: SmtpServer) -> None:
+    desk = mail_desk(sqlite_url, smtp_server)
+    t = mail_ticket(desk)
+    desk.reply(t.key, "one", agent="alice")
+    desk.reply(t.key, "a note", agent="alice", internal=True)
+
+    def states() -> list[str | None]:
+        return [m.mail for m in desk.ticket_detail(t.key).messages]
+
+    # the customer's opening message and the note are not mailed
+    assert states() == [None, "queued", None]
+    smtp_server.refuse(1)
+    desk.send_mail()
+    assert states() == [None, "retrying", None]
+    desk.send_mail(wait=5)
+    assert states() == [None, "sent", None]
+    smtp_server.refuse(1, "554 5.7.1 rejected")
+    desk.reply(t.key, "two", agent="alice")
+    desk.send_mail()
+    assert states() == [None, "sent", None, "not delivered"]
+    history = [e.text for e in desk.ticket_detail(t.key).events]
+    assert any("replied to the customer by mail" in h for h in history)
+    assert any("gave up" in h and "554" in h and "system:mail" in h for h in history), history
