@@ -368,3 +368,50 @@ def test_mail_state_on_the_thread(sqlite_url: str, smtp_server: SmtpServer) -> N
     history = [e.text for e in desk.ticket_detail(t.key).events]
     assert any("replied to the customer by mail" in h for h in history)
     assert any("gave up" in h and "554" in h and "system:mail" in h for h in history), history
+
+
+# ------------------------------------------------------------------ PostgreSQL, two senders
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_two_senders_send_each_mail_once(
+    db: str, request: pytest.FixtureRequest, smtp_server: SmtpServer
+) -> None:
+    import threading
+
+    from agent_console.desk import Desk
+
+    url = request.getfixturevalue("sqlite_url" if db == "sqlite" else "pg_url")
+    desk = mail_desk(url, smtp_server)
+    other = Desk.open(desk.settings)
+    keys = []
+    for i in range(4):
+        t = mail_ticket(desk, message_id=f"in{i}@customer.example", subject=f"case {i}")
+        keys.append(t.key)
+        with desk.write() as s:
+            t = desk.ticket_by_key(s, t.key)
+            assert desk.queue_receipt(
+                s,
+                t,
+                to=f"c{i}@x.example",
+                in_reply_to=f"in{i}@customer.example",
+                references=[f"in{i}@customer.example"],
+                now=desk.now(),
+            )
+        desk.reply(t.key, f"reply {i}", agent="alice")
+        desk.reply(t.key, f"note {i}", agent="alice", internal=True)
+    smtp_server.refuse(2)  # two refusals somewhere: retried by whichever sender
+    threads = [threading.Thread(target=d.send_mail, kwargs={"wait": 5}) for d in (desk, other)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    got = smtp_server.wait_for(8)
+    time.sleep(0.2)
+    got = smtp_server.messages
+    ids = [m.message["Message-ID"] for m in got]
+    assert len(ids) == 8 and len(set(ids)) == 8
+    assert not any("note" in m.message.get_content() for m in got)
+    with desk.read() as s:
+        rows = s.exec(select(OutboxMessage)).all()
+        assert all(r.sent_at is not None for r in rows) and len(rows) == 8
+    other.engine.dispose()
+    desk.engine.dispose()
