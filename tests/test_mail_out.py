@@ -415,3 +415,37 @@ def test_two_senders_send_each_mail_once(
         assert all(r.sent_at is not None for r in rows) and len(rows) == 8
     other.engine.dispose()
     desk.engine.dispose()
+
+
+# ------------------------------------------------------------------ TLS and login
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # smtps: TLS
+@pytest.mark.parametrize("tls", ["starttls", "smtps"])
+def test_tls_and_login(tls: str, tmp_path, sqlite_url: str) -> None:
+    from tests.mail_helpers import self_signed_cert
+
+    cert = self_signed_cert(tmp_path)
+    with SmtpServer(tls=tls, cert=cert, users={"bot": "pa55-word"}) as server:
+        url = server.url.replace("://", "://bot@")
+        desk = mail_desk(
+            sqlite_url, None, smtp_url=url, smtp_password="pa55-word", smtp_ca_file=str(cert[0])
+        )
+        t = mail_ticket(desk)
+        desk.reply(t.key, "over TLS", agent="alice")
+        report = desk.send_mail()
+        assert report.sent, report.lines
+        assert server.logins == ["bot"] and len(server.wait_for(1)) == 1
+        # an untrusted certificate (no CA file) is refused, and says so without the password
+        other = desk.settings.with_(smtp_ca_file=None, smtp_password="pa55-word")
+        from agent_console.desk import Desk
+
+        d2 = Desk.open(other)
+        d2.reply(t.key, "again", agent="alice")
+        r2 = d2.send_mail()
+        assert not r2.sent and any("CERTIFICATE" in line.upper() for line in r2.lines), r2.lines
+        assert not any("pa55-word" in line for line in r2.lines)
+        # a wrong password: refused, retried (the operator fixes the configuration)
+        d3 = Desk.open(desk.settings.with_(smtp_password="wrong"))
+        r3 = d3.send_mail()
+        assert not r3.sent and any("refused the login" in line for line in r3.lines), r3.lines
+        for d in (desk, d2, d3):
+            d.engine.dispose()
