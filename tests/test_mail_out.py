@@ -367,6 +367,7 @@ def test_mail_state_on_the_thread(sqlite_url: str, smtp_server: SmtpServer) -> N
     assert states() == [None, "sent", None, "not delivered"]
     history = [e.text for e in desk.ticket_detail(t.key).events]
     assert any("replied to the customer by mail" in h for h in history)
+    assert any("mail to jane@customer.example sent (the reply)" in h for h in history)
     assert any("gave up" in h and "554" in h and "system:mail" in h for h in history), history
 
 
