@@ -93,7 +93,8 @@ def test_receipt_queued_and_sent_threaded(sqlite_url: str, smtp_server: SmtpServ
     assert f"[{t.key}]" in m["Subject"]
     assert m["Auto-Submitted"] == "auto-replied"
     assert m["From"].addresses[0].addr_spec == "support@desk.example"
-    body = m.get_content()
+    body = " ".join(m.get_content().split())
+    assert m["Content-Transfer-Encoding"] == "7bit"  # short lines, plain text
     # what to expect for an urgent ticket comes from the policy (4 business hours, 45h)
     assert t.key in body and "Priority: urgent" in body
     assert "within 4h 00m of business hours" in body and "45h 00m" in body

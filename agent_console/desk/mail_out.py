@@ -34,6 +34,7 @@ mark_bounced`.
 from __future__ import annotations
 
 import re
+import textwrap
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -352,7 +353,13 @@ class MailOutMixin(OutboxMixin):
             "-- ",
             "This is an automatic message; it was sent once for your request.",
         ]
-        return "\n".join(lines)
+        # short lines: plain 7-bit text in every client (no quoted-printable soft breaks)
+        return "\n".join(
+            textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False)
+            if line and line != "-- "
+            else line
+            for line in lines
+        )
 
     def queue_receipt(
         self,
