@@ -210,7 +210,8 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
             "internal": "INTERNAL",
             "handoff": "HANDOFF",
         }.get(m.kind, m.kind)
-        print(f"--- {label} · {clean(who)} · {at(m.created_at)}")
+        mail = f" · mail {m.mail}" if m.mail else ""  # issue 14: what became of its mail
+        print(f"--- {label} · {clean(who)} · {at(m.created_at)}{mail}")
         for line in visible(m.body).split("\n"):
             print(f"    {line}")
     print()
