@@ -344,6 +344,9 @@ def test_cli_reply_and_mail_options(
     assert got.mail_from == "help@desk.example"
     printed = capsys.readouterr()
     assert "channels: mail" in printed.out and "not-used-here" not in printed.out + printed.err
+    assert main(["--db", sqlite_url, "ticket", "show", t.key]) == 0
+    shown = capsys.readouterr().out
+    assert "· mail sent" in shown and "mail to jane@customer.example sent (the reply)" in shown
 
 
 def test_mail_state_on_the_thread(sqlite_url: str, smtp_server: SmtpServer) -> None:
