@@ -7,8 +7,8 @@ with a throwaway configuration on a free high port of 127.0.0.1 (issue 14).
 - The whole tree (configuration, run dir, mail) lives in a fresh ``/tmp/ac-dovecot-*``
   directory, mode 0755 — never under pytest's ``/tmp/pytest-of-root`` (mode 0700), which the
   mail user (``nobody``) could not search.
-- Every test gets its own user (``server.new_user()``): a fresh, empty mailbox; the
-  passwd-file is re-read by Dovecot on change.
+- Every test gets its own user (``server.new_user()``): a fresh, empty mailbox (a static
+  passdb: every user name logs in with ``PASSWORD``).
 - The system's own Dovecot instance is never started or touched.
 
 Skips when ``dovecot`` is not installed, unless ``AGENT_CONSOLE_REQUIRE_IMAP=1`` (CI).
@@ -58,13 +58,12 @@ first_valid_uid = 1
 mail_location = maildir:~/Maildir
 mail_fsync = never
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/passwd
+  driver = static
+  args = password={password}
 }}
 userdb {{
-  driver = passwd-file
-  args = username_format=%u {d}/passwd
-  default_fields = uid=nobody gid=nogroup home={d}/mail/%u
+  driver = static
+  args = uid=nobody gid=nogroup home={d}/mail/%u
 }}
 service imap-login {{
   inet_listener imap {{
@@ -108,21 +107,39 @@ class DovecotServer:
         for sub in ("run", "state", "mail"):
             (d / sub).mkdir(mode=0o755)
         shutil.chown(d / "mail", "nobody", "nogroup")
-        (d / "passwd").write_text("")
         ssl_lines = ""
         if self.tls:
             cert, key = d / "cert.pem", d / "key.pem"
             subprocess.run(
-                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                 "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                 "-keyout", str(key), "-out", str(cert)],
-                check=True, capture_output=True,
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout",
+                    str(key),
+                    "-out",
+                    str(cert),
+                ],
+                check=True,
+                capture_output=True,
             )
             self.ca_file = cert
             ssl_lines = f"ssl_cert = <{cert}\nssl_key = <{key}\n"
         (d / "dovecot.conf").write_text(
             _CONF.format(
-                d=d, tag=uuid.uuid4().hex[:8], ssl="required" if self.tls else "no",
+                d=d,
+                tag=uuid.uuid4().hex[:8],
+                password=PASSWORD,
+                ssl="required" if self.tls else "no",
                 ssl_lines=ssl_lines,
                 imap_port=0 if self.tls else self.port,
                 imaps_port=self.port if self.tls else 0,
@@ -130,7 +147,8 @@ class DovecotServer:
         )
         self._proc = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(d / "dovecot.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -159,11 +177,9 @@ class DovecotServer:
 
     # ------------------------------------------------------------------ users / mail
     def new_user(self) -> str:
-        """A fresh user with an empty INBOX (password ``PASSWORD``)."""
-        user = f"u{uuid.uuid4().hex[:10]}"
-        with open(self.dir / "passwd", "a") as fh:
-            fh.write(f"{user}:{{PLAIN}}{PASSWORD}::::::\n")
-        return user
+        """A fresh user with an empty INBOX (password ``PASSWORD``; the static passdb
+        takes any user name, so nothing needs reloading)."""
+        return f"u{uuid.uuid4().hex[:10]}"
 
     def url(self, user: str, mailbox: str = "INBOX") -> str:
         scheme = "imaps" if self.tls else "imap"
@@ -178,8 +194,13 @@ class DovecotServer:
         c.login(user, PASSWORD)
         return c
 
-    def append(self, user: str, message: bytes | str | EmailMessage,
-               when: datetime | None = None, mailbox: str = "INBOX") -> None:
+    def append(
+        self,
+        user: str,
+        message: bytes | str | EmailMessage,
+        when: datetime | None = None,
+        mailbox: str = "INBOX",
+    ) -> None:
         raw = message.as_bytes() if isinstance(message, EmailMessage) else message
         if isinstance(raw, str):
             raw = raw.encode()

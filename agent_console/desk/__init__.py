@@ -10,6 +10,7 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.mail_in import MailInMixin
 from agent_console.desk.metrics import MetricsMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.presence import PresenceMixin, Viewer
@@ -23,6 +24,7 @@ class Desk(
     AlertsMixin,
     SeedMixin,
     ImportMixin,
+    MailInMixin,
     TicketsMixin,
     AgentsMixin,
     FeedMixin,
