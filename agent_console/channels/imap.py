@@ -52,10 +52,14 @@ def parse_imap_url(url: str) -> ImapTarget:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise ValueError("not a URL; use imap://user@host:port/MAILBOX or imaps://…") from None
+        raise ValueError(
+            "not a URL; use imap://user@host:143/INBOX or imaps://user@host:993/INBOX"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in ("imap", "imaps") or not parts.hostname:
-        raise ValueError("use imap://user@host:port/MAILBOX (STARTTLS) or imaps://… (TLS)")
+        raise ValueError(
+            "use imap://user@host:143/INBOX (STARTTLS) or imaps://user@host:993/INBOX (TLS)"
+        )
     if parts.password:
         raise ValueError(
             "no password in the URL; put it in AGENT_CONSOLE_IMAP_PASSWORD "
