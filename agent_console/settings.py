@@ -31,6 +31,11 @@ ENV_SLACK = "AGENT_CONSOLE_SLACK_WEBHOOK_URL"
 ENV_PAGERDUTY_KEY = "AGENT_CONSOLE_PAGERDUTY_ROUTING_KEY"
 ENV_PAGERDUTY_URL = "AGENT_CONSOLE_PAGERDUTY_URL"
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+# outbound mail (issue 14): the SMTP server, our address; the password never on argv
+ENV_SMTP = "AGENT_CONSOLE_SMTP"
+ENV_SMTP_PASSWORD = "AGENT_CONSOLE_SMTP_PASSWORD"
+ENV_SMTP_CA_FILE = "AGENT_CONSOLE_SMTP_CA_FILE"
+ENV_MAIL_FROM = "AGENT_CONSOLE_MAIL_FROM"
 
 #: config-file keys holding durations ("15m", "90s"), and their Settings field
 _DURATION_KEYS = {
@@ -40,6 +45,9 @@ _DURATION_KEYS = {
     "imap_timeout": "imap_timeout",
     "webhook_give_up_after": "webhook_give_up_after",
     "webhook_timeout": "webhook_timeout",
+    "mail_retry_after": "mail_retry_after",
+    "mail_give_up_after": "mail_give_up_after",
+    "smtp_timeout": "smtp_timeout",
 }
 
 #: config-file keys holding true/false, and their Settings field (``bell = false``: no
@@ -53,6 +61,8 @@ DEFAULT_MAX_BODY_CHARS = 1_000_000
 DEFAULT_FOLD_BODY_CHARS = 20_000
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 2**20
 SIZE_LIMITS = ("max_body_chars", "fold_body_chars", "max_attachment_bytes")
+#: config-file keys holding a whole number >= 0 (outbound mail, issue 14)
+_COUNT_KEYS = {"receipts_per_hour": "receipts_per_hour"}
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,25 @@ class Settings:
     fold_body_chars: int = DEFAULT_FOLD_BODY_CHARS
     #: an attachment larger than this (bytes) is refused
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    #: outbound mail (issue 14): ``smtp://host:port`` (STARTTLS when offered) or
+    #: ``smtps://host:port`` (TLS), a user name in the URL; None = this console sends no mail
+    smtp_url: str | None = field(default=None, repr=False)
+    #: the SMTP password (AGENT_CONSOLE_SMTP_PASSWORD / config ``smtp_password``), never argv
+    smtp_password: str | None = field(default=None, repr=False)
+    #: a CA bundle (PEM) trusted for the SMTP server's certificate (self-signed servers)
+    smtp_ca_file: str | None = None
+    #: our address (``support@example.com`` or ``Support <support@example.com>``): From of
+    #: every message we send; messages from it are never answered
+    mail_from: str | None = None
+    #: seconds one SMTP conversation may take (connect, each command)
+    smtp_timeout: float = 30.0
+    #: seconds before the first retry of a refused message; doubles each attempt, at most
+    #: 15 minutes apart
+    mail_retry_after: float = 30.0
+    #: seconds after queueing when a message still refused is given up (marked failed)
+    mail_give_up_after: float = 4 * 3600.0
+    #: automatic receipts to one sender per hour at most (no mail loops); 0 = none
+    receipts_per_hour: int = 3
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -146,6 +175,11 @@ def read_config_file(path: Path) -> dict[str, object]:
         "pagerduty_routing_key",
         "pagerduty_url",
         "bell",
+        "smtp",
+        "smtp_password",
+        "smtp_ca_file",
+        "mail_from",
+        *_COUNT_KEYS,
         *_DURATION_KEYS,
         *SIZE_LIMITS,
     }
@@ -161,6 +195,9 @@ def read_config_file(path: Path) -> dict[str, object]:
         elif key in SIZE_LIMITS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"config file {path}: {key} must be a whole number above 0")
+        elif key in _COUNT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise UserError(f"config file {path}: {key} must be a whole number (0 or more)")
         elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 raise UserError(f"config file {path}: {key} must be true or false")
@@ -201,6 +238,8 @@ def resolve_settings(
     env: Mapping[str, str] | None = None,
     at: datetime | None = None,
     webhook: str | None = None,
+    smtp: str | None = None,
+    mail_from: str | None = None,
 ) -> Settings:
     """Command line over environment over config file over defaults."""
     env = os.environ if env is None else env
@@ -256,7 +295,18 @@ def resolve_settings(
     for what, url in hooks.items():
         if url and not url.lower().startswith(("http://", "https://")):
             raise UserError(f"{what}: a webhook address starts with http:// or https://")
+    smtp_url = pick(smtp, ENV_SMTP, "smtp")
+    if smtp_url:
+        check_smtp_url(smtp_url)
+    sender = pick(mail_from, ENV_MAIL_FROM, "mail_from")
+    if sender:
+        check_mail_from(sender)
     return Settings(
+        smtp_url=smtp_url,
+        smtp_password=pick(None, ENV_SMTP_PASSWORD, "smtp_password"),
+        smtp_ca_file=pick(None, ENV_SMTP_CA_FILE, "smtp_ca_file"),
+        mail_from=sender,
+        **{attr: cfg[key] for key, attr in _COUNT_KEYS.items() if key in cfg},  # type: ignore[arg-type]
         db_url=db_url,
         agent=agent_handle.strip().lower() if agent_handle else None,
         policy=Path(policy_str).expanduser() if policy_str else default_policy_path(),
@@ -296,3 +346,36 @@ def check_zone(name: str) -> ZoneInfo:
         raise UserError(
             f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin"
         ) from None
+
+
+def check_smtp_url(url: str) -> None:
+    """``smtp://[user@]host[:port]`` or ``smtps://…``, or one clear error (the URL itself is
+    never repeated: it may hold a password)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        raise UserError(
+            "--smtp / smtp: not a URL; use smtp://host:port or smtps://host:port"
+        ) from None
+    if parts.scheme.lower() not in ("smtp", "smtps") or not parts.hostname:
+        raise UserError("--smtp / smtp: use smtp://host:port (STARTTLS) or smtps://host:port (TLS)")
+    if parts.password:
+        raise UserError(
+            "--smtp / smtp: no password in the URL; put it in AGENT_CONSOLE_SMTP_PASSWORD "
+            "or the config file (smtp_password = ...)"
+        )
+
+
+def check_mail_from(address: str) -> None:
+    """One address (``support@example.com`` or ``Support <support@example.com>``), or one
+    clear error."""
+    from email.utils import parseaddr
+
+    _name, addr = parseaddr(address)
+    if "\n" in address or "\r" in address or "@" not in addr or " " in addr:
+        raise UserError(
+            f"--mail-from / mail_from: {address!r} is not an address like support@example.com"
+        )

@@ -77,6 +77,9 @@ class MessageView:
     author_handle: str | None  # None for the customer
     author_tier: int | None  # None for the customer
     pinned: bool = False
+    #: a public message mailed to the customer (issue 14): "queued", "retrying", "sent" or
+    #: "not delivered" (refused or bounced: the history says why); None = not mailed
+    mail: str | None = None
 
     @property
     def from_customer(self) -> bool:
@@ -92,6 +95,7 @@ class MessageView:
             "at": iso(self.created_at),
             "pinned": self.pinned,
             "body": self.body,
+            **({"mail": self.mail} if self.mail else {}),
         }
 
 
@@ -351,7 +355,7 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
         case "imported":
             return "ticket imported"
         case "replied":
-            return f"{actor} replied to the customer"
+            return f"{actor} replied to the customer" + (" by mail" if d.get("mail") else "")
         case "noted":
             return f"{actor} added an internal note"
         case "status":

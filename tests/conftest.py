@@ -127,3 +127,14 @@ def pg_desk(pg_url: str) -> Iterator[Desk]:
     d = Desk.open(Settings(db_url=pg_url, now=FIXED_NOW))
     yield d
     d.engine.dispose()
+
+
+# ---------------------------------------------------------------- mail (issue 14)
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 capturing what it accepts; see
+    tests/mail_helpers.py (``refuse(n)``, ``wait_for(n)``, ``url``)."""
+    from tests.mail_helpers import SmtpServer
+
+    with SmtpServer() as server:
+        yield server

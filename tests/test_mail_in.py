@@ -479,15 +479,6 @@ def test_bounce_opens_no_ticket(desk_in: Desk, dovecot, user) -> None:
     assert "5.1.1" in report.lines[0]
 
 
-def test_mail_from_our_own_address_is_ignored(sqlite_url, dovecot, user) -> None:
-    d = mail_desk(sqlite_url, dovecot.url(user))
-    object.__setattr__(d.settings, "mail_from", "Support <support@desk.example>")
-    if not hasattr(d.settings, "mail_from"):
-        pytest.skip("mail_from arrives with mailout")
-    dovecot.append(user, mail(sender="support@desk.example"))
-    assert d.fetch_mail_once().counts == {"ignored": 1}
-
-
 # ---------------------------------------------------------------- connection
 def test_tls_with_a_ca_file(sqlite_url) -> None:
     server = start_dovecot(tls=True)

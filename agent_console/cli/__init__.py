@@ -24,7 +24,7 @@ from agent_console import __version__
 from agent_console.cli.context import CliContext
 from agent_console.errors import UserError
 from agent_console.logs import configure_logging, get_logger
-from agent_console.redact import has_secret, mask_secrets, register_url
+from agent_console.redact import has_secret, mask_secrets, register_secret, register_url
 from agent_console.safe_text import one_line, truncate
 
 ENV_DEBUG = "AGENT_CONSOLE_DEBUG"
@@ -80,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(writes are marked rehearsal, nothing is sent outside)",
     )
     parser.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="outgoing mail server: smtp://[user@]host:port (STARTTLS when offered) or "
+        "smtps://… (env AGENT_CONSOLE_SMTP; password in AGENT_CONSOLE_SMTP_PASSWORD)",
+    )
+    parser.add_argument(
+        "--mail-from",
+        metavar="ADDRESS",
+        help="our address, From of every mail sent (env AGENT_CONSOLE_MAIL_FROM)",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         help=f"show the full traceback of an unexpected error (env {ENV_DEBUG}=1); "
@@ -130,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = CliContext.from_args(args)
         ctx.debug = debug
         register_url(ctx.settings.db_url)
+        register_secret(ctx.settings.smtp_password)
         if args.func is None:
             from agent_console.cli.tui import run_tui
 

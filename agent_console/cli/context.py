@@ -45,6 +45,8 @@ class CliContext:
                 imap=getattr(args, "imap", None),
                 at=at,
                 webhook=getattr(args, "webhook", None),
+                smtp=getattr(args, "smtp", None),
+                mail_from=getattr(args, "mail_from", None),
             )
         )
 

@@ -1,7 +1,7 @@
 """``watch``: the headless watcher — the consoles' alerting without the TUI (issue 10).
 
-One line per alert (fired, escalated, resolved) on stdout; delivery of the outbox in a
-sender thread so a slow webhook never delays the next alert; a clean exit on Ctrl-C and
+One line per alert (fired, escalated, resolved) on stdout; delivery of the outbox (webhooks,
+and mail when ``smtp`` and ``mail_from`` are configured: issue 14) in a sender thread so a slow webhook never delays the next alert; a clean exit on Ctrl-C and
 SIGTERM. Idle cost: it sleeps until the next threshold or escalation instant, bounded by
 ``--poll`` seconds (default 1) to notice ticket changes; an idle poll is a few indexed
 reads and takes no write lock. Under ``--at`` (rehearsal) nothing is sent: each alert
@@ -29,7 +29,9 @@ LEVELS = ("primary", "secondary", "leads")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("watch", help="headless alerting: one line per alert, webhooks")
+    p = sub.add_parser(
+        "watch", help="headless alerting: one line per alert, webhooks; sends queued mail"
+    )
     p.add_argument("--webhook", metavar="URL", help="also POST alerts to this generic webhook")
     p.add_argument(
         "--poll",
@@ -207,7 +209,8 @@ def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _announce(desk: Desk, *, once: bool = False) -> None:
     state = desk.oncall_now()
-    channels = ", ".join(desk.webhook_channels()) or "none"
+    mail = ["mail"] if desk.mail_configured() else []
+    channels = ", ".join([*desk.webhook_channels(), *mail]) or "none"
     mark = " REHEARSAL (nothing is sent)" if desk.rehearsal else ""
     if desk.settings.imap_url and not desk.rehearsal:
         channels += f"; mail from {desk.imap_target().name}"

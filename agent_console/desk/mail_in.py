@@ -32,6 +32,7 @@ from sqlmodel import Session, col, func, select
 
 from agent_console.channels.imap import FetchedMail, ImapError, Mailbox, parse_imap_url
 from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
+from agent_console.desk.mail_out import receipt_refusal
 from agent_console.desk.mail_parse import (
     ParsedMail,
     Unreadable,
@@ -157,15 +158,6 @@ class QuarantineRow:
         d["received_at"] = iso(self.received_at)
         d["retried_at"] = iso(self.retried_at)
         return d
-
-
-def _mail_out():  # type: ignore[no-untyped-def]
-    """mailout's module (receipts, bounces) — None until it is merged."""
-    try:
-        from agent_console.desk import mail_out
-    except ImportError:
-        return None
-    return mail_out
 
 
 def _one_line(text: str, limit: int = 500) -> str:
@@ -487,10 +479,10 @@ class MailInMixin(TicketsMixin):
         mail_actor = self.system_actor(s, "mail")
         if m.is_bounce:
             s.add(record)
-            mark_bounced = getattr(self, "mark_bounced", None)  # mailout (desk/mail_out.py)
             hit = None
             for original in m.bounce_of or []:
-                if mark_bounced is not None and mark_bounced(s, original, m.bounce_reason, now):
+                # mailout's (desk/mail_out.py): the outbox row failed, an event on its ticket
+                if self.mark_bounced(s, original, m.bounce_reason, now):  # type: ignore[attr-defined]
                     hit = original
                     break
             return IngestResult(
@@ -611,6 +603,9 @@ class MailInMixin(TicketsMixin):
             .with_for_update()
             .execution_options(populate_existing=True)
         ).one()
+        # never before what the ticket already holds: the thread stays in order and the
+        # clock moves forward (INTERNALDATE has whole seconds; a reply may be newer)
+        at = max(at, t.updated_at)
         cust = self.customer_for(s, m.sender_email, m.sender_name or None, None)
         s.execute(
             update(Ticket)
@@ -676,12 +671,11 @@ class MailInMixin(TicketsMixin):
             )
 
     def _receipt(self, s: Session, t: Ticket, m: ParsedMail, now: datetime, actor_id: int) -> bool:
-        """Queue the automatic receipt (mailout's loop guard and rate limit decide)."""
-        mail_out = _mail_out()
-        queue_receipt = getattr(self, "queue_receipt", None)
-        if mail_out is None or queue_receipt is None:
+        """Queue the automatic receipt (mailout's loop guard and rate limit decide); none
+        without ``mail_from`` (a receipt comes from our address)."""
+        if not self._our_address():
             return False
-        reason = mail_out.receipt_refusal(m.headers, m.sender_email, self._our_address())
+        reason = receipt_refusal(m.headers, m.sender_email, self._our_address())
         if reason is not None:
             self.log(
                 s,
@@ -693,7 +687,7 @@ class MailInMixin(TicketsMixin):
             )
             return False
         return bool(
-            queue_receipt(
+            self.queue_receipt(  # type: ignore[attr-defined]
                 s,
                 t,
                 to=m.sender_email,

@@ -27,8 +27,10 @@ from agent_console.store.models import (
     Customer,
     KBArticle,
     MailAttachment,
+    MailMessage,
     Message,
     Organization,
+    OutboxMessage,
     Status,
     Ticket,
     TicketArticle,
@@ -198,6 +200,39 @@ class TicketReadsMixin(DeskCore):
             )
         return tuple(out)
 
+    @staticmethod
+    def _mail_states(s: Session, t: Ticket) -> dict[int, str]:
+        """Thread message id → what became of its mail (issue 14, desk/mail_out.py):
+        ``not delivered`` (given up or bounced), ``sent``, ``retrying`` (refused, will
+        retry), ``queued``."""
+        rows = s.exec(
+            select(
+                MailMessage.ticket_message_id,
+                OutboxMessage.sent_at,
+                OutboxMessage.failed_at,
+                OutboxMessage.last_error,
+            )
+            .join(OutboxMessage, col(OutboxMessage.id) == col(MailMessage.outbox_id))
+            .where(
+                MailMessage.ticket_id == t.id,
+                MailMessage.direction == "out",
+                col(MailMessage.ticket_message_id).is_not(None),
+            )
+        ).all()
+        out: dict[int, str] = {}
+        for mid, sent, failed, error in rows:
+            state = (
+                "not delivered"
+                if failed is not None
+                else "sent"
+                if sent is not None
+                else "retrying"
+                if error
+                else "queued"
+            )
+            out[int(mid)] = state  # type: ignore[arg-type]
+        return out
+
     def _detail(self, s: Session, t: Ticket) -> TicketDetail:
         policy = self.policy_for_ticket(s, t)
         requester = s.get(Customer, t.requester_id)
@@ -212,6 +247,7 @@ class TicketReadsMixin(DeskCore):
         agents = self._agents_for(s, t, messages)
         req_name = requester.name if requester else "unknown requester"
         views = []
+        mailed = self._mail_states(s, t)
         participants: dict[str, None] = {req_name: None}
         # other customers on the ticket: Cc of its mail, and who wrote in (issue 14)
         others = {
@@ -249,6 +285,7 @@ class TicketReadsMixin(DeskCore):
                     author_handle=handle,
                     author_tier=tier,
                     pinned=bool(m.pinned),
+                    mail=mailed.get(m.id or 0),
                 )
             )
         assignee = agents.get(t.assignee_id) if t.assignee_id else None

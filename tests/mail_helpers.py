@@ -1,0 +1,156 @@
+"""A real SMTP server on 127.0.0.1 for the mail tests (issue 14): ``aiosmtpd`` in a thread,
+capturing every message it accepts, able to refuse the next N messages (``refuse(n)``).
+
+Tests use the ``smtp_server`` fixture (tests/conftest.py: one server per test) or
+:class:`SmtpServer` as a context manager. :func:`mail_desk` opens a desk that sends to it
+(short retry delays) and :func:`mail_ticket` makes an e-mail ticket (one inbound message in
+the ``mail_message`` thread index, as the fetcher would leave it).
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from agent_console.desk import Desk
+from agent_console.settings import Settings
+from agent_console.store.models import MailMessage, Ticket
+
+MAIL_FROM = "Support <support@desk.example>"
+CUSTOMER = "jane@customer.example"
+
+
+@dataclass
+class Captured:
+    """One message the server accepted: envelope sender, recipients, parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+class _Handler:
+    def __init__(self) -> None:
+        self.messages: list[Captured] = []
+        self.refusals: list[str] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            if self.refusals:
+                return self.refusals.pop(0)
+            raw = envelope.original_content or envelope.content
+            msg = email.message_from_bytes(raw, policy=default)
+            self.messages.append(
+                Captured(envelope.mail_from, list(envelope.rcpt_tos), msg)  # type: ignore[arg-type]
+            )
+            self.arrived.notify_all()
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1:<free port>; ``url`` is what ``--smtp`` takes."""
+
+    def __init__(self) -> None:
+        self.handler = _Handler()
+        self.port = _free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[Captured]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def refuse(self, times: int = 1, reply: str = "451 4.3.0 try again later") -> None:
+        """Refuse the next ``times`` messages at DATA with ``reply`` (4xx: retry; 5xx: no)."""
+        with self.handler.lock:
+            self.handler.refusals.extend([reply] * times)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Captured]:
+        """The captured messages once there are at least ``count`` (else what there is)."""
+        end = time.monotonic() + timeout
+        with self.handler.arrived:
+            while len(self.handler.messages) < count and time.monotonic() < end:
+                self.handler.arrived.wait(max(0.0, end - time.monotonic()))
+            return list(self.handler.messages)
+
+    def __enter__(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def mail_settings(db_url: str, server: SmtpServer | None, **changes: object) -> Settings:
+    """Settings of a console that sends to ``server`` with retries 50 ms apart."""
+    base: dict[str, Any] = dict(
+        db_url=db_url,
+        mail_from=MAIL_FROM,
+        mail_retry_after=0.05,
+        mail_give_up_after=30.0,
+        smtp_timeout=5.0,
+    )
+    if server is not None:
+        base["smtp_url"] = server.url
+    base.update(changes)
+    return Settings(**base)
+
+
+def mail_desk(db_url: str, server: SmtpServer | None, **changes: object) -> Desk:
+    desk = Desk.open(mail_settings(db_url, server, **changes))
+    desk.add_agent("alice", "Alice", 1)
+    return desk
+
+
+def mail_ticket(
+    desk: Desk,
+    *,
+    subject: str = "Printer on fire",
+    requester: str = CUSTOMER,
+    message_id: str = "first.1@customer.example",
+    priority: str = "urgent",
+    opened_at: datetime | None = None,
+) -> Ticket:
+    """An e-mail ticket as the fetcher leaves it: the ticket and its inbound message."""
+    key = desk.create_ticket(
+        subject=subject,
+        body="It smokes.",
+        requester_email=requester,
+        requester_name="Jane Doe",
+        priority=priority,
+        opened_at=opened_at,
+    )
+    with desk.write() as s:
+        t = desk.ticket_by_key(s, key)
+        s.add(
+            MailMessage(
+                message_id=message_id,
+                direction="in",
+                address=requester,
+                ticket_id=t.id,
+                created_at=t.opened_at,
+                received_at=t.opened_at,
+            )
+        )
+    return t
