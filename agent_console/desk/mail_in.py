@@ -229,15 +229,24 @@ class MailInMixin(TicketsMixin):
                 # committed before a crash but never marked: mark them now
                 mb.mark_seen(mb.unseen_up_to(last))
             uids = mb.uids_after(last)
-            done: list[int] = []
+            batch: list[FetchedMail] = []
+            size = 0
+
+            def commit() -> None:
+                results = self.ingest_batch(batch, mailbox=name, uidvalidity=mb.uidvalidity)
+                for fm, r in zip(batch, results, strict=True):
+                    report.add(fm.uid, r)
+                mb.mark_seen([fm.uid for fm in batch])  # only after the commit
+                batch.clear()
+
             for fm in mb.fetch(uids, max_bytes=self.settings.max_mail_bytes):
-                r = self.ingest_fetched(fm, mailbox=name, uidvalidity=mb.uidvalidity)
-                report.add(fm.uid, r)
-                done.append(fm.uid)
-                if len(done) >= 50:
-                    mb.mark_seen(done)
-                    done = []
-            mb.mark_seen(done)
+                batch.append(fm)
+                size += fm.size
+                if len(batch) >= self.mail_batch or size >= 8 * 2**20:
+                    commit()
+                    size = 0
+            if batch:
+                commit()
         except ImapError as exc:
             self._note_error(name, str(exc))
             raise UserError(str(exc)) from None
@@ -344,37 +353,53 @@ class MailInMixin(TicketsMixin):
             pass
 
     # ------------------------------------------------------------------ one message
+    #: messages committed together (one transaction; what arrives alone commits alone)
+    mail_batch = 25
+
     def ingest_fetched(self, fm: FetchedMail, *, mailbox: str, uidvalidity: int) -> IngestResult:
-        """Turn one fetched message into what it is, in one transaction that also advances
-        the mailbox's last UID (see the module docstring)."""
+        """:meth:`ingest_batch` of one message."""
+        return self.ingest_batch([fm], mailbox=mailbox, uidvalidity=uidvalidity)[0]
+
+    def ingest_batch(
+        self, fms: list[FetchedMail], *, mailbox: str, uidvalidity: int
+    ) -> list[IngestResult]:
+        """Turn fetched messages (ascending UIDs) into what they are, in one transaction
+        that also advances the mailbox's last UID under its locked progress row (see the
+        module docstring). A UID already committed (another fetcher) is ``done``."""
+        out: list[IngestResult] = []
         with self.write() as s:
             p = self._lock_progress(s, mailbox)
-            if p.uidvalidity == uidvalidity and fm.uid <= p.last_uid:
-                return IngestResult("done")
-            p.uidvalidity = uidvalidity
-            p.last_uid = fm.uid
-            p.received += 1
-            r = self._ingest_in(
-                s,
-                fm.raw,
-                header=fm.header,
-                size=fm.size,
-                received_at=fm.internaldate,
-                mailbox=mailbox,
-                uidvalidity=uidvalidity,
-                uid=fm.uid,
-            )
-            if r.outcome == "ticket":
-                p.tickets += 1
-            elif r.outcome == "follow_up":
-                p.follow_ups += 1
-            elif r.outcome == "bounce":
-                p.bounces += 1
-            elif r.outcome == "quarantined":
-                p.quarantined += 1
-            else:
-                p.ignored += 1
-            return r
+            actor_id = self.system_actor(s, "mail").id
+            for fm in fms:
+                if p.uidvalidity == uidvalidity and fm.uid <= p.last_uid:
+                    out.append(IngestResult("done"))
+                    continue
+                p.uidvalidity = uidvalidity
+                p.last_uid = fm.uid
+                p.received += 1
+                r = self._ingest_in(
+                    s,
+                    fm.raw,
+                    header=fm.header,
+                    size=fm.size,
+                    received_at=fm.internaldate,
+                    mailbox=mailbox,
+                    uidvalidity=uidvalidity,
+                    uid=fm.uid,
+                    actor_id=actor_id,
+                )
+                out.append(r)
+                if r.outcome == "ticket":
+                    p.tickets += 1
+                elif r.outcome == "follow_up":
+                    p.follow_ups += 1
+                elif r.outcome == "bounce":
+                    p.bounces += 1
+                elif r.outcome == "quarantined":
+                    p.quarantined += 1
+                else:
+                    p.ignored += 1
+        return out
 
     def ingest_raw(
         self, raw: bytes, *, received_at: datetime | None = None, mailbox: str = "(direct)"
@@ -436,6 +461,7 @@ class MailInMixin(TicketsMixin):
         mailbox: str,
         uidvalidity: int | None,
         uid: int | None,
+        actor_id: int | None = None,
     ) -> IngestResult:
         where = {
             "raw": raw,
@@ -476,7 +502,8 @@ class MailInMixin(TicketsMixin):
             created_at=now,
             received_at=received_at,
         )
-        mail_actor = self.system_actor(s, "mail")
+        if actor_id is None:
+            actor_id = self.system_actor(s, "mail").id
         if m.is_bounce:
             s.add(record)
             hit = None
@@ -496,7 +523,7 @@ class MailInMixin(TicketsMixin):
             return IngestResult("ignored", detail="sent from our own address")
         ticket = self._thread_target(s, m)
         if ticket is not None and ticket.status != Status.CLOSED.value:
-            msg = self._follow_up(s, ticket, m, at, mail_actor.id)  # type: ignore[arg-type]
+            msg = self._follow_up(s, ticket, m, at, actor_id)  # type: ignore[arg-type]
             record.ticket_id, record.ticket_message_id = ticket.id, msg.id
             s.add(record)
             s.flush()
@@ -519,16 +546,16 @@ class MailInMixin(TicketsMixin):
             opened_at=at,
             tier=self.settings.mail_tier,
             event_details=details,
-            agent_id=mail_actor.id,
+            agent_id=actor_id,
         )
         if follows is not None:
-            self.log(s, follows.id, "followed_up", agent_id=mail_actor.id, at=at, by=new.key)
+            self.log(s, follows.id, "followed_up", agent_id=actor_id, at=at, by=new.key)
         record.ticket_id, record.ticket_message_id = new.id, msg.id
         s.add(record)
         s.flush()
         self._add_participants(s, new, m, now)
         self._attach(s, new.id, msg.id, record.id, m, now)  # type: ignore[arg-type]
-        receipt = self._receipt(s, new, m, now, mail_actor.id)  # type: ignore[arg-type]
+        receipt = self._receipt(s, new, m, now, actor_id)  # type: ignore[arg-type]
         return IngestResult(
             "ticket",
             key=new.key,

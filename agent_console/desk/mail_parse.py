@@ -79,6 +79,19 @@ class ParsedMail:
 _ID_RE = re.compile(r"<([^<>\s]+)>")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DAEMONS = ("mailer-daemon", "postmaster")
+#: header fields the receipt loop guard reads (desk/mail_out.py receipt_refusal)
+_GUARD_HEADERS = frozenset(
+    {
+        "auto-submitted",
+        "precedence",
+        "list-id",
+        "list-unsubscribe",
+        "x-auto-response-suppress",
+        "x-autoreply",
+        "x-autorespond",
+        "return-path",
+    }
+)
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -304,9 +317,12 @@ def parse_mail(raw: bytes, *, max_body_chars: int, keep_attachment_bytes: int) -
         raise Unreadable("no sender address (From)")
     name, sender = senders[0]
     subject = _header(msg, "Subject")[:MAX_SUBJECT].strip()
+    # the loop guard's headers, raw (parsing every Received: line costs more than the rest)
     headers: dict[str, str] = {}
-    for key in msg.keys():
-        headers.setdefault(key.lower(), _header(msg, key))
+    for key, value in msg.raw_items():
+        field_name = key.lower()
+        if field_name in _GUARD_HEADERS and field_name not in headers:
+            headers[field_name] = " ".join(_CTRL.sub(" ", str(value)).split())
 
     plain: list[str] = []
     html: list[str] = []
