@@ -394,10 +394,22 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
         case "alert_escalated":
             level = int(d.get("level") or 0)
             return f"alert #{d.get('alert')} escalated to {_LEVEL_NAMES[min(level, 2)]}"
+        case "mail_sent":
+            dest = str(d.get("destination") or "")[5:]
+            what = {"receipt": "the receipt", "solved": "the solved message"}.get(
+                str(d.get("mail")), "the reply"
+            )
+            return f"mail to {dest} sent ({what})"
         case "delivery_failed" | "delivery_gave_up":
             what = "gave up" if kind == "delivery_gave_up" else "failed"
+            dest = str(d.get("destination") or "")
+            if dest.startswith("mail:"):  # issue 14: a refused or bounced mail
+                if d.get("bounce"):
+                    return f"mail to {dest[5:]} bounced: {d.get('error')}"
+                retry = "" if kind == "delivery_gave_up" else ", will retry"
+                return f"mail to {dest[5:]} {what} (attempt {d.get('attempt')}{retry}): {d.get('error')}"
             return (
-                f"delivery to {d.get('destination')} {what} "
+                f"delivery to {dest} {what} "
                 f"(attempt {d.get('attempt')}): {d.get('error')}"
             )
         case _:

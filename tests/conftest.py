@@ -37,6 +37,8 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -
     forget_secrets()
     for var in ("AGENT_CONSOLE_DB", "AGENT_CONSOLE_AGENT", "AGENT_CONSOLE_POLICY", "AGENT_CONSOLE_TZ"):
         monkeypatch.delenv(var, raising=False)
+    for var in ("AGENT_CONSOLE_SMTP", "AGENT_CONSOLE_SMTP_PASSWORD", "AGENT_CONSOLE_MAIL_FROM"):
+        monkeypatch.delenv(var, raising=False)  # a developer's mail server stays out of tests
 
 
 @pytest.fixture

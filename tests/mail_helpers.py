@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import email
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from agent_console.desk import Desk
 from agent_console.settings import Settings
@@ -64,17 +68,83 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1:<free port>; ``url`` is what ``--smtp`` takes."""
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """(cert.pem, key.pem) for 127.0.0.1, made by the openssl command (valid one day); the
+    certificate is its own CA: give it as ``smtp_ca_file``."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
-    def __init__(self) -> None:
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1:<free port>; ``url`` is what ``--smtp`` takes.
+
+    ``tls``: None (plain, no STARTTLS offered), ``"starttls"`` (STARTTLS offered and
+    required before MAIL) or ``"smtps"`` (TLS from the first byte), with ``cert`` /
+    ``key`` from :func:`self_signed_cert`. ``users``: login → password; the server then
+    requires AUTH (over TLS)."""
+
+    def __init__(
+        self,
+        *,
+        tls: str | None = None,
+        cert: tuple[Path, Path] | None = None,
+        users: dict[str, str] | None = None,
+    ) -> None:
         self.handler = _Handler()
         self.port = _free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.tls = tls
+        self.logins: list[str] = []
+        kw: dict[str, Any] = {}
+        if tls:
+            assert cert is not None
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+            if tls == "smtps":
+                kw["ssl_context"] = ctx
+            else:
+                kw.update(tls_context=ctx, require_starttls=True)
+        if users:
+
+            def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any):  # type: ignore[no-untyped-def]
+                ok = (
+                    isinstance(data, LoginPassword)
+                    and users.get(data.login.decode()) == data.password.decode()
+                )
+                if ok:
+                    self.logins.append(data.login.decode())
+                return AuthResult(success=ok, handled=False)
+
+            kw.update(authenticator=check, auth_required=True)
+            if tls == "smtps":  # aiosmtpd only counts STARTTLS as TLS; this socket is TLS
+                kw["auth_require_tls"] = False
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kw)
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        scheme = "smtps" if self.tls == "smtps" else "smtp"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def messages(self) -> list[Captured]:

@@ -367,4 +367,86 @@ def test_mail_state_on_the_thread(sqlite_url: str, smtp_server: SmtpServer) -> N
     assert states() == [None, "sent", None, "not delivered"]
     history = [e.text for e in desk.ticket_detail(t.key).events]
     assert any("replied to the customer by mail" in h for h in history)
+    assert any("mail to jane@customer.example sent (the reply)" in h for h in history)
     assert any("gave up" in h and "554" in h and "system:mail" in h for h in history), history
+
+
+# ------------------------------------------------------------------ PostgreSQL, two senders
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_two_senders_send_each_mail_once(
+    db: str, request: pytest.FixtureRequest, smtp_server: SmtpServer
+) -> None:
+    import threading
+
+    from agent_console.desk import Desk
+
+    url = request.getfixturevalue("sqlite_url" if db == "sqlite" else "pg_url")
+    desk = mail_desk(url, smtp_server)
+    other = Desk.open(desk.settings)
+    keys = []
+    for i in range(4):
+        t = mail_ticket(desk, message_id=f"in{i}@customer.example", subject=f"case {i}")
+        keys.append(t.key)
+        with desk.write() as s:
+            t = desk.ticket_by_key(s, t.key)
+            assert desk.queue_receipt(
+                s,
+                t,
+                to=f"c{i}@x.example",
+                in_reply_to=f"in{i}@customer.example",
+                references=[f"in{i}@customer.example"],
+                now=desk.now(),
+            )
+        desk.reply(t.key, f"reply {i}", agent="alice")
+        desk.reply(t.key, f"note {i}", agent="alice", internal=True)
+    smtp_server.refuse(2)  # two refusals somewhere: retried by whichever sender
+    threads = [threading.Thread(target=d.send_mail, kwargs={"wait": 5}) for d in (desk, other)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    got = smtp_server.wait_for(8)
+    time.sleep(0.2)
+    got = smtp_server.messages
+    ids = [m.message["Message-ID"] for m in got]
+    assert len(ids) == 8 and len(set(ids)) == 8
+    assert not any("note" in m.message.get_content() for m in got)
+    with desk.read() as s:
+        rows = s.exec(select(OutboxMessage)).all()
+        assert all(r.sent_at is not None for r in rows) and len(rows) == 8
+    other.engine.dispose()
+    desk.engine.dispose()
+
+
+# ------------------------------------------------------------------ TLS and login
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # smtps: TLS
+@pytest.mark.parametrize("tls", ["starttls", "smtps"])
+def test_tls_and_login(tls: str, tmp_path, sqlite_url: str) -> None:
+    from tests.mail_helpers import self_signed_cert
+
+    cert = self_signed_cert(tmp_path)
+    with SmtpServer(tls=tls, cert=cert, users={"bot": "pa55-word"}) as server:
+        url = server.url.replace("://", "://bot@")
+        desk = mail_desk(
+            sqlite_url, None, smtp_url=url, smtp_password="pa55-word", smtp_ca_file=str(cert[0])
+        )
+        t = mail_ticket(desk)
+        desk.reply(t.key, "over TLS", agent="alice")
+        report = desk.send_mail()
+        assert report.sent, report.lines
+        assert server.logins == ["bot"] and len(server.wait_for(1)) == 1
+        # an untrusted certificate (no CA file) is refused, and says so without the password
+        other = desk.settings.with_(smtp_ca_file=None, smtp_password="pa55-word")
+        from agent_console.desk import Desk
+
+        d2 = Desk.open(other)
+        d2.reply(t.key, "again", agent="alice")
+        r2 = d2.send_mail()
+        assert not r2.sent and any("CERTIFICATE" in line.upper() for line in r2.lines), r2.lines
+        assert not any("pa55-word" in line for line in r2.lines)
+        # a wrong password: refused, retried (the operator fixes the configuration)
+        d3 = Desk.open(desk.settings.with_(smtp_password="wrong"))
+        r3 = d3.send_mail()
+        assert not r3.sent and any("refused the login" in line for line in r3.lines), r3.lines
+        for d in (desk, d2, d3):
+            d.engine.dispose()

@@ -361,7 +361,18 @@ class OutboxMixin(DeskCore):
             return
         result = send_message(target, message, timeout=st.smtp_timeout)
         if result.ok:
-            self._finish(row.id, worker, ok=True, error=None)  # type: ignore[arg-type]
+            if self._finish(row.id, worker, ok=True, error=None) and row.ticket_id:  # type: ignore[arg-type]
+                with self.write() as s:  # the history line; consoles refresh the ✉ state
+                    self.log(
+                        s,
+                        row.ticket_id,
+                        "mail_sent",
+                        agent_id=self.system_actor(s, "mail").id,
+                        outbox=row.id,
+                        destination=row.destination,
+                        mail=payload.get("kind"),
+                        attempt=row.attempts,
+                    )
             report.sent.append(row.id)  # type: ignore[arg-type]
             report.lines.append(f"sent {label} via {target.shown}")
             return
