@@ -92,3 +92,34 @@ def test_watch_once_fetches_mail(capsys, env, dovecot) -> None:
     assert "mail from " in out and "uid 1: new ticket SUP-1001" in out
     code, out, _ = run(capsys, "--db", db, "ticket", "list")
     assert "via watch" in out
+
+
+def test_inbound_config_keys(tmp_path, monkeypatch) -> None:
+    from agent_console.errors import UserError
+    from agent_console.settings import resolve_settings
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        'imap = "imaps://support@mail.example.com:993/INBOX"\nimap_password = "pw"\n'
+        'imap_poll = "90s"\nimap_idle = "5m"\nmail_priority = "urgent"\nmail_tier = 2\n'
+        "max_mail_bytes = 1000\n"
+    )
+    env = {"AGENT_CONSOLE_CONFIG": str(cfg)}
+    s = resolve_settings(env=env)
+    assert (s.imap_url, s.imap_password, s.imap_poll, s.imap_idle) == (
+        "imaps://support@mail.example.com:993/INBOX",
+        "pw",
+        90.0,
+        300.0,
+    )
+    assert (s.mail_priority, s.mail_tier, s.max_mail_bytes) == ("urgent", 2, 1000)
+    assert "pw" not in repr(s)
+    # command line over environment over file
+    s = resolve_settings(env={**env, "AGENT_CONSOLE_IMAP": "imap://a@h/X"}, imap="imap://b@h/Y")
+    assert s.imap_url == "imap://b@h/Y"
+    cfg.write_text("mail_tier = 4\n")
+    with pytest.raises(UserError, match="mail_tier must be 1, 2 or 3"):
+        resolve_settings(env=env)
+    cfg.write_text('mail_priority = "whenever"\n')
+    with pytest.raises(UserError, match="mail_priority"):
+        resolve_settings(env=env)
