@@ -400,6 +400,12 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
                 str(d.get("mail")), "the reply"
             )
             return f"mail to {dest} sent ({what})"
+        case "customer_replied":
+            return "the customer replied" + (" by e-mail" if d.get("via") == "email" else "")
+        case "followed_up":
+            return f"the customer wrote again after it closed: {d.get('by')} opened"
+        case "receipt_withheld":
+            return f"no automatic receipt{note()}"
         case "delivery_failed" | "delivery_gave_up":
             what = "gave up" if kind == "delivery_gave_up" else "failed"
             dest = str(d.get("destination") or "")

@@ -798,31 +798,24 @@ class MailInMixin(TicketsMixin):
                     "raise max_mail_bytes and move it back to the mailbox's unread mail"
                 )
             try:
-                m_size = len(q.raw)
-                r = self._ingest_in(
-                    s,
+                parse_mail(
                     q.raw,
-                    header=b"",
-                    size=m_size,
-                    received_at=q.received_at,
-                    mailbox=q.mailbox,
-                    uidvalidity=q.uidvalidity,
-                    uid=q.uid,
+                    max_body_chars=self.settings.max_body_chars,
+                    keep_attachment_bytes=self.settings.max_attachment_bytes,
                 )
-            except Exception:
-                raise
-            if r.outcome == "quarantined":
-                # the retry wrote a new quarantine row: keep only the old one, new reason
-                newest = s.exec(
-                    select(MailQuarantine)
-                    .where(col(MailQuarantine.id) != q.id)
-                    .order_by(col(MailQuarantine.id).desc())
-                    .limit(1)
-                ).first()
-                if newest is not None and newest.raw == q.raw:
-                    q.reason = newest.reason
-                    s.delete(newest)
-                return r
+            except Unreadable as exc:
+                q.reason = _one_line(str(exc), 1000)  # still unreadable: the reason now
+                return IngestResult("quarantined", detail=_one_line(str(exc), 200))
+            r = self._ingest_in(
+                s,
+                q.raw,
+                header=b"",
+                size=len(q.raw),
+                received_at=q.received_at,
+                mailbox=q.mailbox,
+                uidvalidity=q.uidvalidity,
+                uid=q.uid,
+            )
             q.retried_at = self.now()
             if r.key:
                 q.ticket_id = s.exec(select(Ticket.id).where(Ticket.key == r.key)).first()
