@@ -488,7 +488,9 @@ class MailInMixin(TicketsMixin):
         except Unreadable as exc:
             return self._quarantine(s, str(exc), **where)
         now = self.now()
-        at = received_at or now
+        # the arrival (INTERNALDATE) opens the ticket; a server clock ahead of ours never
+        # opens one in the future
+        at = min(received_at, now) if received_at is not None else now
         dup = s.exec(select(MailMessage.id).where(MailMessage.message_id == m.message_id)).first()
         if dup is not None:
             return IngestResult("duplicate", detail=f"Message-ID {m.message_id[:80]}")
