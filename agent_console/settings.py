@@ -21,6 +21,10 @@ ENV_AGENT = "AGENT_CONSOLE_AGENT"
 ENV_POLICY = "AGENT_CONSOLE_POLICY"
 ENV_CONFIG = "AGENT_CONSOLE_CONFIG"
 ENV_TZ = "AGENT_CONSOLE_TZ"
+# inbound mail (issue 14): the mailbox to read; the password never on argv
+ENV_IMAP = "AGENT_CONSOLE_IMAP"
+ENV_IMAP_PASSWORD = "AGENT_CONSOLE_IMAP_PASSWORD"
+ENV_IMAP_CA_FILE = "AGENT_CONSOLE_IMAP_CA_FILE"
 # on call (issue 10): where alerts go; secrets, never printed or logged in full
 ENV_WEBHOOK = "AGENT_CONSOLE_WEBHOOK_URL"
 ENV_SLACK = "AGENT_CONSOLE_SLACK_WEBHOOK_URL"
@@ -36,6 +40,9 @@ ENV_MAIL_FROM = "AGENT_CONSOLE_MAIL_FROM"
 #: config-file keys holding durations ("15m", "90s"), and their Settings field
 _DURATION_KEYS = {
     "escalate_after": "escalate_after",
+    "imap_poll": "imap_poll",
+    "imap_idle": "imap_idle",
+    "imap_timeout": "imap_timeout",
     "webhook_give_up_after": "webhook_give_up_after",
     "webhook_timeout": "webhook_timeout",
     "mail_retry_after": "mail_retry_after",
@@ -89,6 +96,26 @@ class Settings:
     webhook_timeout: float = 10.0
     #: ring the terminal bell on an alert (TUI and watcher)
     alert_bell: bool = True
+    #: inbound mail (issue 14): ``imap://user@host:port/MAILBOX`` (STARTTLS when offered) or
+    #: ``imaps://…`` (TLS); None = no mailbox is read
+    imap_url: str | None = field(default=None, repr=False)
+    #: the IMAP password (AGENT_CONSOLE_IMAP_PASSWORD / config ``imap_password``), never argv
+    imap_password: str | None = field(default=None, repr=False)
+    #: a CA bundle (PEM) trusted for the IMAP server's certificate (self-signed servers)
+    imap_ca_file: str | None = None
+    #: seconds between looks at a mailbox whose server offers no IDLE
+    imap_poll: float = 60.0
+    #: seconds one IDLE lasts before it is renewed (servers drop it after ~30 minutes)
+    imap_idle: float = 300.0
+    #: seconds for connecting and each IMAP command
+    imap_timeout: float = 30.0
+    #: seconds before a long-running fetcher reconnects after the server failed
+    imap_retry: float = 30.0
+    #: a received message larger than this (bytes, whole message) is quarantined unread
+    max_mail_bytes: int = 50 * 2**20
+    #: priority and tier of a ticket opened from mail
+    mail_priority: str = "minor"
+    mail_tier: int = 1
     #: a message body longer than this (characters) is refused: import, mail, replies
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS
     #: a body longer than this (characters) is stored whole but shown folded in the thread
@@ -137,6 +164,12 @@ def read_config_file(path: Path) -> dict[str, object]:
         "agent",
         "policy",
         "timezone",
+        "imap",
+        "imap_password",
+        "imap_ca_file",
+        "mail_priority",
+        "mail_tier",
+        "max_mail_bytes",
         "webhook_url",
         "slack_webhook_url",
         "pagerduty_routing_key",
@@ -156,7 +189,10 @@ def read_config_file(path: Path) -> dict[str, object]:
             f"config file {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
         )
     for key, value in data.items():
-        if key in SIZE_LIMITS:
+        if key in ("mail_tier", "max_mail_bytes"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UserError(f"config file {path}: {key} must be a whole number above 0")
+        elif key in SIZE_LIMITS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"config file {path}: {key} must be a whole number above 0")
         elif key in _COUNT_KEYS:
@@ -198,6 +234,7 @@ def resolve_settings(
     agent: str | None = None,
     policy: str | None = None,
     timezone: str | None = None,
+    imap: str | None = None,
     env: Mapping[str, str] | None = None,
     at: datetime | None = None,
     webhook: str | None = None,
@@ -221,6 +258,23 @@ def resolve_settings(
     policy_str = pick(policy, ENV_POLICY, "policy")
     agent_handle = pick(agent, ENV_AGENT, "agent")
     zone = pick(timezone, ENV_TZ, "timezone")
+    imap_url = pick(imap, ENV_IMAP, "imap")
+    if imap_url:
+        check_imap_url(imap_url)
+    mail_in: dict[str, object] = {}
+    if isinstance(cfg.get("mail_priority"), str):
+        from agent_console.store.models import Priority
+
+        try:
+            mail_in["mail_priority"] = Priority.parse(str(cfg["mail_priority"])).value
+        except ValueError as exc:
+            raise UserError(f"config file {cfg_path}: mail_priority: {exc}") from None
+    if "mail_tier" in cfg:
+        if cfg["mail_tier"] not in (1, 2, 3):
+            raise UserError(f"config file {cfg_path}: mail_tier must be 1, 2 or 3")
+        mail_in["mail_tier"] = cfg["mail_tier"]
+    if "max_mail_bytes" in cfg:
+        mail_in["max_mail_bytes"] = cfg["max_mail_bytes"]
     if zone:
         check_zone(zone)
     durations: dict[str, float] = {}
@@ -257,6 +311,10 @@ def resolve_settings(
         agent=agent_handle.strip().lower() if agent_handle else None,
         policy=Path(policy_str).expanduser() if policy_str else default_policy_path(),
         timezone=zone,
+        imap_url=imap_url,
+        imap_password=pick(None, ENV_IMAP_PASSWORD, "imap_password"),
+        imap_ca_file=pick(None, ENV_IMAP_CA_FILE, "imap_ca_file"),
+        **mail_in,  # type: ignore[arg-type]
         config_file=cfg_path if cfg else None,
         at=at,
         webhook_url=hooks["--webhook / webhook_url"],
@@ -267,6 +325,17 @@ def resolve_settings(
         **size_limits(cfg, f"config file {cfg_path}"),
         **{attr: cfg[key] for key, attr in _BOOL_KEYS.items() if key in cfg},  # type: ignore[arg-type]
     )
+
+
+def check_imap_url(url: str) -> None:
+    """``imap://user@host[:port]/MAILBOX`` or ``imaps://…``, or one clear error (the URL is
+    never repeated: it may hold a password)."""
+    from agent_console.channels.imap import parse_imap_url
+
+    try:
+        parse_imap_url(url)
+    except ValueError as exc:
+        raise UserError(f"--imap / imap: {exc}") from None
 
 
 def check_zone(name: str) -> ZoneInfo:

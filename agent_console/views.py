@@ -120,6 +120,39 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class AttachmentView:
+    """An attachment received by mail (issue 14): ``size`` in bytes; ``kept``: its content
+    is stored (False above the ``max_attachment_bytes`` limit: listed only)."""
+
+    name: str
+    content_type: str
+    size: int
+    kept: bool
+    received_at: datetime
+
+    @property
+    def label(self) -> str:
+        """``invoice.pdf (12.3 kB)``; ``, not kept`` when only listed."""
+        size = self.size
+        if size < 1000:
+            shown = f"{size} B"
+        elif size < 1_000_000:
+            shown = f"{size / 1000:.1f} kB"
+        else:
+            shown = f"{size / 1_000_000:.1f} MB"
+        return f"{self.name} ({shown}{'' if self.kept else ', not kept'})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.content_type,
+            "size": self.size,
+            "kept": self.kept,
+            "received_at": iso(self.received_at),
+        }
+
+
+@dataclass(frozen=True)
 class ArticleRef:
     slug: str
     title: str
@@ -203,6 +236,8 @@ class TicketDetail:
     policy: Policy = field(repr=False, compare=False)
     #: the ticket clock every timer, preview and explanation of this ticket reads
     clock: TicketClock = field(repr=False, compare=False)
+    #: attachments of the ticket's mail, oldest first (issue 14)
+    attachments: tuple[AttachmentView, ...] = ()
 
     @property
     def pinned(self) -> tuple[MessageView, ...]:
@@ -248,6 +283,7 @@ class TicketDetail:
             "messages": [m.as_json() for m in self.messages],
             "events": [e.as_json() for e in self.events],
             "articles": [{"slug": a.slug, "title": a.title} for a in self.articles],
+            "attachments": [a.as_json() for a in self.attachments],
         }
         if now is not None:
             out["timers"] = {
@@ -364,6 +400,12 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
                 str(d.get("mail")), "the reply"
             )
             return f"mail to {dest} sent ({what})"
+        case "customer_replied":
+            return "the customer replied" + (" by e-mail" if d.get("via") == "email" else "")
+        case "followed_up":
+            return f"the customer wrote again after it closed: {d.get('by')} opened"
+        case "receipt_withheld":
+            return f"no automatic receipt{note()}"
         case "delivery_failed" | "delivery_gave_up":
             what = "gave up" if kind == "delivery_gave_up" else "failed"
             dest = str(d.get("destination") or "")

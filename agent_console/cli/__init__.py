@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmd,
         db_cmd,
         kb_cmd,
+        mail_cmd,
         oncall_cmd,
         report_cmd,
         sla_cmd,
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--agent", help="acting agent handle (env AGENT_CONSOLE_AGENT)")
     parser.add_argument("--policy", help="default SLA policy file (env AGENT_CONSOLE_POLICY)")
     parser.add_argument("--tz", dest="timezone", help="display time zone, e.g. Europe/Berlin")
+    parser.add_argument(
+        "--imap",
+        metavar="URL",
+        help="mailbox read into tickets: imap://user@host:port/MAILBOX or imaps://… "
+        "(env AGENT_CONSOLE_IMAP; password in AGENT_CONSOLE_IMAP_PASSWORD)",
+    )
     parser.add_argument(
         "--demo", action="store_true", help="load demo data into an empty database and start"
     )
@@ -92,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in (
-        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd
+        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd,
+        mail_cmd,
     ):
         module.register(sub)
     return parser
@@ -121,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = get_logger("agent_console.cli")
     register_url(args.db)
     register_url(os.environ.get("AGENT_CONSOLE_DB"))
+    register_url(getattr(args, "imap", None))
+    register_url(os.environ.get("AGENT_CONSOLE_IMAP"))
     warn_password_on_command_line(args.db)
     command = " ".join(
         str(part)

@@ -214,6 +214,11 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"--- {label} · {clean(who)} · {at(m.created_at)}{mail}")
         for line in visible(m.body).split("\n"):
             print(f"    {line}")
+    if d.attachments:
+        print()
+        print("attachments:")
+        for a in d.attachments:
+            print(f"  {clean(a.label)}  {clean(a.content_type)}  {at(a.received_at)}")
     print()
     print("history:")
     for ev in d.events:

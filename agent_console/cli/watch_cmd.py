@@ -126,11 +126,31 @@ class Watcher:
             if self._wake.wait(self.poll):
                 self._wake.clear()
 
+    def fetch_loop(self) -> None:
+        """Inbound mail (issue 14): the long-running fetcher; what it queues (receipts)
+        wakes the sender."""
+        self.desk.fetch_mail_forever(self.stop, self.emit, after_pass=lambda _r: self._wake.set())
+
+    def fetch_once(self) -> None:
+        try:
+            report = self.desk.fetch_mail_once()
+        except UserError as err:
+            self.emit(f"mail: {err}")
+            return
+        for line in report.lines:
+            self.emit("  " + line)
+        self.emit(f"mail: {report.summary()}")
+
     def run(self, *, once: bool = False) -> None:
         sender = None
+        fetcher = None
         if not self.desk.rehearsal:
             sender = threading.Thread(target=self.sender_loop, name="outbox", daemon=True)
+            if self.desk.settings.imap_url:
+                fetcher = threading.Thread(target=self.fetch_loop, name="mail", daemon=True)
         if once:
+            if fetcher is not None:
+                self.fetch_once()
             new = self.pass_once()
             waiting = sum(1 for a in self.desk.open_alerts() if a.acknowledged_at is None)
             self.emit(
@@ -144,6 +164,8 @@ class Watcher:
             return
         if sender is not None:
             sender.start()
+        if fetcher is not None:
+            fetcher.start()
         try:
             while not self.stop.is_set():
                 try:
@@ -159,6 +181,8 @@ class Watcher:
             self._wake.set()
             if sender is not None:
                 sender.join(timeout=5)
+            if fetcher is not None:
+                fetcher.join(timeout=5)
 
 
 def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -188,6 +212,8 @@ def _announce(desk: Desk, *, once: bool = False) -> None:
     mail = ["mail"] if desk.mail_configured() else []
     channels = ", ".join([*desk.webhook_channels(), *mail]) or "none"
     mark = " REHEARSAL (nothing is sent)" if desk.rehearsal else ""
+    if desk.settings.imap_url and not desk.rehearsal:
+        channels += f"; mail from {desk.imap_target().name}"
     now = desk.now().astimezone(desk.display_zone)
     print(
         f"watching{mark} from {now:%Y-%m-%d %H:%M} {now.tzname()}; primary "

@@ -12,6 +12,7 @@ from agent_console.desk.deadlines import clock_of
 from agent_console.desk.identity import AgentKind, on_behalf_label
 from agent_console.desk.ticket_view import (
     ArticleRef,
+    AttachmentView,
     EventView,
     MessageView,
     StatusPreview,
@@ -25,6 +26,7 @@ from agent_console.store.models import (
     Agent,
     Customer,
     KBArticle,
+    MailAttachment,
     MailMessage,
     Message,
     Organization,
@@ -33,6 +35,7 @@ from agent_console.store.models import (
     Ticket,
     TicketArticle,
     TicketEvent,
+    TicketParticipant,
 )
 
 
@@ -246,13 +249,32 @@ class TicketReadsMixin(DeskCore):
         views = []
         mailed = self._mail_states(s, t)
         participants: dict[str, None] = {req_name: None}
+        # other customers on the ticket: Cc of its mail, and who wrote in (issue 14)
+        others = {
+            c.id: c.name
+            for c in s.exec(
+                select(Customer).where(
+                    col(Customer.id).in_(
+                        select(TicketParticipant.customer_id).where(
+                            TicketParticipant.ticket_id == t.id
+                        )
+                    )
+                    | col(Customer.id).in_(
+                        {m.author_customer_id for m in messages if m.author_customer_id}
+                    )
+                )
+            )
+        }
+        for name in others.values():
+            participants[name] = None
         for m in messages:
             a = agents.get(m.author_agent_id) if m.author_agent_id else None
             if a is not None:
                 author, handle, tier = a.name, a.handle, a.tier
                 participants[a.name] = None
             else:
-                author, handle, tier = req_name, None, None
+                author = others.get(m.author_customer_id, req_name)  # type: ignore[arg-type]
+                handle, tier = None, None
             views.append(
                 MessageView(
                     id=m.id or 0,
@@ -316,4 +338,18 @@ class TicketReadsMixin(DeskCore):
             articles=articles,
             policy=policy,
             clock=clock,
+            attachments=tuple(
+                AttachmentView(name, ctype, int(size), bool(kept), at)
+                for name, ctype, size, kept, at in s.exec(
+                    select(
+                        MailAttachment.filename,
+                        MailAttachment.content_type,
+                        MailAttachment.size,
+                        col(MailAttachment.content).is_not(None),
+                        MailAttachment.created_at,
+                    )
+                    .where(MailAttachment.ticket_id == t.id)
+                    .order_by(col(MailAttachment.id))
+                ).all()
+            ),
         )
