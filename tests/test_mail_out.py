@@ -454,3 +454,19 @@ def test_tls_and_login(tls: str, tmp_path, sqlite_url: str) -> None:
         assert not r3.sent and any("refused the login" in line for line in r3.lines), r3.lines
         for d in (desk, d2, d3):
             d.engine.dispose()
+
+
+def test_reply_copies_the_participants(sqlite_url: str, smtp_server: SmtpServer) -> None:
+    from agent_console.store.models import TicketParticipant
+
+    desk = mail_desk(sqlite_url, smtp_server)
+    t = mail_ticket(desk)
+    with desk.write() as s:
+        for email in ("boss@customer.example", "support@desk.example"):  # ours: never copied
+            c = desk.customer_for(s, email, None, None)
+            s.add(TicketParticipant(ticket_id=t.id, customer_id=c.id, added_at=desk.now()))
+    desk.reply(t.key, "Copying your boss.", agent="alice")
+    desk.send_mail()
+    (got,) = smtp_server.wait_for(1)
+    assert sorted(got.rcpt_tos) == ["boss@customer.example", CUSTOMER]
+    assert got.message["Cc"] == "boss@customer.example"

@@ -13,7 +13,8 @@ transaction together with one :class:`~agent_console.store.models.MailMessage` r
   (no answer to robots, lists or ourselves) and by a limit per sender per hour
   (``receipts_per_hour``, default 3: the count of receipt rows to that address).
 - ``reply`` — a public reply written on an e-mail ticket (the workflow calls
-  :meth:`MailOutMixin.mail_public_message` in the reply's own transaction);
+  :meth:`MailOutMixin.mail_public_message` in the reply's own transaction), to the
+  requester, the ticket's participants (people who were in ``Cc``) in ``Cc``;
 - ``solved`` — the public message of "submit as solved" (``ticket status --to resolved
   --message``), same path. Internal notes are never mail.
 
@@ -57,6 +58,7 @@ from agent_console.store.models import (
     Message,
     OutboxMessage,
     Ticket,
+    TicketParticipant,
 )
 
 __all__ = [
@@ -183,6 +185,9 @@ def build_email(payload: Mapping[str, Any], mail_from: str) -> EmailMessage:
     refs = [r for r in payload.get("references") or [] if r]
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in refs)
+    cc = [c for c in payload.get("cc") or [] if c]
+    if cc:
+        msg["Cc"] = ", ".join(cc)
     if payload.get("kind") == "receipt":
         msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: robots must not answer it
     msg["X-Agent-Console-Ticket"] = str(payload.get("key") or "")
@@ -263,6 +268,7 @@ class MailOutMixin(OutboxMixin):
         now: datetime,
         ticket_message_id: int | None = None,
         dedup: str | None = None,
+        cc: list[str] | None = None,
     ) -> int | None:
         """Queue one message in the caller's transaction: an outbox row and its
         ``mail_message`` out row. Returns the outbox id, or None when nothing was queued
@@ -271,7 +277,8 @@ class MailOutMixin(OutboxMixin):
 
         The payload (JSON, no secret): ``kind`` (:data:`MAIL_KINDS`), ``to``, ``subject``,
         ``body``, ``date`` (ISO UTC), ``message_id``, ``in_reply_to``, ``references``
-        (IDs without brackets), ``key``. From is the sender's ``mail_from`` at delivery."""
+        (IDs without brackets), ``key``, ``cc`` (addresses, maybe empty). From is the
+        sender's ``mail_from`` at delivery."""
         if kind not in MAIL_KINDS:
             raise ValueError(f"unknown mail kind {kind!r}")
         if self.settings.at is not None:
@@ -294,6 +301,9 @@ class MailOutMixin(OutboxMixin):
             "in_reply_to": parent,
             "references": refs,
             "key": ticket.key,
+            "cc": [
+                c for c in dict.fromkeys(normalise_address(x) for x in cc or []) if c and c != addr
+            ],
         }
         outbox_id = self.enqueue(
             session,
@@ -412,6 +422,17 @@ class MailOutMixin(OutboxMixin):
             session.flush()
         parent, refs = self.mail_thread(session, ticket.id)  # type: ignore[arg-type]
         body = message.body
+        ours = normalise_address(self.settings.mail_from)
+        cc = [
+            e
+            for e in session.exec(
+                select(Customer.email)
+                .join(TicketParticipant, col(TicketParticipant.customer_id) == Customer.id)
+                .where(TicketParticipant.ticket_id == ticket.id)
+                .order_by(col(TicketParticipant.id))
+            ).all()
+            if e and normalise_address(e) != ours
+        ]
         footer = [
             "",
             "-- ",
@@ -432,6 +453,7 @@ class MailOutMixin(OutboxMixin):
             references=refs,
             now=message.created_at,
             ticket_message_id=message.id,
+            cc=cc,
         )
 
     # ---------------------------------------------------------------- bounces
