@@ -473,3 +473,24 @@ def test_reply_copies_the_participants(sqlite_url: str, smtp_server: SmtpServer)
     (got,) = smtp_server.wait_for(1)
     assert sorted(got.rcpt_tos) == ["boss@customer.example", CUSTOMER]
     assert got.message["Cc"] == "boss@customer.example"
+
+
+def test_send_mail_sends_more_than_one_pass(sqlite_url: str, smtp_server: SmtpServer) -> None:
+    desk = mail_desk(sqlite_url, smtp_server)
+    t = mail_ticket(desk)
+    with desk.write() as s:
+        t = desk.ticket_by_key(s, t.key)
+        for i in range(55):  # a pass claims 50
+            desk.queue_mail(
+                s,
+                t,
+                kind="reply",
+                to=CUSTOMER,
+                body=f"n{i}",
+                subject="x",
+                in_reply_to=None,
+                references=[],
+                now=desk.now(),
+            )
+    assert len(desk.send_mail().sent) == 55
+    assert len(smtp_server.wait_for(55)) == 55

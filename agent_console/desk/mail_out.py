@@ -527,6 +527,8 @@ class MailOutMixin(OutboxMixin):
             if nxt is None:
                 return report
             delay = (nxt - self.now()).total_seconds()
+            if delay <= 0 and (one.sent or one.failed):
+                continue  # more than one pass's worth was ready
             if time.monotonic() + max(delay, 0) > deadline:
                 return report
             time.sleep(max(0.01, min(delay, 1.0)))
