@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         report_cmd,
         sla_cmd,
         ticket_cmd,
+        views_cmd,
         watch_cmd,
     )
 
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (
         data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd,
         mail_cmd,
-    ):
+    ) + (views_cmd,):
         module.register(sub)
     return parser
 

@@ -13,6 +13,7 @@ from agent_console.desk.kb import KBMixin
 from agent_console.desk.mail_in import MailInMixin
 from agent_console.desk.mail_out import MailOutMixin
 from agent_console.desk.metrics import MetricsMixin
+from agent_console.desk.play import PlayMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.presence import PresenceMixin, Viewer
 from agent_console.desk.queue import QueueMixin
@@ -38,6 +39,7 @@ class Desk(
     DraftsMixin,
     MetricsMixin,
     PresenceMixin,
+    PlayMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 
