@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_mailin"
-down_revision = "0011"
+down_revision = "0012_teamfix"  # re-chained after main's 0012_teamfix (merge of main into mailout)
 branch_labels = None
 depends_on = None
 
