@@ -585,7 +585,8 @@ class AgentConsoleApp(App[None]):
             follow = getattr(self.screen, "alerts_changed", None)
             if callable(follow):
                 follow()
-        if self.desk.webhook_channels() and not self.desk.rehearsal:
+        sends = self.desk.webhook_channels() or self.desk.mail_configured()
+        if sends and not self.desk.rehearsal:
             self.deliver_outbox()
         delay = self.alert_poll
         wake = message.tick.next_wake

@@ -136,6 +136,9 @@ class MessageView:
     author_handle: str | None  # None for the customer
     author_tier: int | None  # None for the customer
     pinned: bool = False
+    #: a public message mailed to the customer (issue 14): "queued", "retrying", "sent" or
+    #: "not delivered" (refused or bounced: the history says why); None = not mailed
+    mail: str | None = None
 
     @property
     def from_customer(self) -> bool:
@@ -151,6 +154,7 @@ class MessageView:
             "at": iso(self.created_at),
             "pinned": self.pinned,
             "body": self.body,
+            **({"mail": self.mail} if self.mail else {}),
         }
 
 
@@ -171,6 +175,39 @@ class EventView:
             "agent": self.agent,
             "details": self.details,
             "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """An attachment received by mail (issue 14): ``size`` in bytes; ``kept``: its content
+    is stored (False above the ``max_attachment_bytes`` limit: listed only)."""
+
+    name: str
+    content_type: str
+    size: int
+    kept: bool
+    received_at: datetime
+
+    @property
+    def label(self) -> str:
+        """``invoice.pdf (12.3 kB)``; ``, not kept`` when only listed."""
+        size = self.size
+        if size < 1000:
+            shown = f"{size} B"
+        elif size < 1_000_000:
+            shown = f"{size / 1000:.1f} kB"
+        else:
+            shown = f"{size / 1_000_000:.1f} MB"
+        return f"{self.name} ({shown}{'' if self.kept else ', not kept'})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.content_type,
+            "size": self.size,
+            "kept": self.kept,
+            "received_at": iso(self.received_at),
         }
 
 
@@ -260,6 +297,8 @@ class TicketDetail:
     policy: Policy = field(repr=False, compare=False)
     #: the ticket clock every timer, preview and explanation of this ticket reads
     clock: TicketClock = field(repr=False, compare=False)
+    #: attachments of the ticket's mail, oldest first (issue 14)
+    attachments: tuple[AttachmentView, ...] = ()
 
     @property
     def pinned(self) -> tuple[MessageView, ...]:
@@ -305,6 +344,7 @@ class TicketDetail:
             "messages": [m.as_json() for m in self.messages],
             "events": [e.as_json() for e in self.events],
             "articles": [{"slug": a.slug, "title": a.title} for a in self.articles],
+            "attachments": [a.as_json() for a in self.attachments],
         }
         if now is not None:
             out["timers"] = {
@@ -376,7 +416,7 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
         case "imported":
             return "ticket imported"
         case "replied":
-            return f"{actor} replied to the customer"
+            return f"{actor} replied to the customer" + (" by mail" if d.get("mail") else "")
         case "noted":
             return f"{actor} added an internal note"
         case "status":
@@ -415,10 +455,28 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
         case "alert_escalated":
             level = int(d.get("level") or 0)
             return f"alert #{d.get('alert')} escalated to {_LEVEL_NAMES[min(level, 2)]}"
+        case "mail_sent":
+            dest = str(d.get("destination") or "")[5:]
+            what = {"receipt": "the receipt", "solved": "the solved message"}.get(
+                str(d.get("mail")), "the reply"
+            )
+            return f"mail to {dest} sent ({what})"
+        case "customer_replied":
+            return "the customer replied" + (" by e-mail" if d.get("via") == "email" else "")
+        case "followed_up":
+            return f"the customer wrote again after it closed: {d.get('by')} opened"
+        case "receipt_withheld":
+            return f"no automatic receipt{note()}"
         case "delivery_failed" | "delivery_gave_up":
             what = "gave up" if kind == "delivery_gave_up" else "failed"
+            dest = str(d.get("destination") or "")
+            if dest.startswith("mail:"):  # issue 14: a refused or bounced mail
+                if d.get("bounce"):
+                    return f"mail to {dest[5:]} bounced: {d.get('error')}"
+                retry = "" if kind == "delivery_gave_up" else ", will retry"
+                return f"mail to {dest[5:]} {what} (attempt {d.get('attempt')}{retry}): {d.get('error')}"
             return (
-                f"delivery to {d.get('destination')} {what} "
+                f"delivery to {dest} {what} "
                 f"(attempt {d.get('attempt')}): {d.get('error')}"
             )
         case _:

@@ -37,6 +37,8 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -
     forget_secrets()
     for var in ("AGENT_CONSOLE_DB", "AGENT_CONSOLE_AGENT", "AGENT_CONSOLE_POLICY", "AGENT_CONSOLE_TZ"):
         monkeypatch.delenv(var, raising=False)
+    for var in ("AGENT_CONSOLE_SMTP", "AGENT_CONSOLE_SMTP_PASSWORD", "AGENT_CONSOLE_MAIL_FROM"):
+        monkeypatch.delenv(var, raising=False)  # a developer's mail server stays out of tests
 
 
 @pytest.fixture
@@ -127,3 +129,14 @@ def pg_desk(pg_url: str) -> Iterator[Desk]:
     d = Desk.open(Settings(db_url=pg_url, now=FIXED_NOW))
     yield d
     d.engine.dispose()
+
+
+# ---------------------------------------------------------------- mail (issue 14)
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 capturing what it accepts; see
+    tests/mail_helpers.py (``refuse(n)``, ``wait_for(n)``, ``url``)."""
+    from tests.mail_helpers import SmtpServer
+
+    with SmtpServer() as server:
+        yield server

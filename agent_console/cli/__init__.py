@@ -24,7 +24,7 @@ from agent_console import __version__
 from agent_console.cli.context import CliContext
 from agent_console.errors import UserError
 from agent_console.logs import configure_logging, get_logger
-from agent_console.redact import has_secret, mask_secrets, register_url
+from agent_console.redact import has_secret, mask_secrets, register_secret, register_url
 from agent_console.safe_text import one_line, truncate
 
 ENV_DEBUG = "AGENT_CONSOLE_DEBUG"
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmd,
         db_cmd,
         kb_cmd,
+        mail_cmd,
         oncall_cmd,
         report_cmd,
         sla_cmd,
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", help="default SLA policy file (env AGENT_CONSOLE_POLICY)")
     parser.add_argument("--tz", dest="timezone", help="display time zone, e.g. Europe/Berlin")
     parser.add_argument(
+        "--imap",
+        metavar="URL",
+        help="mailbox read into tickets: imap://user@host:port/MAILBOX or imaps://… "
+        "(env AGENT_CONSOLE_IMAP; password in AGENT_CONSOLE_IMAP_PASSWORD)",
+    )
+    parser.add_argument(
         "--demo", action="store_true", help="load demo data into an empty database and start"
     )
     parser.add_argument(
@@ -72,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ISO",
         help="rehearsal: run on a clock that starts at this instant and keeps ticking "
         "(writes are marked rehearsal, nothing is sent outside)",
+    )
+    parser.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="outgoing mail server: smtp://[user@]host:port (STARTTLS when offered) or "
+        "smtps://… (env AGENT_CONSOLE_SMTP; password in AGENT_CONSOLE_SMTP_PASSWORD)",
+    )
+    parser.add_argument(
+        "--mail-from",
+        metavar="ADDRESS",
+        help="our address, From of every mail sent (env AGENT_CONSOLE_MAIL_FROM)",
     )
     parser.add_argument(
         "--debug",
@@ -82,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in (
-        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd
+        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd,
+        mail_cmd,
     ) + (views_cmd,):
         module.register(sub)
     return parser
@@ -111,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = get_logger("agent_console.cli")
     register_url(args.db)
     register_url(os.environ.get("AGENT_CONSOLE_DB"))
+    register_url(getattr(args, "imap", None))
+    register_url(os.environ.get("AGENT_CONSOLE_IMAP"))
     warn_password_on_command_line(args.db)
     command = " ".join(
         str(part)
@@ -121,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = CliContext.from_args(args)
         ctx.debug = debug
         register_url(ctx.settings.db_url)
+        register_secret(ctx.settings.smtp_password)
         if args.func is None:
             from agent_console.cli.tui import run_tui
 

@@ -42,8 +42,11 @@ class CliContext:
                 agent=args.agent,
                 policy=args.policy,
                 timezone=args.timezone,
+                imap=getattr(args, "imap", None),
                 at=at,
                 webhook=getattr(args, "webhook", None),
+                smtp=getattr(args, "smtp", None),
+                mail_from=getattr(args, "mail_from", None),
             )
         )
 

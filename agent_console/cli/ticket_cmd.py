@@ -210,9 +210,15 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
             "internal": "INTERNAL",
             "handoff": "HANDOFF",
         }.get(m.kind, m.kind)
-        print(f"--- {label} · {clean(who)} · {at(m.created_at)}")
+        mail = f" · mail {m.mail}" if m.mail else ""  # issue 14: what became of its mail
+        print(f"--- {label} · {clean(who)} · {at(m.created_at)}{mail}")
         for line in visible(m.body).split("\n"):
             print(f"    {line}")
+    if d.attachments:
+        print()
+        print("attachments:")
+        for a in d.attachments:
+            print(f"  {clean(a.label)}  {clean(a.content_type)}  {at(a.received_at)}")
     print()
     print("history:")
     for ev in d.events:

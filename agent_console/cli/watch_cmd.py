@@ -1,7 +1,7 @@
 """``watch``: the headless watcher — the consoles' alerting without the TUI (issue 10).
 
-One line per alert (fired, escalated, resolved) on stdout; delivery of the outbox in a
-sender thread so a slow webhook never delays the next alert; a clean exit on Ctrl-C and
+One line per alert (fired, escalated, resolved) on stdout; delivery of the outbox (webhooks,
+and mail when ``smtp`` and ``mail_from`` are configured: issue 14) in a sender thread so a slow webhook never delays the next alert; a clean exit on Ctrl-C and
 SIGTERM. Idle cost: it sleeps until the next threshold or escalation instant, bounded by
 ``--poll`` seconds (default 1) to notice ticket changes; an idle poll is a few indexed
 reads and takes no write lock. Under ``--at`` (rehearsal) nothing is sent: each alert
@@ -29,7 +29,9 @@ LEVELS = ("primary", "secondary", "leads")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("watch", help="headless alerting: one line per alert, webhooks")
+    p = sub.add_parser(
+        "watch", help="headless alerting: one line per alert, webhooks; sends queued mail"
+    )
     p.add_argument("--webhook", metavar="URL", help="also POST alerts to this generic webhook")
     p.add_argument(
         "--poll",
@@ -124,11 +126,31 @@ class Watcher:
             if self._wake.wait(self.poll):
                 self._wake.clear()
 
+    def fetch_loop(self) -> None:
+        """Inbound mail (issue 14): the long-running fetcher; what it queues (receipts)
+        wakes the sender."""
+        self.desk.fetch_mail_forever(self.stop, self.emit, after_pass=lambda _r: self._wake.set())
+
+    def fetch_once(self) -> None:
+        try:
+            report = self.desk.fetch_mail_once()
+        except UserError as err:
+            self.emit(f"mail: {err}")
+            return
+        for line in report.lines:
+            self.emit("  " + line)
+        self.emit(f"mail: {report.summary()}")
+
     def run(self, *, once: bool = False) -> None:
         sender = None
+        fetcher = None
         if not self.desk.rehearsal:
             sender = threading.Thread(target=self.sender_loop, name="outbox", daemon=True)
+            if self.desk.settings.imap_url:
+                fetcher = threading.Thread(target=self.fetch_loop, name="mail", daemon=True)
         if once:
+            if fetcher is not None:
+                self.fetch_once()
             new = self.pass_once()
             waiting = sum(1 for a in self.desk.open_alerts() if a.acknowledged_at is None)
             self.emit(
@@ -142,6 +164,8 @@ class Watcher:
             return
         if sender is not None:
             sender.start()
+        if fetcher is not None:
+            fetcher.start()
         try:
             while not self.stop.is_set():
                 try:
@@ -157,6 +181,8 @@ class Watcher:
             self._wake.set()
             if sender is not None:
                 sender.join(timeout=5)
+            if fetcher is not None:
+                fetcher.join(timeout=5)
 
 
 def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -183,8 +209,11 @@ def cmd_watch(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _announce(desk: Desk, *, once: bool = False) -> None:
     state = desk.oncall_now()
-    channels = ", ".join(desk.webhook_channels()) or "none"
+    mail = ["mail"] if desk.mail_configured() else []
+    channels = ", ".join([*desk.webhook_channels(), *mail]) or "none"
     mark = " REHEARSAL (nothing is sent)" if desk.rehearsal else ""
+    if desk.settings.imap_url and not desk.rehearsal:
+        channels += f"; mail from {desk.imap_target().name}"
     now = desk.now().astimezone(desk.display_zone)
     print(
         f"watching{mark} from {now:%Y-%m-%d %H:%M} {now.tzname()}; primary "

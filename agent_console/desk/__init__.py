@@ -10,6 +10,8 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.mail_in import MailInMixin
+from agent_console.desk.mail_out import MailOutMixin
 from agent_console.desk.metrics import MetricsMixin
 from agent_console.desk.play import PlayMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
@@ -21,9 +23,11 @@ from agent_console.desk.workflow import WorkflowMixin
 
 
 class Desk(
+    MailOutMixin,
     AlertsMixin,
     SeedMixin,
     ImportMixin,
+    MailInMixin,
     TicketsMixin,
     AgentsMixin,
     FeedMixin,

@@ -187,8 +187,9 @@ class AlertToasts:
 
 
 def mail_failure_count(desk: Desk) -> int:
-    """Outgoing mail given up on (outbox rows of kind ``mail`` marked failed): the header's
-    lowest-priority notice. Zero until the mail issue queues mail through the outbox."""
+    """Outgoing mail given up on (outbox rows of kind ``mail`` marked failed — refused, or
+    bounced after the server took it: desk/mail_out.py mark_bounced): the header's
+    lowest-priority notice."""
     from agent_console.store.models import OutboxMessage
 
     out = OutboxMessage.__table__.c  # type: ignore[attr-defined]
@@ -197,6 +198,6 @@ def mail_failure_count(desk: Desk) -> int:
             s.execute(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(out.kind == "mail", out.failed_at.is_not(None), out.sent_at.is_(None))
+                .where(out.kind == "mail", out.failed_at.is_not(None))
             ).scalar_one()
         )

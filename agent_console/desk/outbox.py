@@ -1,7 +1,7 @@
 """The one outbox (DESIGN.md "Storage"): everything sent to the outside world.
 
 A row (:class:`~agent_console.store.models.OutboxMessage`) is generic — ``kind``
-("webhook"; the mail issue adds "mail"), ``destination`` (a configured channel such as
+("webhook", or "mail": issue 14, composed by ``desk/mail_out.py``), ``destination`` (a configured channel such as
 ``webhook:pagerduty``; never a URL or a key), ``payload`` (JSON, no secret), ``dedup_key``
 (unique: the same message is never queued twice) — and is written by
 :meth:`OutboxMixin.enqueue` in the caller's transaction, beside the change that caused it.
@@ -43,6 +43,8 @@ from agent_console.store.models import OutboxMessage
 
 #: seconds a claim is held beyond the delivery's give-up time
 LEASE_MARGIN = 30.0
+#: seconds between two attempts of a refused mail at most (the backoff's ceiling)
+MAIL_RETRY_MAX = 15 * 60.0
 
 
 def insert_ignore(
@@ -143,7 +145,7 @@ class OutboxMixin(DeskCore):
             ),
         )
 
-    def _outbox_ready(self, only: list[int] | None) -> bool:
+    def _outbox_ready(self, only: list[int] | None, kinds: tuple[str, ...] = ()) -> bool:
         now = self.now()
         with self.read() as s:
             q = select(OutboxMessage.id).where(
@@ -157,6 +159,8 @@ class OutboxMixin(DeskCore):
             )
             if only is not None:
                 q = q.where(col(OutboxMessage.id).in_(only))
+            if kinds:
+                q = q.where(col(OutboxMessage.kind).in_(kinds))
             return s.exec(q.limit(1)).first() is not None
 
     def _http(self) -> httpx.Client:
@@ -168,7 +172,12 @@ class OutboxMixin(DeskCore):
         return client
 
     def _claim(
-        self, worker: str, limit: int, lease: float, only: list[int] | None = None
+        self,
+        worker: str,
+        limit: int,
+        lease: float,
+        only: list[int] | None = None,
+        kinds: tuple[str, ...] = (),
     ) -> list[OutboxMessage]:
         now = self.now()
         with self.write() as s:
@@ -188,6 +197,8 @@ class OutboxMixin(DeskCore):
             )
             if only is not None:
                 q = q.where(col(OutboxMessage.id).in_(only))
+            if kinds:
+                q = q.where(col(OutboxMessage.kind).in_(kinds))
             if self.engine.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             rows = list(s.exec(q))
@@ -216,16 +227,36 @@ class OutboxMixin(DeskCore):
             )
             return res.rowcount == 1
 
+    def _reschedule(self, row_id: int, worker: str, at: datetime, error: str) -> bool:
+        """Release a claimed row for a retry at ``at`` (UTC), conditionally on the claim."""
+        with self.write() as s:
+            res = s.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == row_id,
+                    OutboxMessage.claimed_by == worker,
+                    col(OutboxMessage.sent_at).is_(None),
+                    col(OutboxMessage.failed_at).is_(None),
+                )
+                .values(available_at=at, claimed_by=None, lease_until=None, last_error=error)
+                .execution_options(synchronize_session=False)
+            )
+            return res.rowcount == 1
+
     def _record_failure(
         self, row: OutboxMessage, attempt: int, status: int | None, error: str, final: bool
     ) -> None:
         if row.ticket_id is None:
             return
         with self.write() as s:
+            actor_id = None
+            if row.kind == "mail":
+                actor_id = self.system_actor(s, "mail").id
             self.log(
                 s,
                 row.ticket_id,
                 "delivery_gave_up" if final else "delivery_failed",
+                agent_id=actor_id,
                 outbox=row.id,
                 destination=row.destination,
                 attempt=attempt,
@@ -240,17 +271,33 @@ class OutboxMixin(DeskCore):
         limit: int = 50,
         backoff_initial: float = 0.5,
         only: list[int] | None = None,
+        kinds: tuple[str, ...] | None = None,
     ) -> DeliveryReport:
-        """Claim ready webhook rows and deliver them (blocking: run it off the UI thread —
-        the watcher's sender thread, or a Textual worker). Rows whose channel is no longer
-        configured here are left for a sender that has it (their lease expires)."""
+        """Claim ready rows and deliver them (blocking: run it off the UI thread — the
+        watcher's sender thread, or a Textual worker). Rows whose channel is no longer
+        configured here are left for a sender that has it (their lease expires).
+
+        ``kinds``: the row kinds to deliver; default every webhook row, and the mail rows
+        when this console has ``smtp`` and ``mail_from`` (a console without a mail server
+        never claims mail). Mail (issue 14) is sent through ``channels/smtp.py``; a refused
+        message is released for a retry after ``mail_retry_after`` seconds, doubling each
+        attempt (at most 15 minutes apart), and given up ``mail_give_up_after`` seconds
+        after it was queued, or at once on a permanent (5xx) refusal."""
         worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         report = DeliveryReport()
-        if self.rehearsal or not self._outbox_ready(only):
-            return report  # idle: a read, no write lock
         st = self.settings
-        lease = st.webhook_give_up_after + LEASE_MARGIN
-        for row in self._claim(worker, limit, lease, only):
+        can_mail = bool(st.smtp_url and st.mail_from)
+        if kinds is None:
+            kinds = ("webhook", "mail") if can_mail else ("webhook",)
+        elif not can_mail:
+            kinds = tuple(k for k in kinds if k != "mail")
+        if not kinds or self.rehearsal or not self._outbox_ready(only, kinds):
+            return report  # idle: a read, no write lock
+        lease = max(st.webhook_give_up_after, st.smtp_timeout * 4) + LEASE_MARGIN
+        for row in self._claim(worker, limit, lease, only, kinds):
+            if row.kind == "mail":
+                self._deliver_mail(row, worker, report)
+                continue
             channel = row.destination.split(":", 1)[-1]
             try:
                 url, shown = self.channel_target(channel)
@@ -290,6 +337,58 @@ class OutboxMixin(DeskCore):
                 report.failed.append(row.id)  # type: ignore[arg-type]
                 report.lines.append(f"failed {row.dedup_key} to {shown}: {result.error}")
         return report
+
+    def _deliver_mail(self, row: OutboxMessage, worker: str, report: DeliveryReport) -> None:
+        """Send one claimed mail row (see :meth:`deliver_outbox`)."""
+        from agent_console.channels.smtp import parse_smtp_url, send_message
+        from agent_console.desk.mail_out import build_email
+        from agent_console.redact import mask_secrets
+
+        st = self.settings
+        payload = row.payload or {}
+        label = f"mail {payload.get('kind', '?')} {payload.get('key', '')} to {payload.get('to')}"
+        try:
+            target = parse_smtp_url(
+                st.smtp_url or "", password=st.smtp_password, ca_file=st.smtp_ca_file
+            )
+            message = build_email(payload, st.mail_from or "")
+        except (ValueError, KeyError, TypeError) as exc:
+            error = f"cannot build the message: {exc}"
+            self._finish(row.id, worker, ok=False, error=error)  # type: ignore[arg-type]
+            self._record_failure(row, row.attempts, None, error, final=True)
+            report.failed.append(row.id)  # type: ignore[arg-type]
+            report.lines.append(f"failed {label}: {error}")
+            return
+        result = send_message(target, message, timeout=st.smtp_timeout)
+        if result.ok:
+            if self._finish(row.id, worker, ok=True, error=None) and row.ticket_id:  # type: ignore[arg-type]
+                with self.write() as s:  # the history line; consoles refresh the ✉ state
+                    self.log(
+                        s,
+                        row.ticket_id,
+                        "mail_sent",
+                        agent_id=self.system_actor(s, "mail").id,
+                        outbox=row.id,
+                        destination=row.destination,
+                        mail=payload.get("kind"),
+                        attempt=row.attempts,
+                    )
+            report.sent.append(row.id)  # type: ignore[arg-type]
+            report.lines.append(f"sent {label} via {target.shown}")
+            return
+        error = mask_secrets(result.error or "refused")
+        now = self.now()
+        age = (now - row.created_at).total_seconds()
+        if result.permanent or age >= st.mail_give_up_after:
+            self._finish(row.id, worker, ok=False, error=error)  # type: ignore[arg-type]
+            self._record_failure(row, row.attempts, result.code, error, final=True)
+            report.failed.append(row.id)  # type: ignore[arg-type]
+            report.lines.append(f"gave up {label}: {error}")
+            return
+        delay = min(st.mail_retry_after * 2 ** max(row.attempts - 1, 0), MAIL_RETRY_MAX)
+        self._record_failure(row, row.attempts, result.code, error, final=False)
+        self._reschedule(row.id, worker, now + timedelta(seconds=delay), error)  # type: ignore[arg-type]
+        report.lines.append(f"retrying {label} in {delay:g}s: {error}")
 
     def test_alert_info(self) -> dict[str, Any]:
         """The facts of a test alert (``oncall test-alert``)."""

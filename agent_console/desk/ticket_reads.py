@@ -12,6 +12,7 @@ from agent_console.desk.deadlines import clock_of
 from agent_console.desk.identity import AgentKind, on_behalf_label
 from agent_console.desk.ticket_view import (
     ArticleRef,
+    AttachmentView,
     EventView,
     MessageView,
     StatusPreview,
@@ -25,12 +26,16 @@ from agent_console.store.models import (
     Agent,
     Customer,
     KBArticle,
+    MailAttachment,
+    MailMessage,
     Message,
     Organization,
+    OutboxMessage,
     Status,
     Ticket,
     TicketArticle,
     TicketEvent,
+    TicketParticipant,
 )
 
 
@@ -198,6 +203,39 @@ class TicketReadsMixin(DeskCore):
             )
         return tuple(out)
 
+    @staticmethod
+    def _mail_states(s: Session, t: Ticket) -> dict[int, str]:
+        """Thread message id → what became of its mail (issue 14, desk/mail_out.py):
+        ``not delivered`` (given up or bounced), ``sent``, ``retrying`` (refused, will
+        retry), ``queued``."""
+        rows = s.exec(
+            select(
+                MailMessage.ticket_message_id,
+                OutboxMessage.sent_at,
+                OutboxMessage.failed_at,
+                OutboxMessage.last_error,
+            )
+            .join(OutboxMessage, col(OutboxMessage.id) == col(MailMessage.outbox_id))
+            .where(
+                MailMessage.ticket_id == t.id,
+                MailMessage.direction == "out",
+                col(MailMessage.ticket_message_id).is_not(None),
+            )
+        ).all()
+        out: dict[int, str] = {}
+        for mid, sent, failed, error in rows:
+            state = (
+                "not delivered"
+                if failed is not None
+                else "sent"
+                if sent is not None
+                else "retrying"
+                if error
+                else "queued"
+            )
+            out[int(mid)] = state  # type: ignore[arg-type]
+        return out
+
     def _detail(self, s: Session, t: Ticket) -> TicketDetail:
         policy = self.policy_for_ticket(s, t)
         requester = s.get(Customer, t.requester_id)
@@ -212,14 +250,34 @@ class TicketReadsMixin(DeskCore):
         agents = self._agents_for(s, t, messages)
         req_name = requester.name if requester else "unknown requester"
         views = []
+        mailed = self._mail_states(s, t)
         participants: dict[str, None] = {req_name: None}
+        # other customers on the ticket: Cc of its mail, and who wrote in (issue 14)
+        others = {
+            c.id: c.name
+            for c in s.exec(
+                select(Customer).where(
+                    col(Customer.id).in_(
+                        select(TicketParticipant.customer_id).where(
+                            TicketParticipant.ticket_id == t.id
+                        )
+                    )
+                    | col(Customer.id).in_(
+                        {m.author_customer_id for m in messages if m.author_customer_id}
+                    )
+                )
+            )
+        }
+        for name in others.values():
+            participants[name] = None
         for m in messages:
             a = agents.get(m.author_agent_id) if m.author_agent_id else None
             if a is not None:
                 author, handle, tier = a.name, a.handle, a.tier
                 participants[a.name] = None
             else:
-                author, handle, tier = req_name, None, None
+                author = others.get(m.author_customer_id, req_name)  # type: ignore[arg-type]
+                handle, tier = None, None
             views.append(
                 MessageView(
                     id=m.id or 0,
@@ -230,6 +288,7 @@ class TicketReadsMixin(DeskCore):
                     author_handle=handle,
                     author_tier=tier,
                     pinned=bool(m.pinned),
+                    mail=mailed.get(m.id or 0),
                 )
             )
         assignee = agents.get(t.assignee_id) if t.assignee_id else None
@@ -282,4 +341,18 @@ class TicketReadsMixin(DeskCore):
             articles=articles,
             policy=policy,
             clock=clock,
+            attachments=tuple(
+                AttachmentView(name, ctype, int(size), bool(kept), at)
+                for name, ctype, size, kept, at in s.exec(
+                    select(
+                        MailAttachment.filename,
+                        MailAttachment.content_type,
+                        MailAttachment.size,
+                        col(MailAttachment.content).is_not(None),
+                        MailAttachment.created_at,
+                    )
+                    .where(MailAttachment.ticket_id == t.id)
+                    .order_by(col(MailAttachment.id))
+                ).all()
+            ),
         )

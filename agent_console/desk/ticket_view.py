@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from agent_console.views import (
     ArticleRef,
+    AttachmentView,
     EventView,
     MessageView,
     StatusPreview,
@@ -18,6 +19,7 @@ from agent_console.views import (
 
 __all__ = [
     "ArticleRef",
+    "AttachmentView",
     "EventView",
     "MessageView",
     "StatusPreview",

@@ -225,35 +225,77 @@ class TicketsMixin(DeskCore):
         with self.write() as s:
             org = self.org_named(s, organization)
             cust = self.customer_for(s, requester_email, requester_name, org)
-            number = self.next_ticket_number(s)
-            opened = opened_at or self.now()
-            ticket = Ticket(
-                number=number,
-                key=f"{KEY_PREFIX}-{number}",
-                subject=subject.strip(),
-                requester_id=cust.id,  # type: ignore[arg-type]
-                organization_id=org.id if org else cust.organization_id,
-                priority=prio.value,
-                priority_level=prio.level,
-                channel=Channel(channel).value,
-                request_type=RequestType(request_type).value,
-                tags=normalise_tags(tags),
-                opened_at=opened,
-                updated_at=opened,
+            ticket, _msg = self.open_ticket_in(
+                s,
+                subject=subject,
+                body=body,
+                customer=cust,
+                organization=org,
+                priority=prio,
+                channel=channel,
+                request_type=request_type,
+                tags=tags,
+                opened_at=opened_at or self.now(),
             )
-            clock = clock_of(ticket, self.policy_for_ticket(s, ticket))
-            write_clock(ticket, clock)
-            s.add(ticket)
-            s.flush()
-            sync_cycles(s, ticket.id, clock, opened)  # type: ignore[arg-type]
-            s.add(
-                Message(
-                    ticket_id=ticket.id,  # type: ignore[arg-type]
-                    kind=MessageKind.CUSTOMER.value,
-                    author_customer_id=cust.id,
-                    body=body,
-                    created_at=opened,
-                )
-            )
-            self.log(s, ticket.id, "created", at=opened, channel=ticket.channel)  # type: ignore[arg-type]
             return ticket.key
+
+    def open_ticket_in(
+        self,
+        s: Session,
+        *,
+        subject: str,
+        body: str,
+        customer: Customer,
+        organization: Organization | None,
+        priority: Priority,
+        channel: str = "email",
+        request_type: str = "question",
+        tags: str | list[str] | None = None,
+        opened_at: datetime,
+        tier: int = 1,
+        event_details: dict[str, Any] | None = None,
+        agent_id: int | None = None,
+    ) -> tuple[Ticket, Message]:
+        """Open a ticket in the caller's transaction ``s`` (its clock from the ticket
+        clock, a ``created`` event); returns the ticket and its first customer message.
+        Used by :meth:`create_ticket` and the mail fetcher (desk/mail_in.py)."""
+        prio, org, cust, opened = priority, organization, customer, opened_at
+        number = self.next_ticket_number(s)
+        ticket = Ticket(
+            number=number,
+            key=f"{KEY_PREFIX}-{number}",
+            subject=subject.strip(),
+            requester_id=cust.id,  # type: ignore[arg-type]
+            organization_id=org.id if org else cust.organization_id,
+            priority=prio.value,
+            priority_level=prio.level,
+            channel=Channel(channel).value,
+            request_type=RequestType(request_type).value,
+            tags=normalise_tags(tags),
+            opened_at=opened,
+            updated_at=opened,
+            tier=tier,
+        )
+        clock = clock_of(ticket, self.policy_for_ticket(s, ticket))
+        write_clock(ticket, clock)
+        s.add(ticket)
+        s.flush()
+        sync_cycles(s, ticket.id, clock, opened)  # type: ignore[arg-type]
+        msg = Message(
+            ticket_id=ticket.id,  # type: ignore[arg-type]
+            kind=MessageKind.CUSTOMER.value,
+            author_customer_id=cust.id,
+            body=body,
+            created_at=opened,
+        )
+        s.add(msg)
+        self.log(
+            s,
+            ticket.id,  # type: ignore[arg-type]
+            "created",
+            agent_id=agent_id,
+            at=opened,
+            channel=ticket.channel,
+            **(event_details or {}),
+        )
+        return ticket, msg

@@ -77,7 +77,10 @@ def _required(text: str | None, message: str) -> str:
 
 
 class WorkflowMixin(TicketReadsMixin):
-    """The commands; the reads they return come from :class:`TicketReadsMixin`."""
+    """The commands; the reads they return come from :class:`TicketReadsMixin`. A public
+    reply or solved message on an e-mail ticket queues its mail in the same transaction
+    (:meth:`~agent_console.desk.mail_out.MailOutMixin.mail_public_message`, a mixin of the
+    same :class:`~agent_console.desk.Desk`); internal notes never do."""
 
     # ================================================================ commands
     def reply(
@@ -120,6 +123,9 @@ class WorkflowMixin(TicketReadsMixin):
                     t.status = Status.OPEN.value
                     details["status"] = {"from": "new", "to": "open"}
                 self._store_clock(c, clock_of(t, c.policy).reply(c.now))
+                mailed = self.mail_public_message(c.session, t, msg)  # type: ignore[attr-defined]
+                if mailed is not None:
+                    details["mail"] = True
             self.log(
                 c.session,
                 t.id,
@@ -207,14 +213,16 @@ class WorkflowMixin(TicketReadsMixin):
             require_works(c.actor, t, "resolve", on_call=c.on_call)
             clock = clock_of(t, c.policy)
             if public is not None:
-                c.session.add(
-                    Message(
-                        ticket_id=t.id,  # type: ignore[arg-type]
-                        kind=MessageKind.PUBLIC.value,
-                        author_agent_id=c.actor.id,
-                        body=public,
-                        created_at=c.now,
-                    )
+                solved_msg = Message(
+                    ticket_id=t.id,  # type: ignore[arg-type]
+                    kind=MessageKind.PUBLIC.value,
+                    author_agent_id=c.actor.id,
+                    body=public,
+                    created_at=c.now,
+                )
+                c.session.add(solved_msg)
+                mailed = self.mail_public_message(  # type: ignore[attr-defined]
+                    c.session, t, solved_msg, solved=True
                 )
                 first = t.first_response_at is None
                 clock = clock.reply(c.now)  # a public message: the ticket clock's reply
@@ -227,6 +235,7 @@ class WorkflowMixin(TicketReadsMixin):
                     at=c.now,
                     chars=len(public),
                     **({"first_response": True} if first else {}),
+                    **({"mail": True} if mailed is not None else {}),
                 )
             clear_draft(c.session, t.id, c.actor.id, DraftKind.RESOLUTION)  # type: ignore[arg-type]
             clock = clock.set_status(Status.RESOLVED.value, c.now)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from agent_console.store.types import FAR_FUTURE, UTCDateTime
@@ -615,3 +615,80 @@ class MailMessage(SQLModel, table=True):
     uid: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = utc_column(nullable=False)
     received_at: datetime | None = utc_column()
+
+
+# ---------------------------------------------------------------- inbound e-mail (issue 14, "mailin")
+class MailAttachment(SQLModel, table=True):
+    """An attachment of a received message, listed on its ticket. ``size`` in bytes;
+    ``content`` is kept only up to the ``max_attachment_bytes`` size limit (None above it:
+    the name, type and size are still listed)."""
+
+    __tablename__ = "mail_attachment"
+    __table_args__ = (Index("ix_mail_attachment_ticket", "ticket_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    ticket_message_id: int | None = Field(default=None, foreign_key="message.id")
+    mail_message_id: int | None = Field(default=None, foreign_key="mail_message.id")
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = utc_column(nullable=False)
+
+
+class MailQuarantine(SQLModel, table=True):
+    """A received message the fetcher could not turn into a ticket: kept with its
+    ``reason`` (one line) and its raw bytes (None when larger than the fetch limit), never
+    lost. ``retried_at`` / ``ticket_id``: set when ``mail quarantine retry`` ingested it."""
+
+    __tablename__ = "mail_quarantine"
+    __table_args__ = (Index("ix_mail_quarantine_open", "retried_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=320)
+    uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    uid: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    message_id: str | None = Field(default=None, max_length=998)
+    sender: str = Field(default="", max_length=320)
+    subject: str = Field(default="", max_length=998)
+    reason: str = Field(max_length=1000)
+    size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    received_at: datetime | None = utc_column()
+    created_at: datetime = utc_column(nullable=False)
+    retried_at: datetime | None = utc_column()
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+class MailProgress(SQLModel, table=True):
+    """Where fetching a mailbox stands: ``mailbox`` = ``user@host:port/MAILBOX`` (no
+    password), its UIDVALIDITY and the last UID whose message is committed; the row is the
+    per-mailbox lock (locked by each message's transaction). Counters for ``mail status``."""
+
+    __tablename__ = "mail_progress"
+
+    mailbox: str = Field(primary_key=True, max_length=320)
+    uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    last_fetch_at: datetime | None = utc_column()
+    last_error: str | None = Field(default=None, max_length=1000)
+    received: int = 0
+    tickets: int = 0
+    follow_ups: int = 0
+    bounces: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+
+
+class TicketParticipant(SQLModel, table=True):
+    """A customer taking part in a ticket besides its requester (people in ``Cc`` of its
+    mail); their mail with the ticket key in the subject threads to it."""
+
+    __tablename__ = "ticket_participant"
+    __table_args__ = (UniqueConstraint("ticket_id", "customer_id", name="uq_ticket_participant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    added_at: datetime = utc_column(nullable=False)

@@ -59,6 +59,8 @@ def fields_renderable(d: TicketDetail, zone: tzinfo, *, compact: bool = False) -
     table.add_row("Tags", literal(", ".join(d.tags)) if d.tags else Text("—", style="dim"))
     table.add_row("Opened", Text(absolute(d.opened_at, zone)))
     table.add_row("Participants", literal(", ".join(d.participants)))
+    if d.attachments:
+        table.add_row("Attachments", literal("\n".join(a.label for a in d.attachments)))
     table.add_row("Version", Text(str(d.version), style="dim"))
     return table
 

@@ -39,6 +39,15 @@ KIND_LABEL = {
 }
 
 
+#: how a mailed message's state shows in its header (issue 14)
+MAIL_STYLE = {
+    "sent": "green",
+    "queued": "dim",
+    "retrying": "yellow",
+    "not delivered": "bold red",
+}
+
+
 def header_text(m: MessageView, now: datetime, zone: tzinfo) -> Text:
     label, style = KIND_LABEL.get(m.kind, (m.kind, "bold"))
     out = Text(no_wrap=True, overflow="ellipsis")
@@ -48,6 +57,8 @@ def header_text(m: MessageView, now: datetime, zone: tzinfo) -> Text:
     out.append("  ")
     out.append(label, style=style)
     out.append(f"  {when(m.created_at, now, zone)}", style="dim")
+    if m.mail:
+        out.append(f"  ✉ {m.mail}", style=MAIL_STYLE.get(m.mail, "dim"))
     return out
 
 

@@ -1,0 +1,566 @@
+"""Outbound e-mail (issue 14): what the desk sends, composed and queued in the one outbox.
+
+Three kinds of message leave the desk, each as one outbox row (``kind = "mail"``,
+``destination = "mail:<recipient>"``, dedup key ``mail:<kind>:…``) written in the caller's
+transaction together with one :class:`~agent_console.store.models.MailMessage` row
+(``direction = "out"``, its Message-ID, ``outbox_id``):
+
+- ``receipt`` — the automatic acknowledgement of a new ticket (:meth:`MailOutMixin.
+  queue_receipt`, called by the inbound fetcher): the ticket key and what the customer can
+  expect by priority, read from the ticket clock under the ticket's policy (the handbook's
+  targets live in the policy file, never here). Marked ``Auto-Submitted: auto-replied``
+  (RFC 3834) so well-behaved robots do not answer it. Guarded by :func:`receipt_refusal`
+  (no answer to robots, lists or ourselves) and by a limit per sender per hour
+  (``receipts_per_hour``, default 3: the count of receipt rows to that address).
+- ``reply`` — a public reply written on an e-mail ticket (the workflow calls
+  :meth:`MailOutMixin.mail_public_message` in the reply's own transaction), to the
+  requester, the ticket's participants (people who were in ``Cc``) in ``Cc``;
+- ``solved`` — the public message of "submit as solved" (``ticket status --to resolved
+  --message``), same path. Internal notes are never mail.
+
+An *e-mail ticket* is a ticket of channel ``email`` with at least one message in the
+``mail_message`` thread index (it came in by mail): imported or seeded tickets never mail
+their fake customers. Threading: ``In-Reply-To`` is the customer's latest message (else our
+latest), ``References`` the thread's Message-IDs in order (the first and the last ones
+when long); the subject carries ``[KEY]`` so a reply finds its ticket even without headers.
+Rehearsals (``--at``) queue nothing.
+
+Delivery is the outbox's (``desk/outbox.py``: claim, send through
+``channels/smtp.py``, retry with backoff, give up → ``delivery_gave_up`` event and the
+header's "mail not sent" notice); :meth:`MailOutMixin.send_mail` is ``mail send``.
+A bounce (delivery status notification) for a message we sent: :meth:`MailOutMixin.
+mark_bounced`.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from agent_console.desk.deadlines import clock_of
+from agent_console.desk.outbox import DeliveryReport, OutboxMixin
+from agent_console.sla import format_duration
+from agent_console.store.models import (
+    Channel,
+    Customer,
+    MailMessage,
+    Message,
+    OutboxMessage,
+    Ticket,
+    TicketParticipant,
+)
+
+__all__ = [
+    "MAIL_KINDS",
+    "MailOutMixin",
+    "build_email",
+    "normalise_address",
+    "receipt_refusal",
+    "strip_message_id",
+    "ticket_subject",
+]
+
+#: the kinds of message the desk sends (the middle part of an outbox dedup key)
+MAIL_KINDS = ("receipt", "reply", "solved")
+#: References kept: the thread's first message and the latest ones (RFC 5322 §3.6.4 lets a
+#: client trim; mail clients thread on the first and the last)
+MAX_REFERENCES = 20
+
+#: local parts of robots that must never get an automatic answer (RFC 3834 §2)
+_ROBOT_LOCAL = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)"
+    r"([+\-].*)?$",
+    re.IGNORECASE,
+)
+#: ``Re:`` / ``Fwd:`` / ``AW:`` prefixes and a ``[KEY]`` tag at the start of a subject
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.I)
+
+
+# ------------------------------------------------------------------ pure helpers
+def normalise_address(text: str | None) -> str:
+    """The bare address of ``Name <a@b>`` / ``a@b``, lower-cased; ``""`` when none."""
+    _name, addr = parseaddr(text or "")
+    return addr.strip().lower() if "@" in addr else ""
+
+
+def strip_message_id(value: str | None) -> str:
+    """A Message-ID as stored in ``mail_message``: without angle brackets or white space."""
+    return (value or "").strip().strip("<>").strip()
+
+
+def receipt_refusal(headers: Mapping[str, str], sender: str, our_address: str) -> str | None:
+    """Why an automatic receipt must NOT answer this message, or None when it may go.
+
+    Pure (no I/O). ``headers``: the received message's header fields (any mapping; names
+    are matched case-insensitively, e.g. an ``email.message.EmailMessage`` or a dict);
+    ``sender``: its From address (``Name <a@b>`` or ``a@b``); ``our_address``: the desk's
+    ``mail_from``. Refused (RFC 3834 §2 and common practice), the reason as one line:
+
+    - ``Auto-Submitted`` other than ``no`` (auto-replies, auto-generated mail);
+    - ``Precedence: bulk`` / ``list`` / ``junk`` / ``auto_reply``;
+    - ``List-Id`` or ``List-Unsubscribe`` (a mailing list);
+    - ``X-Auto-Response-Suppress`` asking for no auto replies, ``X-Autoreply`` /
+      ``X-Autorespond`` (Microsoft / vacation robots);
+    - an empty ``Return-Path`` (``<>``: a bounce);
+    - no sender, or a robot sender (mailer-daemon, postmaster, noreply, bounces…);
+    - our own address (a loop through ourselves)."""
+    lower: dict[str, str] = {}
+    for name, value in headers.items():
+        lower.setdefault(str(name).lower(), str(value))
+    auto = lower.get("auto-submitted")
+    if auto is not None and auto.split(";")[0].strip().lower() != "no":
+        return f"Auto-Submitted: {auto.split(';')[0].strip()} (an automatic message)"
+    precedence = (lower.get("precedence") or "").strip().lower()
+    if precedence in ("bulk", "list", "junk", "auto_reply"):
+        return f"Precedence: {precedence} (a list or bulk message)"
+    if "list-id" in lower:
+        return "List-Id present (a mailing list message)"
+    if "list-unsubscribe" in lower:
+        return "List-Unsubscribe present (a mailing list message)"
+    suppress = (lower.get("x-auto-response-suppress") or "").lower()
+    if any(word in suppress for word in ("all", "autoreply", "oof")):
+        return "X-Auto-Response-Suppress asks for no automatic reply"
+    if "x-autoreply" in lower or "x-autorespond" in lower:
+        return "X-Autoreply / X-Autorespond present (an automatic message)"
+    if lower.get("return-path", "x").strip() in ("<>", ""):
+        return "empty Return-Path (a delivery report)"
+    addr = normalise_address(sender)
+    if not addr:
+        return "no sender address"
+    if _ROBOT_LOCAL.match(addr.split("@", 1)[0]):
+        return f"{addr} is an automatic sender"
+    ours = normalise_address(our_address)
+    if ours and addr == ours:
+        return f"{addr} is our own address"
+    return None
+
+
+def ticket_subject(key: str, subject: str, *, prefix: str = "Re: ") -> str:
+    """``Re: [SUP-12] Printer on fire``: the ticket key in brackets (the subject threads a
+    reply even when a client drops the headers), earlier ``Re:`` / ``[KEY]`` removed, one
+    line (line breaks and control characters become spaces)."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in subject or "").split())
+    tag = f"[{key}]"
+    for _ in range(3):
+        text = _SUBJECT_PREFIX.sub("", text).strip()
+        if text.upper().startswith(tag.upper()):
+            text = text[len(tag) :].strip()
+    return f"{prefix}{tag} {text}".strip() if text else f"{prefix}{tag}".strip()
+
+
+def _domain(mail_from: str | None) -> str:
+    addr = normalise_address(mail_from)
+    return addr.split("@", 1)[1] if addr else "agent-console.invalid"
+
+
+def new_message_id(key: str, mail_from: str | None) -> str:
+    """A fresh Message-ID without brackets (``<time>.<pid>.<random>.<key>@<our domain>``)."""
+    return strip_message_id(make_msgid(idstring=key.lower(), domain=_domain(mail_from)))
+
+
+def build_email(payload: Mapping[str, Any], mail_from: str) -> EmailMessage:
+    """The RFC 5322 message of an outbox mail row's ``payload`` (see
+    :meth:`MailOutMixin.queue_mail` for its keys), From ``mail_from``. Headers are folded
+    and encoded by the stdlib (``email.policy.SMTP``: CRLF, RFC 2047 for non-ASCII)."""
+    msg = EmailMessage(policy=SMTP)
+    name, addr = parseaddr(mail_from)
+    msg["From"] = Address(display_name=name, addr_spec=addr) if name else addr
+    msg["To"] = str(payload["to"])
+    msg["Subject"] = str(payload["subject"])
+    msg["Date"] = format_datetime(datetime.fromisoformat(str(payload["date"])))
+    msg["Message-ID"] = f"<{payload['message_id']}>"
+    if payload.get("in_reply_to"):
+        msg["In-Reply-To"] = f"<{payload['in_reply_to']}>"
+    refs = [r for r in payload.get("references") or [] if r]
+    if refs:
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+    cc = [c for c in payload.get("cc") or [] if c]
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    if payload.get("kind") == "receipt":
+        msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: robots must not answer it
+    msg["X-Agent-Console-Ticket"] = str(payload.get("key") or "")
+    msg.set_content(str(payload["body"]), charset="utf-8")
+    return msg
+
+
+def _trim_references(refs: list[str]) -> list[str]:
+    refs = list(dict.fromkeys(r for r in refs if r))
+    if len(refs) > MAX_REFERENCES:
+        refs = [refs[0], *refs[-(MAX_REFERENCES - 1) :]]
+    return refs
+
+
+def _local(at: datetime, tz: Any) -> str:
+    local = at.astimezone(tz)
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
+
+
+# ------------------------------------------------------------------ the desk's part
+class MailOutMixin(OutboxMixin):
+    """Compose and queue outgoing mail; bounces; ``mail send``. See the module docstring."""
+
+    # ---------------------------------------------------------------- reads
+    def is_mail_ticket(self, session: Session, ticket: Ticket) -> bool:
+        """Channel ``email`` and at least one message in its mail thread (module docstring)."""
+        if ticket.channel != Channel.EMAIL.value or ticket.id is None:
+            return False
+        found = session.exec(
+            select(MailMessage.id).where(MailMessage.ticket_id == ticket.id).limit(1)
+        ).first()
+        return found is not None
+
+    def mail_thread(self, session: Session, ticket_id: int) -> tuple[str | None, list[str]]:
+        """(In-Reply-To, References) for a new message on the ticket: the latest inbound
+        Message-ID (else the latest of ours), and the thread's IDs in order (trimmed to
+        :data:`MAX_REFERENCES`: the first and the latest)."""
+        rows = session.exec(
+            select(MailMessage.message_id, MailMessage.direction)
+            .where(MailMessage.ticket_id == ticket_id)
+            .order_by(col(MailMessage.id))
+        ).all()
+        ids = [m for m, _d in rows]
+        inbound = [m for m, d in rows if d == "in"]
+        parent = inbound[-1] if inbound else (ids[-1] if ids else None)
+        return parent, _trim_references(ids)
+
+    def receipts_sent(self, session: Session, address: str, since: datetime) -> int:
+        """Receipts queued to ``address`` (any case) since ``since`` (UTC): the rate limit's
+        count (``mail_message`` out rows whose outbox row is a receipt)."""
+        addr = normalise_address(address) or address.strip().lower()
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(MailMessage)
+                .join(OutboxMessage, col(OutboxMessage.id) == col(MailMessage.outbox_id))
+                .where(
+                    MailMessage.direction == "out",
+                    MailMessage.address == addr,
+                    col(MailMessage.created_at) >= since,
+                    col(OutboxMessage.dedup_key).like("mail:receipt:%"),
+                )
+            ).one()
+        )
+
+    # ---------------------------------------------------------------- queueing
+    def queue_mail(
+        self,
+        session: Session,
+        ticket: Ticket,
+        *,
+        kind: str,
+        to: str,
+        body: str,
+        subject: str,
+        in_reply_to: str | None,
+        references: list[str],
+        now: datetime,
+        ticket_message_id: int | None = None,
+        dedup: str | None = None,
+        cc: list[str] | None = None,
+    ) -> int | None:
+        """Queue one message in the caller's transaction: an outbox row and its
+        ``mail_message`` out row. Returns the outbox id, or None when nothing was queued
+        (a rehearsal, no address, or ``dedup`` — default: the new Message-ID — queued
+        before).
+
+        The payload (JSON, no secret): ``kind`` (:data:`MAIL_KINDS`), ``to``, ``subject``,
+        ``body``, ``date`` (ISO UTC), ``message_id``, ``in_reply_to``, ``references``
+        (IDs without brackets), ``key``, ``cc`` (addresses, maybe empty). From is the
+        sender's ``mail_from`` at delivery."""
+        if kind not in MAIL_KINDS:
+            raise ValueError(f"unknown mail kind {kind!r}")
+        if self.settings.at is not None:
+            return None  # rehearsal: nothing is sent outside
+        addr = normalise_address(to)
+        if not addr:
+            return None
+        message_id = new_message_id(ticket.key, self.settings.mail_from)
+        refs = _trim_references([strip_message_id(r) for r in references])
+        parent = strip_message_id(in_reply_to) or None
+        if parent and parent not in refs:
+            refs = _trim_references([*refs, parent])
+        payload = {
+            "kind": kind,
+            "to": addr,
+            "subject": subject,
+            "body": body,
+            "date": now.isoformat(),
+            "message_id": message_id,
+            "in_reply_to": parent,
+            "references": refs,
+            "key": ticket.key,
+            "cc": [
+                c for c in dict.fromkeys(normalise_address(x) for x in cc or []) if c and c != addr
+            ],
+        }
+        outbox_id = self.enqueue(
+            session,
+            kind="mail",
+            destination=f"mail:{addr}",
+            payload=payload,
+            dedup_key=f"mail:{kind}:{dedup or message_id}",
+            ticket_id=ticket.id,
+            now=now,
+        )
+        if outbox_id is None:
+            return None
+        session.add(
+            MailMessage(
+                message_id=message_id,
+                direction="out",
+                address=addr,
+                ticket_id=ticket.id,
+                ticket_message_id=ticket_message_id,
+                outbox_id=outbox_id,
+                created_at=now,
+            )
+        )
+        session.flush()
+        return int(outbox_id)
+
+    def receipt_text(self, session: Session, ticket: Ticket, now: datetime) -> str:
+        """The receipt's body: the key, and what to expect for the ticket's priority — the
+        first-reply and resolution targets of its policy and their due instants from the
+        ticket clock (sla/clock.py), in the policy's zone."""
+        policy = self.policy_for_ticket(session, ticket)
+        target = policy.target(ticket.priority)
+        clock = clock_of(ticket, policy)
+        hours = f"business hours ({policy.timezone})" if target.business else "around the clock"
+        customer = session.get(Customer, ticket.requester_id)
+        name = (customer.name if customer and customer.name else "").strip()
+        lines = [
+            f"Hello {name}," if name else "Hello,",
+            "",
+            "Thank you for contacting support. We have received your request and "
+            f"given it the reference {ticket.key}.",
+            "",
+            f"Priority: {target.label or target.name}",
+        ]
+        fr_due = clock.due("first_response")
+        fr = f"First reply: within {format_duration(target.first_response)} of {hours}"
+        lines.append(fr + (f", by {_local(fr_due, policy.tz)}." if fr_due else "."))
+        res_due = clock.due("resolution")
+        res = f"Resolution target: {format_duration(target.resolution)} of {hours}"
+        lines.append(res + (f", by {_local(res_due, policy.tz)}." if res_due else "."))
+        lines += [
+            f"While we work on it, we send an update at least every "
+            f"{format_duration(target.status_update)} of {hours}.",
+            "",
+            f"To add information, reply to this message and keep [{ticket.key}] in the subject.",
+            "",
+            "-- ",
+            "This is an automatic message; it was sent once for your request.",
+        ]
+        # short lines: plain 7-bit text in every client (no quoted-printable soft breaks)
+        return "\n".join(
+            textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False)
+            if line and line != "-- "
+            else line
+            for line in lines
+        )
+
+    def queue_receipt(
+        self,
+        session: Session,
+        ticket: Ticket,
+        *,
+        to: str,
+        in_reply_to: str,
+        references: list[str],
+        now: datetime,
+    ) -> bool:
+        """Queue the automatic receipt of a new ticket in the caller's transaction (the
+        ticket row flushed: its key, priority, opening instant). Returns whether it was
+        queued: not when ``to`` already got ``receipts_per_hour`` receipts in the past hour
+        (counted in ``mail_message``; 0 turns receipts off), for a rehearsal, or when this
+        ticket already has its receipt (one per ticket: dedup key ``mail:receipt:KEY``).
+        The caller checks :func:`receipt_refusal` first (robots, lists, ourselves)."""
+        limit = self.settings.receipts_per_hour
+        if limit <= 0 or not normalise_address(to):
+            return False
+        if self.receipts_sent(session, to, now - timedelta(hours=1)) >= limit:
+            return False
+        queued = self.queue_mail(
+            session,
+            ticket,
+            kind="receipt",
+            to=to,
+            subject=ticket_subject(ticket.key, ticket.subject, prefix="Received: "),
+            body=self.receipt_text(session, ticket, now),
+            in_reply_to=in_reply_to,
+            references=references,
+            now=now,
+            dedup=ticket.key,
+        )
+        return queued is not None
+
+    def mail_public_message(
+        self, session: Session, ticket: Ticket, message: Message, *, solved: bool = False
+    ) -> int | None:
+        """The workflow's hook: a public reply (``solved``: the "submit as solved" message)
+        just added to ``ticket`` in this transaction goes to the requester by mail when the
+        ticket is an e-mail ticket. Returns the outbox id, or None (not an e-mail ticket,
+        no address, a rehearsal). Internal notes never come here."""
+        if not self.is_mail_ticket(session, ticket):
+            return None
+        customer = session.get(Customer, ticket.requester_id)
+        if customer is None or not customer.email:
+            return None
+        if message.id is None:
+            session.flush()
+        parent, refs = self.mail_thread(session, ticket.id)  # type: ignore[arg-type]
+        body = message.body
+        ours = normalise_address(self.settings.mail_from)
+        cc = [
+            e
+            for e in session.exec(
+                select(Customer.email)
+                .join(TicketParticipant, col(TicketParticipant.customer_id) == Customer.id)
+                .where(TicketParticipant.ticket_id == ticket.id)
+                .order_by(col(TicketParticipant.id))
+            ).all()
+            if e and normalise_address(e) != ours
+        ]
+        footer = [
+            "",
+            "-- ",
+            f"Reference: {ticket.key}. Reply to this message to add to your request.",
+        ]
+        if solved:
+            footer.insert(
+                2, f"We consider {ticket.key} solved. If it is not, reply and we reopen it."
+            )
+        return self.queue_mail(
+            session,
+            ticket,
+            kind="solved" if solved else "reply",
+            to=customer.email,
+            subject=ticket_subject(ticket.key, ticket.subject),
+            body=body.rstrip() + "\n" + "\n".join(footer),
+            in_reply_to=parent,
+            references=refs,
+            now=message.created_at,
+            ticket_message_id=message.id,
+            cc=cc,
+        )
+
+    # ---------------------------------------------------------------- bounces
+    def mark_bounced(
+        self, session: Session, original_message_id: str, reason: str, now: datetime
+    ) -> bool:
+        """A delivery failure report (bounce) for a message we sent, in the caller's
+        transaction: its outbox row is marked failed (``failed_at`` = ``now``,
+        ``last_error`` = ``bounced: <reason>``; ``sent_at`` stays: the server took it) and a
+        ``delivery_failed`` event is written on its ticket by ``system:mail`` — the header
+        counts it among the mails not sent. Returns False when ``original_message_id``
+        (with or without brackets) is not a message we sent (nothing changes)."""
+        mid = strip_message_id(original_message_id)
+        row = session.exec(
+            select(MailMessage).where(MailMessage.message_id == mid, MailMessage.direction == "out")
+        ).first()
+        if row is None or row.outbox_id is None:
+            return False
+        out = session.get(OutboxMessage, row.outbox_id)
+        if out is None:
+            return False
+        reason = " ".join((reason or "delivery failed").split())[:300]
+        out.failed_at = now
+        out.last_error = f"bounced: {reason}"
+        session.add(out)
+        ticket_id = out.ticket_id or row.ticket_id
+        if ticket_id is not None:
+            actor = self.system_actor(session, "mail")
+            self.log(
+                session,
+                ticket_id,
+                "delivery_failed",
+                agent_id=actor.id,
+                at=now,
+                outbox=out.id,
+                destination=out.destination,
+                attempt=out.attempts,
+                status=None,
+                error=f"bounced: {reason}",
+                bounce=True,
+            )
+        session.flush()
+        return True
+
+    # ---------------------------------------------------------------- sending
+    def mail_configured(self) -> bool:
+        """This console can send mail: ``smtp`` and ``mail_from`` are both set."""
+        return bool(self.settings.smtp_url and self.settings.mail_from)
+
+    def send_mail(self, *, wait: float = 0.0, worker: str | None = None) -> DeliveryReport:
+        """``mail send``: deliver the outbox's mail rows that are ready (blocking; the
+        watcher and ``mail fetch`` call it too). ``wait``: seconds to keep going while a
+        refused message is due for a retry within that time (0: one pass).
+
+        Raises UserError when this console has no ``smtp`` / ``mail_from``."""
+        from agent_console.errors import UserError
+
+        if not self.mail_configured():
+            raise UserError(
+                "no mail server: set --smtp URL / AGENT_CONSOLE_SMTP / smtp and "
+                "--mail-from ADDRESS / AGENT_CONSOLE_MAIL_FROM / mail_from"
+            )
+        report = DeliveryReport()
+        deadline = time.monotonic() + max(0.0, wait)
+        while True:
+            one = self.deliver_outbox(worker=worker, kinds=("mail",))
+            report.sent += one.sent
+            report.failed += one.failed
+            report.lines += one.lines
+            nxt = self.next_mail_retry()
+            if nxt is None:
+                return report
+            delay = (nxt - self.now()).total_seconds()
+            if delay <= 0 and (one.sent or one.failed):
+                continue  # more than one pass's worth was ready
+            if time.monotonic() + max(delay, 0) > deadline:
+                return report
+            time.sleep(max(0.01, min(delay, 1.0)))
+
+    def next_mail_retry(self) -> datetime | None:
+        """When the earliest pending mail row is due (UTC), None when none waits."""
+        with self.read() as s:
+            return s.exec(
+                select(func.min(OutboxMessage.available_at)).where(
+                    OutboxMessage.kind == "mail",
+                    col(OutboxMessage.sent_at).is_(None),
+                    col(OutboxMessage.failed_at).is_(None),
+                )
+            ).one()
+
+    def mail_outbox_counts(self) -> dict[str, int]:
+        """Mail rows by state: ``pending``, ``sent``, ``failed`` (for ``mail status``)."""
+        out: dict[str, int] = {"pending": 0, "sent": 0, "failed": 0}
+        with self.read() as s:
+            rows = s.exec(
+                select(
+                    col(OutboxMessage.sent_at).is_not(None),
+                    col(OutboxMessage.failed_at).is_not(None),
+                    func.count(),
+                )
+                .where(OutboxMessage.kind == "mail")
+                .group_by(
+                    col(OutboxMessage.sent_at).is_not(None),
+                    col(OutboxMessage.failed_at).is_not(None),
+                )
+            ).all()
+        for sent, failed, n in rows:
+            key = "failed" if failed else "sent" if sent else "pending"
+            out[key] += int(n)
+        return out
