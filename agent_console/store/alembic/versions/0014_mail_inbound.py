@@ -1,8 +1,8 @@
 """Inbound e-mail (issue 14, "mailin"): attachments, quarantine, per-mailbox progress,
 ticket participants.
 
-Revision ID: 0012_mailin
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-29
 
 Released revisions are frozen: never edit one, add a new revision.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_mailin"
-down_revision = "0012_teamfix"  # re-chained after main's 0012_teamfix (merge of main into mailout)
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
