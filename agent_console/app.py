@@ -33,7 +33,7 @@ from textual.timer import Timer
 from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo
 from agent_console.desk.live import FeedListener, LinkState, is_unavailable
 from agent_console.desk.oncall import OncallState
-from agent_console.desk.oncall_view import AlertToasts, mail_failure_count
+from agent_console.desk.oncall_view import AlertToasts, Toast, mail_failure_count
 from agent_console.desk.presence import (
     HEARTBEAT,
     PRESENCE_CHANNEL,
@@ -86,8 +86,19 @@ def _oncall_screen() -> Screen:
     return OncallScreen()
 
 
-#: at most this many alerts toast one by one in a pass; more are summed up in one toast
-TOAST_SPREE = 3
+#: below this size (columns, lines) alert toasts are compact (see AlertToasts.toasts)
+COMPACT_TOAST_SIZE = (100, 30)
+
+
+class HeaderCounted(Message):
+    """The header's counts, read at the start of an alert pass — before the pass itself,
+    which can take long (the first pass on a large database builds the alert schedule):
+    the breaching count shows on the first screen at once."""
+
+    def __init__(self, breaching: int, mail_failures: int) -> None:
+        super().__init__()
+        self.breaching = breaching
+        self.mail_failures = mail_failures
 
 
 class AlertsPolled(Message):
@@ -499,6 +510,11 @@ class AgentConsoleApp(App[None]):
         desk = self.desk
         try:
             now = desk.now()
+            if self.alert_passes == 0:
+                # the header's count first: the pass can be long (a schedule bootstrap)
+                self.post_message(
+                    HeaderCounted(desk.breaching_soon_count(now=now), mail_failure_count(desk))
+                )
             tick = desk.alert_tick(now)
             alerts = desk.open_alerts()
             oncall = desk.oncall_now(now)
@@ -513,6 +529,17 @@ class AgentConsoleApp(App[None]):
         if self._alert_timer is not None:
             self._alert_timer.stop()
         self._alert_timer = self.set_timer(max(delay, 0.05), self.run_alert_pass, name="alerts")
+
+    @on(HeaderCounted)
+    def _header_counted(self, message: HeaderCounted) -> None:
+        notices = self.header_notices
+        if (notices.breaching, notices.mail_failures) != (
+            message.breaching,
+            message.mail_failures,
+        ):
+            notices.breaching = message.breaching
+            notices.mail_failures = message.mail_failures
+            self._repaint_header()
 
     @on(AlertsPolled)
     def _alerts_polled(self, message: AlertsPolled) -> None:
@@ -530,7 +557,11 @@ class AgentConsoleApp(App[None]):
         self._open_alerts_seen = seen
         notices.breaching = message.breaching
         notices.mail_failures = message.mail_failures
-        self._show_toasts(self.toasts.due(message.alerts, message.oncall, message.now))
+        self._show_toasts(
+            self.toasts.toasts(
+                message.alerts, message.oncall, message.now, compact=self.compact_toasts
+            )
+        )
         if recovered:
             self.feed_recovered()  # the outage notice goes; the screen catches up
         if changed:
@@ -571,30 +602,24 @@ class AgentConsoleApp(App[None]):
             self.notify(message.error, title="Alerts paused", severity="error", markup=False)
         self._schedule_alert_pass(max(self.alert_poll, 5.0))
 
-    def _show_toasts(self, alerts: list[AlertRow]) -> None:
-        if not alerts:
+    @property
+    def compact_toasts(self) -> bool:
+        """A small terminal (below 100 columns or 30 lines): one short alert toast at most,
+        shown briefly, so that it does not cover dialogs and timers (the header counts)."""
+        width, height = self.size
+        return width < COMPACT_TOAST_SIZE[0] or height < COMPACT_TOAST_SIZE[1]
+
+    def _show_toasts(self, toasts: list[Toast]) -> None:
+        if not toasts:
             return
-        critical = any(a.priority == "critical" for a in alerts)
-        severity = "error" if critical else "warning"
-        if len(alerts) > TOAST_SPREE:
-            keys = ", ".join(dict.fromkeys(a.key for a in alerts))
+        for t in toasts:
             self.notify(
-                f"{len(alerts)} alerts: {keys} — press 3 for the on-call screen",
-                title="Alerts",
-                severity=severity,
-                timeout=15,
+                visible(t.message, keep_newlines=False),
+                title=t.title,
+                severity=t.severity,  # type: ignore[arg-type]
+                timeout=t.timeout,
                 markup=False,
             )
-        else:
-            for a in alerts:
-                level = ("", " · escalated to secondary", " · escalated to leads")[min(a.level, 2)]
-                self.notify(
-                    visible(f"{a.key} {a.what}{level} — {a.subject}", keep_newlines=False),
-                    title=f"Alert #{a.id} · {a.priority}" + (" · rehearsal" if a.rehearsal else ""),
-                    severity=severity if a.priority == "critical" else "warning",
-                    timeout=15,
-                    markup=False,
-                )
         if self.settings.alert_bell:
             self.bell()
 

@@ -472,10 +472,23 @@ class AlertRow:
     acknowledged_by: str | None
     resolved_at: datetime | None
     rehearsal: bool
+    #: the instant the threshold was crossed (UTC; None when not known): a console toasts
+    #: an alert crossed long ago (a breach long past) in one summary, not one by one
+    fire_at: datetime | None = None
 
     @property
     def open(self) -> bool:
         return self.acknowledged_at is None and self.resolved_at is None
+
+    @property
+    def level_name(self) -> str | None:
+        """The on-call level the alert has reached — ``"primary"``, ``"secondary"``,
+        ``"leads"`` — for a critical ticket's alert; None for other priorities (they go to
+        the assignee, or the leads when unassigned, and never escalate). The screen and
+        ``oncall show`` both show this (None as their "none" mark)."""
+        if self.priority != "critical":
+            return None
+        return ("primary", "secondary", "leads")[min(max(self.level, 0), 2)]
 
     @property
     def what(self) -> str:

@@ -92,9 +92,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
                 a.priority,
                 a.what,
                 _fmt(ctx, a.due_at),
-                ("primary", "secondary", "leads")[min(a.level, 2)]
-                if a.priority == "critical"
-                else "-",
+                a.level_name or "-",
                 a.acknowledged_by or ("yes" if a.acknowledged_at else "-"),
             )
             for a in alerts

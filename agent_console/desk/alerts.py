@@ -704,6 +704,7 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
                     acknowledged_by=ack,
                     resolved_at=a.resolved_at,
                     rehearsal=a.rehearsal,
+                    fire_at=a.fire_at,
                 )
                 for a, key, subject, who, ack in s.exec(q)
             ]

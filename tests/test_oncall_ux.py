@@ -1,0 +1,120 @@
+"""On call at a new user's first start (issue 10/12 audit): the header's breaching count
+before the first (possibly long) alert pass ends, alerts for breaches long past folded into
+one summary toast, one short toast on a small terminal, one level name on the screen and in
+`oncall show`."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from agent_console.desk import AlertRow
+from agent_console.desk.oncall import OncallSlot, OncallState
+from agent_console.desk.oncall_view import (
+    COMPACT_TOAST_SECONDS,
+    TOAST_SPREE,
+    AlertToasts,
+)
+from agent_console.widgets.oncall_panels import alert_cells
+from tests.oncall_helpers import SAT_NIGHT
+from tests.test_oncall_screen import _app, _hook, _wait, night  # noqa: F401 (fixture)
+
+
+def _alert(i: int, *, crossed_ago: float = 0.0, **kw: object) -> AlertRow:
+    base: dict[str, object] = dict(
+        id=i, key=f"SUP-{i}", subject=f"subject {i}", priority="critical", assignee=None,
+        metric="first_response", cycle=1, threshold="1", due_at=SAT_NIGHT,
+        fired_at=SAT_NIGHT, level=0, acknowledged_at=None, acknowledged_by=None,
+        resolved_at=None, rehearsal=False,
+        fire_at=SAT_NIGHT - timedelta(seconds=crossed_ago),
+    )
+    base.update(kw)
+    return AlertRow(**base)  # type: ignore[arg-type]
+
+
+def _state() -> OncallState:
+    def slot(level: str, handle: str) -> OncallSlot:
+        return OncallSlot(level, handle, handle.title(), None, None, "rota")
+
+    return OncallState(SAT_NIGHT, slot("primary", "alice"), slot("secondary", "bob"), ["lee"])
+
+
+def test_breaches_long_past_fold_into_one_summary_toast() -> None:
+    """The first `--demo` start: fifteen alerts for breaches hours old are one toast."""
+    toasts = AlertToasts("alice", 300)
+    old = [_alert(i, crossed_ago=3 * 3600) for i in range(1, 16)]
+    shown = toasts.toasts(old, _state(), SAT_NIGHT)
+    assert len(shown) == 1
+    assert shown[0].message.startswith("15 open alerts (SUP-1, SUP-2, SUP-3 +12)")
+    assert "press 3" in shown[0].message
+    # nothing again on the next pass, nor the one after (no per-alert toasts later)
+    assert toasts.toasts(old, _state(), SAT_NIGHT + timedelta(seconds=2)) == []
+
+
+def test_fresh_alerts_toast_one_by_one_beside_the_summary() -> None:
+    toasts = AlertToasts("alice", 300)
+    alerts = [_alert(1, crossed_ago=5), _alert(2, crossed_ago=7200), _alert(3, crossed_ago=9000)]
+    shown = toasts.toasts(alerts, _state(), SAT_NIGHT)
+    assert [t.title for t in shown] == ["Alert #1 · critical", "Alerts"]
+    assert shown[0].message == "SUP-1 first reply breached — subject 1"
+    assert shown[1].message.startswith("2 open alerts (SUP-2, SUP-3)")
+    # more fresh ones than TOAST_SPREE at once: one summary
+    many = [_alert(10 + i, crossed_ago=1) for i in range(TOAST_SPREE + 1)]
+    out = AlertToasts("alice", 300).toasts(many, _state(), SAT_NIGHT)
+    assert len(out) == 1 and out[0].message.startswith(f"{TOAST_SPREE + 1} open alerts")
+
+
+def test_repeats_of_several_unacknowledged_alerts_are_one_toast() -> None:
+    toasts = AlertToasts("alice", 300)
+    alerts = [_alert(1, crossed_ago=1), _alert(2, crossed_ago=1)]
+    assert len(toasts.toasts(alerts, _state(), SAT_NIGHT)) == 2
+    later = toasts.toasts(alerts, _state(), SAT_NIGHT + timedelta(minutes=5))
+    assert len(later) == 1 and later[0].message.startswith("2 open alerts")
+
+
+def test_small_terminal_gets_one_short_toast() -> None:
+    alerts = [_alert(1, crossed_ago=1), _alert(2, crossed_ago=1)]
+    shown = AlertToasts("alice", 300).toasts(alerts, _state(), SAT_NIGHT, compact=True)
+    assert len(shown) == 1
+    assert shown[0].message == "2 alerts: SUP-1, SUP-2 — 3: on call"
+    assert shown[0].timeout == COMPACT_TOAST_SECONDS
+    one = AlertToasts("alice", 300).toasts([_alert(7, crossed_ago=1)], _state(), SAT_NIGHT, compact=True)
+    assert [(t.title, t.message) for t in one] == [("Alert #7", "SUP-7 first reply breached")]
+    assert len(one[0].message) <= 36  # fits a toast on an 80-column terminal, no subject
+
+
+def test_level_name_is_one_rule_for_the_screen_and_the_cli() -> None:
+    crit = _alert(1, level=1)
+    minor = _alert(2, priority="minor")
+    assert crit.level_name == "secondary" and minor.level_name is None
+    zone = SAT_NIGHT.tzinfo
+    assert str(alert_cells(crit, zone, SAT_NIGHT)[5]) == "secondary"  # type: ignore[arg-type]
+    assert str(alert_cells(minor, zone, SAT_NIGHT)[5]) == "—"  # type: ignore[arg-type]
+
+
+async def test_header_count_shows_before_a_long_first_alert_pass(night) -> None:  # type: ignore[no-untyped-def]
+    """The first pass on a large database builds the alert schedule (a minute on 100,000
+    tickets): the header's breaching count must not wait for it."""
+    desk, clock = night
+    release = threading.Event()
+    real_tick = desk.alert_tick
+    app = _app(desk, clock)
+
+    def slow_tick(now=None):  # type: ignore[no-untyped-def]
+        release.wait(20)
+        return real_tick(now)
+
+    app.desk.alert_tick = slow_tick  # type: ignore[method-assign]
+    count = desk.breaching_soon_count(now=clock.now)
+    assert count >= 1
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _wait(pilot, lambda: app.header_notices.breaching == count)
+            await pilot.pause(0.1)
+            line = str(app.screen.query_one("#header-line").render())
+            assert f"▲{count} crit <1h" in line
+            assert app.alert_passes == 0  # the pass itself is still running
+            release.set()
+            await _wait(pilot, lambda: app.alert_passes >= 1)
+    finally:
+        release.set()
