@@ -92,7 +92,7 @@ def test_level_name_is_one_rule_for_the_screen_and_the_cli() -> None:
     assert str(alert_cells(minor, zone, SAT_NIGHT)[5]) == "—"  # type: ignore[arg-type]
 
 
-async def test_header_count_shows_before_a_long_first_alert_pass(night) -> None:  # type: ignore[no-untyped-def]
+async def test_header_count_shows_before_a_long_first_alert_pass(night) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     """The first pass on a large database builds the alert schedule (a minute on 100,000
     tickets): the header's breaching count must not wait for it."""
     desk, clock = night
@@ -118,3 +118,30 @@ async def test_header_count_shows_before_a_long_first_alert_pass(night) -> None:
             await _wait(pilot, lambda: app.alert_passes >= 1)
     finally:
         release.set()
+
+
+def test_timers_at_80_columns_are_whole_and_paused_ones_say_opens() -> None:
+    """The queue's tight timer (80 columns) fits 24 cells whole; a stopped clock's time is
+    never a bare wall-clock time that reads as the due instant."""
+    from agent_console.sla import load_default_policy
+    from agent_console.widgets.sla_timer import deadline_text
+
+    policy = load_default_policy()
+    zone = policy.tz
+    at = SAT_NIGHT  # Friday 22:00 New York: the business clock is stopped
+    cases = [
+        ("critical", at + timedelta(minutes=59, seconds=49), 7200),  # runs (24/7)
+        ("critical", at - timedelta(hours=400), 3600),  # long overdue
+        ("minor", at + timedelta(days=3), 8 * 3600),  # paused, time left
+        ("minor", at - timedelta(hours=20), 8 * 3600),  # paused, overdue
+    ]
+    for priority, due, target in cases:
+        tight = deadline_text(policy, priority, due, target, at, zone, label="UPD", tight=True)
+        assert tight.cell_len <= 24, tight.plain
+        compact = deadline_text(policy, priority, due, target, at, zone, compact=True)
+        wide = deadline_text(policy, priority, due, target, at, zone)
+        if priority == "minor":  # business clock, closed now
+            assert "⏸" in tight.plain and "opens" not in tight.plain
+            assert "opens Mon 09:00" in compact.plain and "opens Mon 09:00" in wide.plain
+    running = deadline_text(policy, "critical", cases[0][1], 7200, at, zone, tight=True)
+    assert running.plain == "59m 49s · 22:59"

@@ -13,6 +13,7 @@ from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
 from agent_console.cli.sla_cmd import parse_instant
 from agent_console.errors import UserError
+from agent_console.views import local_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,10 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fmt(ctx: CliContext, dt: datetime | None) -> str:
-    if dt is None:
-        return "-"
-    local = dt.astimezone(ctx.desk.display_zone)
-    return f"{local:%a %d %b %H:%M} {local.tzname()}"
+    return local_time(dt, ctx.desk.display_zone)
 
 
 def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:

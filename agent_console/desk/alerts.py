@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -208,8 +208,6 @@ def _cycle_ended(facts: CycleFacts, metric: str, cycle: int) -> bool:
 
 
 # ====================================================================== read models
-def _z(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
 
 @dataclass

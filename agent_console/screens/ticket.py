@@ -87,7 +87,7 @@ class TicketScreen(TickingScreen[None]):
         Binding("r", "reply", "Reply", tooltip="Public reply to the customer (r)"),
         Binding("i", "note", "Note", tooltip="Internal note, never sent to the customer (i)"),
         Binding("x", "resolve", "Resolve", tooltip="Resolve: summary and a message (x)"),
-        Binding("s", "status", "Status", tooltip="Change status; pending stops the clock (s)"),
+        Binding("s", "status", "Status", tooltip="Change status; waiting (on the customer) stops the clock (s)"),
         Binding("e", "escalate", "Escalate", tooltip="Escalate to the next tier with a note (e)"),
         Binding("a", "assign", "Assign", show=False, tooltip="Assign or reassign (a)"),
         Binding("p", "priority", "Priority", show=False, tooltip="Change priority (p)"),

@@ -124,12 +124,17 @@ def deadline_text(
     *,
     label: str | None = None,
     compact: bool = False,
+    tight: bool = False,
 ) -> Text:
     """One running (or clock-stopped) deadline: ``47m 12s left · due Mon 11:12 ET``
-    (``compact``: ``47m 12s · Mon 11:12`` for narrow columns).
+    (``compact``: ``47m 12s · Mon 11:12`` for narrow columns; ``tight``, the queue on an
+    80-column terminal, at most 24 cells: ``47m 12s · 11:12`` — an overdue or paused one
+    shows only its amount, ``overdue 5h 24m`` / ``⏸ 4h 00m left``, as the due instant is
+    past and the header says when the desk opens).
 
     Time left is on the priority's clock; when that clock is stopped now (a business
-    clock outside business hours) the cell says paused and when the clock starts again.
+    clock outside business hours) the cell says paused and when the clock starts again
+    (``opens Mon 09:00``: never a bare time that would read as the due instant).
     """
     r = remaining(policy, priority, due, now, target_seconds)
     seconds, running, overdue, fraction = r.seconds, r.running, r.overdue, r.fraction
@@ -137,7 +142,19 @@ def deadline_text(
     if label:
         text.append(f"{label} ", STYLE_DIM)
     amount = format_duration(seconds)
-    left = "" if compact else " left"
+    left = "" if compact and not tight else " left"
+    if tight:
+        if not running:
+            text.append(
+                f"⏸ overdue {amount}" if overdue else f"⏸ {amount} left",
+                STYLE_RED if overdue else timer_style(fraction, False) + Style(dim=True),
+            )
+        elif overdue:
+            text.append(f"overdue {amount}", timer_style(fraction, True))
+        else:
+            text.append(amount, timer_style(fraction, False))
+            text.append(f" · {format_clock(due, zone, now)}", STYLE_DIM)
+        return text
     if running:
         if overdue:
             text.append(f"overdue {amount}", timer_style(fraction, True))
@@ -154,8 +171,7 @@ def deadline_text(
         text.append(f"⏸ overdue {amount}", STYLE_RED)
     else:
         text.append(f"⏸ {amount}{left}", timer_style(fraction, False) + Style(dim=True))
-    word = "" if compact else "opens "
-    text.append(f" · {word}{format_clock(opens, zone, now)}", STYLE_PAUSED)
+    text.append(f" · opens {format_clock(opens, zone, now)}", STYLE_PAUSED)
     return text
 
 
@@ -173,7 +189,13 @@ def waiting_text(
 
 
 def ticket_timer(
-    t: TimerFacts, policy: Policy, now: datetime, zone: tzinfo, *, compact: bool = False
+    t: TimerFacts,
+    policy: Policy,
+    now: datetime,
+    zone: tzinfo,
+    *,
+    compact: bool = False,
+    tight: bool = False,
 ) -> Text:
     """The timer cell of a ticket row (the deadline :func:`pick_deadline` chooses)."""
     d = pick_deadline(t, policy)
@@ -182,5 +204,13 @@ def ticket_timer(
     if d.due is None:
         return waiting_text(t.paused_since or now, zone, now, label=d.label)
     return deadline_text(
-        policy, t.priority, d.due, d.target_seconds, now, zone, label=d.label, compact=compact
+        policy,
+        t.priority,
+        d.due,
+        d.target_seconds,
+        now,
+        zone,
+        label=d.label,
+        compact=compact,
+        tight=tight,
     )
