@@ -76,7 +76,7 @@ def test_small_terminal_gets_one_short_toast() -> None:
     alerts = [_alert(1, crossed_ago=1), _alert(2, crossed_ago=1)]
     shown = AlertToasts("alice", 300).toasts(alerts, _state(), SAT_NIGHT, compact=True)
     assert len(shown) == 1
-    assert shown[0].message == "2 alerts: SUP-1, SUP-2 — 3: on call"
+    assert shown[0].message == "2 alerts: SUP-1 +1 — 3 on call"  # one line at 80 columns
     assert shown[0].timeout == COMPACT_TOAST_SECONDS
     one = AlertToasts("alice", 300).toasts([_alert(7, crossed_ago=1)], _state(), SAT_NIGHT, compact=True)
     assert [(t.title, t.message) for t in one] == [("Alert #7", "SUP-7 first reply breached")]

@@ -267,14 +267,15 @@ class AlertToasts:
     @staticmethod
     def _summary(alerts: list[AlertRow], *, compact: bool) -> Toast:
         keys = list(dict.fromkeys(a.key for a in alerts))
-        shown = ", ".join(keys[: 2 if compact else 3])
-        more = f" +{len(keys) - (2 if compact else 3)}" if len(keys) > (2 if compact else 3) else ""
+        first = 1 if compact else 3  # compact: one line of a toast on 80 columns
+        shown = ", ".join(keys[:first])
+        more = f" +{len(keys) - first}" if len(keys) > first else ""
         n = len(alerts)
         noun = "alert" if n == 1 else "alerts"
         return Toast(
             title="Alerts" + (" · rehearsal" if any(a.rehearsal for a in alerts) else ""),
             message=(
-                f"{n} {noun}: {shown}{more} — 3: on call"
+                f"{n} {noun}: {shown}{more} — 3 on call"
                 if compact
                 else f"{n} open {noun} ({shown}{more}) — press 3 for the on-call screen"
             ),

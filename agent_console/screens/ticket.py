@@ -57,6 +57,7 @@ from agent_console.screens.ticket_messages import (
 )
 from agent_console.screens.ticking import TickingScreen
 from agent_console.sla import format_duration
+from agent_console.views import status_label
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.sla_timer import format_due
 from agent_console.widgets.styles import status_style
@@ -454,7 +455,7 @@ class TicketScreen(TickingScreen[None]):
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append(f" {d.key} ", style="bold reverse")
         out.append(" ")
-        out.append(d.status.replace("_", " "), style=status_style(d.status))
+        out.append(status_label(d.status), style=status_style(d.status))
         out.append(f" · {d.priority} · tier {d.tier}", style="dim")
         out.append("  ")
         out.append_text(literal(d.subject, "bold", keep_newlines=False))
