@@ -68,6 +68,7 @@ from agent_console.store.models import (
     AlertThreshold,
     Message,
     MessageKind,
+    Organization,
     SlaAlert,
     SlaCycle,
     Status,
@@ -383,8 +384,26 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
             open_alerts.setdefault(a.ticket_id, []).append(a)
         resolved: list[int] = []
         new_rows: list[dict[str, Any]] = []
+        # each organization's policy once per batch (policy_for_ticket loads the
+        # organization per ticket: a third of a bootstrap's time on 100,000 tickets)
+        org_ids = {t.organization_id for t in tickets if t.organization_id is not None}
+        org_policy: dict[int, str | None] = (
+            dict(
+                s.exec(
+                    select(Organization.id, Organization.sla_policy).where(
+                        col(Organization.id).in_(org_ids)
+                    )
+                ).all()
+            )
+            if org_ids
+            else {}
+        )
         for t in tickets:
-            policy = self.policy_for_ticket(s, t)
+            policy = (
+                self.default_policy
+                if t.organization_id is None
+                else self.policy_named(org_policy.get(t.organization_id))
+            )
             facts = _cycles_due(t, policy, counts.get(t.id, 0), cycle_rows.get(t.id, ()))
             want = desired_thresholds(t, policy, facts)
             have = rows.get(t.id, {})  # type: ignore[arg-type]
