@@ -88,6 +88,12 @@ def _oncall_screen() -> Screen:
 
 #: below this size (columns, lines) alert toasts are compact (see AlertToasts.toasts)
 COMPACT_TOAST_SIZE = (100, 30)
+#: with a PostgreSQL listener connected, the alert pass runs on every feed notification
+#: (what others changed: tickets, acknowledgements, escalations) and at the desk's next
+#: threshold or escalation instant, and polls only this often (seconds) as a safety net
+LISTENING_ALERT_POLL = 30.0
+#: a feed notification runs the alert pass this soon (seconds; a burst of commits is one pass)
+ALERT_WAKE_DELAY = 0.2
 
 
 class HeaderCounted(Message):
@@ -214,6 +220,9 @@ class AgentConsoleApp(App[None]):
         self.header_notices = HeaderNotices(rehearsal=settings.at is not None)
         self.toasts = AlertToasts(self.desk.actor, settings.alert_repeat_every)
         self._alert_timer: Timer | None = None
+        #: when the planned alert pass runs (time.monotonic())
+        self._alert_due = 0.0
+        self._alert_rewake = False
         #: alert passes completed (tests wait on it)
         self.alert_passes = 0
         self._open_alerts_seen: frozenset[tuple[int, int]] = frozenset()
@@ -348,8 +357,20 @@ class AgentConsoleApp(App[None]):
             follow = getattr(self.screen, "presence_woken", None)
         else:
             follow = getattr(self.screen, "feed_woken", None)
+            self._alerts_woken()
         if callable(follow):
             follow()
+
+    def _alerts_woken(self) -> None:
+        """Another console or command committed: run the alert pass soon (never later than
+        already planned, so a busy feed cannot postpone it)."""
+        if not self.alerts_enabled:
+            return
+        if self._alert_timer is None:  # a pass is running: the next one follows it soon
+            self._alert_rewake = True
+            return
+        if self._alert_due - time.monotonic() > ALERT_WAKE_DELAY:
+            self._schedule_alert_pass(ALERT_WAKE_DELAY)
 
     def feed_ok(self) -> None:
         """A screen read the database: the outage notice (if any) goes, screens catch up."""
@@ -528,7 +549,9 @@ class AgentConsoleApp(App[None]):
     def _schedule_alert_pass(self, delay: float) -> None:
         if self._alert_timer is not None:
             self._alert_timer.stop()
-        self._alert_timer = self.set_timer(max(delay, 0.05), self.run_alert_pass, name="alerts")
+        delay = max(delay, 0.05)
+        self._alert_due = time.monotonic() + delay
+        self._alert_timer = self.set_timer(delay, self.run_alert_pass, name="alerts")
 
     @on(HeaderCounted)
     def _header_counted(self, message: HeaderCounted) -> None:
@@ -571,7 +594,11 @@ class AgentConsoleApp(App[None]):
                 follow()
         if self.desk.webhook_channels() and not self.desk.rehearsal:
             self.deliver_outbox()
-        delay = self.alert_poll
+        # PostgreSQL with a listener: woken by the feed (see _alerts_woken), polled rarely
+        delay = max(self.alert_poll, LISTENING_ALERT_POLL) if self.listening else self.alert_poll
+        if self._alert_rewake:  # woken while the pass ran
+            self._alert_rewake = False
+            delay = min(delay, ALERT_WAKE_DELAY)
         wake = message.tick.next_wake
         if wake is not None:
             delay = min(delay, (wake - self.desk.now()).total_seconds())

@@ -145,3 +145,33 @@ def test_timers_at_80_columns_are_whole_and_paused_ones_say_opens() -> None:
             assert "opens Mon 09:00" in compact.plain and "opens Mon 09:00" in wide.plain
     running = deadline_text(policy, "critical", cases[0][1], 7200, at, zone, tight=True)
     assert running.plain == "59m 49s · 22:59"
+
+
+async def test_postgres_console_wakes_its_alert_pass_on_the_feed(pg_url: str) -> None:
+    """With a listener (PostgreSQL) the alert pass polls only every 30 s: a critical ticket
+    another agent opens after hours still toasts at once, woken by the feed's NOTIFY."""
+    import time as _time
+
+    from agent_console.app import LISTENING_ALERT_POLL, create_app
+    from agent_console.desk import Desk
+    from tests.oncall_helpers import Clock, new_ticket
+    from tests.test_oncall_screen import _team_desk
+
+    clock = Clock(SAT_NIGHT)
+    desk = _team_desk(pg_url, clock)
+    settings = desk.settings.with_(agent="alice")
+    app = create_app(
+        settings, desk=Desk(desk.engine, settings, clock=clock), clock=clock, offer_demo=False,
+        alert_poll=LISTENING_ALERT_POLL,
+    )
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await _wait(pilot, lambda: app.listening and app.alert_passes >= 1, timeout=20)
+            passes = app.alert_passes
+            key = new_ticket(desk, "critical", "Vault offline")  # another console's commit
+            t0 = _time.monotonic()
+            await _wait(pilot, lambda: any(key in n.message for n in app._notifications), 10)
+            assert _time.monotonic() - t0 < LISTENING_ALERT_POLL / 3
+            assert app.alert_passes > passes
+    finally:
+        desk.engine.dispose()
