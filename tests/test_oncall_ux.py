@@ -175,3 +175,66 @@ async def test_postgres_console_wakes_its_alert_pass_on_the_feed(pg_url: str) ->
             assert app.alert_passes > passes
     finally:
         desk.engine.dispose()
+
+
+def test_cli_times_and_status_words_are_one_format(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Every instant in --json is UTC, whole seconds, Z (no microseconds, no +00:00); text
+    output says 'waiting' as the screens do, and commands take either word; oncall show's
+    level is the screen's (primary for a critical alert, '-' for a minor one)."""
+    import json
+    import re
+
+    from agent_console.cli import main
+    from agent_console.desk import Desk
+    from agent_console.settings import Settings
+    from tests.oncall_helpers import Clock, add_team
+
+    db = f"sqlite:///{tmp_path / 'fmt.db'}"
+    clock = Clock(SAT_NIGHT.replace(microsecond=123456))
+    d = Desk.open(Settings(db_url=db), clock=clock)
+    add_team(d)
+    crit = d.create_ticket(subject="Payments down", body="b", requester_email="a@b.example",
+                           priority="critical")
+    minor = d.create_ticket(subject="Typo", body="b", requester_email="a@b.example",
+                            priority="minor")
+    clock.now += timedelta(days=3)  # both breached: alerts on a critical and a minor ticket
+    d.alert_tick(clock.now)
+    d.engine.dispose()
+    at = ["--db", db, "--at", "2026-12-01T03:00:00.654321Z"]
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+    def instants(argv: list[str]) -> list[str]:
+        assert main(argv) == 0
+        return [m.group(0) for m in stamp.finditer(capsys.readouterr().out)]
+
+    for argv in (
+        [*at, "oncall", "show", "--json"],
+        ["--db", db, "ticket", "list", "--json"],
+        ["--db", db, "ticket", "show", crit, "--json"],
+    ):
+        found = instants(argv)
+        assert found, argv
+        bad = [s for s in found if not re.fullmatch(r"[\d-]+T[\d:]+Z", s)]
+        assert not bad, (argv, bad)
+    # the level column: one rule with the screen
+    assert main(["--db", db, "oncall", "show"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(crit in ln and " primary " in ln for ln in lines), lines
+    assert any(minor in ln and " primary " not in ln and re.search(r" - +-$", ln.rstrip())
+               for ln in lines), "\n".join(lines)
+    assert main(["--db", db, "oncall", "show", "--json"]) == 0
+    alerts = json.loads(capsys.readouterr().out)["alerts"]
+    assert alerts and all(a["fired_at"].endswith("Z") and "." not in a["fired_at"] for a in alerts)
+    # waiting: typed either way, shown as the screens show it; --json keeps 'pending'
+    assert main(["--db", db, "--agent", "alice", "ticket", "status", crit, "--to", "waiting"]) == 0
+    assert "is waiting" in capsys.readouterr().out
+    assert main(["--db", db, "ticket", "list", "--status", "waiting"]) == 0
+    out = capsys.readouterr().out
+    assert crit in out and " waiting " in out and "pending" not in out
+    assert main(["--db", db, "ticket", "list", "--status", "waiting", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "pending"
+    assert main(["--db", db, "ticket", "show", crit]) == 0
+    shown = capsys.readouterr().out
+    assert "status:         waiting" in shown and "set status new → waiting" in shown
+    assert main(["--db", db, "ticket", "list", "--status", "sleeping"]) == 2
+    assert "use new, open, waiting, on hold, resolved, closed" in capsys.readouterr().err
