@@ -238,3 +238,19 @@ def test_cli_times_and_status_words_are_one_format(tmp_path, capsys) -> None:  #
     assert "status:         waiting" in shown and "set status new → waiting" in shown
     assert main(["--db", db, "ticket", "list", "--status", "sleeping"]) == 2
     assert "use new, open, waiting, on hold, resolved, closed" in capsys.readouterr().err
+
+
+async def test_header_fits_inside_its_padding_for_a_lead_at_160(night) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A lead's header at 160 columns with the breaching count: whole (the zone of the clock
+    was cut off by the line's padding), or the compact form — never cut."""
+    desk, clock = night
+    app = _app(desk, clock, agent="erin", alert_poll=600)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _wait(pilot, lambda: app.header_notices.breaching >= 1)
+        for width in range(150, 166):
+            await pilot.resize_terminal(width, 50)
+            await pilot.pause(0.1)
+            header = app.screen.query_one("#header-line")
+            line = str(header.render())
+            assert "erin" in line and len(line) <= header.size.width, (width, line)
+            assert line.rstrip().endswith(("ET", "EST", "EDT")), (width, line)

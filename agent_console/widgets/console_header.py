@@ -281,7 +281,8 @@ class ConsoleHeader(Vertical):
         self._now = now
         if not self.is_mounted:
             return
-        line = self.line_text(now, self.size.width or None)
+        # the line's own padding (one cell each side) is not room for text
+        line = self.line_text(now, max(self.size.width - 2, 1) if self.size.width else None)
         banner = None
         if self.policy is not None:
             banner = maintenance_text(self.policy, now, self.zone or self.policy.tz)
