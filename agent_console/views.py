@@ -536,7 +536,7 @@ class AlertRow:
         label = METRIC_LABELS.get(self.metric, self.metric)
         th = self.threshold
         if th == "arrival":
-            return f"new critical ticket after hours ({label} due)"
+            return f"new after hours, {label} due"  # short: a column at 80×24, a toast
         if th.startswith("warn:"):
             return f"{label} due in {int(th[5:]) // 60}m"
         f = float(th)

@@ -134,6 +134,7 @@ def test_timers_at_80_columns_are_whole_and_paused_ones_say_opens() -> None:
         ("critical", at - timedelta(hours=400), 3600),  # long overdue
         ("minor", at + timedelta(days=3), 8 * 3600),  # paused, time left
         ("minor", at - timedelta(hours=20), 8 * 3600),  # paused, overdue
+        ("critical", at + timedelta(days=9, hours=45), 7200),  # runs, due in 10 days
     ]
     for priority, due, target in cases:
         tight = deadline_text(policy, priority, due, target, at, zone, label="UPD", tight=True)

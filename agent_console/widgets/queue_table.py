@@ -31,7 +31,7 @@ from textual.strip import Strip
 
 from agent_console.sla import Policy
 from agent_console.views import QueueRow, status_label
-from agent_console.widgets.sla_timer import ticket_timer
+from agent_console.widgets.sla_timer import TIGHT_CELLS, ticket_timer
 from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import visible
 
@@ -56,7 +56,7 @@ DROP_ORDER = ("requester", "tier", "status")
 #: the timer cell: wide (``FR 36m 10s left · due Mon 10:30 ET``) or, on a narrow terminal,
 #: tight (``FR 36m 10s · 10:30``, ``UPD overdue 5h 24m``, ``FR ⏸ 4h 00m left``: the amount
 #: whole, the wall-clock time while it runs), never cut — 80 columns keep a readable subject
-TIMER_WIDE, TIMER_COMPACT = 38, 24
+TIMER_WIDE, TIMER_COMPACT = 38, TIGHT_CELLS
 SUBJECT_MIN, REQUESTER_MIN, REQUESTER_MAX = 16, 12, 34
 #: the requester column is kept only while the subject still gets this much
 SUBJECT_BESIDE_REQUESTER = 24

@@ -114,6 +114,10 @@ def timer_style(fraction: float, overdue: bool) -> Style:
     return STYLE_OK
 
 
+#: the widest a ``tight`` timer gets (cells): the queue's timer column at 80 columns
+TIGHT_CELLS = 24
+
+
 def deadline_text(
     policy: Policy,
     priority: str,
@@ -153,7 +157,9 @@ def deadline_text(
             text.append(f"overdue {amount}", timer_style(fraction, True))
         else:
             text.append(amount, timer_style(fraction, False))
-            text.append(f" · {format_clock(due, zone, now)}", STYLE_DIM)
+            clock = f" · {format_clock(due, zone, now)}"
+            if text.cell_len + len(clock) <= TIGHT_CELLS:  # else the amount alone, whole
+                text.append(clock, STYLE_DIM)
         return text
     if running:
         if overdue:
