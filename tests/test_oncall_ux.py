@@ -255,3 +255,20 @@ async def test_header_fits_inside_its_padding_for_a_lead_at_160(night) -> None: 
             line = str(header.render())
             assert "erin" in line and len(line) <= header.size.width, (width, line)
             assert line.rstrip().endswith(("ET", "EST", "EDT")), (width, line)
+
+
+def test_header_keeps_the_outage_reason_while_other_parts_can_give_way() -> None:
+    from agent_console.sla import load_default_policy
+    from agent_console.widgets.console_header import ConsoleHeader, HeaderNotices
+    from tests.conftest import FIXED_NOW
+
+    h = ConsoleHeader("Queue")
+    h.set_agent("alice", "Alice Moreno", 1, lead=True)
+    h.set_policy(load_default_policy())
+    h.notices = HeaderNotices(outage="database unavailable — retrying in 3s")
+    full = h.line_text(FIXED_NOW).plain
+    for width in range(len(full) - 30, len(full)):
+        line = h.line_text(FIXED_NOW, width).plain
+        assert len(line) <= width
+        assert "database unavailable — retrying in 3s" in line, (width, line)
+    assert "⚠ offline" in h.line_text(FIXED_NOW, 80).plain  # 80 columns: the short form

@@ -212,15 +212,19 @@ class ConsoleHeader(Vertical):
         and the zone of the clock — so that the shared notice, who you are, whether the
         desk is open and the time stay visible (80 columns hold them all)."""
         text = self._line(now, level=0)
-        for level in (1, 2):
+        # the notice keeps its words (an outage's reason) as long as anything else can give way
+        for level, long_notice in ((1, True), (1, False), (2, False)):
             if width is None or text.cell_len <= width:
                 break
-            text = self._line(now, level=level)
+            text = self._line(now, level=level, long_notice=long_notice)
         return text
 
-    def _line(self, now: datetime, *, level: int) -> Text:
-        """``level`` 0 full, 1 compact, 2 tight (no screen name, short hours, bare clock)."""
+    def _line(self, now: datetime, *, level: int, long_notice: bool | None = None) -> Text:
+        """``level`` 0 full, 1 compact, 2 tight (no screen name, short hours, bare clock);
+        ``long_notice``: the shared notice in its long form (default: at level 0 only)."""
         compact = level >= 1
+        if long_notice is None:
+            long_notice = not compact
         zone = self.zone or (self.policy.tz if self.policy else None)
         sep = " │ " if compact else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -233,7 +237,7 @@ class ConsoleHeader(Vertical):
             if self.title:
                 text.append(f" · {self.title}")
             parts += 1
-        notice = self.notices.winner(compact=compact) if self.notices is not None else None
+        notice = self.notices.winner(compact=not long_notice) if self.notices is not None else None
         if notice is not None:
             if parts:
                 text.append(sep)
