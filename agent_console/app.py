@@ -34,7 +34,7 @@ from textual.timer import Timer
 from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo, FeedBatch
 from agent_console.desk.live import FeedListener, LinkState, is_unavailable
 from agent_console.desk.oncall import OncallState
-from agent_console.desk.oncall_view import AlertToasts, mail_failure_count
+from agent_console.desk.oncall_view import AlertToasts, Toast, mail_failure_count
 from agent_console.desk.presence import (
     HEARTBEAT,
     PRESENCE_CHANNEL,
@@ -88,8 +88,25 @@ def _oncall_screen() -> Screen:
     return OncallScreen()
 
 
-#: at most this many alerts toast one by one in a pass; more are summed up in one toast
-TOAST_SPREE = 3
+#: below this size (columns, lines) alert toasts are compact (see AlertToasts.toasts)
+COMPACT_TOAST_SIZE = (100, 30)
+#: with a PostgreSQL listener connected, the alert pass runs on every feed notification
+#: (what others changed: tickets, acknowledgements, escalations) and at the desk's next
+#: threshold or escalation instant, and polls only this often (seconds) as a safety net
+LISTENING_ALERT_POLL = 30.0
+#: a feed notification runs the alert pass this soon (seconds; a burst of commits is one pass)
+ALERT_WAKE_DELAY = 0.2
+
+
+class HeaderCounted(Message):
+    """The header's counts, read at the start of an alert pass — before the pass itself,
+    which can take long (the first pass on a large database builds the alert schedule):
+    the breaching count shows on the first screen at once."""
+
+    def __init__(self, breaching: int, mail_failures: int) -> None:
+        super().__init__()
+        self.breaching = breaching
+        self.mail_failures = mail_failures
 
 
 class AlertsPolled(Message):
@@ -205,6 +222,9 @@ class AgentConsoleApp(App[None]):
         self.header_notices = HeaderNotices(rehearsal=settings.at is not None)
         self.toasts = AlertToasts(self.desk.actor, settings.alert_repeat_every)
         self._alert_timer: Timer | None = None
+        #: when the planned alert pass runs (time.monotonic())
+        self._alert_due = 0.0
+        self._alert_rewake = False
         #: alert passes completed (tests wait on it)
         self.alert_passes = 0
         self._open_alerts_seen: frozenset[tuple[int, int]] = frozenset()
@@ -372,8 +392,20 @@ class AgentConsoleApp(App[None]):
             follow = getattr(self.screen, "presence_woken", None)
         else:
             follow = getattr(self.screen, "feed_woken", None)
+            self._alerts_woken()
         if callable(follow):
             follow()
+
+    def _alerts_woken(self) -> None:
+        """Another console or command committed: run the alert pass soon (never later than
+        already planned, so a busy feed cannot postpone it)."""
+        if not self.alerts_enabled:
+            return
+        if self._alert_timer is None:  # a pass is running: the next one follows it soon
+            self._alert_rewake = True
+            return
+        if self._alert_due - time.monotonic() > ALERT_WAKE_DELAY:
+            self._schedule_alert_pass(ALERT_WAKE_DELAY)
 
     def feed_ok(self, batch: FeedBatch | None = None) -> None:
         """A screen read the database: the outage notice (if any) goes, screens catch up.
@@ -546,6 +578,11 @@ class AgentConsoleApp(App[None]):
         desk = self.desk
         try:
             now = desk.now()
+            if self.alert_passes == 0:
+                # the header's count first: the pass can be long (a schedule bootstrap)
+                self.post_message(
+                    HeaderCounted(desk.breaching_soon_count(now=now), mail_failure_count(desk))
+                )
             tick = desk.alert_tick(now)
             alerts = desk.open_alerts()
             oncall = desk.oncall_now(now)
@@ -559,7 +596,20 @@ class AgentConsoleApp(App[None]):
     def _schedule_alert_pass(self, delay: float) -> None:
         if self._alert_timer is not None:
             self._alert_timer.stop()
-        self._alert_timer = self.set_timer(max(delay, 0.05), self.run_alert_pass, name="alerts")
+        delay = max(delay, 0.05)
+        self._alert_due = time.monotonic() + delay
+        self._alert_timer = self.set_timer(delay, self.run_alert_pass, name="alerts")
+
+    @on(HeaderCounted)
+    def _header_counted(self, message: HeaderCounted) -> None:
+        notices = self.header_notices
+        if (notices.breaching, notices.mail_failures) != (
+            message.breaching,
+            message.mail_failures,
+        ):
+            notices.breaching = message.breaching
+            notices.mail_failures = message.mail_failures
+            self._repaint_header()
 
     @on(AlertsPolled)
     def _alerts_polled(self, message: AlertsPolled) -> None:
@@ -577,7 +627,11 @@ class AgentConsoleApp(App[None]):
         self._open_alerts_seen = seen
         notices.breaching = message.breaching
         notices.mail_failures = message.mail_failures
-        self._show_toasts(self.toasts.due(message.alerts, message.oncall, message.now))
+        self._show_toasts(
+            self.toasts.toasts(
+                message.alerts, message.oncall, message.now, compact=self.compact_toasts
+            )
+        )
         if recovered:
             self.feed_recovered()  # the outage notice goes; the screen catches up
         if changed:
@@ -588,7 +642,11 @@ class AgentConsoleApp(App[None]):
         sends = self.desk.webhook_channels() or self.desk.mail_configured()
         if sends and not self.desk.rehearsal:
             self.deliver_outbox()
-        delay = self.alert_poll
+        # PostgreSQL with a listener: woken by the feed (see _alerts_woken), polled rarely
+        delay = max(self.alert_poll, LISTENING_ALERT_POLL) if self.listening else self.alert_poll
+        if self._alert_rewake:  # woken while the pass ran
+            self._alert_rewake = False
+            delay = min(delay, ALERT_WAKE_DELAY)
         wake = message.tick.next_wake
         if wake is not None:
             delay = min(delay, (wake - self.desk.now()).total_seconds())
@@ -619,30 +677,24 @@ class AgentConsoleApp(App[None]):
             self.notify(message.error, title="Alerts paused", severity="error", markup=False)
         self._schedule_alert_pass(max(self.alert_poll, 5.0))
 
-    def _show_toasts(self, alerts: list[AlertRow]) -> None:
-        if not alerts:
+    @property
+    def compact_toasts(self) -> bool:
+        """A small terminal (below 100 columns or 30 lines): one short alert toast at most,
+        shown briefly, so that it does not cover dialogs and timers (the header counts)."""
+        width, height = self.size
+        return width < COMPACT_TOAST_SIZE[0] or height < COMPACT_TOAST_SIZE[1]
+
+    def _show_toasts(self, toasts: list[Toast]) -> None:
+        if not toasts:
             return
-        critical = any(a.priority == "critical" for a in alerts)
-        severity = "error" if critical else "warning"
-        if len(alerts) > TOAST_SPREE:
-            keys = ", ".join(dict.fromkeys(a.key for a in alerts))
+        for t in toasts:
             self.notify(
-                f"{len(alerts)} alerts: {keys} — press 3 for the on-call screen",
-                title="Alerts",
-                severity=severity,
-                timeout=15,
+                visible(t.message, keep_newlines=False),
+                title=t.title,
+                severity=t.severity,  # type: ignore[arg-type]
+                timeout=t.timeout,
                 markup=False,
             )
-        else:
-            for a in alerts:
-                level = ("", " · escalated to secondary", " · escalated to leads")[min(a.level, 2)]
-                self.notify(
-                    visible(f"{a.key} {a.what}{level} — {a.subject}", keep_newlines=False),
-                    title=f"Alert #{a.id} · {a.priority}" + (" · rehearsal" if a.rehearsal else ""),
-                    severity=severity if a.priority == "critical" else "warning",
-                    timeout=15,
-                    markup=False,
-                )
         if self.settings.alert_bell:
             self.bell()
 

@@ -9,7 +9,7 @@ widgets receive them."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from agent_console.sla import OPEN_STATUSES, Policy, TicketClock, format_duration
@@ -122,8 +122,49 @@ class QueueRow:
         return self.status in OPEN_STATUSES
 
 
-def iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
+def iso_utc(dt: datetime | None) -> str | None:
+    """THE formatter of instants in machine output (every ``--json``, CSV and webhook body
+    of the CLI and the desk): ISO 8601 in UTC, whole seconds, ``Z`` —
+    ``2026-11-29T17:42:05Z``; None stays None. A naive datetime is taken as UTC (storage
+    is UTC)."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+#: the short name the read models use
+iso = iso_utc
+
+
+#: how a status is named to people (screens, CLI text, history): ``pending`` is *waiting*
+#: (on the customer) everywhere a person reads it; the stored value — and ``--json`` — stay
+#: ``pending``. Input accepts either (desk.tickets.parse_status).
+STATUS_LABELS = {
+    "new": "new",
+    "open": "open",
+    "pending": "waiting",
+    "on_hold": "on hold",
+    "resolved": "resolved",
+    "closed": "closed",
+}
+
+
+def status_label(status: str | None) -> str:
+    """``"pending"`` → ``"waiting"``, ``"on_hold"`` → ``"on hold"`` (:data:`STATUS_LABELS`)."""
+    if not status:
+        return ""
+    return STATUS_LABELS.get(str(status), str(status).replace("_", " "))
+
+
+def local_time(dt: datetime | None, zone: tzinfo, *, none: str = "-") -> str:
+    """THE formatter of instants in human CLI output (``ticket list/show``, ``oncall``):
+    the agent's zone, to the minute — ``Sun 29 Nov 07:14 EST``; ``none`` for None."""
+    if dt is None:
+        return none
+    local = dt.astimezone(zone)
+    return f"{local:%a %d %b %H:%M} {local.tzname()}"
 
 
 @dataclass(frozen=True)
@@ -421,7 +462,8 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
             return f"{actor} added an internal note"
         case "status":
             frm = d.get("from")
-            return f"{actor} set status {frm + ' → ' if frm else 'to '}{d.get('to')}"
+            frm = status_label(frm) if frm else None
+            return f"{actor} set status {frm + ' → ' if frm else 'to '}{status_label(d.get('to'))}"
         case "subject":
             return f"{actor} changed the subject to {d.get('to')}"
         case "priority":
@@ -494,8 +536,7 @@ METRIC_LABELS = {
 }
 
 
-def _z(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+_z = iso_utc
 
 
 @dataclass(frozen=True)
@@ -513,7 +554,7 @@ class OncallSlot:
     def as_json(self) -> dict[str, object]:
         d = asdict(self)
         for k in ("since", "until"):
-            d[k] = d[k].astimezone(UTC).isoformat().replace("+00:00", "Z") if d[k] else None
+            d[k] = iso_utc(d[k])
         return d
 
 
@@ -556,8 +597,7 @@ class OncallState:
         return out
 
     def as_json(self) -> dict[str, object]:
-        def z(dt: datetime | None) -> str | None:
-            return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+        z = iso_utc
 
         return {
             "at": z(self.at),
@@ -591,10 +631,23 @@ class AlertRow:
     acknowledged_by: str | None
     resolved_at: datetime | None
     rehearsal: bool
+    #: the instant the threshold was crossed (UTC; None when not known): a console toasts
+    #: an alert crossed long ago (a breach long past) in one summary, not one by one
+    fire_at: datetime | None = None
 
     @property
     def open(self) -> bool:
         return self.acknowledged_at is None and self.resolved_at is None
+
+    @property
+    def level_name(self) -> str | None:
+        """The on-call level the alert has reached — ``"primary"``, ``"secondary"``,
+        ``"leads"`` — for a critical ticket's alert; None for other priorities (they go to
+        the assignee, or the leads when unassigned, and never escalate). The screen and
+        ``oncall show`` both show this (None as their "none" mark)."""
+        if self.priority != "critical":
+            return None
+        return ("primary", "secondary", "leads")[min(max(self.level, 0), 2)]
 
     @property
     def what(self) -> str:
@@ -602,7 +655,7 @@ class AlertRow:
         label = METRIC_LABELS.get(self.metric, self.metric)
         th = self.threshold
         if th == "arrival":
-            return f"new critical ticket after hours ({label} due)"
+            return f"new after hours, {label} due"  # short: a column at 80×24, a toast
         if th.startswith("warn:"):
             return f"{label} due in {int(th[5:]) // 60}m"
         f = float(th)

@@ -1,6 +1,6 @@
 """On-call alerting benchmark (issue 10): one command, prints its figures.
 
-    python bench/bench_oncall.py [--open 100000] [--critical 2000] [--window 60] [--idle 60]
+    python bench/bench_oncall.py [--open 100000] [--critical 2000] [--window 60] [--idle 60] [--lead 45]
 
 Builds a fresh SQLite database (in /tmp/ac_bench_oncall) with ``--open`` open tickets of
 which ``--critical`` are critical, under a bench policy open every hour of the week (so no
@@ -130,6 +130,13 @@ def main() -> None:
     ap.add_argument("--critical", type=int, default=2_000)
     ap.add_argument("--window", type=float, default=60.0)
     ap.add_argument("--idle", type=float, default=60.0)
+    ap.add_argument(
+        "--lead",
+        type=float,
+        default=45.0,
+        help="seconds from now to the first threshold (opening the critical tickets must "
+        "fit in it: raise it on a loaded machine)",
+    )
     ap.add_argument("--poll", type=float, default=1.0)
     args = ap.parse_args()
 
@@ -157,8 +164,8 @@ def main() -> None:
     hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
 
     # critical tickets whose 50 % thresholds (1 h into the 2 h first reply) are crossed
-    # one after another over the window, starting in 45 s (opening them takes ~20 s)
-    start = datetime.now(UTC) + timedelta(seconds=45)
+    # one after another over the window, starting in --lead s (opening them takes ~20 s)
+    start = datetime.now(UTC) + timedelta(seconds=args.lead)
     step = args.window / args.critical
     t0 = time.perf_counter()
     for i in range(args.critical):

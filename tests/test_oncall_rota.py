@@ -260,7 +260,8 @@ def test_ticket_list_filters(sqlite_url: str, capsys) -> None:
     assert main(["--db", db, "ticket", "list", "--priority", "huge"]) == 2
 
 
-def test_watch_exits_cleanly_on_sigterm(sqlite_url: str, tmp_path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "ctrl-c"])
+def test_watch_exits_cleanly_on_sigterm(sqlite_url: str, tmp_path, sig) -> None:  # type: ignore[no-untyped-def]
     db = sqlite_url
     assert main(["--db", db, "agent", "list"]) == 0
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
@@ -275,7 +276,7 @@ def test_watch_exits_cleanly_on_sigterm(sqlite_url: str, tmp_path) -> None:
         first = proc.stdout.readline()  # printed once the signal handlers are in place
         assert "watching" in first
         time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=10)
     finally:
         if proc.poll() is None:

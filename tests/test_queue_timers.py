@@ -159,5 +159,5 @@ def test_compact_timer_for_narrow_columns() -> None:
     closed = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
     later = datetime(2026, 11, 24, 17, 10, tzinfo=UTC)
     assert deadline_text(POLICY, "urgent", later, 4 * 3600, closed, ET, compact=True).plain == (
-        "⏸ 3h 10m · Tue 09:00"
+        "⏸ 3h 10m · opens Tue 09:00"
     )

@@ -9,6 +9,7 @@ from agent_console.cli.context import CliContext
 from agent_console.cli.output import Progress, clean, print_json, print_table
 from agent_console.errors import UserError
 from agent_console.kb.text import snippet_parts
+from agent_console.views import iso_utc
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -159,7 +160,7 @@ def cmd_links(args: argparse.Namespace, ctx: CliContext) -> int:
                     "title": a.title,
                     "link": a.link,
                     "linked_by": a.linked_by,
-                    "linked_at": a.linked_at.isoformat().replace("+00:00", "Z"),
+                    "linked_at": iso_utc(a.linked_at),
                 }
                 for a in links
             ]

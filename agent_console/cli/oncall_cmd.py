@@ -13,6 +13,7 @@ from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
 from agent_console.cli.sla_cmd import parse_instant
 from agent_console.errors import UserError
+from agent_console.views import local_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,10 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fmt(ctx: CliContext, dt: datetime | None) -> str:
-    if dt is None:
-        return "-"
-    local = dt.astimezone(ctx.desk.display_zone)
-    return f"{local:%a %d %b %H:%M} {local.tzname()}"
+    return local_time(dt, ctx.desk.display_zone)
 
 
 def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -92,9 +90,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
                 a.priority,
                 a.what,
                 _fmt(ctx, a.due_at),
-                ("primary", "secondary", "leads")[min(a.level, 2)]
-                if a.priority == "critical"
-                else "-",
+                a.level_name or "-",
                 a.acknowledged_by or ("yes" if a.acknowledged_at else "-"),
             )
             for a in alerts

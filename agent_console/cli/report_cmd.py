@@ -19,6 +19,7 @@ from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
 from agent_console.desk.metrics import PERIODS, MetricsFilter, MetricsReport, report_tables
 from agent_console.errors import UserError
+from agent_console.views import iso_utc
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -138,7 +139,7 @@ def csv_rows(r: MetricsReport) -> Iterator[tuple[str, str, str, Any]]:
     yield ("period", "", "from", p.first.isoformat())
     yield ("period", "", "to", p.last.isoformat())
     yield ("period", "", "zone", p.zone)
-    yield ("period", "", "as_of", r.as_of.isoformat())
+    yield ("period", "", "as_of", iso_utc(r.as_of))
     for line in r.priorities:
         for name, share in (
             ("first_response", line.first_response),
@@ -150,7 +151,7 @@ def csv_rows(r: MetricsReport) -> Iterator[tuple[str, str, str, Any]]:
         yield ("reopened", line.priority, "count", line.reopened)
     yield ("breaches", "", "count", r.breach_count)
     for b in r.breaches:
-        yield ("breach", b.key, f"{b.metric}#{b.cycle}", f"{b.state} {b.due.isoformat()}")
+        yield ("breach", b.key, f"{b.metric}#{b.cycle}", f"{b.state} {iso_utc(b.due)}")
     for d, o, n in r.daily:
         yield ("daily", d.isoformat(), "opened", o)
         yield ("daily", d.isoformat(), "resolved", n)

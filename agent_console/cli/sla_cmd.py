@@ -25,6 +25,7 @@ from agent_console.sla import (
     load_policy_named,
 )
 from agent_console.sla.range import SUPPORTED_END, SUPPORTED_FIRST, OutOfRange, check_supported
+from agent_console.views import iso_utc
 
 _INPUT_FIELDS = {"priority", "opened", "pauses", "first_reply", "last_update", "id"}
 
@@ -160,11 +161,6 @@ def parse_instant(value: Any, what: str) -> datetime:
     return check_supported(parsed, what)
 
 
-def iso_utc(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    text = value.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
 
 
 def due_record(

@@ -10,6 +10,7 @@ from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
 from agent_console.errors import UserError
 from agent_console.safe_text import visible
+from agent_console.views import local_time, status_label
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = tsub.add_parser(
         "list", help="unresolved tickets (new, open, pending, on hold), most urgent first"
     )
-    ls.add_argument("--status", help="new, open, pending, on_hold, resolved or closed")
+    ls.add_argument("--status", help="new, open, waiting, on hold, resolved or closed")
     ls.add_argument(
         "--all", action="store_true", help="every ticket, resolved and closed ones too"
     )
@@ -89,10 +90,7 @@ def _print_list(args: argparse.Namespace, ctx: CliContext, tickets: list) -> Non
     zone = ctx.desk.display_zone
 
     def local(dt):  # type: ignore[no-untyped-def]
-        if not dt:
-            return "-"
-        at = dt.astimezone(zone)
-        return f"{at:%Y-%m-%d %H:%M} {at.tzname()}"
+        return local_time(dt, zone)
 
     print_table(
         ["KEY", "PRIORITY", "STATUS", "TIER", "ASSIGNEE", "DUE", "SUBJECT"],
@@ -100,7 +98,7 @@ def _print_list(args: argparse.Namespace, ctx: CliContext, tickets: list) -> Non
             (
                 t.key,
                 t.priority,
-                t.status,
+                status_label(t.status),
                 t.tier,
                 t.assignee or "-",
                 local(t.next_due),
@@ -147,10 +145,16 @@ def register_workflow(tsub: argparse._SubParsersAction) -> None:
     esc.add_argument("--note", required=True, help="what was found, what was tried")
     esc.set_defaults(func=cmd_escalate)
 
-    st = tsub.add_parser("status", help="change status (pending stops the resolution clock and, where the policy pauses it, the update cadence)")
+    st = tsub.add_parser(
+        "status",
+        help="change status (waiting stops the resolution clock and, where the policy "
+        "pauses it, the update cadence)",
+    )
     st.add_argument("key", metavar="KEY")
     acting(st)
-    st.add_argument("--to", required=True, help="open, pending, on_hold, resolved or closed")
+    st.add_argument(
+        "--to", required=True, help="open, waiting (on the customer), on hold, resolved or closed"
+    )
     st.add_argument("--summary", help="resolution summary (required with --to resolved)")
     st.add_argument(
         "--message",
@@ -173,14 +177,11 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
     def at(dt: object) -> str:
         from datetime import datetime
 
-        if not isinstance(dt, datetime):
-            return "-"
-        local = dt.astimezone(zone)
-        return f"{local:%a %d %b %H:%M} {local.tzname()}"
+        return local_time(dt if isinstance(dt, datetime) else None, zone)
 
     print(f"{d.key}  {clean(d.subject)}")
     fields = [
-        ("status", d.status),
+        ("status", status_label(d.status)),
         ("priority", d.priority),
         ("tier", f"{d.tier}{' (escalated)' if d.escalated else ''}"),
         ("assignee", d.assignee or "-"),
@@ -229,7 +230,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
 def _done(ctx: CliContext, verb: str, d: object) -> int:
     key = getattr(d, "key", "")
     print(
-        f"{key} {verb} (version {getattr(d, 'version', '?')}, status {getattr(d, 'status', '?')})"
+        f"{key} {verb} (version {getattr(d, 'version', '?')}, status {status_label(getattr(d, 'status', '?'))})"
     )
     return 0
 
@@ -261,7 +262,7 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
         summary=args.summary,
         message=args.message,
     )
-    return _done(ctx, f"is {d.status}", d)
+    return _done(ctx, f"is {status_label(d.status)}", d)
 
 
 # ---------------------------------------------------------------- the screen's keys (issue 12)

@@ -31,6 +31,7 @@ from agent_console.kb.loader import FileError, read_folder
 from agent_console.kb.search import KBHit, Searcher, search_words_for_ticket
 from agent_console.kb.text import ArticleDoc
 from agent_console.store.models import Agent, KBArticle, Message, MessageKind, TicketArticle
+from agent_console.views import iso_utc
 
 KBProgress = Callable[[int, int], None]
 IMPORT_CHUNK = 500
@@ -103,7 +104,7 @@ class ArticleView:
             "section": self.section,
             "tags": list(self.tags),
             "body": self.body,
-            "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"),
+            "updated_at": iso_utc(self.updated_at),
             "version": self.version,
             "link": self.link,
         }

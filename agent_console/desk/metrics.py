@@ -74,6 +74,7 @@ from agent_console.store.models import (
     Ticket,
     TicketEvent,
 )
+from agent_console.views import iso_utc
 
 __all__ = [
     "PERIODS",
@@ -270,8 +271,8 @@ class Breach:
             "priority": self.priority,
             "metric": self.metric,
             "cycle": self.cycle,
-            "due": self.due.isoformat(),
-            "stopped": None if self.stopped is None else self.stopped.isoformat(),
+            "due": iso_utc(self.due),
+            "stopped": iso_utc(self.stopped),
             "state": self.state,
         }
 
@@ -366,11 +367,11 @@ class MetricsReport:
                 "from": p.first.isoformat(),
                 "to": p.last.isoformat(),
                 "zone": p.zone,
-                "start": p.start.isoformat(),
-                "end": p.end.isoformat(),
+                "start": iso_utc(p.start),
+                "end": iso_utc(p.end),
             },
             "filters": self.filters.as_dict(),
-            "as_of": self.as_of.isoformat(),
+            "as_of": iso_utc(self.as_of),
             "priorities": [x.as_dict() for x in self.priorities],
             "breaches": {
                 "count": self.breach_count,

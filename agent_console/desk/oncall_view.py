@@ -142,6 +142,24 @@ def oncall_board(
 
 
 # ====================================================================== console toasts
+#: at most this many fresh alerts toast one by one in a pass; more are one summary toast
+TOAST_SPREE = 3
+#: seconds an alert toast stays on a normal terminal / a small one (below 100×30)
+TOAST_SECONDS = 10.0
+COMPACT_TOAST_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Toast:
+    """One notification to show: plain text (outside text included — the app's notify
+    renders it literally), a Textual severity and how long it stays (seconds)."""
+
+    title: str
+    message: str
+    severity: str
+    timeout: float
+
+
 class AlertToasts:
     """Which alerts one console shows as a toast (and a bell) now — plain bookkeeping, no
     clock read and no I/O; the app feeds it every pass of its alert worker.
@@ -160,6 +178,8 @@ class AlertToasts:
         #: acknowledged from this console (a read racing the acknowledgement may still
         #: list them open: never shown again)
         self.silenced: set[int] = set()
+        #: of the alerts :meth:`due` just returned: first seen / escalated (True) or a repeat
+        self._first_seen: dict[int, bool] = {}
 
     def due(self, alerts: list[AlertRow], oncall: OncallState, now: datetime) -> list[AlertRow]:
         """The alerts of ``alerts`` (open alerts, as :meth:`AlertsMixin.open_alerts` reads
@@ -173,11 +193,95 @@ class AlertToasts:
             last = self.shown.get(a.id)
             if last is None or a.level > last[1] or a.needs_repeat(now, last[0], self.every):
                 out.append(a)
+                # first seen here, or escalated: news (a repeat is a reminder)
+                self._first_seen[a.id] = last is None or a.level > last[1]
                 self.shown[a.id] = (now, a.level)
         for gone in set(self.shown) - live:
             del self.shown[gone]
         self.silenced &= {a.id for a in alerts}
         return out
+
+    def toasts(
+        self,
+        alerts: list[AlertRow],
+        oncall: OncallState,
+        now: datetime,
+        *,
+        compact: bool = False,
+    ) -> list[Toast]:
+        """What to put on screen now for ``alerts`` (as :meth:`due` picks them), as plain
+        :class:`Toast` values — the app only shows them. The rule (issue 10, and the
+        "unobtrusive at small sizes" finding of the issue-12 audit):
+
+        - an alert whose threshold was crossed within the last ``every`` seconds and seen
+          here for the first time (or escalated) is *fresh*: up to :data:`TOAST_SPREE` of
+          them toast one by one (key, what crossed, subject);
+        - everything else — alerts crossed long ago (a breach long past, the backlog a
+          console finds when it starts: the first ``--demo`` start), repeats of
+          unacknowledged critical alerts, more than :data:`TOAST_SPREE` at once — is folded
+          into **one** summary toast (count and the first keys; the on-call screen lists
+          them all);
+        - ``compact`` (a small terminal): one toast at most, short, shown for less time
+          (:data:`COMPACT_TOAST_SECONDS`): the header's count says the rest."""
+        show = self.due(alerts, oncall, now)
+        if not show:
+            return []
+        fresh: list[AlertRow] = []
+        folded: list[AlertRow] = []
+        for a in show:
+            crossed = a.fire_at or a.fired_at
+            first = self._first_seen.pop(a.id, False)
+            recent = (now - crossed).total_seconds() <= self.every
+            (fresh if first and recent else folded).append(a)
+        if len(fresh) > TOAST_SPREE:
+            folded, fresh = fresh + folded, []
+        if len(folded) == 1 and not fresh:
+            fresh, folded = folded, []
+        if compact and len(fresh) + len(folded) > 1:
+            folded, fresh = fresh + folded, []
+        out = [self._one(a, compact=compact) for a in fresh]
+        if folded:
+            out.append(self._summary(folded, compact=compact))
+        return out
+
+    @staticmethod
+    def _one(a: AlertRow, *, compact: bool) -> Toast:
+        level = ("", " · escalated to secondary", " · escalated to leads")[
+            min(max(a.level, 0), 2)
+        ]
+        mark = " · rehearsal" if a.rehearsal else ""
+        if compact:
+            return Toast(
+                title=f"Alert #{a.id}{mark}",
+                message=f"{a.key} {a.what}",
+                severity="error" if a.priority == "critical" else "warning",
+                timeout=COMPACT_TOAST_SECONDS,
+            )
+        return Toast(
+            title=f"Alert #{a.id} · {a.priority}{mark}",
+            message=f"{a.key} {a.what}{level} — {a.subject}",
+            severity="error" if a.priority == "critical" else "warning",
+            timeout=TOAST_SECONDS,
+        )
+
+    @staticmethod
+    def _summary(alerts: list[AlertRow], *, compact: bool) -> Toast:
+        keys = list(dict.fromkeys(a.key for a in alerts))
+        first = 1 if compact else 3  # compact: one line of a toast on 80 columns
+        shown = ", ".join(keys[:first])
+        more = f" +{len(keys) - first}" if len(keys) > first else ""
+        n = len(alerts)
+        noun = "alert" if n == 1 else "alerts"
+        return Toast(
+            title="Alerts" + (" · rehearsal" if any(a.rehearsal for a in alerts) else ""),
+            message=(
+                f"{n} {noun}: {shown}{more} — 3 on call"
+                if compact
+                else f"{n} open {noun} ({shown}{more}) — press 3 for the on-call screen"
+            ),
+            severity="error" if any(a.priority == "critical" for a in alerts) else "warning",
+            timeout=COMPACT_TOAST_SECONDS if compact else TOAST_SECONDS,
+        )
 
     def forget(self, ids: list[int]) -> None:
         """Alerts acknowledged here: no repeat (the next read no longer lists them)."""

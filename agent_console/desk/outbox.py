@@ -40,6 +40,7 @@ from sqlmodel import Session, col, select
 from agent_console.channels.webhooks import body_for, mask_key, mask_url, post_json
 from agent_console.desk.core import DeskCore
 from agent_console.store.models import OutboxMessage
+from agent_console.views import iso_utc
 
 #: seconds a claim is held beyond the delivery's give-up time
 LEASE_MARGIN = 30.0
@@ -402,7 +403,7 @@ class OutboxMixin(DeskCore):
             "cycle": 0,
             "threshold": "test",
             "what": "test alert",
-            "due_at": now.isoformat(),
+            "due_at": iso_utc(now),
             "time_left_seconds": 0,
             "level": 0,
             "notify": [],

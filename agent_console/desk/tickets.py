@@ -27,13 +27,14 @@ from agent_console.store.models import (
     Ticket,
 )
 from agent_console.store.types import FAR_FUTURE
+from agent_console.views import STATUS_LABELS, iso_utc
 
 KEY_PREFIX = "SUP"
 FIRST_NUMBER = 1001
 
 
-def iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
+#: the one formatter of instants in machine output (views.iso_utc)
+iso = iso_utc
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,17 @@ class TicketSummary:
 
 
 def parse_status(text: str) -> Status:
+    """A status a person typed: the stored name (``pending``, ``on_hold``) or the one the
+    screens show (``waiting``, ``on hold``: views.STATUS_LABELS). Raises UserError."""
+    norm = text.strip().lower().replace("-", "_").replace(" ", "_")
+    for value, label in STATUS_LABELS.items():
+        if norm == label.replace(" ", "_"):
+            norm = value
     try:
-        return Status(text.strip().lower().replace("-", "_").replace(" ", "_"))
+        return Status(norm)
     except ValueError:
         raise UserError(
-            f"unknown status {text!r} (use {', '.join(s.value for s in Status)})"
+            f"unknown status {text!r} (use {', '.join(STATUS_LABELS.values())})"
         ) from None
 
 

@@ -64,6 +64,12 @@ class AlertAcknowledged(Message):
         self.alerts = alerts
 
 
+#: the alert table's columns (alert_cells' order); below NARROW columns only NARROW_PICKS
+ALERT_COLUMNS = ("State", "Ticket", "Priority", "Alert", "Due", "Level", "Subject")
+NARROW = 100
+NARROW_PICKS = (0, 1, 3, 4, 6)
+
+
 class OncallScreen(Screen[None]):
     """Critical and after-hours tickets, the big countdown, who is on call, open alerts."""
 
@@ -86,6 +92,12 @@ class OncallScreen(Screen[None]):
         self._reloader: Timer | None = None
         self._alert_ids: list[int] = []
         self._alerts: dict[int, AlertRow] = {}
+        #: the alert table shows the narrow columns (below NARROW terminal columns)
+        self._alerts_narrow = False
+
+    @property
+    def _alert_picks(self) -> tuple[int, ...]:
+        return NARROW_PICKS if self._alerts_narrow else tuple(range(len(ALERT_COLUMNS)))
 
     # ---------------------------------------------------------------- layout
     @property
@@ -103,7 +115,7 @@ class OncallScreen(Screen[None]):
         yield ConsoleHeader("On call", id="header")
         yield Static(id="alerts-title", markup=False)
         table: DataTable[Text] = DataTable(id="alerts", cursor_type="row", zebra_stripes=False)
-        table.add_columns("State", "Ticket", "Priority", "Alert", "Due", "Level", "Subject")
+        table.add_columns(*ALERT_COLUMNS)
         yield table
         with Horizontal(id="top"):
             yield UrgentCountdown(self.desk.policy_named, self.zone, id="urgent")
@@ -126,6 +138,8 @@ class OncallScreen(Screen[None]):
         """A short terminal keeps room for the watched tickets: fewer alert rows."""
         alerts = self.query_one("#alerts", DataTable)
         alerts.styles.max_height = 7 if self.size.height >= 36 else 4
+        if self.board is not None and self._alerts_narrow != (self.size.width < NARROW):
+            self._show_alerts(self.board.alerts, self.app_now())
 
     # ---------------------------------------------------------------- the one clock
     def _tick(self) -> None:
@@ -210,7 +224,12 @@ class OncallScreen(Screen[None]):
             else:
                 title.append(f"Watching critical tickets and deadlines after hours (closed {span})")
         title.append(f" · {count}", "dim")
-        title.append(" · soonest breach first", "dim")
+        room = (self.query_one("#tickets-title", Static).size.width or self.size.width) - 2
+        sort = " · soonest breach first"
+        if title.cell_len + len(sort) > room:
+            sort = " · soonest first"  # 80 columns: the whole line, no cut
+        if title.cell_len + len(sort) <= room:
+            title.append(sort, "dim")
         return title
 
     @on(BoardFailed)
@@ -236,9 +255,18 @@ class OncallScreen(Screen[None]):
         table: DataTable[Text] = self.query_one("#alerts", DataTable)
         keep = self.selected_alert
         ids = [a.id for a in alerts]
-        table.clear()
+        narrow = self.size.width < NARROW
+        if narrow != self._alerts_narrow:
+            # below 100 columns the priority (its colour is on the key) and the level go,
+            # so that what crossed, when and the subject stay readable
+            self._alerts_narrow = narrow
+            table.clear(columns=True)
+            table.add_columns(*(ALERT_COLUMNS[i] for i in self._alert_picks))
+        else:
+            table.clear()
         for a in alerts:
-            table.add_row(*alert_cells(a, self.zone, now), key=str(a.id))
+            cells = alert_cells(a, self.zone, now)
+            table.add_row(*(cells[i] for i in self._alert_picks), key=str(a.id))
         self._alert_ids = ids
         self._alerts = {a.id: a for a in alerts}
         if keep is not None and keep.id in ids:

@@ -59,6 +59,7 @@ from agent_console.screens.ticket_messages import (
 )
 from agent_console.screens.ticking import TickingScreen
 from agent_console.sla import format_duration
+from agent_console.views import status_label
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.sla_timer import format_due
 from agent_console.widgets.styles import status_style
@@ -89,7 +90,7 @@ class TicketScreen(TickingScreen[None]):
         Binding("r", "reply", "Reply", tooltip="Public reply to the customer (r)"),
         Binding("i", "note", "Note", tooltip="Internal note, never sent to the customer (i)"),
         Binding("x", "resolve", "Resolve", tooltip="Resolve: summary and a message (x)"),
-        Binding("s", "status", "Status", tooltip="Change status; pending stops the clock (s)"),
+        Binding("s", "status", "Status", tooltip="Change status; waiting (on the customer) stops the clock (s)"),
         Binding("e", "escalate", "Escalate", tooltip="Escalate to the next tier with a note (e)"),
         Binding("a", "assign", "Assign", show=False, tooltip="Assign or reassign (a)"),
         Binding("p", "priority", "Priority", show=False, tooltip="Change priority (p)"),
@@ -466,7 +467,7 @@ class TicketScreen(TickingScreen[None]):
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append(f" {d.key} ", style="bold reverse")
         out.append(" ")
-        out.append(d.status.replace("_", " "), style=status_style(d.status))
+        out.append(status_label(d.status), style=status_style(d.status))
         out.append(f" · {d.priority} · tier {d.tier}", style="dim")
         out.append("  ")
         out.append_text(literal(d.subject, "bold", keep_newlines=False))

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from agent_console.views import status_label
 from agent_console.widgets.ticket_format import literal
 
 CSS = Path(__file__).with_name("ticket.tcss")
@@ -46,10 +47,10 @@ class StatusPicker(_Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(
-                Text(f"Set status (now {self.current.replace('_', ' ')})"), classes="title"
+                Text(f"Set status (now {status_label(self.current)})"), classes="title"
             )
             yield OptionList(
-                *[Option(Text(s.replace("_", " ")), id=s) for s in self.order], id="statuses"
+                *[Option(Text(status_label(s)), id=s) for s in self.order], id="statuses"
             )
             yield Static("", id="status-preview")
             yield Static(Text("enter choose · escape cancel", style="dim"), classes="hint")

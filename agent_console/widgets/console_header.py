@@ -213,15 +213,19 @@ class ConsoleHeader(Vertical):
         and the zone of the clock — so that the shared notice, who you are, whether the
         desk is open and the time stay visible (80 columns hold them all)."""
         text = self._line(now, level=0)
-        for level in (1, 2):
+        # the notice keeps its words (an outage's reason) as long as anything else can give way
+        for level, long_notice in ((1, True), (1, False), (2, False)):
             if width is None or text.cell_len <= width:
                 break
-            text = self._line(now, level=level)
+            text = self._line(now, level=level, long_notice=long_notice)
         return text
 
-    def _line(self, now: datetime, *, level: int) -> Text:
-        """``level`` 0 full, 1 compact, 2 tight (no screen name, short hours, bare clock)."""
+    def _line(self, now: datetime, *, level: int, long_notice: bool | None = None) -> Text:
+        """``level`` 0 full, 1 compact, 2 tight (no screen name, short hours, bare clock);
+        ``long_notice``: the shared notice in its long form (default: at level 0 only)."""
         compact = level >= 1
+        if long_notice is None:
+            long_notice = not compact
         zone = self.zone or (self.policy.tz if self.policy else None)
         sep = " │ " if compact else "  │  "
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -235,7 +239,7 @@ class ConsoleHeader(Vertical):
                 text.append(f" · {self.title}")
             parts += 1
         notice = (
-            self.notices.winner(compact=compact, tight=level >= 2)
+            self.notices.winner(compact=not long_notice, tight=level >= 2)
             if self.notices is not None
             else None
         )
@@ -286,7 +290,8 @@ class ConsoleHeader(Vertical):
         self._now = now
         if not self.is_mounted:
             return
-        line = self.line_text(now, self.size.width or None)
+        # the line's own padding (one cell each side) is not room for text
+        line = self.line_text(now, max(self.size.width - 2, 1) if self.size.width else None)
         banner = None
         if self.policy is not None:
             banner = maintenance_text(self.policy, now, self.zone or self.policy.tz)

@@ -219,12 +219,12 @@ def oncall_text(
 
 def alert_cells(a: AlertRow, zone: tzinfo, now: datetime) -> tuple[Text, ...]:
     """One alert row: state (``●`` open / ``✓ by`` acknowledged), ticket key, what crossed,
-    due, level, subject."""
+    due, level (``—`` for a non-critical alert: no on-call level), subject."""
     if a.acknowledged_at is None:
         state = Text("● new", Style(color="red", bold=True))
     else:
         state = Text(f"✓ {one_line(a.acknowledged_by or '')}".rstrip(), STYLE_DIM)
-    level = ("primary", "secondary", "leads")[min(max(a.level, 0), 2)]
+    level = a.level_name or "—"  # the one rule (views.AlertRow.level_name), as `oncall show`
     what = Text(
         a.what, timer_style(0.0, a.threshold.startswith("1") or a.what.endswith("breached"))
     )

@@ -64,6 +64,15 @@ def layout_columns(width: int) -> list[Column]:
     return [*head, Column("subject", "Subject", subject), *tail]
 
 
+def _waiting(row: QueueRow, zone: tzinfo, now: datetime, width: int) -> Text:
+    """``⏸ waiting since 06:44``; in a narrow column ``⏸ waiting`` (whole, not cut)."""
+    assert row.paused_since is not None
+    text = waiting_text(row.paused_since, zone, now)
+    if text.cell_len > width:
+        text = text.split(" since")[0]
+    return text
+
+
 def metric_timer(
     row: QueueRow, metric: str, policy: Policy, now: datetime, zone: tzinfo, width: int
 ) -> Text:
@@ -83,11 +92,11 @@ def metric_timer(
         if row.first_response_at is None:
             return Text("—", STYLE_DIM)
         if row.paused_since is not None:
-            return waiting_text(row.paused_since, zone, now)
+            return _waiting(row, zone, now, width)
         due, seconds = row.next_update_due, target.status_update
     else:
         if row.paused_since is not None:
-            return waiting_text(row.paused_since, zone, now)
+            return _waiting(row, zone, now, width)
         due, seconds = row.resolution_due, target.resolution
     if due is None:
         return Text("—", STYLE_DIM)

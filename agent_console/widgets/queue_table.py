@@ -31,8 +31,8 @@ from textual.strip import Strip
 
 from agent_console.keymap import with_ids
 from agent_console.sla import Policy
-from agent_console.views import QueueRow
-from agent_console.widgets.sla_timer import ticket_timer
+from agent_console.views import QueueRow, status_label
+from agent_console.widgets.sla_timer import TIGHT_CELLS, ticket_timer
 from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import visible
 
@@ -54,9 +54,10 @@ class Column:
 #: what goes first when the table is narrow: the least useful column first (issue 12). Key,
 #: priority, subject, assignee and the timer always stay, the timer in full.
 DROP_ORDER = ("requester", "tier", "status")
-#: the timer cell: wide (``FR 36m 10s left · due Mon 10:30 ET``) or compact
-#: (``FR 36m 10s · Mon 10:30``), never cut
-TIMER_WIDE, TIMER_COMPACT = 38, 34
+#: the timer cell: wide (``FR 36m 10s left · due Mon 10:30 ET``) or, on a narrow terminal,
+#: tight (``FR 36m 10s · 10:30``, ``UPD overdue 5h 24m``, ``FR ⏸ 4h 00m left``: the amount
+#: whole, the wall-clock time while it runs), never cut — 80 columns keep a readable subject
+TIMER_WIDE, TIMER_COMPACT = 38, TIGHT_CELLS
 SUBJECT_MIN, REQUESTER_MIN, REQUESTER_MAX = 16, 12, 34
 #: the requester column is kept only while the subject still gets this much
 SUBJECT_BESIDE_REQUESTER = 24
@@ -516,8 +517,7 @@ class QueueTable(ScrollView, can_focus=True):
                     t.append(" · " + _cell_text(row.organization), Style(dim=True))
                 return t
             case "status":
-                label = "waiting" if row.status == "pending" else row.status.replace("_", " ")
-                return Text(label, status_style(row.status))
+                return Text(status_label(row.status), status_style(row.status))
             case "tier":
                 return Text(f"T{row.tier}" + ("↑" if row.escalated else ""))
             case "assignee":
@@ -531,7 +531,7 @@ class QueueTable(ScrollView, can_focus=True):
                         self.policy_for(row.policy),
                         self.now,
                         self.zone,
-                        compact=col.width < TIMER_WIDE,
+                        tight=col.width < TIMER_WIDE,
                     )
                 except Exception:  # noqa: BLE001 - a bad contract file must not kill the table
                     return Text("policy?", Style(color="red"))

@@ -114,6 +114,10 @@ def timer_style(fraction: float, overdue: bool) -> Style:
     return STYLE_OK
 
 
+#: the widest a ``tight`` timer gets (cells): the queue's timer column at 80 columns
+TIGHT_CELLS = 24
+
+
 def deadline_text(
     policy: Policy,
     priority: str,
@@ -124,12 +128,17 @@ def deadline_text(
     *,
     label: str | None = None,
     compact: bool = False,
+    tight: bool = False,
 ) -> Text:
     """One running (or clock-stopped) deadline: ``47m 12s left · due Mon 11:12 ET``
-    (``compact``: ``47m 12s · Mon 11:12`` for narrow columns).
+    (``compact``: ``47m 12s · Mon 11:12`` for narrow columns; ``tight``, the queue on an
+    80-column terminal, at most 24 cells: ``47m 12s · 11:12`` — an overdue or paused one
+    shows only its amount, ``overdue 5h 24m`` / ``⏸ 4h 00m left``, as the due instant is
+    past and the header says when the desk opens).
 
     Time left is on the priority's clock; when that clock is stopped now (a business
-    clock outside business hours) the cell says paused and when the clock starts again.
+    clock outside business hours) the cell says paused and when the clock starts again
+    (``opens Mon 09:00``: never a bare time that would read as the due instant).
     """
     r = remaining(policy, priority, due, now, target_seconds)
     seconds, running, overdue, fraction = r.seconds, r.running, r.overdue, r.fraction
@@ -137,7 +146,21 @@ def deadline_text(
     if label:
         text.append(f"{label} ", STYLE_DIM)
     amount = format_duration(seconds)
-    left = "" if compact else " left"
+    left = "" if compact and not tight else " left"
+    if tight:
+        if not running:
+            text.append(
+                f"⏸ overdue {amount}" if overdue else f"⏸ {amount} left",
+                STYLE_RED if overdue else timer_style(fraction, False) + Style(dim=True),
+            )
+        elif overdue:
+            text.append(f"overdue {amount}", timer_style(fraction, True))
+        else:
+            text.append(amount, timer_style(fraction, False))
+            clock = f" · {format_clock(due, zone, now)}"
+            if text.cell_len + len(clock) <= TIGHT_CELLS:  # else the amount alone, whole
+                text.append(clock, STYLE_DIM)
+        return text
     if running:
         if overdue:
             text.append(f"overdue {amount}", timer_style(fraction, True))
@@ -154,33 +177,54 @@ def deadline_text(
         text.append(f"⏸ overdue {amount}", STYLE_RED)
     else:
         text.append(f"⏸ {amount}{left}", timer_style(fraction, False) + Style(dim=True))
-    word = "" if compact else "opens "
-    text.append(f" · {word}{format_clock(opens, zone, now)}", STYLE_PAUSED)
+    text.append(f" · opens {format_clock(opens, zone, now)}", STYLE_PAUSED)
     return text
 
 
 def waiting_text(
-    paused_since: datetime, zone: tzinfo, now: datetime, *, label: str | None = None
+    paused_since: datetime,
+    zone: tzinfo,
+    now: datetime,
+    *,
+    label: str | None = None,
+    tight: bool = False,
 ) -> Text:
     """The resolution clock stopped while the ticket waits on the customer:
-    ``⏸ waiting since Mon 09:12``."""
+    ``⏸ waiting since Mon 09:12``; ``tight`` (the 80-column queue): the "since" part only
+    when it fits whole in ``TIGHT_CELLS``, else ``RES ⏸ waiting``."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if label:
         text.append(f"{label} ", STYLE_DIM)
     text.append("⏸ waiting", STYLE_PAUSED)
-    text.append(f" since {format_clock(paused_since, zone, now)}", STYLE_DIM)
+    since = f" since {format_clock(paused_since, zone, now)}"
+    if not tight or text.cell_len + len(since) <= TIGHT_CELLS:
+        text.append(since, STYLE_DIM)
     return text
 
 
 def ticket_timer(
-    t: TimerFacts, policy: Policy, now: datetime, zone: tzinfo, *, compact: bool = False
+    t: TimerFacts,
+    policy: Policy,
+    now: datetime,
+    zone: tzinfo,
+    *,
+    compact: bool = False,
+    tight: bool = False,
 ) -> Text:
     """The timer cell of a ticket row (the deadline :func:`pick_deadline` chooses)."""
     d = pick_deadline(t, policy)
     if d is None:
         return Text("—", STYLE_DIM)
     if d.due is None:
-        return waiting_text(t.paused_since or now, zone, now, label=d.label)
+        return waiting_text(t.paused_since or now, zone, now, label=d.label, tight=tight)
     return deadline_text(
-        policy, t.priority, d.due, d.target_seconds, now, zone, label=d.label, compact=compact
+        policy,
+        t.priority,
+        d.due,
+        d.target_seconds,
+        now,
+        zone,
+        label=d.label,
+        compact=compact,
+        tight=tight,
     )

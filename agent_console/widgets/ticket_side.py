@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from agent_console.views import TicketDetail
+from agent_console.views import TicketDetail, status_label
 from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import absolute, literal, timer_text
 
@@ -29,7 +29,7 @@ def _grid(label_width: int = 14) -> Table:
 def fields_renderable(d: TicketDetail, zone: tzinfo, *, compact: bool = False) -> Table:
     table = _grid(12 if compact else 14)
     table.add_row("Key", Text(d.key, style="bold"))
-    table.add_row("Status", Text(d.status.replace("_", " "), style=status_style(d.status)))
+    table.add_row("Status", Text(status_label(d.status), style=status_style(d.status)))
     table.add_row(
         "Priority",
         Text(f"{d.priority} (P{d.priority_level})", style=priority_style(d.priority)),
