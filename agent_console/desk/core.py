@@ -99,7 +99,14 @@ class DeskCore:
         desk = cls(engine, settings, clock=clock)
         if before.needs_restamp:
             desk.restamp_after_upgrade()
+        if not before.up_to_date:
+            desk.rebuild_after_upgrade()
         return desk
+
+    def rebuild_after_upgrade(self) -> None:
+        """Rebuild what an upgrade left to be rebuilt (the metrics rollup:
+        ``MetricsMixin.rebuild_metrics_rollup``); a bare ``DeskCore`` leaves it to the
+        next ``Desk`` that opens."""
 
     def restamp_after_upgrade(self) -> None:
         """Recompute what an upgrade left unstamped. The :class:`Desk` does it

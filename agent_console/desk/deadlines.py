@@ -15,13 +15,16 @@ policy's fingerprint).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlmodel import Session
 
+from agent_console.desk.metrics_rollup import apply_delta, contributions, facts_of
 from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.store.types import FAR_FUTURE
@@ -173,9 +176,15 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
     """Bring the ticket's ``sla_cycle`` rows in line with ``clock`` after something
     happened at ``at`` (creation, a reply, a status or priority change). In the caller's
     transaction: the command that owns the clock writes them (DESIGN.md)."""
-    rows = session.execute(
-        select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
-    ).scalars()
+    with session.no_autoflush:  # before the select below flushes the ticket's new priority
+        ticket = session.get(Ticket, ticket_id)
+        was = _priority_before(ticket)
+    rows = list(
+        session.execute(
+            select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
+        ).scalars()
+    )
+    before = rollup_before(ticket, was, rows, at)
     last: dict[str, SlaCycle] = {}
     for row in rows:
         last[row.metric] = row
@@ -216,6 +225,31 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
         if stop is not None:
             _close(new, clock, stop)
         session.add(new)
+        rows.append(new)
+    if ticket is not None:  # the metrics rollup, in the same transaction
+        after = contributions(clock.target.name, ticket.opened_at, [facts_of(r) for r in rows])
+        apply_delta(session, before, after)
+
+
+def _priority_before(ticket: Ticket | None) -> str | None:
+    """The priority the ticket had before this command: ``write_clock`` sets a new one
+    just before :func:`sync_cycles`, unflushed, so the old one is in the history."""
+    if ticket is None:
+        return None
+    history = sa_inspect(ticket).attrs.priority.history
+    return history.deleted[0] if history.deleted else ticket.priority  # type: ignore[no-any-return]
+
+
+def rollup_before(
+    ticket: Ticket | None, priority: str | None, rows: list[SlaCycle], at: datetime
+) -> Counter[Any]:
+    """The ticket's contribution to the metrics rollup before this sync, from its cycle
+    rows and its priority then. A ticket being created (no rows yet, ``at`` its opening)
+    has none; an older ticket with no cycle rows (made before the ticket clock) counts as
+    opened, as :func:`~agent_console.desk.metrics_rollup.rebuild` counts it."""
+    if ticket is None or priority is None or (not rows and at <= ticket.opened_at):
+        return Counter()
+    return contributions(priority, ticket.opened_at, [facts_of(r) for r in rows])
 
 
 def cycle_rows(clock: TicketClock, ticket_id: int) -> list[dict[str, Any]]:

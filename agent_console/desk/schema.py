@@ -46,6 +46,10 @@ def upgrade_schema(settings: Settings) -> UpgradeResult:
             from agent_console.desk import Desk
 
             Desk(engine, settings).restamp_after_upgrade()
+        if result.migrated:
+            from agent_console.desk import Desk
+
+            Desk(engine, settings).rebuild_after_upgrade()
         return result
     finally:
         engine.dispose()

@@ -20,6 +20,7 @@ from agent_console.desk import demo_corpus as corpus
 from agent_console.desk.deadlines import clock_columns, cycle_rows
 from agent_console.desk.identity import DEMO_HANDLE, AgentKind
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.metrics_rollup import add_rows
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import NotFound, UserError
 from agent_console.paths import kb_dir
@@ -518,10 +519,12 @@ class SeedMixin(TicketsMixin, KBMixin):
                     )
             s.execute(insert(Message.__table__), messages)
             s.execute(insert(TicketEvent.__table__), events)
-            cycles = [
-                c
+            per_ticket = [
+                cycle_rows(clock, ids[row["number"]])
                 for row, clock in zip(rows, clocks, strict=True)
-                for c in cycle_rows(clock, ids[row["number"]])
             ]
+            cycles = [c for each in per_ticket for c in each]
             if cycles:
                 s.execute(insert(SlaCycle.__table__), cycles)
+            # the metrics rollup (issue 13), in the same transaction
+            add_rows(s, [(r["priority"], r["opened_at"]) for r in rows], per_ticket)
