@@ -231,6 +231,13 @@ class MetricsMixin(MetricsQueries):
             )
         tiers, ages = got["backlog"]
         per_day = got["daily"]
+        notes = []
+        zero = [p.priority for p in lines if p.clock == "business" and p.first_response.median == 0]
+        if zero:
+            notes.append(
+                f"Median first response 0m 00s ({', '.join(zero)}): at least half were sent "
+                "outside business hours, before the business clock started."
+            )
         return MetricsReport(
             period=period,
             filters=filters,
@@ -246,6 +253,7 @@ class MetricsMixin(MetricsQueries):
             reopened=sum(reopened.values()),
             viewer=me.handle,
             viewer_is_lead=bool(me.lead),
+            notes=notes,
             source="rollup" if use_rollup else "rows",
         )
 

@@ -359,6 +359,7 @@ class MetricsReport:
             "escalations": [e.as_dict() for e in self.escalations],
             "agents": [a.as_dict() for a in self.agents],
             "reopened": self.reopened,
+            "notes": list(self.notes),
         }
 
 
