@@ -51,6 +51,7 @@ Definitions (also on the screen's ``?`` help and in the README):
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_right
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -143,6 +144,8 @@ class MetricsMixin(MetricsQueries):
     metrics_parallel: int = 4
     #: read unfiltered figures from the rollup (False: always from the raw rows)
     metrics_use_rollup: bool = True
+    #: milliseconds each query of the last :meth:`metrics` call took (bench/bench_metrics.py)
+    metrics_timings: dict[str, float] = {}  # noqa: RUF012 - replaced, never mutated
 
     def metrics(
         self,
@@ -335,12 +338,20 @@ class MetricsMixin(MetricsQueries):
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             workers = 1  # each connection would see its own empty in-memory database
 
-        def run(step: Callable[[Session], Any]) -> Any:
+        timings: dict[str, float] = {}
+
+        def run(name: str, step: Callable[[Session], Any]) -> Any:
+            started = time.perf_counter()
             with self.read() as s:
-                return step(s)
+                out = step(s)
+            timings[name] = (time.perf_counter() - started) * 1000
+            return out
 
         if workers <= 1:
-            return {name: run(step) for name, step in steps.items()}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="metrics") as pool:
-            futures = {name: pool.submit(run, step) for name, step in steps.items()}
-            return {name: f.result() for name, f in futures.items()}
+            got = {name: run(name, step) for name, step in steps.items()}
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="metrics") as pool:
+                futures = {name: pool.submit(run, name, step) for name, step in steps.items()}
+                got = {name: f.result() for name, f in futures.items()}
+        self.metrics_timings = timings
+        return got
