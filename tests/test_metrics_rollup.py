@@ -171,9 +171,12 @@ def test_rollup_figures_equal_the_raw_figures(db_url: str, tmp_path: Path) -> No
             assert fast.as_dict() == slow.as_dict(), (zone, kind)
             checked += sum(p.first_response.judged for p in fast.priorities)
         long = seen.metrics("custom", first=date(2026, 9, 1), last=date(2026, 11, 3))
-        assert long.as_dict() == seen.metrics(
-            "custom", first=date(2026, 9, 1), last=date(2026, 11, 3), rollup=False
-        ).as_dict()
+        assert (
+            long.as_dict()
+            == seen.metrics(
+                "custom", first=date(2026, 9, 1), last=date(2026, 11, 3), rollup=False
+            ).as_dict()
+        )
         seen.engine.dispose()
     assert checked > 1000  # the seeded tickets are in there
 
@@ -257,3 +260,29 @@ def test_the_migration_marks_a_database_with_tickets_stale(tmp_path: Path) -> No
     with eng.connect() as c:
         assert c.execute(text("SELECT figure FROM metric_rollup")).scalars().all() == [STALE]
     eng.dispose()
+
+
+def test_a_zero_median_on_a_business_clock_is_explained(tmp_path: Path) -> None:
+    """Urgent tickets answered on a Saturday took 0 business seconds: the median is
+    0m 00s by the rule, and the report says why instead of looking broken."""
+    from tests.metrics_fixture import Clock
+
+    clock = Clock(_utc(2026, 11, 7, 14))  # Saturday
+    d = Desk.open(Settings(db_url=f"sqlite:///{tmp_path / 'z.db'}", agent="lee"), clock=clock)
+    d.add_agent("lee", "Lee Lead", 1, lead=True)
+    for i in range(3):
+        key = d.create_ticket(
+            subject=f"weekend {i}",
+            body="help",
+            requester_email=f"w{i}@example.com",
+            priority="urgent",
+        )
+        clock.now += timedelta(minutes=20)
+        d.reply(key, "On it.", "lee")
+    clock.now = _utc(2026, 11, 9, 12)
+    r = d.metrics("7d")
+    urgent = next(p for p in r.priorities if p.priority == "urgent")
+    assert (urgent.clock, urgent.first_response.median) == ("business", 0)
+    assert len(r.notes) == 1 and "outside business hours" in r.notes[0]
+    assert "urgent" in r.notes[0] and r.as_dict()["notes"] == r.notes
+    d.engine.dispose()

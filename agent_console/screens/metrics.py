@@ -62,8 +62,7 @@ DEFINITIONS = "\n".join(
         "business hours, before the clock started, took 0m 00s. Median and p90 are "
         "nearest-rank: the smallest time with at least 50 % / 90 % of the times at or below it.",
         "• Days are those of the display zone (--tz, else the default policy's zone).",
-        "• Backlog: tickets open at the period's end (or now), by tier and by age at that "
-        "instant.",
+        "• Backlog: tickets open at the period's end (or now), by tier and by age at that instant.",
         "• Escalation pickup: from the escalation to the first claim or assignment after it, "
         "with no hand-over in between (wall-clock time); not picked up yet = waiting.",
         "• Leads see every agent's line; an agent sees the team figures and their own line.",
@@ -127,27 +126,30 @@ class MetricsScreen(Screen[None]):
             "p",
             "next_period",
             "Period",
-            tooltip="Next period: today, this week, last 7 days, last 30 days",
+            tooltip="Next period: today, this week, last 7 days, last 30 days (p)",
         ),
         Binding(
             "c",
             "custom_period",
             "Custom dates",
-            tooltip="Custom period: first and last day; empty goes back to 7 days",
+            tooltip="Custom period: first and last day; empty goes back to 7 days (c)",
         ),
-        Binding("o", "filter_org", "Org", tooltip="Only one organization; empty: all"),
-        Binding("t", "next_tier", "Tier", tooltip="Tier: all, 1, 2, 3"),
+        Binding("o", "filter_org", "Org", tooltip="Only one organization; empty: all (o)"),
+        Binding("t", "next_tier", "Tier", tooltip="Tier: all, 1, 2, 3 (t)"),
         Binding(
-            "a", "filter_agent", "Agent", tooltip="Only tickets assigned to one agent; empty: all"
+            "a",
+            "filter_agent",
+            "Agent",
+            tooltip="Only tickets assigned to one agent; empty: all (a)",
         ),
         Binding("x", "clear_filters", "Clear filters"),
-        Binding("ctrl+r", "reload", "Reload", tooltip="Compute the figures again"),
+        Binding("ctrl+r", "reload", "Reload", tooltip="Compute the figures again (ctrl+r)"),
         Binding(
             "question_mark",
             "metrics_help",
             "Help",
             key_display="?",
-            tooltip="These keys and the definitions of the figures",
+            tooltip="These keys and the definitions of the figures (?)",
         ),
     ]
     #: the ``?`` help's groups (screens/help.py); enter on a breach is the table's own key
