@@ -139,6 +139,10 @@ def _history(url: str, tmp_path: Path) -> Desk:
     for key in _keys(d, "status = 'resolved'", 3):  # reopened, one resolved again
         clock.now += timedelta(minutes=5)
         d.set_status(key, "open", "lee")
+    # resolved tickets handed to another agent: their resolution's credit moves
+    for key in _keys(d, "status = 'resolved' AND tier = 1 AND assignee_id IS NOT NULL", 2):
+        clock.now += timedelta(minutes=1)
+        d.assign(key, "ann" if d.ticket_detail(key).assignee != "ann" else "bob", "lee")
     clock.now = NOW
     return d
 

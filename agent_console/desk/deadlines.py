@@ -24,7 +24,12 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlmodel import Session
 
-from agent_console.desk.metrics_rollup import apply_delta, contributions, facts_of
+from agent_console.desk.metrics_rollup import (
+    apply_delta,
+    contributions,
+    facts_of,
+    first_responder,
+)
 from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.store.types import FAR_FUTURE
@@ -178,13 +183,14 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
     transaction: the command that owns the clock writes them (DESIGN.md)."""
     with session.no_autoflush:  # before the select below flushes the ticket's new priority
         ticket = session.get(Ticket, ticket_id)
-        was = _priority_before(ticket)
+        was = _before(ticket, "priority"), _before(ticket, "assignee_id")
     rows = list(
         session.execute(
             select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
         ).scalars()
     )
-    before = rollup_before(ticket, was, rows, at)
+    responder = _first_responder(session, ticket_id, rows)
+    before = rollup_before(ticket, was, rows, at, responder)
     last: dict[str, SlaCycle] = {}
     for row in rows:
         last[row.metric] = row
@@ -227,29 +233,56 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
         session.add(new)
         rows.append(new)
     if ticket is not None:  # the metrics rollup, in the same transaction
-        after = contributions(clock.target.name, ticket.opened_at, [facts_of(r) for r in rows])
+        if responder is None:
+            responder = _first_responder(session, ticket_id, rows)
+        after = contributions(
+            clock.target.name,
+            ticket.opened_at,
+            [facts_of(r) for r in rows],
+            assignee=ticket.assignee_id,
+            responder=responder,
+        )
         apply_delta(session, before, after)
 
 
-def _priority_before(ticket: Ticket | None) -> str | None:
-    """The priority the ticket had before this command: ``write_clock`` sets a new one
-    just before :func:`sync_cycles`, unflushed, so the old one is in the history."""
+def _before(ticket: Ticket | None, name: str) -> Any:
+    """A column's value before this command: ``write_clock`` sets a new priority just
+    before :func:`sync_cycles`, unflushed, so the old one is in the history."""
     if ticket is None:
         return None
-    history = sa_inspect(ticket).attrs.priority.history
-    return history.deleted[0] if history.deleted else ticket.priority  # type: ignore[no-any-return]
+    history = getattr(sa_inspect(ticket).attrs, name).history
+    return history.deleted[0] if history.deleted else getattr(ticket, name)
+
+
+def _first_responder(session: Session, ticket_id: int, rows: list[SlaCycle]) -> int | None:
+    """The sender of the first public reply, when a first-response cycle has stopped."""
+    if any(r.metric == "first_response" and r.stopped_at is not None for r in rows):
+        return first_responder(session, ticket_id)
+    return None
 
 
 def rollup_before(
-    ticket: Ticket | None, priority: str | None, rows: list[SlaCycle], at: datetime
+    ticket: Ticket | None,
+    was: tuple[Any, Any],
+    rows: list[SlaCycle],
+    at: datetime,
+    responder: int | None,
 ) -> Counter[Any]:
     """The ticket's contribution to the metrics rollup before this sync, from its cycle
-    rows and its priority then. A ticket being created (no rows yet, ``at`` its opening)
-    has none; an older ticket with no cycle rows (made before the ticket clock) counts as
-    opened, as :func:`~agent_console.desk.metrics_rollup.rebuild` counts it."""
+    rows and its priority and assignee then (``was``). A ticket being created (no rows
+    yet, ``at`` its opening) has none; an older ticket with no cycle rows (made before the
+    ticket clock) counts as opened, as :func:`~agent_console.desk.metrics_rollup.rebuild`
+    counts it."""
+    priority, assignee = was
     if ticket is None or priority is None or (not rows and at <= ticket.opened_at):
         return Counter()
-    return contributions(priority, ticket.opened_at, [facts_of(r) for r in rows])
+    return contributions(
+        priority,
+        ticket.opened_at,
+        [facts_of(r) for r in rows],
+        assignee=assignee,
+        responder=responder,
+    )
 
 
 def cycle_rows(clock: TicketClock, ticket_id: int) -> list[dict[str, Any]]:

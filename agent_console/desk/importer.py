@@ -556,7 +556,7 @@ class ImportMixin(TicketsMixin):
         cycles = [c for each in per_ticket for c in each]
         for i in range(0, len(cycles), CHUNK):
             s.execute(insert(SlaCycle.__table__), cycles[i : i + CHUNK])
-        add_rows(s, [(r["priority"], r["opened_at"]) for r in tickets], per_ticket)
+        add_rows(s, [(r["priority"], r["opened_at"], None, None) for r in tickets], per_ticket)
 
     def _bulk_insert_new(
         self,

@@ -187,7 +187,7 @@ class MetricsMixin(MetricsQueries):
             "breaches": lambda s: self._breach_list(s, [(start, end)], due_period, conds),
             "backlog": lambda s: self._backlog(s, until, conds),
             "escalations": lambda s: self._escalations(s, start, end, conds, dialect),
-            "agents": lambda s: self._agent_lines(s, start, end, conds, filters, me),
+            "open_assigned": lambda s: self._open_assigned(s, conds),
         }
         if use_rollup:
             steps.update(self._rollup_steps(period, due_period))
@@ -200,6 +200,8 @@ class MetricsMixin(MetricsQueries):
                     "res_hist": lambda s: self._resolution_hist(s, spans, conds),
                     "reopened": lambda s: self._reopened(s, spans, conds),
                     "daily": lambda s: self._daily(s, period.bounds, spans, conds),
+                    "resolved_by": lambda s: self._resolved_by(s, spans, conds),
+                    "fr_by": lambda s: self._first_response_by(s, spans, conds),
                 }
             )
         got = self._run_parts(steps)
@@ -232,6 +234,10 @@ class MetricsMixin(MetricsQueries):
                     reopened.get(prio, 0),
                 )
             )
+        with self.read() as s:
+            agents = self._agent_lines(
+                s, got["open_assigned"], got["resolved_by"], got["fr_by"], filters, me
+            )
         tiers, ages = got["backlog"]
         per_day = got["daily"]
         notes = []
@@ -252,7 +258,7 @@ class MetricsMixin(MetricsQueries):
             backlog_tier=tiers,
             backlog_age=ages,
             escalations=got["escalations"],
-            agents=got["agents"],
+            agents=agents,
             reopened=sum(reopened.values()),
             viewer=me.handle,
             viewer_is_lead=bool(me.lead),
@@ -283,6 +289,10 @@ class MetricsMixin(MetricsQueries):
             "res_hist": lambda s: self._resolution_hist(s, times_raw, []),
             "reopened": lambda s: self._reopened(s, totals_raw, []),
             "daily": lambda s: self._daily(s, period.bounds, days_raw, []),
+            "r_resolved_by": lambda s: read_counts(s, ["resolved_by"], totals),
+            "r_fr_by": lambda s: read_hist(s, "fr_by", times),
+            "resolved_by": lambda s: self._resolved_by(s, totals_raw, []),
+            "fr_by": lambda s: self._first_response_by(s, times_raw, []),
         }
 
     @staticmethod
@@ -314,6 +324,10 @@ class MetricsMixin(MetricsQueries):
             "fr_hist": _merge_hist(got["fr_hist"], got["r_fr"]),
             "res_hist": _merge_hist(got["res_hist"], got["r_res"]),
             "daily": {i: (a, b) for i, (a, b) in daily.items()},
+            "resolved_by": _add_counts(
+                got["resolved_by"], {g: n for (_, g), n in got["r_resolved_by"].items()}
+            ),
+            "fr_by": _merge_hist(got["fr_by"], got["r_fr_by"]),
         }
 
     def rebuild_metrics_rollup(self, *, only_if_stale: bool = False) -> int | None:

@@ -21,6 +21,7 @@ from agent_console.desk.metrics_figures import (
     Breach,
     EscalationLine,
     MetricsFilter,
+    nearest_rank,
 )
 from agent_console.desk.metrics_sql import (
     Span,
@@ -415,33 +416,54 @@ class MetricsQueries(DeskCore):
         return out
 
     # ------------------------------------------------------------------ per agent
-    def _agent_lines(
-        self,
-        s: Session,
-        start: datetime,
-        end: datetime,
-        conds: list[Any],
-        f: MetricsFilter,
-        me: Agent,
-    ) -> list[AgentLine]:
+    def _open_assigned(self, s: Session, conds: list[Any]) -> dict[int, int]:
+        """agent id -> open tickets assigned to them now."""
         t = Ticket.__table__.c
-        a = Agent.__table__.c
-        open_assigned = dict(
-            s.execute(
+        return {
+            int(aid): int(n)
+            for aid, n in s.execute(
                 select(t.assignee_id, func.count())
                 .where(t.is_open.is_(True), t.assignee_id.is_not(None), *conds)
                 .group_by(t.assignee_id)
-            ).all()
-        )
-        res = self._last_resolutions([(start, end)], conds)
-        resolved = dict(
-            s.execute(
-                select(res.c.assignee_id, func.count())
-                .where(res.c.assignee_id.is_not(None))
-                .group_by(res.c.assignee_id)
-            ).all()
-        )
+            )
+        }
+
+    def _resolved_by(self, s: Session, spans: list[Span], conds: list[Any]) -> dict[str, int]:
+        """str(agent id) -> tickets whose last resolution stopped in ``spans``, counted for
+        their assignee."""
+        if not spans:
+            return {}
         c = SlaCycle.__table__.c
+        t = Ticket.__table__.c
+        later = SlaCycle.__table__.alias("later")
+        q = (
+            select(t.assignee_id, func.count())
+            .select_from(SlaCycle.__table__.join(Ticket.__table__, t.id == c.ticket_id))
+            .where(
+                c.metric == "resolution",
+                within(c.stopped_at, spans),
+                t.assignee_id.is_not(None),
+                ~exists().where(
+                    later.c.ticket_id == c.ticket_id,
+                    later.c.metric == "resolution",
+                    later.c.cycle > c.cycle,
+                ),
+                *conds,
+            )
+            .group_by(t.assignee_id)
+        )
+        return {str(aid): int(n) for aid, n in s.execute(q)}
+
+    def _first_response_by(
+        self, s: Session, spans: list[Span], conds: list[Any]
+    ) -> dict[str, dict[int, int]]:
+        """str(agent id) -> {time to first response (shown seconds): how many} of the first
+        responses that stopped in ``spans``, credited to the sender of the ticket's first
+        public reply."""
+        if not spans:
+            return {}
+        c = SlaCycle.__table__.c
+        t = Ticket.__table__.c
         m = aliased(Message)
         responder = (
             select(m.author_agent_id)
@@ -451,21 +473,42 @@ class MetricsQueries(DeskCore):
             .scalar_subquery()
         )
         src = (
-            select(responder.label("agent_id"), c.elapsed_seconds.label("secs"))
+            select(responder.label("agent_id"), shown_sql(c.elapsed_seconds).label("secs"))
             .select_from(SlaCycle.__table__.join(Ticket.__table__, t.id == c.ticket_id))
-            .where(c.metric == "first_response", c.stopped_at >= start, c.stopped_at < end, *conds)
+            .where(
+                c.metric == "first_response",
+                within(c.stopped_at, spans),
+                c.elapsed_seconds.is_not(None),
+                *conds,
+            )
             .subquery()
         )
-        fr = {
-            row[0]: (int(row.n), _int(row.p50))
-            for row in s.execute(percentiles(src.c.secs, [src.c.agent_id], src))
-            if row[0] is not None
-        }
-        ids = set(open_assigned) | set(resolved) | set(fr)
+        q = (
+            select(src.c.agent_id, src.c.secs, func.count())
+            .where(src.c.agent_id.is_not(None))
+            .group_by(src.c.agent_id, src.c.secs)
+        )
+        out: dict[str, dict[int, int]] = {}
+        for aid, value, n in s.execute(q):
+            out.setdefault(str(aid), {})[int(value)] = int(n)
+        return out
+
+    def _agent_lines(
+        self,
+        s: Session,
+        open_assigned: dict[int, int],
+        resolved: dict[str, int],
+        fr_hist: dict[str, dict[int, int]],
+        f: MetricsFilter,
+        me: Agent,
+    ) -> list[AgentLine]:
+        """One line per agent with any figure (a non-lead: their own line only)."""
+        a = Agent.__table__.c
+        resolved_n = {int(k): n for k, n in resolved.items() if n}
+        fr = {int(k): h for k, h in fr_hist.items() if sum(h.values())}
+        ids = set(open_assigned) | set(resolved_n) | set(fr)
         if not me.lead:
             ids &= {me.id}
-        if f.assignee:
-            ids = {i for i in ids if i is not None}
         if not ids:
             return []
         agents = s.execute(
@@ -473,16 +516,16 @@ class MetricsQueries(DeskCore):
         ).all()
         out = []
         for aid, handle, name, tier in agents:
-            n_fr, med = fr.get(aid, (0, None))
+            hist = fr.get(aid, {})
             out.append(
                 AgentLine(
                     handle,
                     name,
                     int(tier),
                     int(open_assigned.get(aid, 0)),
-                    int(resolved.get(aid, 0)),
-                    n_fr,
-                    med,
+                    int(resolved_n.get(aid, 0)),
+                    sum(n for n in hist.values() if n > 0),
+                    nearest_rank(hist, 50),
                 )
             )
         return out

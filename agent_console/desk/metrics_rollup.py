@@ -4,7 +4,8 @@ thousand rows instead of every cycle of the period (issue 13: all the figures fo
 over 1,000,000 tickets in about a second).
 
 Table ``metric_rollup`` (store/models.py ``MetricRollup``): one row per (``figure``,
-``bucket``, ``grp``, ``value``) with ``n``, how many. ``grp`` is the ticket's priority.
+``bucket``, ``grp``, ``value``) with ``n``, how many. ``grp`` is the ticket's priority
+(an agent id for the per-agent figures).
 
 ===================  =======  ==========================================================
 figure               bucket   counts (at the instant that puts it in the bucket)
@@ -19,6 +20,9 @@ figure               bucket   counts (at the instant that puts it in the bucket)
 ``fr_time``          day      first responses by time to first response (``value``)
 ``res_time``         day      last resolutions by time to resolution (``value``: every
                               resolution cycle added up)
+``resolved_by``      hour     as ``resolved``, ``grp`` = the assignee's agent id
+``fr_by``            day      as ``fr_time``, ``grp`` = the agent id of the sender of the
+                              ticket's first public reply
 ===================  =======  ==========================================================
 
 Resolution counts only a ticket's last resolution cycle (a reopened ticket is one
@@ -33,7 +37,8 @@ and PostgreSQL. Writers:
 
 - :func:`~agent_console.desk.deadlines.sync_cycles` (every command that moves a ticket's
   clock, and ticket creation) applies the difference between the ticket's contribution
-  before and after, in the command's transaction (:func:`apply_delta`);
+  before and after, in the command's transaction (:func:`apply_delta`); assigning a
+  ticket moves its ``resolved_by`` credit (:func:`assignee_changed`);
 - the bulk writers (seeding, the importer's new tickets) add the contributions of the rows
   they insert (:func:`add_rows`);
 - :func:`rebuild` recomputes the whole table (after an upgrade that created it over
@@ -59,7 +64,7 @@ from sqlmodel import Session
 
 from agent_console.desk.metrics_figures import METRICS, shown_seconds
 from agent_console.desk.metrics_sql import Span
-from agent_console.store.models import MetricRollup, SlaCycle, Ticket
+from agent_console.store.models import Message, MessageKind, MetricRollup, SlaCycle, Ticket
 
 __all__ = [
     "DAY",
@@ -69,8 +74,10 @@ __all__ = [
     "Key",
     "add_rows",
     "apply_delta",
+    "assignee_changed",
     "contributions",
     "facts_of",
+    "first_responder",
     "is_stale",
     "plan",
     "read_buckets",
@@ -82,7 +89,7 @@ __all__ = [
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 #: figures bucketed per UTC day (time histograms); every other figure per UTC hour
-DAY_FIGURES = frozenset({"fr_time", "res_time"})
+DAY_FIGURES = frozenset({"fr_time", "res_time", "fr_by"})
 #: the marker row of a rollup that does not hold every ticket yet (see the module doc)
 STALE = "_stale"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -128,8 +135,17 @@ def _day(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def contributions(priority: str, opened_at: datetime, cycles: Iterable[CycleFacts]) -> Counter[Key]:
-    """What one ticket adds to the rollup (see the module docstring for the figures)."""
+def contributions(
+    priority: str,
+    opened_at: datetime,
+    cycles: Iterable[CycleFacts],
+    *,
+    assignee: int | None = None,
+    responder: int | None = None,
+) -> Counter[Key]:
+    """What one ticket adds to the rollup (see the module docstring for the figures);
+    ``assignee``: the ticket's assignee, ``responder``: the sender of its first public
+    reply (agent ids)."""
     out: Counter[Key] = Counter()
     out[("opened", _hour(opened_at), priority, 0)] += 1
     cycles = list(cycles)
@@ -152,9 +168,14 @@ def contributions(priority: str, opened_at: datetime, cycles: Iterable[CycleFact
             and c.stopped_at is not None
             and c.elapsed_seconds is not None
         ):
-            out[("fr_time", _day(c.stopped_at), priority, shown_seconds(c.elapsed_seconds))] += 1
+            shown = shown_seconds(c.elapsed_seconds)
+            out[("fr_time", _day(c.stopped_at), priority, shown)] += 1
+            if responder is not None:
+                out[("fr_by", _day(c.stopped_at), str(responder), shown)] += 1
         if c.metric == "resolution" and c.cycle == last_res and c.stopped_at is not None:
             out[("resolved", _hour(c.stopped_at), priority, 0)] += 1
+            if assignee is not None:
+                out[("resolved_by", _hour(c.stopped_at), str(assignee), 0)] += 1
             secs = res_total if c.cycle > 1 else c.elapsed_seconds
             if secs is not None:
                 out[("res_time", _day(c.stopped_at), priority, shown_seconds(secs))] += 1
@@ -196,15 +217,61 @@ def apply_delta(session: Session, before: Counter[Key], after: Counter[Key]) -> 
 
 def add_rows(
     session: Session,
-    tickets: Sequence[tuple[str, datetime]],
+    tickets: Sequence[tuple[str, datetime, int | None, int | None]],
     cycles: Sequence[Sequence[Any]],
 ) -> None:
-    """Add freshly inserted tickets (bulk writers): ``tickets`` = (priority, opened_at),
-    ``cycles`` = each ticket's ``sla_cycle`` rows (objects or dicts), in the same order."""
+    """Add freshly inserted tickets (bulk writers): ``tickets`` = (priority, opened_at,
+    assignee id, first responder id), ``cycles`` = each ticket's ``sla_cycle`` rows
+    (objects or dicts), in the same order."""
     total: Counter[Key] = Counter()
-    for (priority, opened), rows in zip(tickets, cycles, strict=True):
-        total.update(contributions(priority, opened, [facts_of(r) for r in rows]))
+    for (priority, opened, assignee, responder), rows in zip(tickets, cycles, strict=True):
+        total.update(
+            contributions(
+                priority,
+                opened,
+                [facts_of(r) for r in rows],
+                assignee=assignee,
+                responder=responder,
+            )
+        )
     _upsert(session, total)
+
+
+def first_responder(session: Session, ticket_id: int) -> int | None:
+    """The agent who sent the ticket's first public reply (None: no reply yet)."""
+    m = Message.__table__.c  # type: ignore[attr-defined]
+    return session.execute(  # type: ignore[no-any-return]
+        select(m.author_agent_id)
+        .where(m.ticket_id == ticket_id, m.kind == MessageKind.PUBLIC.value)
+        .order_by(m.created_at, m.id)
+        .limit(1)
+    ).scalar()
+
+
+def assignee_changed(session: Session, ticket: Any, before: int | None) -> None:
+    """The ticket's assignee changed from ``before`` (the caller's transaction): move the
+    credit of its resolution (a resolved ticket can be reassigned)."""
+    if ticket.is_open or before == ticket.assignee_id:
+        return
+    c = SlaCycle.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(
+            c.metric,
+            c.cycle,
+            c.started_at,
+            c.due_at,
+            c.stopped_at,
+            c.met_at,
+            c.breached_at,
+            c.elapsed_seconds,
+        ).where(c.ticket_id == ticket.id)
+    ).all()
+    facts = [CycleFacts(*r) for r in rows]
+    apply_delta(
+        session,
+        contributions(ticket.priority, ticket.opened_at, facts, assignee=before),
+        contributions(ticket.priority, ticket.opened_at, facts, assignee=ticket.assignee_id),
+    )
 
 
 def rebuild(session: Session, *, batch: int = 50_000) -> int:
@@ -222,8 +289,16 @@ def rebuild(session: Session, *, batch: int = 50_000) -> int:
     for lo in range(int(low), int(high) + 1, batch):
         hi = lo + batch
         tickets = session.execute(
-            select(t.id, t.priority, t.opened_at).where(t.id >= lo, t.id < hi)
+            select(t.id, t.priority, t.opened_at, t.assignee_id).where(t.id >= lo, t.id < hi)
         ).all()
+        m = Message.__table__.c  # type: ignore[attr-defined]
+        responders: dict[int, int | None] = {}
+        for tid, author in session.execute(
+            select(m.ticket_id, m.author_agent_id)
+            .where(m.ticket_id >= lo, m.ticket_id < hi, m.kind == MessageKind.PUBLIC.value)
+            .order_by(m.ticket_id, m.created_at, m.id)
+        ):
+            responders.setdefault(tid, author)
         cycles: dict[int, list[CycleFacts]] = {}
         for row in session.execute(
             select(
@@ -240,8 +315,16 @@ def rebuild(session: Session, *, batch: int = 50_000) -> int:
         ):
             cycles.setdefault(row[0], []).append(CycleFacts(*row[1:]))
         total: Counter[Key] = Counter()
-        for tid, priority, opened in tickets:
-            total.update(contributions(priority, opened, cycles.get(tid, ())))
+        for tid, priority, opened, assignee in tickets:
+            total.update(
+                contributions(
+                    priority,
+                    opened,
+                    cycles.get(tid, ()),
+                    assignee=assignee,
+                    responder=responders.get(tid),
+                )
+            )
         _upsert(session, total)
         read += len(tickets)
     return read

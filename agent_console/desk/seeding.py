@@ -527,4 +527,18 @@ class SeedMixin(TicketsMixin, KBMixin):
             if cycles:
                 s.execute(insert(SlaCycle.__table__), cycles)
             # the metrics rollup (issue 13), in the same transaction
-            add_rows(s, [(r["priority"], r["opened_at"]) for r in rows], per_ticket)
+            add_rows(
+                s,
+                [
+                    (r["priority"], r["opened_at"], r["assignee_id"], _first_public(thread))
+                    for r, thread in zip(rows, threads, strict=True)
+                ],
+                per_ticket,
+            )
+
+
+def _first_public(thread: list[tuple[str, int | None, int | None, timedelta, str, bool]]) -> Any:
+    """The author of a seeded thread's first public reply (the metrics' first responder):
+    the earliest, the first written among equals (as the message ids order them)."""
+    public = [(off, i, a) for i, (k, a, _, off, _, _) in enumerate(thread) if k == MessageKind.PUBLIC.value]
+    return min(public)[2] if public else None
