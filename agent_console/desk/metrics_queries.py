@@ -367,41 +367,44 @@ class MetricsQueries(DeskCore):
     def _escalations(
         self, s: Session, start: datetime, end: datetime, conds: list[Any], dialect: str
     ) -> list[EscalationLine]:
-        """Escalations per tier reached, and how long they waited to be picked up."""
-        ev = TicketEvent.__table__
-        e = ev.alias("esc")
-        p = ev.alias("pick")
-        h = ev.alias("handover")
+        """Escalations per tier reached, and how long they waited to be picked up: the
+        hand-over events of the period on (escalated, de-escalated, claimed, assigned to
+        someone), each with the next one of its ticket (``LEAD`` over the ticket's events
+        in id order); an escalation is picked up when that next event is a claim or an
+        assignment (a hand-over in between means it never was)."""
+        ev = TicketEvent.__table__.c
         t = Ticket.__table__.c
-        to_tier = e.c.details["to_tier"].as_integer()
-        picked_kind = or_(
-            p.c.kind == "claimed",
-            and_(p.c.kind == "assigned", p.c.details["to"].as_string().is_not(None)),
+        relevant = or_(
+            ev.kind.in_(("escalated", "deescalated", "claimed")),
+            and_(ev.kind == "assigned", ev.details["to"].as_string().is_not(None)),
         )
-        pick_at = (
-            select(func.min(p.c.at))
-            .where(
-                p.c.ticket_id == e.c.ticket_id,
-                p.c.id > e.c.id,
-                picked_kind,
-                ~exists()
-                .where(
-                    h.c.ticket_id == e.c.ticket_id,
-                    h.c.kind.in_(("escalated", "deescalated")),
-                    h.c.id > e.c.id,
-                    h.c.id < p.c.id,
-                )
-                .correlate_except(h),
-            )
-            .scalar_subquery()
-        )
-        src = (
+        order = {"partition_by": ev.ticket_id, "order_by": ev.id}
+        seq = (
             select(
-                to_tier.label("tier"),
-                seconds_between(pick_at, e.c.at, dialect).label("wait"),
+                ev.ticket_id.label("ticket_id"),
+                ev.kind.label("kind"),
+                ev.at.label("at"),
+                ev.details["to_tier"].as_integer().label("tier"),
+                func.lead(ev.kind).over(**order).label("next_kind"),
+                func.lead(ev.at).over(**order).label("next_at"),
             )
-            .select_from(e.join(Ticket.__table__, t.id == e.c.ticket_id))
-            .where(e.c.kind == "escalated", e.c.at >= start, e.c.at < end, *conds)
+            .where(ev.at >= start, relevant)
+            .subquery()
+        )
+        wait = case(
+            (
+                seq.c.next_kind.in_(("claimed", "assigned")),
+                seconds_between(seq.c.next_at, seq.c.at, dialect),
+            ),
+            else_=None,
+        )
+        source: Any = seq
+        if conds:  # the filters are on the ticket
+            source = seq.join(Ticket.__table__, t.id == seq.c.ticket_id)
+        src = (
+            select(seq.c.tier.label("tier"), wait.label("wait"))
+            .select_from(source)
+            .where(seq.c.kind == "escalated", seq.c.at < end, *conds)
             .subquery()
         )
         got = {
