@@ -149,6 +149,7 @@ COPY_TABLES = (
     "message",
     "ticket_event",
     "sla_cycle",
+    "metric_rollup",  # built on the SQLite side (its first open after the seed)
 )
 
 
@@ -193,10 +194,11 @@ def copy_from_sqlite(sqlite_url: str, pg_url: str) -> None:
                         else:
                             out.append(v)
                     copy.write_row(out)
-            cur.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
-            )
+            if "id" in cols:
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
             print(f"  copied {table} ({time.perf_counter() - t0:.0f}s)", flush=True)
         raw.commit()
         cur.execute("ANALYZE")
