@@ -99,7 +99,7 @@ class DeskCore:
         desk = cls(engine, settings, clock=clock)
         if before.needs_restamp:
             desk.restamp_after_upgrade()
-        if not before.up_to_date:
+        if before.can_migrate:  # also finishes a rebuild an earlier start did not
             desk.rebuild_after_upgrade()
         return desk
 
