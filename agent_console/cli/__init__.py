@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         report_cmd,
         sla_cmd,
         ticket_cmd,
+        views_cmd,
         watch_cmd,
     )
 
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in (
         data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd
-    ):
+    ) + (views_cmd,):
         module.register(sub)
     return parser
 

@@ -10,6 +10,7 @@ who holds the ticket, and :meth:`ClaimsMixin.claim_next` simply moves on to the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import not_, select, true, update
@@ -94,16 +95,20 @@ class ClaimsMixin(DeskCore):
             self.log(s, ticket_id, "claimed", agent_id=me.id, at=now, agent=me.handle)
         return won
 
-    def claim_next(self, agent: str | None = None, count: int = 1) -> list[str]:
+    def claim_next(
+        self, agent: str | None = None, count: int = 1, *, skip: Iterable[int] = ()
+    ) -> list[str]:
         """Claim the ``count`` most urgent unassigned open tickets of the agent's tier, in
         the queue's "soonest breach" order (README "Urgency"): tickets whose clock runs now
         first, then those whose clock is stopped (waiting on the customer, or a business
         clock outside business hours); each group by its stored due instant (breached
         first), then priority. A ticket another agent wins meanwhile is skipped: the loser
-        gets the following one. Returns the keys claimed (empty when nothing is left)."""
+        gets the following one, and so is every ticket id in ``skip`` (Play mode: tickets
+        open in another console). Returns the keys claimed (empty when nothing is left)."""
         if count < 1:
             raise UserError("--count must be 1 or more")
         claimed: list[str] = []
+        skipped = frozenset(skip)
         now = self.now()
         runs = running_now(open_policy_names(self, now))
         with self.write() as s:
@@ -134,6 +139,8 @@ class ClaimsMixin(DeskCore):
                     if not batch:
                         break
                     for r in batch:
+                        if r.id in skipped:
+                            continue
                         if self._try_claim(s, me, r.id):
                             claimed.append(r.key)
                             if len(claimed) >= count:

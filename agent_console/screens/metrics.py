@@ -35,6 +35,7 @@ from agent_console.desk.metrics import (
     report_tables,
 )
 from agent_console.errors import UserError
+from agent_console.keymap import with_ids
 from agent_console.screens.help import HelpScreen
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.metrics_chart import MetricsChart
@@ -121,37 +122,40 @@ class MetricsScreen(Screen[None]):
     CSS_PATH = "metrics.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    BINDINGS = [
-        Binding(
-            "p",
-            "next_period",
-            "Period",
-            tooltip="Next period: today, this week, last 7 days, last 30 days (p)",
-        ),
-        Binding(
-            "c",
-            "custom_period",
-            "Custom dates",
-            tooltip="Custom period: first and last day; empty goes back to 7 days (c)",
-        ),
-        Binding("o", "filter_org", "Org", tooltip="Only one organization; empty: all (o)"),
-        Binding("t", "next_tier", "Tier", tooltip="Tier: all, 1, 2, 3 (t)"),
-        Binding(
-            "a",
-            "filter_agent",
-            "Agent",
-            tooltip="Only tickets assigned to one agent; empty: all (a)",
-        ),
-        Binding("x", "clear_filters", "Clear filters"),
-        Binding("ctrl+r", "reload", "Reload", tooltip="Compute the figures again (ctrl+r)"),
-        Binding(
-            "question_mark",
-            "metrics_help",
-            "Help",
-            key_display="?",
-            tooltip="These keys and the definitions of the figures (?)",
-        ),
-    ]
+    BINDINGS = with_ids(
+        "metrics",
+        [
+            Binding(
+                "p",
+                "next_period",
+                "Period",
+                tooltip="Next period: today, this week, last 7 days, last 30 days (p)",
+            ),
+            Binding(
+                "c",
+                "custom_period",
+                "Custom dates",
+                tooltip="Custom period: first and last day; empty goes back to 7 days (c)",
+            ),
+            Binding("o", "filter_org", "Org", tooltip="Only one organization; empty: all (o)"),
+            Binding("t", "next_tier", "Tier", tooltip="Tier: all, 1, 2, 3 (t)"),
+            Binding(
+                "a",
+                "filter_agent",
+                "Agent",
+                tooltip="Only tickets assigned to one agent; empty: all (a)",
+            ),
+            Binding("x", "clear_filters", "Clear filters"),
+            Binding("ctrl+r", "reload", "Reload", tooltip="Compute the figures again (ctrl+r)"),
+            Binding(
+                "question_mark",
+                "metrics_help",
+                "Help",
+                key_display="?",
+                tooltip="These keys and the definitions of the figures (?)",
+            ),
+        ],
+    )
     #: the ``?`` help's groups (screens/help.py); enter on a breach is the table's own key
     HELP_GROUPS = {
         "Period": ["next_period", "custom_period", "reload"],
