@@ -11,6 +11,9 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
+#: plot rows of the smallest chart (metrics.tcss: 12 high), the legend's room is sized for
+LEGEND_ROWS = 9
+
 
 class MetricsChart(PlotextPlot):
     """A bar chart (grouped bars) or a line chart of a few series."""
@@ -87,12 +90,7 @@ class MetricsChart(PlotextPlot):
                 plt.plot(xs, values, label=name, marker="braille")
             step = max(1, len(xs) // 6)
             plt.xticks(xs[::step], self._labels[::step])
-
-    def render(self):  # type: ignore[no-untyped-def]
-        """The room for the legend depends on the height the chart has when drawn."""
-        if self._labels and self._series:
-            self._make_room_for_the_legend()
-        return super().render()
+        self._make_room_for_the_legend()
 
     def _make_room_for_the_legend(self) -> None:
         """plotext draws the legend over the top left of the plot: raise the top of the y
@@ -107,8 +105,10 @@ class MetricsChart(PlotextPlot):
             if self._ylim is not None:
                 plt.ylim(low, high)
             return
-        rows = max(self.size.height - 3, 3)  # minus the title, the frame and the x labels
-        room = min(0.6, (legend + 1) / rows)
+        # the rows of the smallest chart (12 high, minus the title, the frame and the x
+        # labels): the same room at every size, so a chart draws the same whatever the
+        # height it had when it last drew
+        room = min(0.6, (legend + 1) / LEGEND_ROWS)
         plt.ylim(low, low + (high - low) / (1 - room))
         plt.yticks(_ticks(low, high))
 
