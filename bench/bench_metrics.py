@@ -3,7 +3,9 @@
 
     python bench/bench_metrics.py [--tickets 1000000] [--runs 5] [--no-pg] [--no-screen]
 
-Databases are seeded once (about 2 minutes each) and reused: SQLite in
+Databases are seeded once (about 2 minutes each on a quiet machine) and reused (a cache
+seeded before the rollup existed is upgraded on first open: the rollup is rebuilt then,
+and the time printed): SQLite in
 /tmp/ac_bench/metrics_<n>.db, PostgreSQL in the database ``ac_bench_metrics_<n>`` of
 AGENT_CONSOLE_TEST_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
 The seed writes tickets, threads, events and the current sla_cycle rows; it writes no
@@ -11,8 +13,10 @@ escalation or claim events, so this script adds them for the escalated tickets (
 and 3: an ``escalated`` event 20 minutes after the first response, and a ``claimed``
 one 5-185 minutes later for those with an assignee) so that the pickup query has work.
 
-Measured: ``Desk.metrics("30d")`` cold (first call on a fresh engine) and warm (median
-and max of --runs), each part of it separately, and (--screen) the metrics screen in
+Measured: ``Desk.metrics("30d")`` from the rollup (desk/metrics_rollup.py) cold (first
+call on a fresh engine) and warm (median and max of --runs), then from the raw rows
+(``rollup=False``, once), each query of both in turn, whether both give the same figures,
+filtered figures (tier, agent, organization: raw rows), and (--screen) the metrics screen in
 ``App.run_test``: key ``4`` -> figures shown, and the largest gap of a 50 ms UI timer
 while the worker computes (the 1-second tick must never wait for the query).
 """
@@ -145,6 +149,7 @@ COPY_TABLES = (
     "message",
     "ticket_event",
     "sla_cycle",
+    "metric_rollup",  # built on the SQLite side (its first open after the seed)
 )
 
 
@@ -189,10 +194,11 @@ def copy_from_sqlite(sqlite_url: str, pg_url: str) -> None:
                         else:
                             out.append(v)
                     copy.write_row(out)
-            cur.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
-            )
+            if "id" in cols:
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
             print(f"  copied {table} ({time.perf_counter() - t0:.0f}s)", flush=True)
         raw.commit()
         cur.execute("ANALYZE")
@@ -241,62 +247,71 @@ def _complete(url: str, n: int) -> bool:
         return False
 
 
-def time_desk(url: str, runs: int) -> None:
-    d = Desk.open(Settings(db_url=url, agent=LEAD, now=NOW))
+def time_desk(url: str, runs: int, raw: bool) -> None:
     t0 = time.perf_counter()
-    report = d.metrics("30d")
-    cold = time.perf_counter() - t0
-    warm = []
-    for _ in range(runs):
+    d = Desk.open(Settings(db_url=url, agent=LEAD, now=NOW))  # rebuilds a stale rollup
+    opened = time.perf_counter() - t0
+    if opened > 5:
+        print(f"  opening (migration + metrics rollup built from every ticket): {opened:,.0f} s")
+    t0 = time.perf_counter()
+    if d.rebuild_metrics_rollup(only_if_stale=True) is not None:
+        print(f"  metrics rollup rebuilt from every ticket: {time.perf_counter() - t0:,.0f} s")
+    paths: list[tuple[str, dict[str, object]]] = [("rollup", {})]
+    if raw:
+        paths.append(("raw rows", {"rollup": False}))
+    for label, kwargs in paths:
         t0 = time.perf_counter()
-        d.metrics("30d")
-        warm.append(time.perf_counter() - t0)
-    print(
-        f"  metrics('30d'): cold {cold * 1000:,.0f} ms, warm median "
-        f"{statistics.median(warm) * 1000:,.0f} ms, max {max(warm) * 1000:,.0f} ms "
-        f"({runs} runs)"
-    )
-    judged = sum(p.first_response.judged for p in report.priorities)
-    print(
-        f"  figures: {judged:,} first responses judged, {report.breach_count:,} breaches, "
-        f"{sum(o for _, o, _ in report.daily):,} opened, "
-        f"{sum(e.escalations for e in report.escalations):,} escalations, "
-        f"{len(report.agents)} agent lines"
-    )
-    parts(d)
+        report = d.metrics("30d", **kwargs)  # type: ignore[arg-type]
+        cold = time.perf_counter() - t0
+        warm = []
+        for _ in range(runs if label == "rollup" else 1):
+            t0 = time.perf_counter()
+            d.metrics("30d", **kwargs)  # type: ignore[arg-type]
+            warm.append(time.perf_counter() - t0)
+        print(
+            f"  metrics('30d') from the {label} ({report.source}): cold {cold * 1000:,.0f} ms, "
+            f"warm median {statistics.median(warm) * 1000:,.0f} ms, max "
+            f"{max(warm) * 1000:,.0f} ms ({len(warm)} runs); load average "
+            f"{os.getloadavg()[0]:.1f}"
+        )
+        judged = sum(p.first_response.judged for p in report.priorities)
+        print(
+            f"    figures: {judged:,} first responses judged, {report.breach_count:,} breaches, "
+            f"{sum(o for _, o, _ in report.daily):,} opened, "
+            f"{sum(e.escalations for e in report.escalations):,} escalations, "
+            f"{len(report.agents)} agent lines"
+        )
+        parts(d, kwargs)
+    if raw:
+        fast, slow = d.metrics("30d").as_dict(), d.metrics("30d", rollup=False).as_dict()
+        print(f"  rollup figures == raw figures: {fast == slow}")
+    from agent_console.desk.metrics import MetricsFilter
+
+    for name, f in (
+        ("tier 2", MetricsFilter(tier=2)),
+        ("one agent", MetricsFilter(assignee="alice")),
+        ("one organization", MetricsFilter(org=_an_org(d))),
+    ):
+        t0 = time.perf_counter()
+        d.metrics("30d", f)
+        print(f"  metrics('30d', {name}) (raw rows): {(time.perf_counter() - t0) * 1000:,.0f} ms")
     d.engine.dispose()
 
 
-def parts(d: Desk) -> None:
-    """Each query of metrics() on its own (where the time goes)."""
-    from agent_console.desk.metrics import MetricsFilter, resolve_period
+def _an_org(d: Desk) -> str:
+    with d.engine.connect() as c:
+        return str(c.execute(text("SELECT name FROM organization ORDER BY id LIMIT 1")).scalar())
 
-    period = resolve_period("30d", NOW, d.display_zone)
-    start, end = period.start, period.end
-    until = min(end, NOW)
-    with d.read() as s:
-        me = d._metrics_viewer(s, LEAD)
-        conds = d._ticket_filters(s, MetricsFilter(), me)
-        dialect = s.get_bind().dialect.name
-        steps = {
-            "judged (met/breached)": lambda: d._judged(s, start, end, until, conds),
-            "first-response times": lambda: d._stopped_times(
-                s, "first_response", start, end, conds
-            ),
-            "resolution times": lambda: d._resolution_times(s, start, end, conds),
-            "reopened": lambda: d._reopened(s, start, end, conds),
-            "breaches": lambda: d._breaches(s, start, end, until, conds),
-            "per day": lambda: d._daily(s, period, conds),
-            "backlog": lambda: d._backlog(s, until, conds),
-            "escalations": lambda: d._escalations(s, start, end, conds, dialect),
-            "agents": lambda: d._agent_lines(s, start, end, conds, MetricsFilter(), me),
-        }
-        out = []
-        for name, step in steps.items():
-            t0 = time.perf_counter()
-            step()
-            out.append(f"{name} {(time.perf_counter() - t0) * 1000:,.0f}")
-    print("  parts (ms): " + ", ".join(out))
+
+def parts(d: Desk, kwargs: dict[str, object]) -> None:
+    """Each query of metrics() on its own, one after the other (where the time goes)."""
+    d.metrics_parallel = 1
+    try:
+        d.metrics("30d", **kwargs)  # type: ignore[arg-type]
+    finally:
+        d.metrics_parallel = type(d).metrics_parallel
+    out = [f"{name} {ms:,.0f}" for name, ms in d.metrics_timings.items()]
+    print("    parts in turn (ms): " + ", ".join(out))
 
 
 def time_screen(url: str) -> None:
@@ -368,6 +383,9 @@ def main() -> None:
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--no-screen", action="store_true")
+    ap.add_argument(
+        "--raw", action="store_true", help="also time the raw-row path and compare the figures"
+    )
     ap.add_argument("--seed-only", action="store_true")
     ap.add_argument(
         "--pg-copy",
@@ -387,7 +405,7 @@ def main() -> None:
         ensure_indexes(url)
     for name, url in targets:
         print(f"{name}, {args.tickets:,} tickets, 30 days:")
-        time_desk(url, args.runs)
+        time_desk(url, args.runs, args.raw)
         if not args.no_screen:
             time_screen(url)
 

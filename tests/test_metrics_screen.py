@@ -156,3 +156,53 @@ def test_metrics_snapshot(snap_compare, history: tuple[str, dict[str, str]], siz
 def test_screen_module_keeps_sql_out() -> None:
     src = Path(__file__).resolve().parent.parent / "agent_console/screens/metrics.py"
     assert "sqlalchemy" not in src.read_text()
+
+
+# ---------------------------------------------------------------- defects a new user saw
+async def test_help_lists_the_screens_keys_first_in_groups(
+    history: tuple[str, dict[str, str]],
+) -> None:
+    """The metrics keys come first, in their own groups (not under "More keys"), and each
+    definition is one paragraph the help box wraps once (no hard line breaks inside)."""
+    from agent_console.screens.help import OTHER, key_groups
+    from agent_console.screens.metrics import DEFINITIONS
+
+    url, _ = history
+    app, _ = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("4")
+        screen = await loaded(pilot)
+        groups = key_groups(screen, app)
+        titles = [title for title, _ in groups]
+        assert titles[:3] == ["Period", "Filters", "Help"]
+        keys = {k for _, ks in groups[:3] for k, _ in ks}
+        assert {"p", "c", "o", "t", "a", "x", "^r", "?"} <= keys
+        assert OTHER not in titles[:3]
+        for line in DEFINITIONS.splitlines():
+            assert not line.startswith(" "), line  # a continuation: a hard wrap
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        assert "enter opens the ticket" in str(app.screen.query_one("#definitions").render())
+
+
+async def test_chart_legend_sits_above_the_bars(history: tuple[str, dict[str, str]]) -> None:
+    """plotext draws the legend inside the plot's top left: no bar may reach its rows."""
+    import re
+
+    from agent_console.widgets.metrics_chart import MetricsChart
+
+    url, _ = history
+    for size in ((160, 50), (80, 24)):
+        app, _ = make_app(url)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.2)
+            screen = await to_custom(pilot)
+            chart = screen.query_one("#chart-targets", MetricsChart)
+            assert max(v for _, vs in chart.series for v in vs) == 100  # a full bar
+            chart.render()
+            plot = re.sub(r"\x1b\[[0-9;]*m", "", chart.plt.build())
+            legend = [line for line in plot.splitlines() if re.search(r"██ (FR|UPD|RES)\b", line)]
+            assert len(legend) == 3, plot
+            for line in legend:
+                assert line.count("█") == 2, plot  # the swatch only

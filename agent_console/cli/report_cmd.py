@@ -110,6 +110,9 @@ def print_text(r: MetricsReport) -> None:
             print_table(headers, rows)
         else:
             print("(none)")
+    for note in r.notes:
+        print()
+        print(clean(note))
 
 
 def _md_cell(value: Any) -> str:
@@ -129,6 +132,9 @@ def print_markdown(r: MetricsReport) -> None:
         print("|" + "|".join(" --- " for _ in headers) + "|")
         for row in rows:
             print("| " + " | ".join(_md_cell(v) for v in row) + " |")
+    for note in r.notes:
+        print()
+        print(f"_{_md_cell(note)}_")
 
 
 # ---------------------------------------------------------------- CSV (long form)
@@ -167,6 +173,8 @@ def csv_rows(r: MetricsReport) -> Iterator[tuple[str, str, str, Any]]:
         for measure, value in a.as_dict().items():
             if measure != "handle":
                 yield ("agent", a.handle, measure, value)
+    for i, note in enumerate(r.notes, start=1):
+        yield ("note", "", str(i), note)
 
 
 def write_csv(r: MetricsReport) -> None:

@@ -101,11 +101,18 @@ class DeskCore:
             desk.restamp_after_upgrade()
         if not before.up_to_date:
             desk.regrant_after_upgrade()
+        if before.can_migrate:  # also finishes a rebuild an earlier start did not
+            desk.rebuild_after_upgrade()
         return desk
 
     def regrant_after_upgrade(self) -> None:
         """After an upgrade: the agents' privileges on what it added (PostgreSQL; the
         :class:`Desk` does it, ``AgentsMixin.regrant_after_upgrade``)."""
+
+    def rebuild_after_upgrade(self) -> None:
+        """Rebuild what an upgrade left to be rebuilt (the metrics rollup:
+        ``MetricsMixin.rebuild_metrics_rollup``); a bare ``DeskCore`` leaves it to the
+        next ``Desk`` that opens."""
 
     def restamp_after_upgrade(self) -> None:
         """Recompute what an upgrade left unstamped. The :class:`Desk` does it

@@ -15,13 +15,21 @@ policy's fingerprint).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlmodel import Session
 
+from agent_console.desk.metrics_rollup import (
+    apply_delta,
+    contributions,
+    facts_of,
+    first_responder,
+)
 from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.store.types import FAR_FUTURE
@@ -177,9 +185,16 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
     """Bring the ticket's ``sla_cycle`` rows in line with ``clock`` after something
     happened at ``at`` (creation, a reply, a status or priority change). In the caller's
     transaction: the command that owns the clock writes them (DESIGN.md)."""
-    rows = session.execute(
-        select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
-    ).scalars()
+    with session.no_autoflush:  # before the select below flushes the ticket's new priority
+        ticket = session.get(Ticket, ticket_id)
+        was = _before(ticket, "priority"), _before(ticket, "assignee_id")
+    rows = list(
+        session.execute(
+            select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
+        ).scalars()
+    )
+    responder = _first_responder(session, ticket_id, rows)
+    before = rollup_before(ticket, was, rows, at, responder)
     last: dict[str, SlaCycle] = {}
     for row in rows:
         last[row.metric] = row
@@ -220,6 +235,58 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
         if stop is not None:
             _close(new, clock, stop)
         session.add(new)
+        rows.append(new)
+    if ticket is not None:  # the metrics rollup, in the same transaction
+        if responder is None:
+            responder = _first_responder(session, ticket_id, rows)
+        after = contributions(
+            clock.target.name,
+            ticket.opened_at,
+            [facts_of(r) for r in rows],
+            assignee=ticket.assignee_id,
+            responder=responder,
+        )
+        apply_delta(session, before, after)
+
+
+def _before(ticket: Ticket | None, name: str) -> Any:
+    """A column's value before this command: ``write_clock`` sets a new priority just
+    before :func:`sync_cycles`, unflushed, so the old one is in the history."""
+    if ticket is None:
+        return None
+    history = getattr(sa_inspect(ticket).attrs, name).history
+    return history.deleted[0] if history.deleted else getattr(ticket, name)
+
+
+def _first_responder(session: Session, ticket_id: int, rows: list[SlaCycle]) -> int | None:
+    """The sender of the first public reply, when a first-response cycle has stopped."""
+    if any(r.metric == "first_response" and r.stopped_at is not None for r in rows):
+        return first_responder(session, ticket_id)
+    return None
+
+
+def rollup_before(
+    ticket: Ticket | None,
+    was: tuple[Any, Any],
+    rows: list[SlaCycle],
+    at: datetime,
+    responder: int | None,
+) -> Counter[Any]:
+    """The ticket's contribution to the metrics rollup before this sync, from its cycle
+    rows and its priority and assignee then (``was``). A ticket being created (no rows
+    yet, ``at`` its opening) has none; an older ticket with no cycle rows (made before the
+    ticket clock) counts as opened, as :func:`~agent_console.desk.metrics_rollup.rebuild`
+    counts it."""
+    priority, assignee = was
+    if ticket is None or priority is None or (not rows and at <= ticket.opened_at):
+        return Counter()
+    return contributions(
+        priority,
+        ticket.opened_at,
+        [facts_of(r) for r in rows],
+        assignee=assignee,
+        responder=responder,
+    )
 
 
 def cycle_rows(clock: TicketClock, ticket_id: int) -> list[dict[str, Any]]:

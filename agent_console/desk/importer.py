@@ -28,7 +28,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from agent_console.desk.deadlines import deadline_columns, parse_pauses
+from agent_console.desk.deadlines import cycle_rows, deadline_columns, parse_pauses
+from agent_console.desk.metrics_rollup import add_rows
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.desk.validation import (
     FIELDS,
@@ -40,13 +41,14 @@ from agent_console.desk.validation import (
     plural,
 )
 from agent_console.errors import UserError
-from agent_console.sla import Policy
+from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import (
     Customer,
     Message,
     MessageKind,
     Organization,
     Priority,
+    SlaCycle,
     Status,
     Ticket,
     TicketEvent,
@@ -400,6 +402,7 @@ class ImportMixin(TicketsMixin):
         org_ids = {name: oid for oid, (name, _) in orgs.items()}
         new_tickets: list[dict[str, Any]] = []
         new_bodies: list[tuple[int, int, datetime, str]] = []  # number, customer, at, body
+        new_clocks: list[TicketClock] = []  # their sla_cycle rows and metrics (issue 13)
         for done, r in enumerate(rows, start=1):
             cust_id, cust_org = custs[r.requester_email]
             org_id = org_ids.get(r.organization) if r.organization else cust_org
@@ -432,11 +435,13 @@ class ImportMixin(TicketsMixin):
             }
             new_tickets.append(values)
             new_bodies.append((number, cust_id, r.opened_at, r.body))
+            new_clocks.append(TicketClock.of(policy, prio, r.opened_at, status=Status.NEW.value))
             report.keys.append(key)
             number += 1
             if progress and done % CHUNK == 0:
                 progress("prepared", done, len(rows))
         self._bulk_insert_new(s, new_tickets, new_bodies, now, progress)
+        self._insert_new_cycles(s, new_tickets, new_clocks)
         report.created = len(new_tickets)
         report.events += len(new_tickets)
 
@@ -535,6 +540,25 @@ class ImportMixin(TicketsMixin):
             s.execute(insert(TicketEvent.__table__), events[i : i + CHUNK])
         report.updated = len(fields_only) + len(with_deadlines)
         report.events += len(events)
+
+    def _insert_new_cycles(
+        self, s: Session, tickets: list[dict[str, Any]], clocks: list[TicketClock]
+    ) -> None:
+        """The ``sla_cycle`` rows of the new tickets (their first-response and resolution
+        cycles run from the opening) and their share of the metrics rollup."""
+        if not tickets:
+            return
+        t = Ticket.__table__
+        first = tickets[0]["number"]
+        ids = dict(s.execute(select(t.c.number, t.c.id).where(t.c.number >= first)).all())
+        per_ticket = [
+            cycle_rows(clock, ids[row["number"]])
+            for row, clock in zip(tickets, clocks, strict=True)
+        ]
+        cycles = [c for each in per_ticket for c in each]
+        for i in range(0, len(cycles), CHUNK):
+            s.execute(insert(SlaCycle.__table__), cycles[i : i + CHUNK])
+        add_rows(s, [(r["priority"], r["opened_at"], None, None) for r in tickets], per_ticket)
 
     def _bulk_insert_new(
         self,

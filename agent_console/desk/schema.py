@@ -49,6 +49,10 @@ def upgrade_schema(settings: Settings) -> UpgradeResult:
             if before.needs_restamp:
                 desk.restamp_after_upgrade()
             desk.regrant_after_upgrade()  # PostgreSQL: the agents' grants on what it added
+        if result.migrated:
+            from agent_console.desk import Desk
+
+            Desk(engine, settings).rebuild_after_upgrade()
         return result
     finally:
         engine.dispose()

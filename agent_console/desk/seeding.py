@@ -20,6 +20,7 @@ from agent_console.desk import demo_corpus as corpus
 from agent_console.desk.deadlines import clock_columns, cycle_rows
 from agent_console.desk.identity import DEMO_HANDLE, AgentKind
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.metrics_rollup import add_rows
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.errors import NotFound, UserError
 from agent_console.paths import kb_dir
@@ -518,10 +519,26 @@ class SeedMixin(TicketsMixin, KBMixin):
                     )
             s.execute(insert(Message.__table__), messages)
             s.execute(insert(TicketEvent.__table__), events)
-            cycles = [
-                c
+            per_ticket = [
+                cycle_rows(clock, ids[row["number"]])
                 for row, clock in zip(rows, clocks, strict=True)
-                for c in cycle_rows(clock, ids[row["number"]])
             ]
+            cycles = [c for each in per_ticket for c in each]
             if cycles:
                 s.execute(insert(SlaCycle.__table__), cycles)
+            # the metrics rollup (issue 13), in the same transaction
+            add_rows(
+                s,
+                [
+                    (r["priority"], r["opened_at"], r["assignee_id"], _first_public(thread))
+                    for r, thread in zip(rows, threads, strict=True)
+                ],
+                per_ticket,
+            )
+
+
+def _first_public(thread: list[tuple[str, int | None, int | None, timedelta, str, bool]]) -> Any:
+    """The author of a seeded thread's first public reply (the metrics' first responder):
+    the earliest, the first written among equals (as the message ids order them)."""
+    public = [(off, i, a) for i, (k, a, _, off, _, _) in enumerate(thread) if k == MessageKind.PUBLIC.value]
+    return min(public)[2] if public else None

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
 from agent_console.desk.drafts import clear_draft
+from agent_console.desk.metrics_rollup import assignee_changed
 from agent_console.desk.oncall import on_call_level
 from agent_console.desk.permissions import (
     deescalation_target,
@@ -318,6 +319,7 @@ class WorkflowMixin(TicketReadsMixin):
                 raise UserError(f"{t.key} is already assigned to {who}")
             require_may_assign(c.actor, t, current, new)
             t.assignee_id = new.id if new else None
+            assignee_changed(s, t, current.id if current else None)  # metrics rollup
             self.log(
                 s,
                 t.id,

@@ -44,22 +44,31 @@ from agent_console.widgets.metrics_table import FigureTable
 #: the period key cycles through these (custom is entered with ``c``)
 CYCLE = ("today", "week", "7d", "30d")
 
-DEFINITIONS = """\
-Definitions
-• Met / breached: each metric cycle is judged once, in the period holding the instant its
-  outcome became certain — met when it stopped by its due instant, breached when its due
-  instant passed (a cycle still running past it counts as breached: overdue).
-• First response: from the opening to the first public agent reply, credited to the agent
-  who sent it. Status updates: every update cycle. Resolution: a ticket's last resolution;
-  a reopened ticket is one ticket judged on its last resolution, reopenings counted apart.
-• Times are on the priority's own clock (business hours for a business-clock priority,
-  waiting on the customer excluded), as the ticket clock stored them. Median and p90 are
-  nearest-rank: the smallest time with at least 50 % / 90 % of the times at or below it.
-• Days are those of the display zone (--tz, else the default policy's zone).
-• Backlog: tickets open at the period's end (or now), by tier and by age at that instant.
-• Escalation pickup: from the escalation to the first claim or assignment after it, with
-  no hand-over in between (wall-clock time); not picked up yet = waiting.
-• Leads see every agent's line; an agent sees the team figures and their own line."""
+#: one bullet a line: the help's text box wraps them to its width
+DEFINITIONS = "\n".join(
+    [
+        "On the Breaches tab, enter opens the ticket of the highlighted breach.",
+        "",
+        "Definitions",
+        "• Met / breached: each metric cycle is judged once, in the period holding the instant "
+        "its outcome became certain — met when it stopped by its due instant, breached when its "
+        "due instant passed (a cycle still running past it counts as breached: overdue).",
+        "• First response: from the opening to the first public agent reply, credited to the "
+        "agent who sent it. Status updates: every update cycle. Resolution: a ticket's last "
+        "resolution; a reopened ticket is one ticket judged on its last resolution, reopenings "
+        "counted apart.",
+        "• Times are on the priority's own clock (business hours for a business-clock priority, "
+        "waiting on the customer excluded), as the ticket clock stored them, to the second "
+        "under an hour and to the minute from an hour (as shown). A first response sent outside "
+        "business hours, before the clock started, took 0m 00s. Median and p90 are "
+        "nearest-rank: the smallest time with at least 50 % / 90 % of the times at or below it.",
+        "• Days are those of the display zone (--tz, else the default policy's zone).",
+        "• Backlog: tickets open at the period's end (or now), by tier and by age at that instant.",
+        "• Escalation pickup: from the escalation to the first claim or assignment after it, "
+        "with no hand-over in between (wall-clock time); not picked up yet = waiting.",
+        "• Leads see every agent's line; an agent sees the team figures and their own line.",
+    ]
+)
 
 
 class MetricsLoaded(Message):
@@ -113,16 +122,46 @@ class MetricsScreen(Screen[None]):
     CSS_PATH = "metrics.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    BINDINGS = with_ids("metrics", [
-        Binding("p", "next_period", "Period"),
-        Binding("c", "custom_period", "Custom dates"),
-        Binding("o", "filter_org", "Org"),
-        Binding("t", "next_tier", "Tier"),
-        Binding("a", "filter_agent", "Agent"),
-        Binding("x", "clear_filters", "Clear filters"),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("question_mark", "metrics_help", "Help", key_display="?"),
-    ])
+    BINDINGS = with_ids(
+        "metrics",
+        [
+            Binding(
+                "p",
+                "next_period",
+                "Period",
+                tooltip="Next period: today, this week, last 7 days, last 30 days (p)",
+            ),
+            Binding(
+                "c",
+                "custom_period",
+                "Custom dates",
+                tooltip="Custom period: first and last day; empty goes back to 7 days (c)",
+            ),
+            Binding("o", "filter_org", "Org", tooltip="Only one organization; empty: all (o)"),
+            Binding("t", "next_tier", "Tier", tooltip="Tier: all, 1, 2, 3 (t)"),
+            Binding(
+                "a",
+                "filter_agent",
+                "Agent",
+                tooltip="Only tickets assigned to one agent; empty: all (a)",
+            ),
+            Binding("x", "clear_filters", "Clear filters"),
+            Binding("ctrl+r", "reload", "Reload", tooltip="Compute the figures again (ctrl+r)"),
+            Binding(
+                "question_mark",
+                "metrics_help",
+                "Help",
+                key_display="?",
+                tooltip="These keys and the definitions of the figures (?)",
+            ),
+        ],
+    )
+    #: the ``?`` help's groups (screens/help.py); enter on a breach is the table's own key
+    HELP_GROUPS = {
+        "Period": ["next_period", "custom_period", "reload"],
+        "Filters": ["filter_org", "next_tier", "filter_agent", "clear_filters"],
+        "Help": ["metrics_help"],
+    }
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
         super().__init__(name=name, id=id)
@@ -143,6 +182,7 @@ class MetricsScreen(Screen[None]):
                     with Vertical(classes="numbers"):
                         yield FigureTable(id="targets")
                         yield FigureTable(id="times")
+                        yield Static(id="times-note", classes="note")
                     yield MetricsChart(id="chart-targets")
             with TabPane("Breaches", id="tab-breaches"):
                 yield Static(id="breaches-title", classes="section")
@@ -271,6 +311,9 @@ class MetricsScreen(Screen[None]):
         for tid in ("targets", "times", "daily", "backlog_tier", "backlog_age", "escalations"):
             _, headers, rows = tables[tid]
             self.query_one(f"#{tid}", FigureTable).show(headers, rows)
+        note = self.query_one("#times-note", Static)
+        note.update(Text("\n".join(r.notes)))
+        note.display = bool(r.notes)
         title, headers, rows = tables["breaches"]
         self.query_one("#breaches-title", Static).update(
             Text(title + " · enter opens the ticket" if rows else title)

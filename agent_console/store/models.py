@@ -692,3 +692,20 @@ class TicketParticipant(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="ticket.id")
     customer_id: int = Field(foreign_key="customer.id")
     added_at: datetime = utc_column(nullable=False)
+# ---------------------------------------------------------------- metrics rollup (issue 13)
+class MetricRollup(SQLModel, table=True):
+    """The metrics figures added up per UTC hour / day (desk/metrics_rollup.py): ``n``
+    tickets or cycles count towards ``figure`` in the bucket starting at ``bucket`` (an
+    hour, or a day for the time histograms), for priority ``grp``, with time ``value``
+    (seconds; 0 for counts). Kept current in the transaction of every write that moves a
+    ticket's clock; the primary key serves the period scans (figure, then bucket)."""
+
+    __tablename__ = "metric_rollup"
+
+    figure: str = Field(primary_key=True, max_length=40)
+    bucket: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    grp: str = Field(primary_key=True, max_length=20)
+    value: int = Field(
+        default=0, sa_column=Column(BigInteger, primary_key=True, autoincrement=False)
+    )
+    n: int = 0

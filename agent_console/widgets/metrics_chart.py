@@ -6,9 +6,13 @@ Views only: the screen hands them plain numbers (:meth:`MetricsChart.show_bars`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
+
+#: plot rows of the smallest chart (metrics.tcss: 12 high), the legend's room is sized for
+LEGEND_ROWS = 9
 
 
 class MetricsChart(PlotextPlot):
@@ -86,8 +90,42 @@ class MetricsChart(PlotextPlot):
                 plt.plot(xs, values, label=name, marker="braille")
             step = max(1, len(xs) // 6)
             plt.xticks(xs[::step], self._labels[::step])
-        if self._ylim is not None:
-            plt.ylim(*self._ylim)
+        self._make_room_for_the_legend()
+
+    def _make_room_for_the_legend(self) -> None:
+        """plotext draws the legend over the top left of the plot: raise the top of the y
+        axis so that the legend's rows sit above the highest bar or line, and keep the
+        ticks on the data's own range (e.g. 0-100 %)."""
+        plt = self.plt
+        values = [v for _, vs in self._series for v in vs]
+        low, high = self._ylim if self._ylim is not None else (0.0, max(values, default=0.0))
+        high = high or 1.0
+        legend = len(self._series) if len(self._series) > 1 else 0
+        if not legend:
+            if self._ylim is not None:
+                plt.ylim(low, high)
+            return
+        # the rows of the smallest chart (12 high, minus the title, the frame and the x
+        # labels): the same room at every size, so a chart draws the same whatever the
+        # height it had when it last drew
+        room = min(0.6, (legend + 1) / LEGEND_ROWS)
+        plt.ylim(low, low + (high - low) / (1 - room))
+        plt.yticks(_ticks(low, high))
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """About five round ticks from ``low`` up to ``high``."""
+    span = high - low
+    step = 10 ** math.floor(math.log10(span / 4)) if span > 0 else 1.0
+    for mult in (1, 2, 2.5, 5, 10):
+        if span / (step * mult) <= 5:
+            step *= mult
+            break
+    out, v = [], low
+    while v <= high + 1e-9:
+        out.append(round(v, 6))
+        v += step
+    return out
 
     def on_resize(self) -> None:
         self._draw()
