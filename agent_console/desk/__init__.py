@@ -10,6 +10,7 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.macros import BulkReport, MacroPreview, MacrosMixin
 from agent_console.desk.metrics import MetricsMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.presence import PresenceMixin, Viewer
@@ -20,6 +21,7 @@ from agent_console.desk.workflow import WorkflowMixin
 
 
 class Desk(
+    MacrosMixin,
     AlertsMixin,
     SeedMixin,
     ImportMixin,
@@ -43,11 +45,13 @@ __all__ = [
     "AlertRow",
     "AlertTick",
     "ApplyReport",
+    "BulkReport",
     "Desk",
     "DraftInfo",
     "FeedBatch",
     "FeedCursor",
     "ImportReport",
+    "MacroPreview",
     "TicketSummary",
     "Viewer",
 ]
