@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmd,
         db_cmd,
         kb_cmd,
+        macro_cmd,
         oncall_cmd,
         report_cmd,
         sla_cmd,
@@ -81,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in (
-        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd
+        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd,
+        macro_cmd,
     ):
         module.register(sub)
     return parser
