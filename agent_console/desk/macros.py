@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of
 from agent_console.desk.kb import KBMixin
@@ -325,6 +325,19 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         return text
 
     # ------------------------------------------------------------ bulk actions
+    def ticket_keys(self, ids: Iterable[int]) -> dict[int, str]:
+        """Ticket id → key for ``ids`` (the queue's marks are ids), in chunks."""
+        ids = list(ids)
+        out: dict[int, str] = {}
+        with self.read() as s:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                for tid, key in s.exec(
+                    select(Ticket.id, Ticket.key).where(col(Ticket.id).in_(chunk))
+                ).all():
+                    out[tid] = key  # type: ignore[index]
+        return out
+
     def run_bulk(
         self,
         action: str,

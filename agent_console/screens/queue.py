@@ -40,6 +40,7 @@ from agent_console.desk.queue import (
     view_named,
 )
 from agent_console.errors import UserError
+from agent_console.screens.bulk import QueueMarksMixin
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticking import TickingScreen
 from agent_console.widgets.console_header import ConsoleHeader
@@ -162,7 +163,7 @@ class QueueFailed(Message):
         self.generation = generation
 
 
-class QueueScreen(TickingScreen[None]):
+class QueueScreen(QueueMarksMixin, TickingScreen[None]):
     """Tickets of the chosen view, most urgent first, with live SLA timers."""
 
     CSS_PATH = "queue.tcss"
@@ -177,6 +178,11 @@ class QueueScreen(TickingScreen[None]):
         Binding("tab", "next_view", "Next view", show=False),
         Binding("shift+tab", "next_view(-1)", "Previous view", show=False),
         Binding("ctrl+r", "reload", "Reload", show=False),
+        # marks and bulk actions (issue 16; screens/bulk.py)
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark / unmark (space)"),
+        Binding("ctrl+a", "mark_all", "Mark all", show=False, tooltip="Mark all in the view"),
+        Binding("M", "bulk_macro", "Macro on marked", show=False, key_display="M"),
+        Binding("b", "bulk", "Bulk action", show=False, tooltip="Claim/assign/priority/status/tags"),
         *[Binding(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False) for v in VIEWS],
     ]
 
@@ -185,6 +191,7 @@ class QueueScreen(TickingScreen[None]):
         "Work": ("open", "claim", "claim_next"),
         "Find": ("filter", "clear", "cycle_sort", "reload"),
         "Views": ("show_view", "next_view"),
+        "Marks": ("toggle_mark", "mark_all", "bulk_macro", "bulk"),
     }
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
@@ -616,6 +623,9 @@ class QueueScreen(TickingScreen[None]):
         if q.text:
             text.append(" · filter ", "dim")
             text.append(repr(q.text))  # user text: literal
+        marks = self.marks_status()
+        if marks:
+            text.append(f" · {marks}", "bold yellow")
         if self.me is not None:
             text.append(f" · {view.help}", "dim")
         self.query_one("#queue-status", Static).update(text)
@@ -662,6 +672,8 @@ class QueueScreen(TickingScreen[None]):
         self.set_focus(self.query_one("#filter", Input))
 
     def action_clear(self) -> None:
+        if self.table.has_focus and self.clear_marks():
+            return  # escape clears the marks first, then the filter
         box = self.query_one("#filter", Input)
         had_text = bool(box.value or self.query_state.text)
         if self._filter_timer is not None:
