@@ -133,7 +133,9 @@ def test_bad_files_name_the_file_and_the_key(tmp_path: Path, text: str, error: s
 
 
 def test_render_reports_every_missing_name_once() -> None:
-    text, missing = render("{org.name} {org.name} {kb:x} {{ok}}", {"org.name": None}, lambda s: None)
+    text, missing = render(
+        "{org.name} {org.name} {kb:x} {{ok}}", {"org.name": None}, lambda s: None
+    )
     assert missing == ["{org.name}", "{kb:x}"]
     assert text == "   {ok}"
 
@@ -147,7 +149,9 @@ def test_shipped_macros_load_cleanly() -> None:
 
 def test_personal_macro_shadows_shipped_and_says_so(mdesk: Desk) -> None:
     key = setup(mdesk)
-    write(personal_macros_dir(), "ask-for-details.md", "---\ntitle: Mine\n---\nMine, {agent.name}.\n")
+    write(
+        personal_macros_dir(), "ask-for-details.md", "---\ntitle: Mine\n---\nMine, {agent.name}.\n"
+    )
     write(personal_macros_dir(), "broken.toml", 'text = "{nope}"')
     book = mdesk.macro_book()
     mine = book.get("ask-for-details")
@@ -227,7 +231,10 @@ def bulk_partial_failure(d: Desk) -> None:
     d.escalate(keys[1], "to tier 2", agent="ann")  # ann may no longer reply on it
     seen: list[tuple[int, int]] = []
     report = d.bulk_macro(
-        [*keys, "SUP-99999"], "ask-for-details", agent="ann", progress=lambda a, b: seen.append((a, b))
+        [*keys, "SUP-99999"],
+        "ask-for-details",
+        agent="ann",
+        progress=lambda a, b: seen.append((a, b)),
     )
     assert report.total == 6 and len(report.done) == 4 and len(report.refused) == 2
     refused = dict(report.refused)

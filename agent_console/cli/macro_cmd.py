@@ -20,9 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=cmd_list)
     show = msub.add_parser("show", help="one macro; with --key, rendered for that ticket")
     show.add_argument("name", metavar="NAME")
-    show.add_argument(
-        "--key", metavar="KEY", help="preview it on this ticket (nothing is written)"
-    )
+    show.add_argument("--key", metavar="KEY", help="preview it on this ticket (nothing is written)")
     show.add_argument(
         "--agent", dest="as_agent", metavar="H", help="acting agent (default: the global --agent)"
     )

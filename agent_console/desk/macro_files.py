@@ -106,9 +106,7 @@ def placeholders(template: str) -> list[str]:
             continue
         if m.group(1) is None:
             line = template.count("\n", 0, m.start()) + 1
-            raise ValueError(
-                f"a lone {tok!r} on line {line} (write {tok * 2} for a literal brace)"
-            )
+            raise ValueError(f"a lone {tok!r} on line {line} (write {tok * 2} for a literal brace)")
         name = m.group(1).strip()
         if name in PLACEHOLDERS or _KB.fullmatch(name):
             names.append(name)
@@ -277,9 +275,7 @@ def _build(path: Path, source: str, data: Mapping[str, object]) -> Macro:
     if rtype is not None:
         rtype = rtype.lower()
         if rtype not in {r.value for r in RequestType}:
-            raise ValueError(
-                f"type {rtype!r}: use {', '.join(r.value for r in RequestType)}"
-            )
+            raise ValueError(f"type {rtype!r}: use {', '.join(r.value for r in RequestType)}")
     tier = data.get("tier")
     if tier is not None:
         if isinstance(tier, bool) or not isinstance(tier, int) or not 1 <= tier <= 3:
@@ -354,9 +350,7 @@ class MacroBook:
         if macro is None:
             near = [n for n in self.macros if key and (key in n or n in key)]
             hint = f" (did you mean {', '.join(near[:3])}?)" if near else ""
-            raise NotFound(
-                f"no macro {name!r}{hint}; `agent-console macro list` shows them"
-            )
+            raise NotFound(f"no macro {name!r}{hint}; `agent-console macro list` shows them")
         return macro
 
 

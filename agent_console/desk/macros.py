@@ -233,9 +233,7 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         text: str | None,
     ) -> str:
         """One ticket, one transaction; returns the summary line."""
-        with self._change(
-            key, agent, expected_version, append=not macro.changes_fields
-        ) as c:
+        with self._change(key, agent, expected_version, append=not macro.changes_fields) as c:
             texts, missing = self._render_all(c.session, macro, c.ticket, c.actor, text=text)
             if missing:
                 raise MissingValues(macro.name, missing)
@@ -268,9 +266,9 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         macro = self.get_macro(name)
         return self._preview(key, macro, agent)
 
-    def preview_macros(self, key: str, agent: str | None = None) -> tuple[
-        list[MacroPreview], list[str]
-    ]:
+    def preview_macros(
+        self, key: str, agent: str | None = None
+    ) -> tuple[list[MacroPreview], list[str]]:
         """Every macro in force previewed on ``key`` (the ticket's ``m`` picker), and the
         files that could not be used."""
         book = self.macro_book()
@@ -387,12 +385,13 @@ class MacrosMixin(KBMixin, WorkflowMixin):
     ) -> BulkReport:
         """Claim each ticket (desk/claims.py rules)."""
         return self.run_bulk(
-            "claim", keys, lambda k: f"{self.claim(k, agent)}: claimed", progress  # type: ignore[attr-defined]
+            "claim",
+            keys,
+            lambda k: f"{self.claim(k, agent)}: claimed",
+            progress,  # type: ignore[attr-defined]
         )
 
-    def _bulk_step(
-        self, agent: str | None, do: Callable[[_Change], str]
-    ) -> Callable[[str], str]:
+    def _bulk_step(self, agent: str | None, do: Callable[[_Change], str]) -> Callable[[str], str]:
         def step(key: str) -> str:
             with self._change(key, agent, None) as c:
                 return f"{c.ticket.key}: {do(c)}"
@@ -476,7 +475,9 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         rem_t = tuple(t.strip().lower() for t in remove if t.strip())
         if not add_t and not rem_t:
             raise UserError("no tags to add or remove")
-        shape = Macro(name="tags", path=None, source="", title="", add_tags=add_t, remove_tags=rem_t)  # type: ignore[arg-type]
+        shape = Macro(
+            name="tags", path=None, source="", title="", add_tags=add_t, remove_tags=rem_t
+        )  # type: ignore[arg-type]
 
         def do(c: _Change) -> str:
             tags = tags_after(c.ticket.tag_list, shape)

@@ -91,9 +91,7 @@ class BulkDialog(ModalScreen[BulkChoice | None]):
             )
             yield Input(id="bulk-argument")
             yield Static("", id="bulk-error")
-            yield Static(
-                Text("enter choose · one transaction per ticket · escape cancel", "dim")
-            )
+            yield Static(Text("enter choose · one transaction per ticket · escape cancel", "dim"))
 
     def on_mount(self) -> None:
         options = self.query_one("#bulk-actions", OptionList)
@@ -252,7 +250,7 @@ class QueueMarksMixin:
 
     def on_macro_previews_ready(self, message: MacroPreviewsReady) -> None:
         if not message.previews:
-            self.notify("No macros: see README \"Macros\"", markup=False)  # type: ignore[attr-defined]
+            self.notify('No macros: see README "Macros"', markup=False)  # type: ignore[attr-defined]
             return
         count = len(self._mark_set())
         picker = MacroPicker(

@@ -41,9 +41,7 @@ def macro_matches(query: str, preview: MacroPreview) -> float:
         return score
     words = {
         w
-        for w in f"{preview.name.replace('-', ' ')} {preview.title} {preview.description}"
-        .lower()
-        .split()
+        for w in f"{preview.name.replace('-', ' ')} {preview.title} {preview.description}".lower().split()
     }
     wanted = query.lower().split()
     if wanted and all(any(within_one_edit(q, w) for w in words) for q in wanted if len(q) >= 4):
@@ -124,7 +122,8 @@ class MacroPicker(ModalScreen[str | None]):
         out.append_text(literal(p.title, "bold", keep_newlines=False))
         if p.source == "personal":
             out.append(
-                "  your macro" + (" — it hides the shipped one of the same name" if p.shadows else ""),
+                "  your macro"
+                + (" — it hides the shipped one of the same name" if p.shadows else ""),
                 "cyan",
             )
         out.append("\n")
