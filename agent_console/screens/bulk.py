@@ -171,6 +171,8 @@ class QueueMarksMixin:
     _marks: set[int]
     _bulk_running: bool = False
     _bulk_status: str = ""
+    #: the last bulk run's outcome (tests, the benchmark)
+    last_bulk_report: BulkReport | None = None
 
     # ---------------------------------------------------------------- marks
     def _mark_set(self) -> set[int]:
@@ -319,6 +321,7 @@ class QueueMarksMixin:
         self._bulk_running = False
         self._bulk_status = ""
         report = message.report
+        self.last_bulk_report = report
         marks = self._mark_set()
         marks.difference_update(message.ids[k] for k, _ in report.done if k in message.ids)
         self._show_marks()
