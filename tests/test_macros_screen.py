@@ -170,12 +170,12 @@ async def test_queue_bulk_action_menu(seeded_desk: Desk, settings: Settings) -> 
     app = make_app(seeded_desk, settings)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         screen = await settle_queue(pilot)
-        await pilot.press("b")
+        await pilot.press("B")
         assert not isinstance(app.screen, BulkDialog)  # nothing marked: it says so
         await pilot.press("space", "space")
         marked = sorted(screen.table.marks, key=screen.table.ids.index)
         keys = seeded_desk.ticket_keys(marked)
-        await pilot.press("b")
+        await pilot.press("B")
         await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
         options = app.screen.query_one(OptionList)
         options.highlighted = 4  # tags
@@ -183,3 +183,21 @@ async def test_queue_bulk_action_menu(seeded_desk: Desk, settings: Settings) -> 
         await wait_for(pilot, lambda: not screen._bulk_running and not screen.table.marks)
         for tid in marked:
             assert "bulk-test" in seeded_desk.ticket_detail(keys[tid]).tags
+
+
+async def test_keys_are_in_help_and_palette(seeded_desk: Desk, settings: Settings) -> None:
+    from agent_console.screens.help import key_groups
+
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await settle_queue(pilot)
+        groups = dict(key_groups(screen, app))
+        marks = dict(groups["Marks"])
+        assert {"space", "M", "B"} <= set(marks) and any("ctrl" in k or "^a" in k for k in marks)
+        palette = [c.title for c in app.get_system_commands(screen)]
+        assert {"Mark", "Mark all", "Macro on marked", "Bulk action"} <= set(palette)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen))
+        ticket = app.screen
+        assert "Macro" in [c.title for c in app.get_system_commands(ticket)]
+        assert "m" in dict(dict(key_groups(ticket, app))["Write"])

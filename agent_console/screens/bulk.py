@@ -2,7 +2,7 @@
 
 ``space`` marks the ticket under the cursor (and moves down), ``ctrl+a`` marks every ticket
 of the view, ``escape`` clears the marks; ``M`` applies a macro to the marked tickets and
-``b`` runs a bulk action on them (claim, assign, priority, status, tags). Each ticket is
+``B`` runs a bulk action on them (claim, assign, priority, status, tags). Each ticket is
 one transaction in the desk; the run is a thread worker that reports progress in the
 status line, so the queue stays responsive; at the end a summary says what succeeded and
 what was refused and why (refused tickets stay marked).
@@ -71,7 +71,7 @@ class BulkFailed(Message):
 
 
 class BulkDialog(ModalScreen[BulkChoice | None]):
-    """``b``: which bulk action, and its argument."""
+    """``B``: which bulk action, and its argument."""
 
     CSS_PATH = CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -269,7 +269,7 @@ class QueueMarksMixin:
 
         self.app.push_screen(picker, chosen)  # type: ignore[attr-defined]
 
-    # ---------------------------------------------------------------- b: claim, assign…
+    # ---------------------------------------------------------------- B: claim, assign…
     def action_bulk(self) -> None:
         ids = self._marked_or_say()
         if ids is None:

@@ -181,8 +181,12 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         # marks and bulk actions (issue 16; screens/bulk.py)
         Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark / unmark (space)"),
         Binding("ctrl+a", "mark_all", "Mark all", show=False, tooltip="Mark all in the view"),
-        Binding("M", "bulk_macro", "Macro on marked", show=False, key_display="M"),
-        Binding("b", "bulk", "Bulk action", show=False, tooltip="Claim/assign/priority/status/tags"),
+        Binding(
+            "M", "bulk_macro", "Macro on marked", show=False, tooltip="Apply a macro to marked (M)"
+        ),
+        Binding(
+            "B", "bulk", "Bulk action", show=False, tooltip="Claim/assign/priority/status/tags (B)"
+        ),
         *[Binding(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False) for v in VIEWS],
     ]
 
