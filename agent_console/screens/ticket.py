@@ -96,7 +96,10 @@ class TicketScreen(TickingScreen[None]):
         Binding("t", "tags", "Tags", show=False, tooltip="Set request type and tags (t)"),
         Binding("d", "deescalate", "De-escalate", show=False, tooltip="Back one tier (d)"),
         Binding("c", "claim", "Claim", show=False, tooltip="Claim this ticket (c)"),
-        Binding("m", "macro", "Macro", tooltip="Apply a macro: canned reply + field changes (m)"),
+        # not in the footer: at 80 columns it would push "? Help" out (help and palette list it)
+        Binding(
+            "m", "macro", "Macro", show=False, tooltip="Apply a macro: canned reply + field changes (m)"
+        ),
         Binding("k", "knowledge", "KB", show=False, tooltip="Knowledge base suggestions (k)"),
         Binding("h", "history", "History", show=False, tooltip="Who changed what, when (h)"),
         Binding("w", "explain", "Why", show=False, tooltip="Why each deadline falls (w)"),
