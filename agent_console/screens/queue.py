@@ -492,6 +492,8 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         every ``COUNT_COALESCE`` seconds while tickets change, and every
         ``RECOUNT_INTERVAL`` anyway (time moves tickets into "Breaching soon")."""
         self._count_asap |= count_now
+        if self._bulk_running:
+            return  # a bulk run (screens/bulk.py) competes with no feed read; it polls at its end
         if self.feed is None or self._shown_generation != self._generation:
             return  # a load is on its way: it reads the view after the cursor's position
         if self._feed_unapplied or (self._feed_job is not None and not self._feed_job.is_finished):
