@@ -20,7 +20,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -30,7 +31,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
-from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo
+from agent_console.desk import AlertRow, AlertTick, Desk, DraftInfo, FeedBatch
 from agent_console.desk.live import FeedListener, LinkState, is_unavailable
 from agent_console.desk.oncall import OncallState
 from agent_console.desk.oncall_view import AlertToasts, mail_failure_count
@@ -41,12 +42,13 @@ from agent_console.desk.presence import (
     new_console_id,
 )
 from agent_console.errors import UserError
+from agent_console.keymap import KNOWN_IDS, Keymap, keymap_path, read_keymap, with_ids
 from agent_console.logs import configure_logging, get_logger
 from agent_console.redact import mask_secrets
 from agent_console.safe_text import one_line, visible
 from agent_console.screens.draft_keeper import DRAFT_DEBOUNCE, DraftKeeper
 from agent_console.settings import Settings
-from agent_console.widgets.console_header import HeaderNotices
+from agent_console.widgets.console_header import ConsoleHeader, HeaderNotices
 
 Clock = Callable[[], datetime]
 
@@ -138,14 +140,14 @@ class AgentConsoleApp(App[None]):
 
     #: ``1``–``4`` switch screens from anywhere but a text box (screens "3"/"4" join
     #: through MODES)
-    BINDINGS = [
+    BINDINGS = with_ids("app", [
         Binding("1", "switch_mode('queue')", "Queue", show=False),
         Binding("2", "switch_mode('knowledge')", "Knowledge", show=False),
         Binding("3", "switch_mode('oncall')", "On call", show=False),
         Binding("4", "switch_mode('metrics')", "Metrics", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
-    ]
+    ])
 
     def __init__(
         self,
@@ -208,6 +210,9 @@ class AgentConsoleApp(App[None]):
         self._open_alerts_seen: frozenset[tuple[int, int]] = frozenset()
         #: what the console's outbox deliveries reported (sent / failed lines; no secret)
         self.outbox_lines: list[str] = []
+        #: keymap.toml (issue 16) and what of it applies once read
+        self.keymap_file = keymap_path()
+        self.keymap = Keymap()
 
     # ---------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -220,12 +225,39 @@ class AgentConsoleApp(App[None]):
             self.start_live()
         for line in self.desk.take_notices():  # e.g. a local policy file not in use
             self.notify(line, severity="warning", markup=False, timeout=15)
+        self.load_keymap()
         if self.alerts_enabled:
             self.call_after_refresh(self.run_alert_pass)
         if self.offer_demo and not self.desk.has_tickets():
             from agent_console.screens.demo_offer import DemoOffer
 
             self.push_screen(DemoOffer(), self._demo_answer)
+
+    # ---------------------------------------------------------------- keymap (issue 16)
+    def load_keymap(self) -> None:
+        """``keymap.toml`` in the config directory rebinds keys by binding id (README
+        "Keymap"): read in a worker (the screens' binding ids are imported there), then
+        handed to Textual; each bad entry is one notice and one log line, and ignored."""
+        if self.keymap_file.is_file():
+            self._keymap_worker(self.keymap_file)
+
+    @work(thread=True, exclusive=True, group="keymap")
+    def _keymap_worker(self, path: Path) -> None:
+        import agent_console.screens.knowledge  # noqa: F401 - their binding ids
+        import agent_console.screens.metrics  # noqa: F401
+        import agent_console.screens.oncall  # noqa: F401
+        import agent_console.screens.queue  # noqa: F401
+        import agent_console.screens.ticket  # noqa: F401
+
+        self.call_from_thread(self._keymap_read, read_keymap(path, known=KNOWN_IDS))
+
+    def _keymap_read(self, keymap: Keymap) -> None:
+        self.keymap = keymap
+        if keymap.keys:
+            self.set_keymap(keymap.keys)
+        for line in keymap.problems:
+            get_logger("agent_console.keymap").warning("%s", line)
+            self.notify(line, title="Keymap", severity="warning", markup=False, timeout=15)
 
     def _demo_answer(self, load: bool | None) -> None:
         if load:
@@ -310,7 +342,10 @@ class AgentConsoleApp(App[None]):
         the presence heartbeat."""
         if self.desk.engine.dialect.name == "postgresql" and self.listener is None:
             self.listener = FeedListener(
-                self.desk.engine, lambda ch, payload: self.post_message(Woken(ch, payload)), link=self.link
+                self.desk.engine,
+                lambda ch, payload: self.post_message(Woken(ch, payload)),
+                link=self.link,
+                clock=self.now,  # "last sync" on the header's clock
             ).start()
         if self._presence_timer is None:
             self._presence_timer = self.set_interval(self.heartbeat, self._beat, name="presence")
@@ -340,10 +375,22 @@ class AgentConsoleApp(App[None]):
         if callable(follow):
             follow()
 
-    def feed_ok(self) -> None:
-        """A screen read the database: the outage notice (if any) goes, screens catch up."""
-        if self.link.succeeded(datetime.now(UTC)):
+    def feed_ok(self, batch: FeedBatch | None = None) -> None:
+        """A screen read the database: the outage notice (if any) goes, screens catch up.
+        ``batch``: what it applied; a stored policy changed on another console (``sla
+        apply``) puts the new one in every screen's header."""
+        if batch is not None and batch.policies_changed:
+            self.policies_changed()
+        if self.link.succeeded(self.now()):  # the header's clock (a rehearsal's too)
             self.feed_recovered()
+
+    def policies_changed(self) -> None:
+        """The desk reloaded the stored policies: every open screen's header shows the
+        new default policy's hours (in the zone it already shows)."""
+        for screen in self.screen_stack:
+            for header in screen.query(ConsoleHeader):
+                header.set_policy(self.desk.default_policy, header.zone)
+                header.update_state(self.now())
 
     def feed_failed(self, error: BaseException) -> bool:
         """A screen's read failed. An outage (the database does not answer) goes to the
@@ -520,7 +567,7 @@ class AgentConsoleApp(App[None]):
         notices = self.header_notices
         # open alerts fired, escalated or acknowledged elsewhere (a watcher, another console)
         seen = frozenset((a.id, a.level) for a in message.alerts)
-        recovered = self.link.succeeded(datetime.now(UTC))  # the database answers
+        recovered = self.link.succeeded(self.now())  # the database answers
         changed = (
             recovered
             or notices.breaching != message.breaching
@@ -618,6 +665,8 @@ class AgentConsoleApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every key of the active screen, then the app's own."""
         seen: set[str] = set()
+        from agent_console.screens.help import describe
+
         for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.action in seen:
@@ -628,11 +677,9 @@ class AgentConsoleApp(App[None]):
             def run(action: str = binding.action, node: object = node) -> None:
                 self.run_action(action, node)  # type: ignore[arg-type]
 
-            yield SystemCommand(
-                binding.description,
-                binding.tooltip or f"key: {binding.key_display or self.get_key_display(binding)}",
-                run,
-            )
+            # the key in force (a keymap.toml override included), not the one in the tooltip
+            shown = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(binding.description, f"{describe(binding)} — key: {shown}", run)
         yield from super().get_system_commands(screen)
 
 

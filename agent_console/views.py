@@ -14,14 +14,73 @@ from typing import Any
 
 from agent_console.sla import OPEN_STATUSES, Policy, TicketClock, format_duration
 
+#: the queue's columns, in the order they are drawn (a view's ``columns`` picks among them;
+#: ``key``, ``subject`` and ``timer`` are always shown)
+QUEUE_COLUMNS: tuple[str, ...] = (
+    "key",
+    "priority",
+    "subject",
+    "requester",
+    "status",
+    "tier",
+    "assignee",
+    "timer",
+)
+#: the columns every view shows whatever its ``columns`` say
+REQUIRED_COLUMNS: frozenset[str] = frozenset({"key", "subject", "timer"})
+
+
+@dataclass(frozen=True)
+class FilterClause:
+    """One condition of a view's filter: ``field op values`` (issue 16).
+
+    ``field``: one of ``priority`` ``status`` ``tier`` ``assignee`` ``org`` ``tag`` ``type``
+    ``escalated`` ``breaching_within`` ``text``; ``op``: ``=``, ``!=`` or ``in`` (``in``
+    holds several values, the others one). Values are normalized when the file is read:
+    priorities as names (``critical``), tiers as ``"mine"`` or digits, assignees as
+    ``"me"`` / ``"none"`` / a lower-case handle, tags lower case, ``breaching_within`` as
+    whole seconds (digits), ``escalated`` as ``"yes"`` / ``"no"``."""
+
+    field: str
+    op: str
+    values: tuple[str, ...]
+
+    @property
+    def negated(self) -> bool:
+        return self.op == "!="
+
+    def __str__(self) -> str:
+        if self.op == "in":
+            return f"{self.field} in ({', '.join(self.values)})"
+        return f"{self.field} {self.op} {self.values[0]}"
+
+
+@dataclass(frozen=True)
+class ViewFilter:
+    """A view's filter in disjunctive normal form: ticket matches when every clause of
+    any one group holds (``a and b or c`` = ``(a and b) or c``). No group: every open
+    ticket."""
+
+    groups: tuple[tuple[FilterClause, ...], ...] = ()
+    #: the filter as written in the file (shown in the status line and ``?``)
+    text: str = ""
+
 
 @dataclass(frozen=True)
 class QueueView:
     name: str
     label: str
-    key: str  # the key that switches to it on the queue screen
+    key: str  # the key that switches to it on the queue screen ("" = none: tab reaches it)
     help: str
     short: str = ""  # the view bar's label (default: label)
+    #: what the view holds (always open tickets): see :class:`ViewFilter`
+    filter: ViewFilter = field(default_factory=ViewFilter)
+    #: the view's sort when the agent first shows it (``s`` changes it; the view keeps it)
+    sort: str = "due"
+    #: the columns it shows (subset of :data:`QUEUE_COLUMNS`, drawn in that order)
+    columns: tuple[str, ...] = QUEUE_COLUMNS
+    #: where it was defined: "built-in" or the team file's path
+    source: str = "built-in"
 
     @property
     def tab(self) -> str:

@@ -222,3 +222,58 @@ def test_claim_next_race_threads_postgres(pg_desk: Desk, pg_url: str) -> None:
         t.join(timeout=120)
     claimed = [k for keys in results.values() for k in keys]
     assert len(claimed) == len(set(claimed)) and set(claimed) == expected
+
+
+# ---------------------------------------------------------------- both databases (issue 11)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def both_desk(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A desk with ann (tier 1), bob (tier 1) and lea (tier 1 lead), on each database."""
+    if request.param == "sqlite":
+        d = Desk.open(Settings(db_url=f"sqlite:///{tmp_path / 'c.db'}", now=FIXED_NOW))
+    else:
+        d = request.getfixturevalue("pg_desk")
+    d.add_agent("ann", "Ann One", 1)
+    d.add_agent("bob", "Bob One", 1)
+    d.add_agent("lea", "Lea Lead", 1, lead=True)
+    yield d
+    if request.param == "sqlite":
+        d.engine.dispose()
+
+
+def test_claim_outcomes_are_the_same_on_both_databases(both_desk: Desk) -> None:
+    """The claim path differs by database (PostgreSQL: one statement that commits by
+    itself); what a person sees does not."""
+    d = both_desk
+    key = _new_ticket(d)
+    tier2 = _new_ticket(d, tier=2)
+    with d.read() as s:
+        version = d.ticket_by_key(s, key).version
+    with pytest.raises(NotFound, match="no ticket 'SUP-999999'"):
+        d.claim("SUP-999999", agent="ann")
+    with pytest.raises(PermissionDenied, match="ann is tier 1; .* tier 2 ticket"):
+        d.claim(tier2, agent="ann")
+    with pytest.raises(Conflict, match="changed since you saw it"):
+        d.claim(key, agent="ann", expected_version=version + 3)
+    assert _assignee(d, key) is None
+    assert d.claim(key.lower(), agent="ann", expected_version=version) == key
+    assert d.claim(key, agent="ann") == key  # already hers: a no-op
+    with pytest.raises(Conflict, match=r"already claimed by ann \(Ann One\)"):
+        d.claim(key, agent="bob")
+    assert d.claim(tier2, agent="lea") == tier2
+    with d.read() as s:
+        t = d.ticket_by_key(s, key)
+        assert (t.version, t.updated_at) == (version + 1, FIXED_NOW)
+        evs = s.execute(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.kind == "claimed")
+        ).scalars().all()
+    assert len(evs) == 1 and evs[0].details == {"agent": "ann"} and evs[0].at == FIXED_NOW
+    assert evs[0].actor_role == d.identity.role
+    # a rehearsal (--at) marks the claim's event, as every event
+    rehearsal = Desk(d.engine, d.settings.with_(at=FIXED_NOW))
+    other = _new_ticket(d)
+    rehearsal.claim(other, agent="bob")
+    with d.read() as s:
+        ev = s.execute(
+            select(TicketEvent).where(TicketEvent.kind == "claimed").order_by(TicketEvent.id.desc())
+        ).scalars().first()
+    assert ev.details == {"agent": "bob", "rehearsal": True}

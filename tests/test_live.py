@@ -109,6 +109,34 @@ def test_follower_with_a_failing_apply_retries_the_same_changes(desk: Desk) -> N
     assert len(seen) == len(set(seen)) == 3  # nothing missed, nothing twice
 
 
+@pytest.mark.postgres
+def test_a_woken_follower_whose_read_fails_retries_without_another_notification(
+    pg_desk: Desk,
+) -> None:
+    """Woken by a notification, the read fails; no other change comes. The follower reads
+    again after the backoff (it does not wait for a notification that may never come)."""
+    desk = team(pg_desk)
+    key = new_ticket(desk, "t0")
+    seen: list[int] = []
+    fail = {"left": 1}
+
+    def apply(batch: FeedBatch) -> None:
+        if fail["left"]:
+            fail["left"] -= 1
+            raise RuntimeError("reading the changed rows failed")
+        seen.extend(batch.event_ids)
+
+    link = LinkState(Backoff(first=0.05, most=0.05, jitter=0))
+    follower = FeedFollower(desk, apply, poll=3600, link=link).start()
+    try:
+        assert follower.listener is not None and follower.listener.listening.wait(WAIT)
+        as_agent(desk, "ann").claim(key)
+        assert wait_for(lambda: len(seen) == 1)
+    finally:
+        follower.stop()
+    assert link.failures == 1 and not link.down
+
+
 # ---------------------------------------------------------------- link state
 def test_backoff_doubles_with_jitter_up_to_the_cap_and_resets() -> None:
     b = Backoff(first=1, most=8, jitter=0.5)
@@ -291,6 +319,10 @@ class TcpProxy:
                 client.close()
                 continue
             with self.lock:
+                if not self.open:  # went down while this one was connecting
+                    client.close()
+                    upstream.close()
+                    continue
                 self.conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -309,8 +341,8 @@ class TcpProxy:
                 pass
 
     def down(self) -> None:
-        self.open = False
         with self.lock:
+            self.open = False
             for c in self.conns:
                 try:
                     c.shutdown(socket.SHUT_RDWR)

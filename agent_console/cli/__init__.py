@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         report_cmd,
         sla_cmd,
         ticket_cmd,
+        views_cmd,
         watch_cmd,
     )
 
@@ -82,9 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in (
-        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd,
-        macro_cmd,
-    ):
+        data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd
+    ) + (views_cmd, macro_cmd):
         module.register(sub)
     return parser
 

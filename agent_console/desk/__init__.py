@@ -12,6 +12,7 @@ from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
 from agent_console.desk.macros import BulkReport, MacroPreview, MacrosMixin
 from agent_console.desk.metrics import MetricsMixin
+from agent_console.desk.play import PlayMixin
 from agent_console.desk.policy_apply import ApplyReport, PolicyApplyMixin
 from agent_console.desk.presence import PresenceMixin, Viewer
 from agent_console.desk.queue import QueueMixin
@@ -36,6 +37,7 @@ class Desk(
     DraftsMixin,
     MetricsMixin,
     PresenceMixin,
+    PlayMixin,
 ):
     """Every query and command of Agent Console, each in its own transaction."""
 

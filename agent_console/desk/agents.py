@@ -134,14 +134,29 @@ class AgentsMixin(DeskCore):
 
     def grant_agent_privileges(self) -> list[str]:
         """(PostgreSQL, the administrator) Give ``ac_<db>_agents`` the agents' privileges
-        again: everything on every table, except that ticket_event and message are
-        append-only and agent and the policy / schema tables read-only. Run after every
-        upgrade (new tables). Returns the statements run; SQLite: nothing to do."""
+        again: everything on every table, except that ticket_event, message and
+        sla_policy_version are append-only and agent and the schema tables read-only
+        (:func:`~agent_console.desk.identity.grant_sql`). The owner's upgrade does it too.
+        Returns the statements run; SQLite: nothing to do."""
         if not self.identity.postgres:
             return []
         self.require_admin("grants privileges")
         with self.write() as s:
             return self._grant_all(s)
+
+    def regrant_after_upgrade(self) -> None:
+        """After an upgrade on PostgreSQL (the owner migrates): apply the agents'
+        privileges again when the team has its group role, so that tables and rules a
+        revision added are the agents' at once (``agent grant`` by hand is not needed)."""
+        ident = self.identity
+        if not ident.postgres or not ident.admin:
+            return
+        with self.write() as s:
+            group = agents_group_name(str(s.execute(text("SELECT current_database()")).scalar_one()))
+            if s.execute(
+                text("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = :r"), {"r": group}
+            ).first():
+                self._grant_all(s)
 
     # ------------------------------------------------------------ PostgreSQL roles
     def _database_name(self) -> str:

@@ -99,7 +99,13 @@ class DeskCore:
         desk = cls(engine, settings, clock=clock)
         if before.needs_restamp:
             desk.restamp_after_upgrade()
+        if not before.up_to_date:
+            desk.regrant_after_upgrade()
         return desk
+
+    def regrant_after_upgrade(self) -> None:
+        """After an upgrade: the agents' privileges on what it added (PostgreSQL; the
+        :class:`Desk` does it, ``AgentsMixin.regrant_after_upgrade``)."""
 
     def restamp_after_upgrade(self) -> None:
         """Recompute what an upgrade left unstamped. The :class:`Desk` does it
@@ -304,6 +310,13 @@ class DeskCore:
         org = session.get(Organization, ticket.organization_id)
         return self.policy_named(org.sla_policy if org else None)
 
+    def event_details(self, details: dict[str, Any]) -> dict[str, Any]:
+        """An event's details as stored: under a ``--at`` rehearsal they say so
+        (``rehearsal: true``). Every event writer goes through it (:meth:`log`)."""
+        if self.settings.at is not None:
+            details["rehearsal"] = True
+        return details
+
     def log(
         self,
         session: Session,
@@ -317,14 +330,12 @@ class DeskCore:
         """Append one event to the ticket's trail (in the caller's transaction).
         ``ticket_id`` None: a desk-wide event (``policy_applied``), see models.TicketEvent.
         Under a ``--at`` rehearsal the event says so (``rehearsal: true``)."""
-        if self.settings.at is not None:
-            details["rehearsal"] = True
         ev = TicketEvent(
             ticket_id=ticket_id,
             agent_id=agent_id,
             kind=kind,
             at=at or self.now(),
-            details=details,
+            details=self.event_details(details),
             actor_role=self.identity.role,  # PostgreSQL: the trigger stamps current_user
         )
         session.add(ev)

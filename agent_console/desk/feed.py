@@ -48,6 +48,9 @@ class FeedBatch:
     since_gaps: frozenset[int]
     last_event_id: int
     gaps: frozenset[int]
+    #: a ``policy_applied`` event is among them: the desk reloaded the stored policies,
+    #: and what shows a policy (the header's business hours) shows the new one
+    policies_changed: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.event_ids)
@@ -103,7 +106,8 @@ class FeedMixin(DeskCore):
         gaps = {g for g in gaps if g > floor}
         if len(gaps) > MAX_GAPS:
             gaps = set(sorted(gaps)[-MAX_GAPS:])
-        if any(r[2] == "policy_applied" for r in rows):
+        policies_changed = any(r[2] == "policy_applied" for r in rows)
+        if policies_changed:
             self.reload_policies()  # `sla apply` stored a new version (desk/policy_apply.py)
         return FeedBatch(
             event_ids=frozenset(found),
@@ -112,6 +116,7 @@ class FeedMixin(DeskCore):
             since_gaps=frozenset(cursor.gaps),
             last_event_id=newest,
             gaps=frozenset(gaps),
+            policies_changed=policies_changed,
         )
 
     def poll_feed(self, cursor: FeedCursor) -> frozenset[int]:

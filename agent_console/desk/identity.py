@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import or_, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlmodel import Session, select
 
@@ -161,15 +161,23 @@ def resolve_actor(session: Session, ident: Identity, requested: str | None, look
     named). ``lookup(session, handle)`` finds an agent by handle or raises NotFound.
     Raises :class:`PermissionDenied` (exit 3) when the connection may not act as them."""
     if ident.postgres:
-        mine = session.exec(select(Agent).where(Agent.db_role == ident.role)).first()
         if requested is None:
+            mine = session.exec(select(Agent).where(Agent.db_role == ident.role)).first()
             if mine is not None:
                 return _check_usable(mine)
             demo = demo_agent(session)
             if demo is not None and ident.admin:
                 return _check_usable(demo)
             raise no_agent_error(ident)
-        agent = _check_usable(lookup(session, requested))
+        # the connection's agent and the one named, in one round trip (the claim path)
+        rows = session.exec(
+            select(Agent).where(
+                or_(Agent.db_role == ident.role, Agent.handle == requested.strip().lower())
+            )
+        ).all()
+        mine = next((a for a in rows if a.db_role == ident.role), None)
+        named = next((a for a in rows if a.handle == requested.strip().lower()), None)
+        agent = _check_usable(named if named is not None else lookup(session, requested))
         if mine is not None and mine.id == agent.id:
             return agent
         if ident.admin or (mine is not None and mine.lead and mine.active):
@@ -260,21 +268,28 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-#: tables agent roles read but never change (agents, policies, the schema's own bookkeeping)
-READ_ONLY_TABLES = ("agent", "sla_policy_version", "alembic_version", "schema_version")
-#: append-only tables: agents add rows, never change or delete them
-APPEND_ONLY_TABLES = ("ticket_event", "message")
+#: tables agent roles read but never change (agents, the schema's own bookkeeping)
+READ_ONLY_TABLES = ("agent", "alembic_version", "schema_version")
+#: append-only tables: agents add rows, never change or delete them. A stored policy
+#: version is history too; only leads add one (the trigger ``ac_leads_only``, revision
+#: 0012_teamfix, which also keeps the on-call rota and overrides to leads)
+APPEND_ONLY_TABLES = ("ticket_event", "message", "sla_policy_version")
 
 
 def grant_sql(database: str, group: str, tables: set[str]) -> list[str]:
     """The statements giving ``group`` an agent's privileges on ``database`` (idempotent;
-    the owner runs them after every upgrade: ``agent-console agent grant``)."""
+    the owner runs them: ``agent-console agent grant``, and the owner's console after
+    every upgrade). Every table in schema public, those a later revision adds included:
+    the default privileges give the group SELECT on tables the owner creates from now
+    on (read-only until the grants are applied again, which the upgrade does)."""
     g = quote_ident(group)
     out = [
         f"GRANT CONNECT ON DATABASE {quote_ident(database)} TO {g}",
         f"GRANT USAGE ON SCHEMA public TO {g}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {g}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {g}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {g}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {g}",
     ]
     for t in APPEND_ONLY_TABLES:
         if t in tables:

@@ -316,7 +316,13 @@ class FeedFollower:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.poll)
+            # after a failed read, try again when the backoff says so, not only at the
+            # next notification (which may never come): nothing stays unread
+            wait = self.poll
+            retry_in = self.link.view().retry_in if self.link.down else None
+            if retry_in is not None:
+                wait = min(wait, retry_in + 0.01)
+            self._wake.wait(wait)
             self._wake.clear()
             if self._stop.is_set():
                 return

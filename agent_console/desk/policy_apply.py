@@ -1,8 +1,9 @@
 """``sla apply``: store a policy file as the next version and recompute the open tickets
 under it (README, "Stored policies").
 
-- Who: a lead (``--agent`` must be a lead) or the administrator (no ``--agent``: the user
-  of a SQLite file, or the PostgreSQL database owner's role). Anyone may ``--dry-run``.
+- Who: a lead (the agent the console acts as: ``--agent LEAD``, or a lead's own
+  PostgreSQL role) or the administrator (no ``--agent``: the user of a SQLite file, or the
+  PostgreSQL database owner's role). Anyone may ``--dry-run``.
 - The file is validated first (one line naming the file, key and reason; exit 2).
 - The new version is stored in its own transaction, then the open tickets under the
   policy (organizations whose ``sla_policy`` names it; for ``default``, tickets of no
@@ -197,23 +198,27 @@ class PolicyApplyMixin(DeskCore):
     # ------------------------------------------------------------ who may apply
     def _policy_writer(self) -> tuple[str, int | None]:
         """``(stored_by, agent id)`` of who applies, or :class:`PermissionDenied`: a lead
-        (``--agent LEAD``, who the connection may act as: desk/identity.py) or the
-        administrator (the database owner / the SQLite file's owner)."""
-        if self.settings.agent:
-            with self.read() as s:
-                agent = self.acting_agent(s)
+        (the agent this connection acts as: ``--agent LEAD``, or on PostgreSQL the lead's
+        own role, or a SQLite user mapped with ``--os-user``; desk/identity.py) or the
+        administrator without ``--agent`` (the database owner / the SQLite file's owner).
+        On PostgreSQL the trigger ``ac_leads_only`` (revision 0012_teamfix) refuses any
+        other role's write to the stored policies: the same rule in the database."""
+        ident = self.identity
+        if self.settings.agent or not ident.admin:
+            try:
+                with self.read() as s:
+                    agent = self.acting_agent(s)
+            except PermissionDenied as exc:
+                raise PermissionDenied(
+                    f"applying an SLA policy needs a lead or the database owner (role "
+                    f"{ident.owner}; you are {ident.role}): {exc}"
+                ) from exc
             if not agent.lead:
                 raise PermissionDenied(
-                    f"{agent.handle} is not a lead: only a lead (--agent LEAD) or the "
-                    "administrator (no --agent) applies an SLA policy"
+                    f"{agent.handle} is not a lead: only a lead or the administrator (no "
+                    "--agent) applies an SLA policy"
                 )
             return agent.handle, agent.id
-        ident = self.identity
-        if not ident.admin:
-            raise PermissionDenied(
-                f"applying an SLA policy needs --agent LEAD (a lead) or the database owner "
-                f"(role {ident.owner}; you are {ident.role})"
-            )
         return (f"admin:{ident.role}" if ident.postgres else "admin"), None
 
     # ------------------------------------------------------------ the recompute

@@ -15,17 +15,19 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from agent_console.desk.core import DeskCore
+from agent_console.desk.view_files import ViewSet, builtin_views_path, load_view_set, read_views
 from agent_console.errors import UserError
 from agent_console.sla import BUSINESS, CALENDAR
-from agent_console.store.models import Agent, Customer, Organization, Status, Ticket
+from agent_console.store.models import Agent, Customer, Organization, Priority, Ticket
 from agent_console.store.types import FAR_FUTURE
-from agent_console.views import QueueRow, QueueView
+from agent_console.views import FilterClause, QueueRow, QueueView, ViewFilter
 
 T = Ticket.__table__.c  # type: ignore[attr-defined]
 C = Customer.__table__.c  # type: ignore[attr-defined]
@@ -40,19 +42,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-#: the views, in the order the view bar shows them
-VIEWS: tuple[QueueView, ...] = (
-    QueueView("working", "Working", "w", "unassigned tickets of my tier and my own"),
-    QueueView("mine", "My tickets", "m", "open tickets assigned to me", "Mine"),
-    QueueView("unassigned", "Unassigned", "u", "unassigned open tickets of my tier"),
-    QueueView("escalations", "Escalations", "e", "tickets escalated to my tier"),
-    QueueView("critical", "Critical", "x", "open critical tickets, every tier"),
-    QueueView("breaching", "Breaching soon", "b", "overdue or due within the hour", "Breaching"),
-    QueueView(
-        "waiting", "Waiting on customer", "p", "pending: the resolution clock is stopped", "Waiting"
-    ),
-    QueueView("all", "All open", "a", "every open ticket"),
-)
+#: the built-in views (``data/views.toml``), in the order the view bar shows them; the
+#: views in force (a team's ``views.toml`` over these) come from
+#: :meth:`QueueMixin.queue_view_set`
+VIEWS: tuple[QueueView, ...] = read_views(builtin_views_path())
 VIEW_NAMES: tuple[str, ...] = tuple(v.name for v in VIEWS)
 DEFAULT_VIEW = "working"
 
@@ -114,30 +107,105 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def view_condition(view: str, me: Me, now: datetime) -> ColumnElement[bool]:
-    """The WHERE clause of a view (always on open tickets: the queue indices' prefix)."""
+def text_condition(text: str) -> ColumnElement[bool]:
+    """SQL: ``text`` (case-insensitive, literal) in the key, subject, requester name or
+    e-mail, or organization name: what the ``/`` filter matches, as subqueries (a view's
+    ``text`` clause; no join, so it sits in any view's WHERE clause)."""
+    pat = like_pattern(text)
+    customers = select(C.id).where(
+        or_(C.name.ilike(pat, escape="\\"), C.email.ilike(pat, escape="\\"))
+    )
+    orgs = select(O.id).where(O.name.ilike(pat, escape="\\"))
+    return or_(
+        T.key.ilike(pat, escape="\\"),
+        T.subject.ilike(pat, escape="\\"),
+        T.requester_id.in_(customers),
+        T.organization_id.in_(orgs),
+    )
+
+
+def _in(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column = v`` for one value (the form the queue indices serve best), else IN."""
+    values = list(dict.fromkeys(values))
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
+def _tag_condition(tag: str) -> ColumnElement[bool]:
+    # tags are stored comma-separated, lower case ("billing,vip"): a whole-item match
+    return (literal(",") + T.tags + literal(",")).like(like_pattern(f",{tag},"), escape="\\")
+
+
+def _clause_condition(c: FilterClause, me: Me, now: datetime) -> ColumnElement[bool]:
+    """One clause as SQL; ``!=`` is the exact complement of ``=`` (a ticket with no
+    assignee or no organization is ``!=`` any handle or name)."""
+    values = c.values
+    match c.field:
+        case "priority":
+            cond = _in(T.priority_level, sorted({Priority(v).level for v in values}))
+        case "status":
+            cond = _in(T.status, values)
+        case "type":
+            cond = _in(T.request_type, values)
+        case "tier":
+            tiers = sorted({me.tier if v == "mine" else int(v) for v in values})
+            cond = _in(T.tier, tiers)
+        case "escalated":
+            cond = T.escalated == (values[0] == "yes")
+        case "assignee":
+            someone: list[ColumnElement[bool]] = []  # tests on a set assignee_id
+            handles = [v for v in values if v not in ("me", "none")]
+            if "me" in values:
+                someone.append(T.assignee_id == me.id)
+            if handles:
+                someone.append(T.assignee_id.in_(select(A.id).where(_in(A.handle, handles))))
+            nobody = "none" in values
+            if not c.negated:
+                parts = ([T.assignee_id.is_(None)] if nobody else []) + someone
+                return or_(*parts)
+            # the NULL-safe complement: "assignee != me" keeps the unassigned tickets
+            if not someone:
+                return T.assignee_id.is_not(None)
+            if nobody:
+                return and_(T.assignee_id.is_not(None), ~or_(*someone))
+            return or_(T.assignee_id.is_(None), ~or_(*someone))
+        case "org":
+            names = sorted({v.lower() for v in values})
+            orgs = select(O.id).where(_in(func.lower(O.name), names))
+            cond = T.organization_id.in_(orgs)
+            if c.negated:
+                return or_(T.organization_id.is_(None), ~cond)
+            return cond
+        case "tag":
+            cond = or_(*[_tag_condition(v) for v in values])
+        case "breaching_within":
+            cond = T.next_due <= now + timedelta(seconds=int(values[0]))
+        case "text":
+            cond = text_condition(values[0])
+        case _:
+            raise UserError(f"unknown view filter field {c.field!r}")
+    return ~cond if c.negated else cond
+
+
+def filter_condition(f: ViewFilter, me: Me, now: datetime) -> ColumnElement[bool]:
+    """SQL for a view's filter (:mod:`agent_console.desk.view_files`): an OR of ANDs of
+    indexed column tests (tier, assignee, priority level, next due, status…), ``true``
+    when the filter is empty. ``me``: whose ``mine`` / ``me`` it is; ``now``: the
+    instant ``breaching_within`` counts from (UTC)."""
+    if not f.groups:
+        return true()
+    groups = [and_(*[_clause_condition(c, me, now) for c in g]) for g in f.groups]
+    return groups[0] if len(groups) == 1 else or_(*groups)
+
+
+def view_condition(view: QueueView | str, me: Me, now: datetime) -> ColumnElement[bool]:
+    """The WHERE clause of a view (always on open tickets: the queue indices' prefix).
+    ``view``: a :class:`QueueView` (its filter) or a built-in view's name."""
+    if isinstance(view, str):
+        view = view_named(view)
     is_open = T.is_open == true()
-    match view:
-        case "working":
-            return and_(
-                is_open,
-                or_(and_(T.tier == me.tier, T.assignee_id.is_(None)), T.assignee_id == me.id),
-            )
-        case "mine":
-            return and_(is_open, T.assignee_id == me.id)
-        case "unassigned":
-            return and_(is_open, T.tier == me.tier, T.assignee_id.is_(None))
-        case "escalations":
-            return and_(is_open, T.tier == me.tier, T.escalated == true())
-        case "critical":
-            return and_(is_open, T.priority_level == 1)
-        case "breaching":
-            return and_(is_open, T.next_due <= now + BREACHING_WINDOW)
-        case "waiting":
-            return and_(is_open, T.status == Status.PENDING.value)
-        case "all":
-            return is_open
-    raise UserError(f"unknown queue view {view!r} (use {', '.join(VIEW_NAMES)})")
+    if not view.filter.groups:
+        return is_open
+    return and_(is_open, filter_condition(view.filter, me, now))
 
 
 # ---------------------------------------------------------------- urgency (issue 9)
@@ -319,6 +387,28 @@ class QueueMixin(DeskCore):
         """:func:`open_policy_names` of this desk."""
         return open_policy_names(self, now)
 
+    # ------------------------------------------------------------------ views (issue 16)
+    #: the team's views file (None: ``views.toml`` in the user config directory)
+    views_path: Path | None = None
+
+    def queue_view_set(self, *, reload: bool = False) -> ViewSet:
+        """The views in force: the built-ins with the team's ``views.toml`` over them
+        (read once per desk; ``reload`` reads the file again). A team file that cannot be
+        used leaves the built-ins; :attr:`ViewSet.error` says why in one line."""
+        cached: ViewSet | None = getattr(self, "_view_set", None)
+        if cached is None or reload:
+            cached = load_view_set(self.views_path)
+            self._view_set = cached
+        return cached
+
+    def queue_view(self, name: str) -> QueueView:
+        """The view in force named ``name`` (UserError naming the views there are)."""
+        return self.queue_view_set().named(name)
+
+    def view_where(self, view: str | QueueView, me: Me, now: datetime) -> ColumnElement[bool]:
+        """:func:`view_condition` of a view in force (by name) or of ``view`` itself."""
+        return view_condition(self.queue_view(view) if isinstance(view, str) else view, me, now)
+
     # ------------------------------------------------------------------ who am I
     def queue_me(self, agent: str | None = None) -> Me:
         """The agent a queue is for (the acting agent by default)."""
@@ -362,7 +452,7 @@ class QueueMixin(DeskCore):
             me = self._me(s, query.agent)
             stmt = select(T.id).select_from(Ticket.__table__)
             stmt = self._filtered(stmt, query.text)
-            stmt = stmt.where(view_condition(query.view, me, now)).order_by(
+            stmt = stmt.where(self.view_where(query.view, me, now)).order_by(
                 *sort_columns(query.sort, self.open_policies(now))
             )
             return list(s.execute(stmt).scalars())
@@ -394,7 +484,7 @@ class QueueMixin(DeskCore):
         with self.read() as s:
             me = self._me(s, query.agent)
             stmt = self._filtered(select(T.id).select_from(Ticket.__table__), query.text)
-            stmt = stmt.where(view_condition(query.view, me, now), T.id.in_(sorted(changed)))
+            stmt = stmt.where(self.view_where(query.view, me, now), T.id.in_(sorted(changed)))
             members = sorted(s.execute(stmt).scalars())
             if not members:
                 return ids
@@ -433,7 +523,7 @@ class QueueMixin(DeskCore):
             ids = select(T.id).select_from(Ticket.__table__)
             ids = self._filtered(ids, query.text)
             ids = (
-                ids.where(view_condition(query.view, me, now))
+                ids.where(self.view_where(query.view, me, now))
                 .order_by(*sort_columns(query.sort, self.open_policies(now)))
                 .offset(offset)
                 .limit(limit)
@@ -476,20 +566,17 @@ class QueueMixin(DeskCore):
             def n(cond: ColumnElement[bool]) -> Any:
                 return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-            unassigned = and_(T.tier == me.tier, T.assignee_id.is_(None))
-            mine = T.assignee_id == me.id
+            views = self.queue_view_set().views
             stmt = select(
-                n(or_(unassigned, mine)),
-                n(mine),
-                n(unassigned),
-                n(and_(T.tier == me.tier, T.escalated == true())),
-                n(T.priority_level == 1),
-                n(T.next_due <= now + BREACHING_WINDOW),
-                n(T.status == Status.PENDING.value),
-                func.count(literal(1)),
+                *[
+                    func.count(literal(1))
+                    if not v.filter.groups
+                    else n(filter_condition(v.filter, me, now))
+                    for v in views
+                ]
             ).where(T.is_open == true())
             row = s.execute(stmt).one()
-        return QueueCounts({name: int(v or 0) for name, v in zip(VIEW_NAMES, row, strict=True)})
+        return QueueCounts({v.name: int(c or 0) for v, c in zip(views, row, strict=True)})
 
 
 def view_named(name: str) -> QueueView:

@@ -42,10 +42,13 @@ def upgrade_schema(settings: Settings) -> UpgradeResult:
     try:
         before = schema_state(engine)
         result = upgrade(engine)
-        if result.migrated and before.needs_restamp:
+        if result.migrated and (before.needs_restamp or engine.dialect.name == "postgresql"):
             from agent_console.desk import Desk
 
-            Desk(engine, settings).restamp_after_upgrade()
+            desk = Desk(engine, settings)
+            if before.needs_restamp:
+                desk.restamp_after_upgrade()
+            desk.regrant_after_upgrade()  # PostgreSQL: the agents' grants on what it added
         return result
     finally:
         engine.dispose()

@@ -33,6 +33,7 @@ from agent_console.desk.queue import Me
 from agent_console.errors import UserError
 from agent_console.kb.search import KBHit
 from agent_console.kb.text import without_title_heading
+from agent_console.keymap import with_ids
 from agent_console.safe_text import one_line, visible
 from agent_console.screens.ticking import TickingScreen
 from agent_console.widgets.console_header import ConsoleHeader
@@ -69,14 +70,14 @@ class KnowledgeScreen(TickingScreen["ArticleChosen | None"]):
     CSS_PATH = "knowledge.tcss"
     AUTO_FOCUS = "#kb-query"
 
-    BINDINGS = [
+    BINDINGS = with_ids("knowledge", [
         Binding("slash", "focus_search", "Search", key_display="/"),
         Binding("down", "focus_results", "Results", show=False),
         Binding("l", "link", "Link to ticket"),
         Binding("y", "use_in_reply", "Insert in reply"),
         Binding("s", "suggest", "Suggestions"),
         Binding("escape", "back", "Back"),
-    ]
+    ])
 
     #: ``?`` lists the keys in these groups, in this order (then the generic keys)
     HELP_GROUPS = {

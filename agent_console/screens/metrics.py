@@ -35,6 +35,7 @@ from agent_console.desk.metrics import (
     report_tables,
 )
 from agent_console.errors import UserError
+from agent_console.keymap import with_ids
 from agent_console.screens.help import HelpScreen
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.metrics_chart import MetricsChart
@@ -112,7 +113,7 @@ class MetricsScreen(Screen[None]):
     CSS_PATH = "metrics.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    BINDINGS = [
+    BINDINGS = with_ids("metrics", [
         Binding("p", "next_period", "Period"),
         Binding("c", "custom_period", "Custom dates"),
         Binding("o", "filter_org", "Org"),
@@ -121,7 +122,7 @@ class MetricsScreen(Screen[None]):
         Binding("x", "clear_filters", "Clear filters"),
         Binding("ctrl+r", "reload", "Reload"),
         Binding("question_mark", "metrics_help", "Help", key_display="?"),
-    ]
+    ])
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
         super().__init__(name=name, id=id)

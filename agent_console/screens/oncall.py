@@ -36,6 +36,7 @@ from agent_console.desk.alerts import AlertRow
 from agent_console.desk.oncall_view import OncallBoard, oncall_board
 from agent_console.desk.queue import Me
 from agent_console.errors import UserError
+from agent_console.keymap import with_ids
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.oncall_panels import UrgentCountdown, alert_cells, oncall_text
 from agent_console.widgets.oncall_tickets import OncallTickets
@@ -68,11 +69,11 @@ class OncallScreen(Screen[None]):
 
     CSS_PATH = "oncall.tcss"
 
-    BINDINGS = [
+    BINDINGS = with_ids("oncall", [
         Binding("enter", "open", "Open ticket"),
         Binding("A", "acknowledge", "Acknowledge alert", key_display="A"),
         Binding("ctrl+r", "reload", "Reload", show=False),
-    ]
+    ])
 
     #: seconds between reads of the board (tickets move in and out of the window)
     refresh_every: float = 5.0

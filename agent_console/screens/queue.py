@@ -29,17 +29,17 @@ from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY
 from agent_console.desk.queue import (
     DEFAULT_VIEW,
-    VIEW_NAMES,
-    VIEWS,
     Me,
     QueueCounts,
     QueueQuery,
     QueueRow,
     next_sort,
     sort_named,
-    view_named,
 )
+from agent_console.desk.view_files import ViewSet
 from agent_console.errors import UserError
+from agent_console.keymap import with_ids
+from agent_console.logs import get_logger
 from agent_console.screens.bulk import QueueMarksMixin
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticking import TickingScreen
@@ -155,12 +155,24 @@ class ElsewhereLoaded(Message):
         self.elsewhere = elsewhere
 
 
+class PlayNext(Message):
+    """Play mode claimed ``key`` for the agent (None: nothing left to take)."""
+
+    def __init__(self, key: str | None) -> None:
+        super().__init__()
+        self.key = key
+
+
 class QueueFailed(Message):
-    def __init__(self, error: str, *, generation: int | None = None) -> None:
+    def __init__(
+        self, error: str, *, generation: int | None = None, cause: UserError | None = None
+    ) -> None:
         super().__init__()
         self.error = error
         #: set when loading that generation's view failed
         self.generation = generation
+        #: a background read's error: an outage goes to the header notice, not a toast
+        self.cause = cause
 
 
 class QueueScreen(QueueMarksMixin, TickingScreen[None]):
@@ -168,15 +180,21 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
 
     CSS_PATH = "queue.tcss"
 
-    BINDINGS = [
+    BINDINGS = with_ids("queue", [
         Binding("enter", "open", "Open"),
         Binding("c", "claim", "Claim"),
         Binding("n", "claim_next", "Claim next"),
+        Binding(
+            "N",
+            "play",
+            "Play",
+            tooltip="Play mode: claim and open the next ticket, and so on (N)",
+        ),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "clear", "Clear filter", show=False),
         Binding("s", "cycle_sort", "Sort"),
         Binding("tab", "next_view", "Next view", show=False),
-        Binding("shift+tab", "next_view(-1)", "Previous view", show=False),
+        Binding("shift+tab", "next_view(-1)", "Previous view", show=False, id="queue.previous_view"),
         Binding("ctrl+r", "reload", "Reload", show=False),
         # marks and bulk actions (issue 16; screens/bulk.py)
         Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark / unmark (space)"),
@@ -187,12 +205,12 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         Binding(
             "B", "bulk", "Bulk action", show=False, tooltip="Claim/assign/priority/status/tags (B)"
         ),
-        *[Binding(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False) for v in VIEWS],
-    ]
+        # the views' own keys are bound per screen from the views in force (views.toml)
+    ])
 
     #: ``?`` lists the keys in these groups, in this order (then the generic keys)
     HELP_GROUPS = {
-        "Work": ("open", "claim", "claim_next"),
+        "Work": ("open", "claim", "claim_next", "play"),
         "Find": ("filter", "clear", "cycle_sort", "reload"),
         "Views": ("show_view", "next_view"),
         "Marks": ("toggle_mark", "mark_all", "bulk_macro", "bulk"),
@@ -200,7 +218,11 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
         super().__init__(name=name, id=id)
+        #: the views in force (built-ins + the team's views.toml), read on compose
+        self.views: ViewSet | None = None
         self.query_state = QueueQuery(view=DEFAULT_VIEW)
+        #: each view's filter text and sort as the agent left it (issue 16)
+        self._view_states: dict[str, QueueQuery] = {}
         self.me: Me | None = None
         self.counts: QueueCounts | None = None
         #: where this screen is in the change feed (gap-safe; see desk/feed.py)
@@ -227,11 +249,14 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self._ordering_stale = False
         self._follow_key: str | None = None
         self._partial_cursor: int | None = None
+        #: Play mode (``N``): the next ticket opens after a resolve, escalation or pending
+        self.playing = False
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         yield ConsoleHeader("Queue", id="header")
-        yield QueueViewBar(VIEWS, self.query_state.view, id="views")
+        views = self.view_set()
+        yield QueueViewBar(views.views, self.query_state.view, id="views")
         yield Input(placeholder="/ filter: key, subject, requester, organization", id="filter")
         desk = self.app.desk  # type: ignore[attr-defined]
         yield QueueTable(
@@ -247,6 +272,20 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
     @property
     def desk(self):  # type: ignore[no-untyped-def]
         return self.app.desk  # type: ignore[attr-defined]
+
+    def view_set(self) -> ViewSet:
+        """The views in force, read once (views.toml); their keys are bound on this screen
+        and the first view's sort is taken."""
+        if self.views is None:
+            self.views = views = self.desk.queue_view_set()
+            if self.query_state.view not in views.names:
+                self.query_state = self.query_state.with_(view=views.names[0])
+            first = views.named(self.query_state.view)
+            self.query_state = self.query_state.with_(sort=first.sort)
+            for v in views.views:
+                if v.key:
+                    self._bindings.bind(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False)
+        return self.views
 
     @property
     def table(self) -> QueueTable:
@@ -264,6 +303,12 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         return self.app.now()  # type: ignore[attr-defined,no-any-return]
 
     def on_mount(self) -> None:
+        views = self.view_set()
+        if views.error:
+            # the team's views.toml could not be used: say why, run on the built-ins
+            get_logger("agent_console.views").warning("%s", views.error)
+            self.notify(views.error, title="Views", severity="warning", timeout=20, markup=False)
+        self.table.set_columns(views.named(self.query_state.view).columns)
         self.header.set_policy(self.desk.default_policy, self.display_zone)
         self.header.update_state(self.app_now())
         self.table.focus()
@@ -352,14 +397,14 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
                 return
             self.post_message(CountsLoaded(desk.queue_counts(query.agent, now)))
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc), generation=generation))
+            self.post_message(QueueFailed(str(exc), generation=generation, cause=exc))
 
     @work(thread=True, exclusive=True, group="queue-drafts")
     def _load_drafts(self) -> None:
         try:
             self.post_message(DraftsLoaded(self.desk.draft_ticket_ids()))
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc)))
+            self.post_message(QueueFailed(str(exc), cause=exc))
 
     def drafts_changed(self) -> None:
         """The app wrote drafts (called by its draft keeper): refresh the row markers."""
@@ -423,7 +468,7 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         try:
             rows = self.desk.queue_rows(ids)
         except UserError as exc:
-            self.post_message(QueueFailed(str(exc)))
+            self.post_message(QueueFailed(str(exc), cause=exc))
             return
         self.post_message(RowsLoaded(rows, [i for i in ids if i not in rows]))
 
@@ -445,6 +490,9 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
             self._shown_generation = self._generation
             self._ordering_stale = True
         self._update_status()
+        feed_failed = getattr(self.app, "feed_failed", None)
+        if message.cause is not None and callable(feed_failed) and feed_failed(message.cause):
+            return  # an outage: the header's one notice says so, no toast per read
         self.notify(message.error, title="Queue", severity="error", markup=False)
 
     # ---------------------------------------------------------------- change feed
@@ -551,8 +599,8 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
                 if full:
                     ids = desk.queue_ids(query, now)
                 message = FeedChanged(generation, changed, rows, ids, full=full, batch=batch)
-            elif recount and (query.view == "breaching" or ordering is None):
-                # time alone moves tickets into this view
+            elif recount and (self._time_moves(query.view) or ordering is None):
+                # time alone moves tickets into this view (breaching_within)
                 ids = desk.queue_ids(query, now)
                 message = FeedChanged(generation, frozenset(), {}, ids, full=True, batch=batch)
             else:
@@ -564,6 +612,14 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self.post_message(message)
         if counts is not None:
             self.post_message(CountsLoaded(counts))
+
+    def _time_moves(self, view: str) -> bool:
+        """Whether time alone moves tickets in or out of ``view`` (a breaching_within
+        clause, like the built-in "Breaching soon")."""
+        shown = self.view_set().get(view)
+        return shown is not None and any(
+            c.field == "breaching_within" for g in shown.filter.groups for c in g
+        )
 
     @on(FeedFailed)
     def _feed_failed(self, message: FeedFailed) -> None:
@@ -587,7 +643,7 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self.feed.advance(message.batch)  # applied: the cursor moves past it
         feed_ok = getattr(self.app, "feed_ok", None)
         if callable(feed_ok):
-            feed_ok()
+            feed_ok(message.batch)
         if self._wake_pending:
             self._poll(woken=True)
 
@@ -617,7 +673,7 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         if not self.is_mounted:
             return
         q = self.query_state
-        view = view_named(q.view)
+        view = self.view_set().named(q.view)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(view.label, "bold")
         shown = self.table.row_count if self._shown_generation >= 0 else None
@@ -634,21 +690,39 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
             text.append(f" · {marks}", "bold yellow")
         if self.me is not None:
             text.append(f" · {view.help}", "dim")
+        if self.playing:
+            play = Text("▶ Play mode · esc leaves · ", "bold")
+            text = play + text
         self.query_one("#queue-status", Static).update(text)
 
     # ---------------------------------------------------------------- actions
     def action_show_view(self, view: str) -> None:
-        if view not in VIEW_NAMES:
+        """Show ``view``, with the filter text and sort it had when the agent left it."""
+        views = self.view_set()
+        if view not in views.names:
             return
         self.query_one(QueueViewBar).set_active(view)
         if view != self.query_state.view:
-            self.query_state = self.query_state.with_(view=view)
+            self._view_states[self.query_state.view] = self.query_state
+            shown = views.named(view)
+            self.query_state = self._view_states.get(view) or self.query_state.with_(
+                view=view, text="", sort=shown.sort
+            )
+            self.table.set_columns(shown.columns)
+            box = self.query_one("#filter", Input)
+            if box.value != self.query_state.text:
+                if self._filter_timer is not None:
+                    self._filter_timer.stop()
+                    self._filter_timer = None
+                with box.prevent(Input.Changed):
+                    box.value = self.query_state.text
             self._load()
         self.table.focus()
 
     def action_next_view(self, step: int = 1) -> None:
-        i = VIEW_NAMES.index(self.query_state.view)
-        self.action_show_view(VIEW_NAMES[(i + step) % len(VIEW_NAMES)])
+        names = self.view_set().names
+        i = names.index(self.query_state.view) if self.query_state.view in names else 0
+        self.action_show_view(names[(i + step) % len(names)])
 
     @on(QueueViewBar.ViewChosen)
     def _view_chosen(self, message: QueueViewBar.ViewChosen) -> None:
@@ -678,6 +752,9 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self.set_focus(self.query_one("#filter", Input))
 
     def action_clear(self) -> None:
+        if self.playing:
+            self.stop_playing()
+            return
         if self.table.has_focus and self.clear_marks():
             return  # escape clears the marks first, then the filter
         box = self.query_one("#filter", Input)
@@ -754,3 +831,50 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self.notify(f"Claimed {key}", markup=False)
         self._follow_key = key
         self._poll(count_now=True)
+
+    # ---------------------------------------------------------------- Play mode
+    def action_play(self) -> None:
+        """``N``: Play mode — claim the most urgent unassigned ticket of my tier (not one
+        open in another console) and open it; the next opens after a resolve, an
+        escalation or a move to pending (desk/play.py)."""
+        self.playing = True
+        self._update_status()
+        self._play_worker()
+
+    @work(thread=True, exclusive=True, group="queue-claim")
+    def _play_worker(self) -> None:
+        try:
+            key = self.desk.play_next(console=getattr(self.app, "console_id", None))
+        except UserError as exc:
+            self.post_message(PlayNext(None))
+            self.post_message(QueueFailed(str(exc)))
+            return
+        self.post_message(PlayNext(key))
+
+    @on(PlayNext)
+    def _play_next(self, message: PlayNext) -> None:
+        if not self.playing:
+            return
+        if message.key is None:
+            self.stop_playing("Play mode: nothing left to take in your tier.")
+            return
+        self._follow_key = message.key
+        self._poll(count_now=True)
+        self.app.push_screen(TicketScreen(message.key, play=self._played))
+
+    def _played(self, key: str, action: str) -> None:
+        """The ticket screen in Play mode: ``action`` done on ``key`` (go on), or
+        ``"leave"`` (escape: Play mode ends, the screen closes itself)."""
+        if action == "leave":
+            self.stop_playing()
+            return
+        top = self.app.screen
+        if isinstance(top, TicketScreen) and top.key == key:
+            top.play = None
+            self.app.pop_screen()
+        self._play_worker()
+
+    def stop_playing(self, why: str = "Play mode off.") -> None:
+        self.playing = False
+        self._update_status()
+        self.notify(why, markup=False, timeout=3)

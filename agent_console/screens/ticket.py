@@ -26,10 +26,12 @@ from textual.widgets import Footer, Input, Static, TextArea
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
 from agent_console.desk.macros import MacroPreview
+from agent_console.desk.play import advances_play
 from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
 from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
+from agent_console.keymap import with_ids
 from agent_console.logs import get_logger, log_file_hint
 from agent_console.screens.macro_picker import MacroPicker, MacroPreviewsReady
 from agent_console.screens.ticket_composer import (
@@ -85,7 +87,7 @@ class TicketScreen(TickingScreen[None]):
 
     #: the keys of this screen, most used first: the footer shows the first ones (the
     #: rest are in ``?`` and the palette); ``group`` sorts them in the help screen
-    BINDINGS = [
+    BINDINGS = with_ids("ticket", [
         Binding("r", "reply", "Reply", tooltip="Public reply to the customer (r)"),
         Binding("i", "note", "Note", tooltip="Internal note, never sent to the customer (i)"),
         Binding("x", "resolve", "Resolve", tooltip="Resolve: summary and a message (x)"),
@@ -105,7 +107,7 @@ class TicketScreen(TickingScreen[None]):
         Binding("w", "explain", "Why", show=False, tooltip="Why each deadline falls (w)"),
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Reload the ticket (ctrl+r)"),
         Binding("escape", "back", "Back", tooltip="Back to the queue (escape)"),
-    ]
+    ])
 
     #: ``?`` lists the keys in these groups, in this order (then the generic keys)
     HELP_GROUPS = {
@@ -117,9 +119,12 @@ class TicketScreen(TickingScreen[None]):
         "Leave": ("back",),
     }
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, *, play: Callable[[str, str], None] | None = None) -> None:
         super().__init__()
         self.key = key.strip().upper()
+        #: Play mode (issue 16): called with (key, action) after a command that moves on
+        #: (desk/play.py advances_play) and with (key, "leave") when escape leaves it
+        self.play = play
         self.detail: TicketDetail | None = None
         self.agents: list[AgentInfo] = []
         #: the agent's unsent drafts on this ticket by kind (reply, note, handoff,
@@ -171,6 +176,11 @@ class TicketScreen(TickingScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(f"Ticket {self.key}", id="header")
+        if self.play is not None:
+            yield Static(
+                Text("▶ Play mode · next ticket after resolve, escalate, pending · esc leaves"),
+                id="play-bar",
+            )
         yield Static(Text(f"{self.key}  loading…"), id="ticket-header")
         with Horizontal(id="ticket-body"):
             with Vertical(id="ticket-main"):
@@ -387,6 +397,8 @@ class TicketScreen(TickingScreen[None]):
                 self.query_one(TicketThread).focus()
         self.show(message.detail)
         self.notify(message.summary, markup=False)
+        if self.play is not None and advances_play(message.action, message.detail.status):
+            self.play(self.key, message.action)  # Play mode: the next ticket opens
 
     @on(TicketRefused)
     def _refused(self, message: TicketRefused) -> None:
@@ -429,7 +441,7 @@ class TicketScreen(TickingScreen[None]):
             self._feed.advance(message.batch)  # shown: the cursor moves past it
             feed_ok = getattr(self.app, "feed_ok", None)
             if callable(feed_ok):
-                feed_ok()
+                feed_ok(message.batch)
         if self._wake_pending:
             self.feed_woken()
 
@@ -901,6 +913,9 @@ class TicketScreen(TickingScreen[None]):
             self.composer.action_close()
             return
         self.keeper.flush()
+        if self.play is not None:
+            self.play(self.key, "leave")  # escape leaves Play mode (and the ticket)
+            self.play = None
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 
@@ -935,11 +950,22 @@ class TicketScreen(TickingScreen[None]):
             return
         if isinstance(focused, Input | TextArea):
             return
-        action = self.OPENERS.get(event.key)
+        action = self._opener(event.key)
         if action is not None and event.character == event.key:
             event.stop()
             event.prevent_default()
             getattr(self, f"action_{action}")()
+
+
+    def _opener(self, key: str) -> str | None:
+        """The editor-opening action ``key`` runs now: :attr:`OPENERS`, or with a
+        keymap.toml in force, the opener bound to ``key`` after it (issue 16)."""
+        keymap = getattr(self.app, "keymap", None)
+        if keymap is None or not keymap.keys:
+            return self.OPENERS.get(key)
+        active = self.active_bindings.get(key)
+        action = active.binding.action if active is not None else None
+        return action if action in self.OPENERS.values() else None
 
 
 def _newest_public(detail: TicketDetail) -> int:

@@ -26,6 +26,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from agent_console.keymap import with_ids
 from agent_console.widgets.ticket_format import literal
 
 #: editor heights (rows of the whole docked panel) and the ctrl+up / ctrl+down step
@@ -107,12 +108,12 @@ def resolve_mode(key: str, to: str) -> ComposeMode:
 class Composer(Vertical):
     """The docked editor; hidden until :meth:`open`."""
 
-    BINDINGS = [
+    BINDINGS = with_ids("editor", [
         Binding("ctrl+s", "send", "Send"),
         Binding("escape", "close", "Close (keep draft)"),
         Binding("ctrl+up", "grow", "Taller", key_display="^↑"),
         Binding("ctrl+down", "shrink", "Shorter", key_display="^↓"),
-    ]
+    ])
 
     class Submitted(Message):
         """``ctrl+s`` with a non-empty text (``message``: the public message, or None)."""

@@ -46,11 +46,12 @@ class HeaderNotices:
     breaching: int = 0
     mail_failures: int = 0
 
-    def winner(self, *, compact: bool = False) -> Text | None:
+    def winner(self, *, compact: bool = False, tight: bool = False) -> Text | None:
         """The one notice the header shows (or None): outage > rehearsal > breaching >
-        mail failures. ``compact``: the short form for narrow terminals."""
+        mail failures. ``compact``: the short form for narrow terminals; the outage keeps
+        its whole text (when the next try is, the last sync: issue 11) unless ``tight``."""
         if self.outage:
-            text = "⚠ offline" if compact else f"⚠ {visible(self.outage, keep_newlines=False)}"
+            text = "⚠ offline" if tight else f"⚠ {visible(self.outage, keep_newlines=False)}"
             return Text(f" {text} ", Style(color="bright_white", bgcolor="red", bold=True))
         if self.rehearsal:
             text = "REHEARSAL" if compact else "REHEARSAL (--at): nothing is sent"
@@ -233,7 +234,11 @@ class ConsoleHeader(Vertical):
             if self.title:
                 text.append(f" · {self.title}")
             parts += 1
-        notice = self.notices.winner(compact=compact) if self.notices is not None else None
+        notice = (
+            self.notices.winner(compact=compact, tight=level >= 2)
+            if self.notices is not None
+            else None
+        )
         if notice is not None:
             if parts:
                 text.append(sep)

@@ -29,6 +29,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from agent_console.keymap import with_ids
 from agent_console.sla import Policy
 from agent_console.views import QueueRow
 from agent_console.widgets.sla_timer import ticket_timer
@@ -61,12 +62,13 @@ SUBJECT_MIN, REQUESTER_MIN, REQUESTER_MAX = 16, 12, 34
 SUBJECT_BESIDE_REQUESTER = 24
 
 
-def layout_columns(width: int) -> list[Column]:
+def layout_columns(width: int, hidden: frozenset[str] = frozenset()) -> list[Column]:
     """Column widths for a table ``width`` cells wide (one space after each column).
 
     Every column keeps its full width; when they do not all fit, whole columns are
     dropped in :data:`DROP_ORDER` (then the timer turns compact) and the subject takes
-    what is left."""
+    what is left. ``hidden``: columns the view does not show (its ``columns`` in
+    views.toml; key, subject and timer always show)."""
     key = Column("key", "Key", 10)
     priority = Column("priority", "Priority", 8)
     status = Column("status", "Status", 8)
@@ -95,8 +97,9 @@ def layout_columns(width: int) -> list[Column]:
         tail = [c for c in (status, tier, assignee) if c.name not in dropped]
         return head + middle + tail + [Column("timer", "Next deadline", timer_width)]
 
+    hidden = hidden - {"key", "subject", "timer"}
     for timer_width in (TIMER_WIDE, TIMER_COMPACT):
-        dropped: set[str] = set()
+        dropped: set[str] = set(hidden)
         for name in (None, *DROP_ORDER):
             if name:
                 dropped.add(name)
@@ -105,27 +108,28 @@ def layout_columns(width: int) -> list[Column]:
                 return cols
     # narrower than any full layout: the must-haves, the subject squeezed
     free = max(width - (10 + 1 + 8 + 1 + 8 + 1 + TIMER_COMPACT + 1) - 1, 4)
-    return [
+    cols = [
         key,
         priority,
         Column("subject", "Subject", free),
         assignee,
         Column("timer", "Next deadline", TIMER_COMPACT),
     ]
+    return [c for c in cols if c.name not in hidden]
 
 
 class QueueTable(ScrollView, can_focus=True):
     """A virtual list of tickets. Line 0 is the column header; row ``i`` of the ordering
     is drawn on virtual line ``i + 1``."""
 
-    BINDINGS = [
+    BINDINGS = with_ids("table", [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
-    ]
+    ])
 
     COMPONENT_CLASSES = {
         "queue-table--header",
@@ -221,6 +225,8 @@ class QueueTable(ScrollView, can_focus=True):
             tuple[int, int, bool, str, tuple[str, ...] | None], tuple[QueueRow, list[Segment], int]
         ] = LRUCache(max(2 * cache_limit, 64))
         self._columns_width = -1
+        #: columns the shown view leaves out (:meth:`set_columns`)
+        self._hidden: frozenset[str] = frozenset()
         #: tickets where the agent has an unsent draft (a marker in the subject cell)
         self.drafts: frozenset[int] = frozenset()
         #: tickets open in other consoles: ticket id → those agents' handles (a marker)
@@ -253,6 +259,15 @@ class QueueTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self.ids) + 1)
         self._set_cursor(index, center=index != old_index)
         self.refresh()
+
+    def set_columns(self, columns: Sequence[str]) -> None:
+        """Show only ``columns`` (a view's; key, subject and timer always show)."""
+        hidden = frozenset(c.name for c in layout_columns(10_000) if c.name not in columns)
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self._columns_width = -1
+            self._static_cache.clear()
+            self.refresh()
 
     def set_drafts(self, ids: frozenset[int]) -> None:
         """Mark the tickets where the agent has unsent drafts."""
@@ -414,7 +429,7 @@ class QueueTable(ScrollView, can_focus=True):
     def _layout(self) -> list[Column]:
         width = self.scrollable_content_region.width - self._gutter
         if width != self._columns_width:
-            self._columns = layout_columns(width)
+            self._columns = layout_columns(width, self._hidden)
             self._columns_width = width
         return self._columns
 
