@@ -10,6 +10,7 @@ from agent_console.desk.drafts import DraftInfo, DraftsMixin
 from agent_console.desk.feed import FeedBatch, FeedCursor, FeedMixin
 from agent_console.desk.importer import ImportMixin, ImportReport
 from agent_console.desk.kb import KBMixin
+from agent_console.desk.macros import BulkReport, MacroPreview, MacrosMixin
 from agent_console.desk.mail_in import MailInMixin
 from agent_console.desk.mail_out import MailOutMixin
 from agent_console.desk.metrics import MetricsMixin
@@ -24,6 +25,7 @@ from agent_console.desk.workflow import WorkflowMixin
 
 class Desk(
     MailOutMixin,
+    MacrosMixin,
     AlertsMixin,
     SeedMixin,
     ImportMixin,
@@ -49,11 +51,13 @@ __all__ = [
     "AlertRow",
     "AlertTick",
     "ApplyReport",
+    "BulkReport",
     "Desk",
     "DraftInfo",
     "FeedBatch",
     "FeedCursor",
     "ImportReport",
+    "MacroPreview",
     "TicketSummary",
     "Viewer",
 ]

@@ -101,40 +101,7 @@ class WorkflowMixin(TicketReadsMixin):
         note meanwhile never refuses it; ``expected_version`` is accepted and ignored."""
         text = _required(body, "the reply is empty" if not internal else "the note is empty")
         with self._change(key, agent, expected_version, append=True) as c:
-            t = c.ticket
-            require_works(c.actor, t, "note on" if internal else "reply on", on_call=c.on_call)
-            kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
-            msg = Message(
-                ticket_id=t.id,  # type: ignore[arg-type]
-                kind=kind.value,
-                author_agent_id=c.actor.id,
-                body=text,
-                created_at=c.now,
-            )
-            c.session.add(msg)
-            draft = DraftKind.NOTE if internal else DraftKind.REPLY
-            clear_draft(c.session, t.id, c.actor.id, draft)  # type: ignore[arg-type]
-            details: dict[str, object] = {"chars": len(text)}
-            if c.on_call:
-                details["on_call"] = c.on_call
-            if not internal:
-                if t.first_response_at is None:
-                    details["first_response"] = True
-                if t.status == Status.NEW.value:
-                    t.status = Status.OPEN.value
-                    details["status"] = {"from": "new", "to": "open"}
-                self._store_clock(c, clock_of(t, c.policy).reply(c.now))
-                mailed = self.mail_public_message(c.session, t, msg)  # type: ignore[attr-defined]
-                if mailed is not None:
-                    details["mail"] = True
-            self.log(
-                c.session,
-                t.id,
-                "noted" if internal else "replied",  # type: ignore[arg-type]
-                agent_id=c.actor.id,
-                at=c.now,
-                **details,
-            )
+            self._do_reply(c, text, internal)
         return self.ticket_detail(key)
 
     def set_status(
@@ -160,31 +127,7 @@ class WorkflowMixin(TicketReadsMixin):
         if message is not None:
             raise UserError("a message goes with --to resolved only; send a reply instead")
         with self._change(key, agent, expected_version) as c:
-            t = c.ticket
-            cur = Status(t.status)
-            if target is cur:
-                raise UserError(f"{t.key} is already {cur.value}")
-            if target is Status.NEW:
-                raise UserError("a ticket cannot go back to new")
-            if target is Status.CLOSED and cur is not Status.RESOLVED:
-                raise UserError(f"only a resolved ticket can be closed; resolve {t.key} first")
-            require_works(c.actor, t, "change the status of", on_call=c.on_call)
-            kind = "reopened" if cur is Status.RESOLVED and target.is_open else "status"
-            # the clock decides: pending pauses, leaving it resumes, reopening counts the
-            # time spent resolved as paused (sla/clock.py)
-            clock = clock_of(t, c.policy).set_status(target.value, c.now)
-            t.status = target.value
-            t.is_open = target.is_open
-            self._store_clock(c, clock)
-            self.log(
-                c.session,
-                t.id,
-                kind,
-                agent_id=c.actor.id,
-                at=c.now,  # type: ignore[arg-type]
-                **{"from": cur.value, "to": target.value},
-                **({"on_call": c.on_call} if c.on_call else {}),
-            )
+            self._do_status(c, target)
         return self.ticket_detail(key)
 
     def resolve(
@@ -207,64 +150,7 @@ class WorkflowMixin(TicketReadsMixin):
         if message is not None:
             public = _required(message, "the message to the customer is empty")
         with self._change(key, agent, expected_version) as c:
-            t = c.ticket
-            cur = Status(t.status)
-            if not cur.is_open:
-                raise UserError(f"{t.key} is already {cur.value}")
-            require_works(c.actor, t, "resolve", on_call=c.on_call)
-            clock = clock_of(t, c.policy)
-            if public is not None:
-                solved_msg = Message(
-                    ticket_id=t.id,  # type: ignore[arg-type]
-                    kind=MessageKind.PUBLIC.value,
-                    author_agent_id=c.actor.id,
-                    body=public,
-                    created_at=c.now,
-                )
-                c.session.add(solved_msg)
-                mailed = self.mail_public_message(  # type: ignore[attr-defined]
-                    c.session, t, solved_msg, solved=True
-                )
-                first = t.first_response_at is None
-                clock = clock.reply(c.now)  # a public message: the ticket clock's reply
-                clear_draft(c.session, t.id, c.actor.id, DraftKind.REPLY)  # type: ignore[arg-type]
-                self.log(
-                    c.session,
-                    t.id,  # type: ignore[arg-type]
-                    "replied",
-                    agent_id=c.actor.id,
-                    at=c.now,
-                    chars=len(public),
-                    **({"first_response": True} if first else {}),
-                    **({"mail": True} if mailed is not None else {}),
-                )
-            clear_draft(c.session, t.id, c.actor.id, DraftKind.RESOLUTION)  # type: ignore[arg-type]
-            clock = clock.set_status(Status.RESOLVED.value, c.now)
-            t.status = Status.RESOLVED.value
-            t.is_open = False
-            self._store_clock(c, clock)
-            c.session.add(
-                Message(
-                    ticket_id=t.id,  # type: ignore[arg-type]
-                    kind=MessageKind.INTERNAL.value,
-                    author_agent_id=c.actor.id,
-                    body=f"Resolution summary: {text}",
-                    created_at=c.now,
-                )
-            )
-            met = clock.status("resolution", c.now).state == "met"
-            self.log(
-                c.session,
-                t.id,
-                "resolved",
-                agent_id=c.actor.id,
-                at=c.now,  # type: ignore[arg-type]
-                summary=text,
-                met=met,
-                message=public is not None,
-                **{"from": cur.value},
-                **({"on_call": c.on_call} if c.on_call else {}),
-            )
+            self._do_resolve(c, text, public)
         return self.ticket_detail(key)
 
     def set_priority(
@@ -283,21 +169,7 @@ class WorkflowMixin(TicketReadsMixin):
             raise UserError(str(exc)) from None
         why = _required(reason, "changing the priority needs a reason")
         with self._change(key, agent, expected_version) as c:
-            t = c.ticket
-            if t.priority == prio.value:
-                raise UserError(f"{t.key} is already {prio.value}")
-            require_works(c.actor, t, "change")
-            old = t.priority
-            self._store_clock(c, clock_of(t, c.policy).with_priority(prio.value))
-            self.log(
-                c.session,
-                t.id,
-                "priority",
-                agent_id=c.actor.id,
-                at=c.now,  # type: ignore[arg-type]
-                reason=why,
-                **{"from": old, "to": prio.value},
-            )
+            self._do_priority(c, prio, why)
         return self.ticket_detail(key)
 
     def assign(
@@ -349,26 +221,7 @@ class WorkflowMixin(TicketReadsMixin):
                     f"(use {', '.join(r.value for r in RequestType)})"
                 ) from None
         with self._change(key, agent, expected_version) as c:
-            t = c.ticket
-            require_works(c.actor, t, "change")
-            old_type, old_tags = t.request_type, t.tags
-            if rtype is not None:
-                t.request_type = rtype.value
-            if tags is not None:
-                t.tags = normalise_tags(tags)
-            if (t.request_type, t.tags) == (old_type, old_tags):
-                raise UserError(f"{t.key}: type and tags are unchanged")
-            self.log(
-                c.session,
-                t.id,
-                "classified",
-                agent_id=c.actor.id,
-                at=c.now,  # type: ignore[arg-type]
-                request_type=t.request_type,
-                tags=t.tag_list,
-                from_type=old_type,
-                from_tags=[x for x in old_tags.split(",") if x],
-            )
+            self._do_type_and_tags(c, rtype, tags)
         return self.ticket_detail(key)
 
     def escalate(
@@ -412,6 +265,175 @@ class WorkflowMixin(TicketReadsMixin):
         return self.ticket_detail(key)
 
     # ================================================================ plumbing
+    def _do_reply(self, c: _Change, text: str, internal: bool) -> None:
+        """A reply or note inside ``c``'s transaction (:meth:`reply`)."""
+        t = c.ticket
+        require_works(c.actor, t, "note on" if internal else "reply on", on_call=c.on_call)
+        kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
+        msg = Message(
+            ticket_id=t.id,  # type: ignore[arg-type]
+            kind=kind.value,
+            author_agent_id=c.actor.id,
+            body=text,
+            created_at=c.now,
+        )
+        c.session.add(msg)
+        draft = DraftKind.NOTE if internal else DraftKind.REPLY
+        clear_draft(c.session, t.id, c.actor.id, draft)  # type: ignore[arg-type]
+        details: dict[str, object] = {"chars": len(text)}
+        if c.on_call:
+            details["on_call"] = c.on_call
+        if not internal:
+            if t.first_response_at is None:
+                details["first_response"] = True
+            if t.status == Status.NEW.value:
+                t.status = Status.OPEN.value
+                details["status"] = {"from": "new", "to": "open"}
+            self._store_clock(c, clock_of(t, c.policy).reply(c.now))
+            mailed = self.mail_public_message(c.session, t, msg)  # type: ignore[attr-defined]
+            if mailed is not None:
+                details["mail"] = True
+        self.log(
+            c.session,
+            t.id,
+            "noted" if internal else "replied",  # type: ignore[arg-type]
+            agent_id=c.actor.id,
+            at=c.now,
+            **details,
+        )
+
+    def _do_status(self, c: _Change, target: Status) -> None:
+        """A status change other than resolving, inside ``c``'s transaction."""
+        t = c.ticket
+        cur = Status(t.status)
+        if target is cur:
+            raise UserError(f"{t.key} is already {cur.value}")
+        if target is Status.NEW:
+            raise UserError("a ticket cannot go back to new")
+        if target is Status.CLOSED and cur is not Status.RESOLVED:
+            raise UserError(f"only a resolved ticket can be closed; resolve {t.key} first")
+        require_works(c.actor, t, "change the status of", on_call=c.on_call)
+        kind = "reopened" if cur is Status.RESOLVED and target.is_open else "status"
+        # the clock decides: pending pauses, leaving it resumes, reopening counts the
+        # time spent resolved as paused (sla/clock.py)
+        clock = clock_of(t, c.policy).set_status(target.value, c.now)
+        t.status = target.value
+        t.is_open = target.is_open
+        self._store_clock(c, clock)
+        self.log(
+            c.session,
+            t.id,
+            kind,
+            agent_id=c.actor.id,
+            at=c.now,  # type: ignore[arg-type]
+            **{"from": cur.value, "to": target.value},
+            **({"on_call": c.on_call} if c.on_call else {}),
+        )
+
+    def _do_resolve(self, c: _Change, text: str, public: str | None) -> None:
+        """Resolving inside ``c``'s transaction (:meth:`resolve`)."""
+        t = c.ticket
+        cur = Status(t.status)
+        if not cur.is_open:
+            raise UserError(f"{t.key} is already {cur.value}")
+        require_works(c.actor, t, "resolve", on_call=c.on_call)
+        clock = clock_of(t, c.policy)
+        if public is not None:
+            solved_msg = Message(
+                ticket_id=t.id,  # type: ignore[arg-type]
+                kind=MessageKind.PUBLIC.value,
+                author_agent_id=c.actor.id,
+                body=public,
+                created_at=c.now,
+            )
+            c.session.add(solved_msg)
+            mailed = self.mail_public_message(  # type: ignore[attr-defined]
+                c.session, t, solved_msg, solved=True
+            )
+            first = t.first_response_at is None
+            clock = clock.reply(c.now)  # a public message: the ticket clock's reply
+            clear_draft(c.session, t.id, c.actor.id, DraftKind.REPLY)  # type: ignore[arg-type]
+            self.log(
+                c.session,
+                t.id,  # type: ignore[arg-type]
+                "replied",
+                agent_id=c.actor.id,
+                at=c.now,
+                chars=len(public),
+                **({"first_response": True} if first else {}),
+                **({"mail": True} if mailed is not None else {}),
+            )
+        clear_draft(c.session, t.id, c.actor.id, DraftKind.RESOLUTION)  # type: ignore[arg-type]
+        clock = clock.set_status(Status.RESOLVED.value, c.now)
+        t.status = Status.RESOLVED.value
+        t.is_open = False
+        self._store_clock(c, clock)
+        c.session.add(
+            Message(
+                ticket_id=t.id,  # type: ignore[arg-type]
+                kind=MessageKind.INTERNAL.value,
+                author_agent_id=c.actor.id,
+                body=f"Resolution summary: {text}",
+                created_at=c.now,
+            )
+        )
+        met = clock.status("resolution", c.now).state == "met"
+        self.log(
+            c.session,
+            t.id,
+            "resolved",
+            agent_id=c.actor.id,
+            at=c.now,  # type: ignore[arg-type]
+            summary=text,
+            met=met,
+            message=public is not None,
+            **{"from": cur.value},
+            **({"on_call": c.on_call} if c.on_call else {}),
+        )
+
+    def _do_priority(self, c: _Change, prio: Priority, why: str) -> None:
+        """A priority change inside ``c``'s transaction (:meth:`set_priority`)."""
+        t = c.ticket
+        if t.priority == prio.value:
+            raise UserError(f"{t.key} is already {prio.value}")
+        require_works(c.actor, t, "change")
+        old = t.priority
+        self._store_clock(c, clock_of(t, c.policy).with_priority(prio.value))
+        self.log(
+            c.session,
+            t.id,
+            "priority",
+            agent_id=c.actor.id,
+            at=c.now,  # type: ignore[arg-type]
+            reason=why,
+            **{"from": old, "to": prio.value},
+        )
+
+    def _do_type_and_tags(
+        self, c: _Change, rtype: RequestType | None, tags: str | list[str] | None
+    ) -> None:
+        """Type and tags inside ``c``'s transaction (:meth:`set_type_and_tags`)."""
+        t = c.ticket
+        require_works(c.actor, t, "change")
+        old_type, old_tags = t.request_type, t.tags
+        if rtype is not None:
+            t.request_type = rtype.value
+        if tags is not None:
+            t.tags = normalise_tags(tags)
+        if (t.request_type, t.tags) == (old_type, old_tags):
+            raise UserError(f"{t.key}: type and tags are unchanged")
+        self.log(
+            c.session,
+            t.id,
+            "classified",
+            agent_id=c.actor.id,
+            at=c.now,  # type: ignore[arg-type]
+            request_type=t.request_type,
+            tags=t.tag_list,
+            from_type=old_type,
+            from_tags=[x for x in old_tags.split(",") if x],
+        )
+
     def _hand_over(
         self, c: _Change, t: Ticket, target: int, note: str, *, escalated: bool, kind: str
     ) -> None:

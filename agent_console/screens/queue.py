@@ -40,6 +40,7 @@ from agent_console.desk.view_files import ViewSet
 from agent_console.errors import UserError
 from agent_console.keymap import with_ids
 from agent_console.logs import get_logger
+from agent_console.screens.bulk import QueueMarksMixin
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticking import TickingScreen
 from agent_console.widgets.console_header import ConsoleHeader
@@ -174,7 +175,7 @@ class QueueFailed(Message):
         self.cause = cause
 
 
-class QueueScreen(TickingScreen[None]):
+class QueueScreen(QueueMarksMixin, TickingScreen[None]):
     """Tickets of the chosen view, most urgent first, with live SLA timers."""
 
     CSS_PATH = "queue.tcss"
@@ -195,6 +196,15 @@ class QueueScreen(TickingScreen[None]):
         Binding("tab", "next_view", "Next view", show=False),
         Binding("shift+tab", "next_view(-1)", "Previous view", show=False, id="queue.previous_view"),
         Binding("ctrl+r", "reload", "Reload", show=False),
+        # marks and bulk actions (issue 16; screens/bulk.py)
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark / unmark (space)"),
+        Binding("ctrl+a", "mark_all", "Mark all", show=False, tooltip="Mark all in the view"),
+        Binding(
+            "M", "bulk_macro", "Macro on marked", show=False, tooltip="Apply a macro to marked (M)"
+        ),
+        Binding(
+            "B", "bulk", "Bulk action", show=False, tooltip="Claim/assign/priority/status/tags (B)"
+        ),
         # the views' own keys are bound per screen from the views in force (views.toml)
     ])
 
@@ -203,6 +213,7 @@ class QueueScreen(TickingScreen[None]):
         "Work": ("open", "claim", "claim_next", "play"),
         "Find": ("filter", "clear", "cycle_sort", "reload"),
         "Views": ("show_view", "next_view"),
+        "Marks": ("toggle_mark", "mark_all", "bulk_macro", "bulk"),
     }
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:  # noqa: A002
@@ -529,6 +540,8 @@ class QueueScreen(TickingScreen[None]):
         every ``COUNT_COALESCE`` seconds while tickets change, and every
         ``RECOUNT_INTERVAL`` anyway (time moves tickets into "Breaching soon")."""
         self._count_asap |= count_now
+        if self._bulk_running:
+            return  # a bulk run (screens/bulk.py) competes with no feed read; it polls at its end
         if self.feed is None or self._shown_generation != self._generation:
             return  # a load is on its way: it reads the view after the cursor's position
         if self._feed_unapplied or (self._feed_job is not None and not self._feed_job.is_finished):
@@ -672,6 +685,9 @@ class QueueScreen(TickingScreen[None]):
         if q.text:
             text.append(" · filter ", "dim")
             text.append(repr(q.text))  # user text: literal
+        marks = self.marks_status()
+        if marks:
+            text.append(f" · {marks}", "bold yellow")
         if self.me is not None:
             text.append(f" · {view.help}", "dim")
         if self.playing:
@@ -739,6 +755,8 @@ class QueueScreen(TickingScreen[None]):
         if self.playing:
             self.stop_playing()
             return
+        if self.table.has_focus and self.clear_marks():
+            return  # escape clears the marks first, then the filter
         box = self.query_one("#filter", Input)
         had_text = bool(box.value or self.query_state.text)
         if self._filter_timer is not None:

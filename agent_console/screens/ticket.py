@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
+from agent_console.desk.macros import MacroPreview
 from agent_console.desk.play import advances_play
 from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
@@ -32,6 +33,7 @@ from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.keymap import with_ids
 from agent_console.logs import get_logger, log_file_hint
+from agent_console.screens.macro_picker import MacroPicker, MacroPreviewsReady
 from agent_console.screens.ticket_composer import (
     NOTE_MODE,
     ComposeMode,
@@ -97,6 +99,10 @@ class TicketScreen(TickingScreen[None]):
         Binding("t", "tags", "Tags", show=False, tooltip="Set request type and tags (t)"),
         Binding("d", "deescalate", "De-escalate", show=False, tooltip="Back one tier (d)"),
         Binding("c", "claim", "Claim", show=False, tooltip="Claim this ticket (c)"),
+        # not in the footer: at 80 columns it would push "? Help" out (help and palette list it)
+        Binding(
+            "m", "macro", "Macro", show=False, tooltip="Apply a macro: canned reply + field changes (m)"
+        ),
         Binding("k", "knowledge", "KB", show=False, tooltip="Knowledge base suggestions (k)"),
         Binding("h", "history", "History", show=False, tooltip="Who changed what, when (h)"),
         Binding("w", "explain", "Why", show=False, tooltip="Why each deadline falls (w)"),
@@ -106,7 +112,7 @@ class TicketScreen(TickingScreen[None]):
 
     #: ``?`` lists the keys in these groups, in this order (then the generic keys)
     HELP_GROUPS = {
-        "Write": ("reply", "note", "resolve"),
+        "Write": ("reply", "note", "resolve", "macro"),
         "Change": ("status", "priority", "assign", "tags", "claim"),
         "Hand over": ("escalate", "deescalate"),
         "Look up": ("knowledge", "history", "explain", "reload"),
@@ -144,6 +150,9 @@ class TicketScreen(TickingScreen[None]):
         self._seen_reply_id: int | None = None
         #: the texts of the command on its way (by draft kind): drafts again if refused
         self._sent: dict[str, str] = {}
+        #: a macro whose text is in the editor: (name, draft kind); its field changes are
+        #: applied with the text on send (ctrl+s), dropped if the editor closes unsent
+        self._pending_macro: tuple[str, str] | None = None
 
     # ------------------------------------------------------------ plumbing
     @property
@@ -383,6 +392,7 @@ class TicketScreen(TickingScreen[None]):
         mode = message.mode
         if mode is not None:  # sent: the desk deleted the drafts in the same transaction
             self._sent.clear()
+            self._pending_macro = None
             self._seen_reply_id = _newest_public(message.detail)
             if not self.composer.is_open:
                 self.query_one(TicketThread).focus()
@@ -572,6 +582,13 @@ class TicketScreen(TickingScreen[None]):
 
     @on(Composer.Closed)
     def _composer_closed(self, message: Composer.Closed) -> None:
+        if self._pending_macro is not None:
+            self.notify(
+                f"Macro {self._pending_macro[0]}: field changes dropped (not sent); "
+                "the text stays as your draft",
+                markup=False,
+            )
+            self._pending_macro = None
         self.composer.hide()
         self.keeper.flush()
         self.query_one(TicketThread).focus()
@@ -617,6 +634,17 @@ class TicketScreen(TickingScreen[None]):
         version, key, agent = d.version, self.key, self._agent()
         call: Callable[[], TicketDetail]
         match mode.action:
+            case "public" | "internal" if self._macro_for(mode.kind):
+                macro_name = self._macro_for(mode.kind)
+
+                def call() -> TicketDetail:
+                    return self.desk.apply_macro(
+                        key, macro_name, agent=agent, expected_version=version, text=text
+                    )
+
+                def summary(t: TicketDetail) -> str:
+                    return f"{t.key}: macro {macro_name} applied ({t.status.replace('_', ' ')})"
+
             case "public" | "internal":
                 internal = mode.action == "internal"
 
@@ -651,6 +679,76 @@ class TicketScreen(TickingScreen[None]):
                     return f"{t.key} resolved" + (" — message sent" if public else "")
 
         self._run(mode.action, call, summary, mode)
+
+    # macro --------------------------------------------------------
+    def action_macro(self) -> None:
+        if self._can_act():
+            self.load_macro_previews()
+
+    @work(thread=True, exclusive=True, group="ticket-preview")
+    def load_macro_previews(self) -> None:
+        try:
+            previews, errors = self.desk.preview_macros(self.key, agent=self._agent())
+        except UserError as err:
+            self.post_message(TicketRefused("macro", str(err)))
+            return
+        self.post_message(MacroPreviewsReady(self.key, previews, errors))
+
+    @on(MacroPreviewsReady)
+    def _macro_previews(self, message: MacroPreviewsReady) -> None:
+        if not message.previews:
+            self.notify(
+                "No macros: put .toml or .md files in the macros folder (README \"Macros\")",
+                markup=False,
+                severity="warning",
+            )
+            return
+        by_name = {p.name: p for p in message.previews}
+
+        def chosen(name: str | None) -> None:
+            if name and name in by_name:
+                self._macro_chosen(by_name[name])
+
+        self.app.push_screen(MacroPicker(self.key, message.previews, message.errors), chosen)
+
+    def _macro_for(self, kind: str) -> str | None:
+        if self._pending_macro is not None and self._pending_macro[1] == kind:
+            return self._pending_macro[0]
+        return None
+
+    def _macro_chosen(self, p: MacroPreview) -> None:
+        """Zendesk's way: a macro with a text fills the editor (reply or note) for the
+        agent to review; its field changes are applied with it on send (ctrl+s). A macro
+        without a text applies at once (its preview was the review)."""
+        d = self._can_act()
+        if d is None:
+            return
+        if not p.text.strip():
+            version, key, name = d.version, self.key, p.name
+            self._run(
+                "macro",
+                lambda: self.desk.apply_macro(
+                    key, name, agent=self._agent(), expected_version=version
+                ),
+                lambda t: f"{t.key}: macro {name} applied",
+            )
+            return
+        mode = NOTE_MODE if p.kind == "note" else reply_mode(d.requester)
+        draft = self.drafts.get(mode.kind, "")
+        text = (draft.rstrip() + "\n\n" if draft.strip() else "") + p.text.strip()
+        self.drafts[mode.kind] = text
+        self.keeper.note(self.key, mode.kind, text)
+        self._pending_macro = (p.name, mode.kind)
+        self._open_composer(mode)
+        notice = Text(f"Macro {p.name}", "bold cyan")
+        if p.changes:
+            notice.append(" — on send (ctrl+s) also: ", "cyan")
+            notice.append_text(literal("; ".join(p.changes), "cyan", keep_newlines=False))
+        else:
+            notice.append(" — review, then ctrl+s sends", "cyan")
+        box = self.composer.query_one("#composer-notice", Static)
+        box.update(notice)
+        box.display = True
 
     # status -------------------------------------------------------
     def action_status(self) -> None:

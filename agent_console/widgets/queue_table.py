@@ -234,6 +234,9 @@ class QueueTable(ScrollView, can_focus=True):
         self.elsewhere: dict[int, tuple[str, ...]] = {}
         #: the agent's own handle: their tickets read ``me`` in the Assignee column
         self.me: str | None = None
+        #: marked tickets (issue 16: bulk actions); while any is marked, a mark column
+        #: leads every row
+        self.marks: frozenset[int] = frozenset()
 
     # ------------------------------------------------------------ data in
     @property
@@ -272,6 +275,16 @@ class QueueTable(ScrollView, can_focus=True):
         if ids != self.drafts:
             self.drafts = frozenset(ids)
             self.refresh()
+
+    def set_marks(self, ids: frozenset[int]) -> None:
+        """Show ``ids`` as marked (the mark column appears while any is marked)."""
+        if ids != self.marks:
+            self.marks = frozenset(ids)
+            self.refresh()
+
+    @property
+    def _gutter(self) -> int:
+        return 2 if self.marks else 0
 
     def set_elsewhere(self, elsewhere: dict[int, tuple[str, ...]]) -> None:
         """Mark the tickets open in other consoles (ticket id → their agents' handles)."""
@@ -415,14 +428,31 @@ class QueueTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def _layout(self) -> list[Column]:
-        width = self.scrollable_content_region.width
+        width = self.scrollable_content_region.width - self._gutter
         if width != self._columns_width:
             self._columns = layout_columns(width, self._hidden)
             self._columns_width = width
         return self._columns
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        gutter = self._gutter
+        if gutter:  # the mark column, then the row laid out in what is left
+            strip = self._render_line(y, self.scrollable_content_region.width - gutter)
+            index = int(self.scroll_y) + y - 1
+            if y == 0:
+                mark, style = "✓ ", self.get_component_rich_style("queue-table--header")
+            else:
+                marked = 0 <= index < len(self.ids) and self.ids[index] in self.marks
+                mark = "● " if marked else "  "
+                style = self.rich_style + Style(bold=True, color="yellow")
+                if index == self.cursor:
+                    style = self._look_style("cursor" if self.has_focus else "blurred") + Style(
+                        bold=True
+                    )
+            return Strip.join([Strip([Segment(mark, style)], gutter), strip])
+        return self._render_line(y, self.scrollable_content_region.width)
+
+    def _render_line(self, y: int, width: int) -> Strip:
         if y == 0:
             return self._header_strip(width)
         index = int(self.scroll_y) + y - 1

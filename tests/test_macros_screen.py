@@ -1,0 +1,203 @@
+"""Macros on the screens (issue 16): ``m`` on a ticket (picker, preview, the text in the
+editor and the field changes applied on ctrl+s), marks and ``M`` / ``b`` on the queue (a
+worker with progress, a summary of what was refused), and a snapshot of the picker."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from agent_console.desk import Desk
+from agent_console.paths import kb_dir
+from agent_console.screens.bulk import BulkDialog, BulkSummary
+from agent_console.screens.macro_picker import MacroPicker
+from agent_console.screens.queue import QueueScreen
+from agent_console.screens.ticket import TicketScreen
+from agent_console.settings import Settings
+from tests.conftest import FIXED_NOW
+from tests.test_queue_screen import make_app
+from tests.test_queue_screen import settle as settle_queue
+from tests.test_ticket_screen import TicketTestApp, settle
+
+
+def build(settings: Settings) -> tuple[Desk, str]:
+    desk = Desk.open(settings.with_(agent="ann"))
+    desk.add_agent("ann", "Ann One", 1)
+    desk.add_agent("tom", "Tom Two", 2)
+    desk.import_kb(kb_dir())
+    desk._clock = lambda: FIXED_NOW - timedelta(hours=2)
+    key = desk.create_ticket(
+        subject="Points [bold]missing[/] after purchase",
+        body="My points did not post.",
+        requester_email="mallory@example.com",
+        requester_name="Mallory Quinn",
+        organization="Globex Retail",
+        priority="urgent",
+        opened_at=FIXED_NOW - timedelta(hours=3),
+    )
+    desk._clock = lambda: FIXED_NOW
+    return desk, key
+
+
+async def wait_for(pilot: Pilot, what, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        if what():
+            return
+    raise AssertionError("timed out")
+
+
+async def test_m_fills_the_editor_and_ctrl_s_applies_the_fields(settings: Settings) -> None:
+    desk, key = build(settings)
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
+    try:
+        async with app.run_test(size=(150, 44)) as pilot:
+            screen = TicketScreen(key)
+            await app.push_screen(screen)
+            await settle(pilot)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
+            picker = app.screen
+            assert isinstance(picker, MacroPicker)
+            await pilot.press(*"pionts")  # a typo: kb/fuzzy's one edit
+            await pilot.pause()
+            assert picker.shown[0].name == "points-not-posted"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is screen)
+            assert screen.composer.is_open
+            assert "Hi Mallory," in screen.composer.area.text
+            assert screen._pending_macro == ("points-not-posted", "reply")
+            assert desk.ticket_detail(key).status == "new"  # nothing yet
+            screen.composer.area.insert("\nPS: edited by me.")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            d = desk.ticket_detail(key)
+            assert (d.status, d.request_type) == ("pending", "inoperable")
+            assert "points" in d.tags
+            assert any("PS: edited by me." in m.body for m in d.thread)
+            assert screen._pending_macro is None
+    finally:
+        desk.engine.dispose()
+
+
+async def test_closing_the_editor_drops_the_macro_fields(settings: Settings) -> None:
+    desk, key = build(settings)
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
+    try:
+        async with app.run_test(size=(150, 44)) as pilot:
+            screen = TicketScreen(key)
+            await app.push_screen(screen)
+            await settle(pilot)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
+            await pilot.press(*"ask-for", "enter")
+            await wait_for(pilot, lambda: app.screen is screen)
+            assert screen._pending_macro is not None
+            await pilot.press("escape")
+            await pilot.pause()
+            assert screen._pending_macro is None
+            assert "Hi Mallory" in screen.drafts["reply"]  # the text stays a draft
+            await pilot.press("r", "ctrl+s")
+            await settle(pilot)
+            assert desk.ticket_detail(key).status == "open"  # a plain reply, no macro fields
+    finally:
+        desk.engine.dispose()
+
+
+def test_macro_picker_snapshot(snap_compare, settings: Settings) -> None:
+    desk, key = build(settings)
+
+    async def open_picker(pilot: Pilot) -> None:
+        await pilot.app.push_screen(TicketScreen(key))
+        await settle(pilot)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MacroPicker))
+        await pilot.press("down")
+        await settle(pilot)
+
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
+    try:
+        assert snap_compare(app, terminal_size=(150, 44), run_before=open_picker)
+    finally:
+        desk.engine.dispose()
+
+
+async def test_queue_marks_and_bulk_macro_with_a_refusal(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        screen = await settle_queue(pilot)
+        table = screen.table
+        await pilot.press("space", "space", "space")
+        assert len(table.marks) == 3 and table.cursor == 3
+        assert "● " in "".join(s.text for s in table.render_line(1))
+        await pilot.press("up", "space")  # unmark the third
+        assert len(table.marks) == 2
+        await pilot.press("escape")
+        assert not table.marks
+        await pilot.press("ctrl+a")
+        assert table.marks == frozenset(table.ids)
+        await pilot.press("escape")
+        table.cursor = 0
+        await pilot.press("space", "space", "space")
+        marked = sorted(table.marks, key=table.ids.index)
+        keys = seeded_desk.ticket_keys(marked)
+        # meanwhile, someone hands the first one to tier 2: alice may no longer reply on it
+        lead = seeded_desk.list_agents()
+        leads = [a.handle for a in lead if a.lead]
+        seeded_desk.escalate(keys[marked[0]], "over to you", agent=leads[0])
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
+        await pilot.press(*"ask-for-details", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkSummary), timeout=10)
+        summary = app.screen
+        assert isinstance(summary, BulkSummary)
+        assert summary.report.summary() == "macro ask-for-details: 2 of 3 done, 1 refused"
+        assert "tier" in summary.report.refused[0][1]
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+        assert table.marks == frozenset({marked[0]})  # the refused one stays marked
+        for tid in marked[1:]:
+            assert seeded_desk.ticket_detail(keys[tid]).status == "pending"
+
+
+async def test_queue_bulk_action_menu(seeded_desk: Desk, settings: Settings) -> None:
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        screen = await settle_queue(pilot)
+        await pilot.press("B")
+        assert not isinstance(app.screen, BulkDialog)  # nothing marked: it says so
+        await pilot.press("space", "space")
+        marked = sorted(screen.table.marks, key=screen.table.ids.index)
+        keys = seeded_desk.ticket_keys(marked)
+        await pilot.press("B")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+        options = app.screen.query_one(OptionList)
+        options.highlighted = 4  # tags
+        await pilot.press("enter", *"+bulk-test", "enter")
+        await wait_for(pilot, lambda: not screen._bulk_running and not screen.table.marks)
+        for tid in marked:
+            assert "bulk-test" in seeded_desk.ticket_detail(keys[tid]).tags
+
+
+async def test_keys_are_in_help_and_palette(seeded_desk: Desk, settings: Settings) -> None:
+    from agent_console.screens.help import key_groups
+
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await settle_queue(pilot)
+        groups = dict(key_groups(screen, app))
+        marks = dict(groups["Marks"])
+        assert {"space", "M", "B"} <= set(marks) and any("ctrl" in k or "^a" in k for k in marks)
+        palette = [c.title for c in app.get_system_commands(screen)]
+        assert {"Mark", "Mark all", "Macro on marked", "Bulk action"} <= set(palette)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen))
+        ticket = app.screen
+        assert "Macro" in [c.title for c in app.get_system_commands(ticket)]
+        assert "m" in dict(dict(key_groups(ticket, app))["Write"])
