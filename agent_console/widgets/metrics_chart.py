@@ -110,15 +110,22 @@ class MetricsChart(PlotextPlot):
         # height it had when it last drew
         room = min(0.6, (legend + 1) / LEGEND_ROWS)
         plt.ylim(low, low + (high - low) / (1 - room))
-        plt.yticks(_ticks(low, high))
+        # no more ticks than the plot has rows for, two rows apart: two ticks on one row
+        # are drawn in an order that changes from run to run
+        rows = self.size.height - 4  # the title, the frame and the x labels
+        plt.yticks(_ticks(low, high, most=max(2, rows // 2) if rows > 0 else 5))
+
+    def on_resize(self) -> None:
+        self._draw()
 
 
-def _ticks(low: float, high: float) -> list[float]:
-    """About five round ticks from ``low`` up to ``high``."""
+def _ticks(low: float, high: float, most: int = 5) -> list[float]:
+    """Round ticks from ``low`` up to ``high``, at most ``most`` steps apart (so at most
+    ``most + 1`` ticks)."""
     span = high - low
     step = 10 ** math.floor(math.log10(span / 4)) if span > 0 else 1.0
-    for mult in (1, 2, 2.5, 5, 10):
-        if span / (step * mult) <= 5:
+    for mult in (1, 2, 2.5, 5, 10, 20, 25, 50, 100):
+        if span / (step * mult) <= most:
             step *= mult
             break
     out, v = [], low
@@ -126,6 +133,3 @@ def _ticks(low: float, high: float) -> list[float]:
         out.append(round(v, 6))
         v += step
     return out
-
-    def on_resize(self) -> None:
-        self._draw()
