@@ -33,7 +33,13 @@ class FigureTable(DataTable[Text]):
     ) -> None:
         """Replace the contents; ``keys`` (optional) are the rows' keys, in order."""
         self.clear(columns=True)
-        self.add_columns(*[Text(h) for h in headers])
-        for i, row in enumerate(rows):
-            cells = [Text("-" if v is None else str(v), no_wrap=True) for v in row]
+        body = [[Text("-" if v is None else str(v), no_wrap=True) for v in row] for row in rows]
+        # widths given up front, from the header and every cell: a table shown again (a new
+        # period) is never drawn with the widths of its headers alone, cutting "3h 30m"
+        # to "3h" until the next idle pass
+        for c, h in enumerate(headers):
+            label = Text(h)
+            width = max([label.cell_len] + [r[c].cell_len for r in body if c < len(r)])
+            self.add_column(label, width=width)
+        for i, cells in enumerate(body):
             self.add_row(*cells, key=None if keys is None else keys[i])
