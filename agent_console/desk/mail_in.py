@@ -41,6 +41,7 @@ from agent_console.desk.mail_parse import (
     trim_quoted,
 )
 from agent_console.desk.outbox import insert_ignore
+from agent_console.desk.ticket_reads import attachment_rows
 from agent_console.desk.tickets import TicketsMixin
 from agent_console.errors import NotFound, UserError
 from agent_console.redact import register_secret
@@ -827,28 +828,9 @@ class MailInMixin(TicketsMixin):
         """The attachments received on a ticket: name, type, size (bytes), kept or not."""
         with self.read() as s:
             t = self.ticket_by_key(s, key)
-            rows = s.exec(
-                select(
-                    MailAttachment.id,
-                    MailAttachment.filename,
-                    MailAttachment.content_type,
-                    MailAttachment.size,
-                    col(MailAttachment.content).is_not(None),
-                    MailAttachment.created_at,
-                )
-                .where(MailAttachment.ticket_id == t.id)
-                .order_by(col(MailAttachment.id))
-            ).all()
             return [
-                {
-                    "id": i,
-                    "name": n,
-                    "type": ct,
-                    "size": int(sz),
-                    "kept": bool(kept),
-                    "received_at": at,
-                }
-                for i, n, ct, sz, kept, at in rows
+                {"id": i, "name": n, "type": ct, "size": sz, "kept": kept, "received_at": at}
+                for i, n, ct, sz, kept, at in attachment_rows(s, t.id)  # type: ignore[arg-type]
             ]
 
 

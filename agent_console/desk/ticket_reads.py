@@ -39,6 +39,26 @@ from agent_console.store.models import (
 )
 
 
+def attachment_rows(
+    session: Session, ticket_id: int
+) -> list[tuple[int, str, str, int, bool, datetime]]:
+    """A ticket's received attachments in arrival order: (id, file name, content type,
+    size in bytes, content kept?, received at UTC)."""
+    rows = session.exec(
+        select(
+            MailAttachment.id,
+            MailAttachment.filename,
+            MailAttachment.content_type,
+            MailAttachment.size,
+            col(MailAttachment.content).is_not(None),
+            MailAttachment.created_at,
+        )
+        .where(MailAttachment.ticket_id == ticket_id)
+        .order_by(col(MailAttachment.id))
+    ).all()
+    return [(int(i), n, ct, int(sz), bool(kept), at) for i, n, ct, sz, kept, at in rows]
+
+
 class TicketReadsMixin(DeskCore):
     # ================================================================ queries
     def ticket_detail(self, key: str) -> TicketDetail:
@@ -342,17 +362,7 @@ class TicketReadsMixin(DeskCore):
             policy=policy,
             clock=clock,
             attachments=tuple(
-                AttachmentView(name, ctype, int(size), bool(kept), at)
-                for name, ctype, size, kept, at in s.exec(
-                    select(
-                        MailAttachment.filename,
-                        MailAttachment.content_type,
-                        MailAttachment.size,
-                        col(MailAttachment.content).is_not(None),
-                        MailAttachment.created_at,
-                    )
-                    .where(MailAttachment.ticket_id == t.id)
-                    .order_by(col(MailAttachment.id))
-                ).all()
+                AttachmentView(name, ctype, size, kept, at)
+                for _, name, ctype, size, kept, at in attachment_rows(s, t.id)  # type: ignore[arg-type]
             ),
         )
