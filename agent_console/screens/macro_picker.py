@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from agent_console.desk.macros import MacroPreview
 from agent_console.kb.fuzzy import within_one_edit
+from agent_console.safe_text import visible
 from agent_console.widgets.ticket_format import literal
 
 
@@ -105,7 +106,7 @@ class MacroPicker(ModalScreen[str | None]):
         options.clear_options()
         for p in self.shown:
             label = literal(p.title, "bold" if p.refusal is None else "dim", keep_newlines=False)
-            label.append(f"\n  {p.name}", "dim")
+            label.append(f"\n  {visible(p.name, keep_newlines=False)}", "dim")
             if p.source == "personal":
                 label.append(" · yours" + (" (hides shipped)" if p.shadows else ""), "cyan")
             if p.refusal:

@@ -32,6 +32,7 @@ from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
 from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.keymap import with_ids
+from agent_console.safe_text import visible
 from agent_console.logs import get_logger, log_file_hint
 from agent_console.screens.macro_picker import MacroPicker, MacroPreviewsReady
 from agent_console.screens.ticket_composer import (
@@ -740,7 +741,7 @@ class TicketScreen(TickingScreen[None]):
         self.keeper.note(self.key, mode.kind, text)
         self._pending_macro = (p.name, mode.kind)
         self._open_composer(mode)
-        notice = Text(f"Macro {p.name}", "bold cyan")
+        notice = Text(f"Macro {visible(p.name, keep_newlines=False)}", "bold cyan")
         if p.changes:
             notice.append(" — on send (ctrl+s) also: ", "cyan")
             notice.append_text(literal("; ".join(p.changes), "cyan", keep_newlines=False))
