@@ -88,6 +88,9 @@ hide = true
         ('[[view]]\nname = "x"\nkey = "q"\nfilter = "breaching_within = soon"', "x", "filter", "breaching_within"),
         ('[[view]]\nname = "x"\nkey = "w"\nfilter = ""', "x", "key", "view 'working'"),
         ('[[view]]\nname = "x"\nkey = "c"\nfilter = ""', "x", "key", "queue key"),
+        # B is the queue's bulk action and space its mark: neither can name a view (trial)
+        ('[[view]]\nname = "x"\nkey = "B"\nfilter = ""', "x", "key", "queue key"),
+        ('[[view]]\nname = "x"\nkey = " "\nfilter = ""', "x", "key", "queue key"),
         ('[[view]]\nname = "x"\nkey = "q"\nsort = "age"\nfilter = ""', "x", "sort", "'age'"),
         ('[[view]]\nname = "x"\nkey = "q"\ncolumns = ["sla"]\nfilter = ""', "x", "columns", "'sla'"),
         ('[[view]]\nname = "x"\nkey = "q"\ncolour = "red"\nfilter = ""', "x", "colour", "unknown key"),

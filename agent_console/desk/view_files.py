@@ -52,7 +52,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: keys of a ``[[view]]`` table
 VIEW_KEYS = ("name", "label", "short", "key", "help", "sort", "columns", "filter", "hide")
 #: keys the queue screen uses for itself: a view cannot take them
-RESERVED_KEYS = frozenset("cnNsM/?1234 jk")
+RESERVED_KEYS = frozenset("cnNsMB/?1234 jk")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
 
@@ -317,6 +317,9 @@ def _view_from(
     label = text("label", base.label if base else name.replace("_", " ").capitalize())
     if not label:
         raise ViewFileError(path, name, "label", "must not be empty")
+    raw_key = entry.get("key")
+    if isinstance(raw_key, str) and raw_key and not raw_key.strip():
+        raise ViewFileError(path, name, "key", f"{raw_key!r}: space is a queue key already (marks)")
     key = text("key", base.key if base else "")
     if len(key) > 1 or (key and not key.isprintable()):
         raise ViewFileError(path, name, "key", f"{key!r}: one character (or \"\" for none)")
