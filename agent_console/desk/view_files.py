@@ -23,6 +23,7 @@ from typing import Any
 
 from agent_console.errors import UserError
 from agent_console.paths import data_dir, user_config_dir
+from agent_console.safe_text import visible
 from agent_console.sla import parse_duration
 from agent_console.store.models import Priority, RequestType, Status
 from agent_console.views import (
@@ -305,7 +306,9 @@ def _view_from(
         value = entry[key]
         if not isinstance(value, str):
             raise ViewFileError(path, name, key, "must be a string")
-        return " ".join(value.split())
+        # a label, short label or help is drawn on the queue: a control (ESC) shows as a
+        # visible escape instead of reaching the terminal
+        return visible(" ".join(value.split()), keep_newlines=False)
 
     hide = entry.get("hide", False)
     if not isinstance(hide, bool):
