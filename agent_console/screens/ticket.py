@@ -391,6 +391,10 @@ class TicketScreen(TickingScreen[None]):
     def _saved(self, message: TicketSaved) -> None:
         self._busy = False
         mode = message.mode
+        action = message.action
+        if mode is not None and self._macro_for(mode.kind):
+            action = "macro"  # the macro's text was sent with its field changes
+        tier_before = self.detail.tier if self.detail is not None else None
         if mode is not None:  # sent: the desk deleted the drafts in the same transaction
             self._sent.clear()
             self._pending_macro = None
@@ -399,8 +403,11 @@ class TicketScreen(TickingScreen[None]):
                 self.query_one(TicketThread).focus()
         self.show(message.detail)
         self.notify(message.summary, markup=False)
-        if self.play is not None and advances_play(message.action, message.detail.status):
-            self.play(self.key, message.action)  # Play mode: the next ticket opens
+        tier_changed = tier_before is not None and message.detail.tier != tier_before
+        if self.play is not None and advances_play(
+            action, message.detail.status, tier_changed=tier_changed
+        ):
+            self.play(self.key, action)  # Play mode: the next ticket opens
 
     @on(TicketRefused)
     def _refused(self, message: TicketRefused) -> None:
