@@ -232,3 +232,16 @@ async def test_a_macro_with_a_terminal_escape_never_reaches_the_terminal(setting
             assert "\x1b" not in text and "hi \\x1b[2J there" in text
     finally:
         desk.engine.dispose()
+
+
+def test_several_broken_macro_files_are_all_named_in_the_picker() -> None:
+    from agent_console.screens.macro_picker import errors_notice
+
+    errors = [
+        f"macro file /home/u/.config/agent-console/macros/{n}.toml: unknown key 'x' (keys: {'a, ' * 40})"
+        for n in ("one", "two", "three", "four")
+    ]
+    text = errors_notice(errors).plain
+    assert all(f"{n}.toml" in text for n in ("one", "two", "three", "four"))
+    assert text.startswith("4 macro files") and len(text) < 200
+    assert errors_notice(errors[:1]).plain == errors[0]

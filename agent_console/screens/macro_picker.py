@@ -51,6 +51,23 @@ def macro_matches(query: str, preview: MacroPreview) -> float:
     return 0.0
 
 
+def errors_notice(errors: list[str]) -> Text:
+    """The broken macro files under the list: one in full; several by name (the box is
+    three lines high, so joining them all cut off every file after the first)."""
+    if len(errors) == 1:
+        return literal(errors[0], "red", keep_newlines=False)
+    names = []
+    for e in errors:
+        head = e.removeprefix("macro file ").split(": ", 1)[0]
+        names.append(Path(head).name)
+    return literal(
+        f"{len(errors)} macro files are broken and left out: {', '.join(names)}"
+        " — `agent-console macro list` says what is wrong with each",
+        "red",
+        keep_newlines=False,
+    )
+
+
 class MacroPicker(ModalScreen[str | None]):
     """Choose a macro; returns its name, or None (escape)."""
 
@@ -86,10 +103,7 @@ class MacroPicker(ModalScreen[str | None]):
                 with VerticalScroll(id="macro-preview-box"):
                     yield Static("", id="macro-preview")
             if self.errors:
-                yield Static(
-                    literal("; ".join(self.errors), "red", keep_newlines=False),
-                    id="macro-errors",
-                )
+                yield Static(errors_notice(self.errors), id="macro-errors")
             hint = "enter apply · ↑↓ choose · escape cancel"
             if self.how:
                 hint = f"{self.how} · {hint}"
