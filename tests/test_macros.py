@@ -289,3 +289,10 @@ def test_cli_list_show_apply(sqlite_url: str, capsys) -> None:
     assert main([*base, "macro", "apply", "password-reset", key, "SUP-4040", "--agent", "ann"]) == 3
     out = capsys.readouterr().out
     assert "1 of 2 done, 1 refused" in out and "refused SUP-4040" in out
+
+
+def test_status_changes_read_waiting_not_pending(mdesk: Desk) -> None:
+    """Text output names statuses as the screens do (README "Times"): a macro's DOES column
+    and each applied line say "waiting", not the stored "pending" (trial)."""
+    book = mdesk.macro_book()
+    assert "status → waiting" in book.get("points-not-posted").field_lines()

@@ -651,7 +651,7 @@ class TicketScreen(TickingScreen[None]):
                     )
 
                 def summary(t: TicketDetail) -> str:
-                    return f"{t.key}: macro {macro_name} applied ({t.status.replace('_', ' ')})"
+                    return f"{t.key}: macro {macro_name} applied ({status_label(t.status)})"
 
             case "public" | "internal":
                 internal = mode.action == "internal"
