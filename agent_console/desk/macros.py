@@ -31,7 +31,6 @@ from agent_console.errors import NotFound, UserError
 from agent_console.logs import get_logger
 from agent_console.paths import data_dir, user_config_dir
 from agent_console.sla import TicketClock
-from agent_console.views import status_label
 from agent_console.store.models import (
     Agent,
     Customer,
@@ -42,6 +41,7 @@ from agent_console.store.models import (
     Status,
     Ticket,
 )
+from agent_console.views import status_label
 
 #: a bulk run reports progress as (done so far, total)
 Progress = Callable[[int, int], None]

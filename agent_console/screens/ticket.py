@@ -32,8 +32,8 @@ from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
 from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.keymap import with_ids
-from agent_console.safe_text import visible
 from agent_console.logs import get_logger, log_file_hint
+from agent_console.safe_text import visible
 from agent_console.screens.macro_picker import MacroPicker, MacroPreviewsReady
 from agent_console.screens.ticket_composer import (
     NOTE_MODE,
