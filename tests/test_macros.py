@@ -283,9 +283,19 @@ def test_cli_list_show_apply(sqlite_url: str, capsys) -> None:
     assert "Hi Ava," in out and "change: status resolved" in out
     assert main([*base, "macro", "show", "nope"]) != 0
     assert "no macro 'nope'" in capsys.readouterr().err
+    # no such ticket is bad input (2), as in every ticket command, not a refusal (3)
+    assert main([*base, "macro", "show", "password-reset", "--key", "SUP-4040", "--agent", "ann"]) == 2
+    assert "no ticket 'SUP-4040'" in capsys.readouterr().err
     assert main([*base, "macro", "apply", "password-reset", key, "--agent", "tom"]) == 3
     err = capsys.readouterr().err
     assert "tom is tier 2" in err and "Traceback" not in err
     assert main([*base, "macro", "apply", "password-reset", key, "SUP-4040", "--agent", "ann"]) == 3
     out = capsys.readouterr().out
     assert "1 of 2 done, 1 refused" in out and "refused SUP-4040" in out
+
+
+def test_status_changes_read_waiting_not_pending(mdesk: Desk) -> None:
+    """Text output names statuses as the screens do (README "Times"): a macro's DOES column
+    and each applied line say "waiting", not the stored "pending" (trial)."""
+    book = mdesk.macro_book()
+    assert "status → waiting" in book.get("points-not-posted").field_lines()

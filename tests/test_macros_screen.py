@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from agent_console.desk import Desk
+from agent_console.desk.macros import personal_macros_dir
 from agent_console.paths import kb_dir
 from agent_console.screens.bulk import BulkDialog, BulkSummary
 from agent_console.screens.macro_picker import MacroPicker
@@ -201,3 +202,46 @@ async def test_keys_are_in_help_and_palette(seeded_desk: Desk, settings: Setting
         ticket = app.screen
         assert "Macro" in [c.title for c in app.get_system_commands(ticket)]
         assert "m" in dict(dict(key_groups(ticket, app))["Write"])
+
+
+async def test_a_macro_with_a_terminal_escape_never_reaches_the_terminal(settings: Settings) -> None:
+    """A macro text (or name) holding ESC: the editor shows it as a visible ``\\x1b``; raw,
+    ``ESC[2J`` in the TextArea cleared the real terminal on every redraw (trial defect)."""
+    desk, key = build(settings)
+    folder = personal_macros_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "e\x1b[31mvil.toml").write_text(
+        'title = "Evil"\nkind = "note"\ntext = "hi \\u001b[2J there"\n', encoding="utf-8"
+    )
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
+    try:
+        async with app.run_test(size=(150, 44)) as pilot:
+            screen = TicketScreen(key)
+            await app.push_screen(screen)
+            await settle(pilot)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
+            picker = app.screen
+            assert isinstance(picker, MacroPicker)
+            labels = [str(o.prompt) for o in picker.query_one(OptionList)._options]
+            assert not any("\x1b" in label for label in labels)
+            assert any("e\\x1b[31mvil" in label for label in labels)
+            await pilot.press(*"Evil", "enter")
+            await wait_for(pilot, lambda: app.screen is screen)
+            text = screen.composer.area.text
+            assert "\x1b" not in text and "hi \\x1b[2J there" in text
+    finally:
+        desk.engine.dispose()
+
+
+def test_several_broken_macro_files_are_all_named_in_the_picker() -> None:
+    from agent_console.screens.macro_picker import errors_notice
+
+    errors = [
+        f"macro file /home/u/.config/agent-console/macros/{n}.toml: unknown key 'x' (keys: {'a, ' * 40})"
+        for n in ("one", "two", "three", "four")
+    ]
+    text = errors_notice(errors).plain
+    assert all(f"{n}.toml" in text for n in ("one", "two", "three", "four"))
+    assert text.startswith("4 macro files") and len(text) < 200
+    assert errors_notice(errors[:1]).plain == errors[0]

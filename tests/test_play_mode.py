@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from agent_console.desk import Desk
 from agent_console.desk.play import advances_play
+from agent_console.screens.macro_picker import MacroPicker
 from agent_console.screens.queue import QueueScreen
 from agent_console.screens.ticket import TicketScreen
 from agent_console.settings import Settings
@@ -35,6 +36,36 @@ def test_advances_after_resolve_escalate_pending_not_reply() -> None:
     assert not advances_play("status", "on_hold")
     assert not advances_play("public", "open")
     assert not advances_play("internal", "open")
+    # a macro (m) that pends, resolves or escalates moves on; one that only replies does not
+    assert advances_play("macro", "pending")
+    assert advances_play("macro", "resolved")
+    assert advances_play("macro", "open", tier_changed=True)
+    assert not advances_play("macro", "open")
+
+
+async def test_a_pending_macro_in_play_mode_opens_the_next_ticket(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """Trial defect: points-not-posted (status pending) sent with m + ctrl+s left Play mode
+    on the same, now waiting, ticket."""
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("N")
+        first = await _wait_ticket(pilot)
+        await pilot.press("m")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, MacroPicker):
+                break
+        await pilot.press(*"points-not", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.screen is first and first.composer.is_open:
+                break
+        await pilot.press("ctrl+s")
+        second = await _wait_ticket(pilot, key=first.key)
+        assert second.key != first.key and second.play is not None
 
 
 def test_play_next_skips_tickets_open_elsewhere_and_claimed(

@@ -88,6 +88,9 @@ hide = true
         ('[[view]]\nname = "x"\nkey = "q"\nfilter = "breaching_within = soon"', "x", "filter", "breaching_within"),
         ('[[view]]\nname = "x"\nkey = "w"\nfilter = ""', "x", "key", "view 'working'"),
         ('[[view]]\nname = "x"\nkey = "c"\nfilter = ""', "x", "key", "queue key"),
+        # B is the queue's bulk action and space its mark: neither can name a view (trial)
+        ('[[view]]\nname = "x"\nkey = "B"\nfilter = ""', "x", "key", "queue key"),
+        ('[[view]]\nname = "x"\nkey = " "\nfilter = ""', "x", "key", "queue key"),
         ('[[view]]\nname = "x"\nkey = "q"\nsort = "age"\nfilter = ""', "x", "sort", "'age'"),
         ('[[view]]\nname = "x"\nkey = "q"\ncolumns = ["sla"]\nfilter = ""', "x", "columns", "'sla'"),
         ('[[view]]\nname = "x"\nkey = "q"\ncolour = "red"\nfilter = ""', "x", "colour", "unknown key"),
@@ -314,3 +317,14 @@ def test_cli_views_list_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["views", "list", "--json"]) == 2  # listed (the built-ins), and the error
     captured = capsys.readouterr()
     assert '"name": "all"' in captured.out and "using the built-in views" in captured.err
+
+
+def test_labels_with_a_terminal_escape_are_shown_not_obeyed(tmp_path: Path) -> None:
+    """ESC[2J in a view's short label cleared the real terminal from the view bar (trial)."""
+    path = write(
+        tmp_path / "views.toml",
+        '[[view]]\nname = "bb"\nkey = "z"\nfilter = ""\n'
+        'label = "Blue \\u001b[31mbird"\nshort = "BB\\u001b[2J"\nhelp = "h\\u009b"\n',
+    )
+    bb = load_view_set(path).named("bb")
+    assert (bb.label, bb.short, bb.help) == ("Blue \\x1b[31mbird", "BB\\x1b[2J", "h\\x9b")

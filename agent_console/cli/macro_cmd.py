@@ -88,6 +88,7 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
     m = ctx.desk.get_macro(args.name)
     if args.key:
+        ctx.desk.ticket_detail(args.key)  # no such ticket: bad input (exit 2), not a refusal
         p = ctx.desk.preview_macro(args.key, m.name, agent=args.as_agent)
         if args.json:
             print_json(

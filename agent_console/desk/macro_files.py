@@ -41,6 +41,7 @@ import frontmatter  # type: ignore[import-untyped]
 
 from agent_console.errors import NotFound, UserError
 from agent_console.store.models import Priority, RequestType
+from agent_console.views import status_label
 
 #: the placeholders a macro may use besides ``{kb:SLUG}``
 PLACEHOLDERS: tuple[str, ...] = (
@@ -199,7 +200,7 @@ class Macro:
         if self.priority:
             out.append(f"priority → {self.priority}")
         if self.status:
-            out.append(f"status → {self.status.replace('_', ' ')}")
+            out.append(f"status → {status_label(self.status)}")
         if self.tier:
             out.append(f"tier → {self.tier} (with a handoff note)")
         return out

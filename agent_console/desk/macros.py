@@ -41,6 +41,7 @@ from agent_console.store.models import (
     Status,
     Ticket,
 )
+from agent_console.views import status_label
 
 #: a bulk run reports progress as (done so far, total)
 Progress = Callable[[int, int], None]
@@ -202,7 +203,7 @@ class MacrosMixin(KBMixin, WorkflowMixin):
                 self._do_resolve(c, texts["resolution"].strip(), None)
             else:
                 self._do_status(c, target)
-            done.append(f"status {t.status.replace('_', ' ')}")
+            done.append(f"status {status_label(t.status)}")
         if macro.tier and macro.tier != t.tier:
             up = macro.tier > t.tier
             if up:
@@ -457,9 +458,9 @@ class MacrosMixin(KBMixin, WorkflowMixin):
             if c.ticket.status == target.value:
                 raise UserError(f"already {target.value.replace('_', ' ')}")
             self._do_status(c, target)
-            return f"status {target.value.replace('_', ' ')}"
+            return f"status {status_label(target.value)}"
 
-        label = f"status {target.value.replace('_', ' ')}"
+        label = f"status {status_label(target.value)}"
         return self.run_bulk(label, keys, self._bulk_step(agent, do), progress)
 
     def bulk_tags(

@@ -16,11 +16,13 @@ from agent_console.desk.core import DeskCore
 ADVANCING_ACTIONS = frozenset({"resolve", "escalate"})
 
 
-def advances_play(action: str, status: str) -> bool:
+def advances_play(action: str, status: str, *, tier_changed: bool = False) -> bool:
     """Whether a command done in Play mode moves on to the next ticket: a resolve, an
     escalation, or a status change that leaves the ticket pending (waiting on the
     customer). ``action``: the ticket screen's command name; ``status``: the ticket's
     status after it."""
+    if action == "macro":  # a macro (m) that resolves, pends or escalates moves on too
+        return status in ("pending", "resolved", "closed") or tier_changed
     return action in ADVANCING_ACTIONS or (action == "status" and status == "pending")
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from agent_console.errors import UserError
 from agent_console.paths import data_dir, user_config_dir
+from agent_console.safe_text import visible
 from agent_console.sla import parse_duration
 from agent_console.store.models import Priority, RequestType, Status
 from agent_console.views import (
@@ -52,7 +53,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: keys of a ``[[view]]`` table
 VIEW_KEYS = ("name", "label", "short", "key", "help", "sort", "columns", "filter", "hide")
 #: keys the queue screen uses for itself: a view cannot take them
-RESERVED_KEYS = frozenset("cnNsM/?1234 jk")
+RESERVED_KEYS = frozenset("cnNsMB/?1234 jk")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
 
@@ -305,7 +306,9 @@ def _view_from(
         value = entry[key]
         if not isinstance(value, str):
             raise ViewFileError(path, name, key, "must be a string")
-        return " ".join(value.split())
+        # a label, short label or help is drawn on the queue: a control (ESC) shows as a
+        # visible escape instead of reaching the terminal
+        return visible(" ".join(value.split()), keep_newlines=False)
 
     hide = entry.get("hide", False)
     if not isinstance(hide, bool):
@@ -317,6 +320,9 @@ def _view_from(
     label = text("label", base.label if base else name.replace("_", " ").capitalize())
     if not label:
         raise ViewFileError(path, name, "label", "must not be empty")
+    raw_key = entry.get("key")
+    if isinstance(raw_key, str) and raw_key and not raw_key.strip():
+        raise ViewFileError(path, name, "key", f"{raw_key!r}: space is a queue key already (marks)")
     key = text("key", base.key if base else "")
     if len(key) > 1 or (key and not key.isprintable()):
         raise ViewFileError(path, name, "key", f"{key!r}: one character (or \"\" for none)")

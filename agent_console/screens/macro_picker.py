@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from agent_console.desk.macros import MacroPreview
 from agent_console.kb.fuzzy import within_one_edit
+from agent_console.safe_text import visible
 from agent_console.widgets.ticket_format import literal
 
 
@@ -48,6 +49,23 @@ def macro_matches(query: str, preview: MacroPreview) -> float:
         if any(len(q) >= 4 for q in wanted):
             return 0.5
     return 0.0
+
+
+def errors_notice(errors: list[str]) -> Text:
+    """The broken macro files under the list: one in full; several by name (the box is
+    three lines high, so joining them all cut off every file after the first)."""
+    if len(errors) == 1:
+        return literal(errors[0], "red", keep_newlines=False)
+    names = []
+    for e in errors:
+        head = e.removeprefix("macro file ").split(": ", 1)[0]
+        names.append(Path(head).name)
+    return literal(
+        f"{len(errors)} macro files are broken and left out: {', '.join(names)}"
+        " — `agent-console macro list` says what is wrong with each",
+        "red",
+        keep_newlines=False,
+    )
 
 
 class MacroPicker(ModalScreen[str | None]):
@@ -85,10 +103,7 @@ class MacroPicker(ModalScreen[str | None]):
                 with VerticalScroll(id="macro-preview-box"):
                     yield Static("", id="macro-preview")
             if self.errors:
-                yield Static(
-                    literal("; ".join(self.errors), "red", keep_newlines=False),
-                    id="macro-errors",
-                )
+                yield Static(errors_notice(self.errors), id="macro-errors")
             hint = "enter apply · ↑↓ choose · escape cancel"
             if self.how:
                 hint = f"{self.how} · {hint}"
@@ -105,7 +120,7 @@ class MacroPicker(ModalScreen[str | None]):
         options.clear_options()
         for p in self.shown:
             label = literal(p.title, "bold" if p.refusal is None else "dim", keep_newlines=False)
-            label.append(f"\n  {p.name}", "dim")
+            label.append(f"\n  {visible(p.name, keep_newlines=False)}", "dim")
             if p.source == "personal":
                 label.append(" · yours" + (" (hides shipped)" if p.shadows else ""), "cyan")
             if p.refusal:

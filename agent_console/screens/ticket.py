@@ -33,6 +33,7 @@ from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.keymap import with_ids
 from agent_console.logs import get_logger, log_file_hint
+from agent_console.safe_text import visible
 from agent_console.screens.macro_picker import MacroPicker, MacroPreviewsReady
 from agent_console.screens.ticket_composer import (
     NOTE_MODE,
@@ -390,6 +391,10 @@ class TicketScreen(TickingScreen[None]):
     def _saved(self, message: TicketSaved) -> None:
         self._busy = False
         mode = message.mode
+        action = message.action
+        if mode is not None and self._macro_for(mode.kind):
+            action = "macro"  # the macro's text was sent with its field changes
+        tier_before = self.detail.tier if self.detail is not None else None
         if mode is not None:  # sent: the desk deleted the drafts in the same transaction
             self._sent.clear()
             self._pending_macro = None
@@ -398,8 +403,11 @@ class TicketScreen(TickingScreen[None]):
                 self.query_one(TicketThread).focus()
         self.show(message.detail)
         self.notify(message.summary, markup=False)
-        if self.play is not None and advances_play(message.action, message.detail.status):
-            self.play(self.key, message.action)  # Play mode: the next ticket opens
+        tier_changed = tier_before is not None and message.detail.tier != tier_before
+        if self.play is not None and advances_play(
+            action, message.detail.status, tier_changed=tier_changed
+        ):
+            self.play(self.key, action)  # Play mode: the next ticket opens
 
     @on(TicketRefused)
     def _refused(self, message: TicketRefused) -> None:
@@ -643,7 +651,7 @@ class TicketScreen(TickingScreen[None]):
                     )
 
                 def summary(t: TicketDetail) -> str:
-                    return f"{t.key}: macro {macro_name} applied ({t.status.replace('_', ' ')})"
+                    return f"{t.key}: macro {macro_name} applied ({status_label(t.status)})"
 
             case "public" | "internal":
                 internal = mode.action == "internal"
@@ -740,7 +748,7 @@ class TicketScreen(TickingScreen[None]):
         self.keeper.note(self.key, mode.kind, text)
         self._pending_macro = (p.name, mode.kind)
         self._open_composer(mode)
-        notice = Text(f"Macro {p.name}", "bold cyan")
+        notice = Text(f"Macro {visible(p.name, keep_newlines=False)}", "bold cyan")
         if p.changes:
             notice.append(" — on send (ctrl+s) also: ", "cyan")
             notice.append_text(literal("; ".join(p.changes), "cyan", keep_newlines=False))

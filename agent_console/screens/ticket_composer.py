@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from agent_console.keymap import with_ids
+from agent_console.safe_text import visible
 from agent_console.widgets.ticket_format import literal
 
 #: editor heights (rows of the whole docked panel) and the ctrl+up / ctrl+down step
@@ -193,11 +194,11 @@ class Composer(Vertical):
         area = self.area
         area.placeholder = mode.placeholder
         with area.prevent(TextArea.Changed):
-            area.load_text(text)
+            area.load_text(visible(text))  # a control (ESC) would reach the terminal
         area.move_cursor(area.document.end)
         box = self.message_area
         with box.prevent(TextArea.Changed):
-            box.load_text(message if mode.with_message else "")
+            box.load_text(visible(message) if mode.with_message else "")
         box.move_cursor(box.document.end)
         for widget in (box, self.query_one("#composer-message-label")):
             widget.display = mode.with_message
