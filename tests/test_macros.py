@@ -123,6 +123,9 @@ def test_missing_value_is_named_and_nothing_is_written(mdesk: Desk) -> None:
         ('text = "x"\ncolour = "red"', "unknown key 'colour'"),
         ('title = "nothing"', "does nothing"),
         ("text = ", "macro file"),
+        ('text = "Hi \\u001b[2J there"', "text holds the control character 0x1b"),
+        ('text = "x"\nadd_tags = ["ok", "b\\u009bad"]', "holds the control character 0x9b"),
+        ('title = "t\\u0007"\ntext = "x"', "title holds the control character 0x07"),
     ],
 )
 def test_bad_files_name_the_file_and_the_key(tmp_path: Path, text: str, error: str) -> None:
@@ -299,3 +302,11 @@ def test_status_changes_read_waiting_not_pending(mdesk: Desk) -> None:
     and each applied line say "waiting", not the stored "pending" (trial)."""
     book = mdesk.macro_book()
     assert "status → waiting" in book.get("points-not-posted").field_lines()
+
+
+def test_a_file_name_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    """ESC in a macro's file name (its name) never reaches a picker or a customer."""
+    path = write(tmp_path, "e\x1b[31mesc.toml", 'text = "x"')
+    with pytest.raises(MacroError) as err:
+        parse_macro(path, "personal")
+    assert "the file name holds the control character 0x1b" in str(err.value)

@@ -211,7 +211,19 @@ def _tags(value: object, where: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{where} must be a list of tags")
-    return tuple(t.strip().lower() for t in value if t.strip())
+    return tuple(_no_controls(t, where).strip().lower() for t in value if t.strip())
+
+
+#: control characters a macro may not carry (newline and tab are text; ESC, the other C0
+#: controls, DEL and C1 would reach a customer's mail or an agent's terminal)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_controls(value: str, where: str) -> str:
+    found = _CONTROLS.search(value.replace("\r\n", "\n"))
+    if found:
+        raise ValueError(f"{where} holds the control character {ord(found.group()):#04x}")
+    return value
 
 
 def _text(data: Mapping[str, object], key: str) -> str | None:
@@ -220,7 +232,7 @@ def _text(data: Mapping[str, object], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{key} must be text")
-    return value.strip() or None
+    return _no_controls(value, key).strip() or None
 
 
 def parse_macro(path: Path, source: str) -> Macro:
@@ -247,6 +259,7 @@ def parse_macro(path: Path, source: str) -> Macro:
 
 
 def _build(path: Path, source: str, data: Mapping[str, object]) -> Macro:
+    _no_controls(path.stem, "the file name")
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise ValueError(f"unknown key {unknown[0]!r} (keys: {', '.join(KEYS)})")
