@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 from textual.pilot import Pilot
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from agent_console.desk import Desk
 from agent_console.desk.macros import personal_macros_dir
@@ -184,6 +184,35 @@ async def test_queue_bulk_action_menu(seeded_desk: Desk, settings: Settings) -> 
         await wait_for(pilot, lambda: not screen._bulk_running and not screen.table.marks)
         for tid in marked:
             assert "bulk-test" in seeded_desk.ticket_detail(keys[tid]).tags
+
+
+async def test_a_bad_bulk_argument_keeps_the_dialog_and_the_text(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """Bulk priority without a reason, or a tag word without its sign: one line in the
+    dialog, which stays open with what was typed (trial defects 9 and 10)."""
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        screen = await settle_queue(pilot)
+        await pilot.press("space")
+        await pilot.press("B")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+        dialog = app.screen
+        options = dialog.query_one(OptionList)
+        for index, typed, said in [
+            (2, "urgent", "needs a reason"),  # priority
+            (4, "+ok oops", "'oops': write +tag"),  # tags
+        ]:
+            options.highlighted = index
+            await pilot.press("enter")
+            box = dialog.query_one("#bulk-argument", Input)
+            box.value = ""
+            await pilot.press(*typed, "enter")
+            await pilot.pause(0.1)
+            assert app.screen is dialog and box.value == typed
+            assert said in str(dialog.query_one("#bulk-error", Static).render())
+            options.focus()
+        assert not screen._bulk_running
 
 
 async def test_keys_are_in_help_and_palette(seeded_desk: Desk, settings: Settings) -> None:

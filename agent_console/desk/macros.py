@@ -521,3 +521,33 @@ def _deadline_moves(
         elif b.due != a.due:
             out.append(f"{a.label}: due {fmt(b.due)} → {fmt(a.due)}")
     return out or ["No deadline moves."]
+
+
+def parse_priority_change(text: str) -> tuple[str, str]:
+    """``"urgent: outage at ACME"`` → ``("urgent", "outage at ACME")`` for a bulk priority
+    change. Raises :class:`UserError` (one line, what to type) for an unknown priority or a
+    missing reason (the history keeps the reason: desk/workflow.py ``set_priority``)."""
+    prio, _, reason = text.partition(":")
+    try:
+        Priority.parse(prio)
+    except ValueError as exc:
+        raise UserError(f"{exc}; type e.g.  urgent: outage at ACME") from None
+    if not reason.strip():
+        raise UserError("changing the priority needs a reason: type e.g.  urgent: outage at ACME")
+    return prio.strip(), reason.strip()
+
+
+def parse_tag_changes(text: str) -> tuple[list[str], list[str]]:
+    """``"+vip -spam, +billing"`` → ``(["vip", "billing"], ["spam"])``. Every word needs its
+    sign; raises :class:`UserError` for a bare word or a lone ``+``/``-`` instead of
+    guessing."""
+    add: list[str] = []
+    remove: list[str] = []
+    for word in text.replace(",", " ").split():
+        sign, tag = word[:1], word[1:].strip()
+        if sign not in "+-" or not tag:
+            raise UserError(f"{word!r}: write +tag to add a tag and -tag to remove one")
+        (add if sign == "+" else remove).append(tag)
+    if not add and not remove:
+        raise UserError("no tag given: write +tag to add a tag and -tag to remove one")
+    return add, remove

@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from agent_console.desk.macros import BulkReport
+from agent_console.desk.macros import BulkReport, parse_priority_change, parse_tag_changes
 from agent_console.errors import UserError
 from agent_console.screens.macro_picker import MacroPicker, MacroPreviewsReady
 from agent_console.widgets.ticket_format import literal
@@ -118,10 +118,20 @@ class BulkDialog(ModalScreen[BulkChoice | None]):
             return
         action = list(BULK_ACTIONS)[options.highlighted]
         value = event.value.strip()
+        problem = None
         if action in ("priority", "status", "tags") and not value:
-            self.query_one("#bulk-error", Static).update(
-                Text(f"Type {BULK_ACTIONS[action][1]}", "bold red")
-            )
+            problem = f"Type {BULK_ACTIONS[action][1]}"
+        else:
+            try:  # checked here, so a mistake keeps the dialog and what was typed
+                if action == "priority":
+                    parse_priority_change(value)
+                elif action == "tags":
+                    parse_tag_changes(value)
+            except UserError as exc:
+                problem = str(exc)
+        if problem:
+            self.query_one("#bulk-error", Static).update(Text(problem, "bold red"))
+            self.app.bell()
             return
         self.dismiss(BulkChoice(action, value))
 
@@ -345,13 +355,11 @@ def _run(desk: Any, action: str, argument: str, keys: list[str], progress: Any) 
         case "assign":
             return desk.bulk_assign(keys, argument or None, progress=progress)
         case "priority":
-            prio, _, reason = argument.partition(":")
-            return desk.bulk_priority(keys, prio.strip(), reason.strip(), progress=progress)
+            prio, reason = parse_priority_change(argument)
+            return desk.bulk_priority(keys, prio, reason, progress=progress)
         case "status":
             return desk.bulk_status(keys, argument, progress=progress)
         case "tags":
-            words = argument.replace(",", " ").split()
-            add = [w.lstrip("+") for w in words if not w.startswith("-")]
-            remove = [w[1:] for w in words if w.startswith("-")]
+            add, remove = parse_tag_changes(argument)
             return desk.bulk_tags(keys, add, remove, progress=progress)
     raise UserError(f"unknown bulk action {action!r}")
