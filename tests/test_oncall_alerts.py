@@ -353,3 +353,39 @@ def test_cycles_come_from_the_per_cycle_rows(adesk, clock) -> None:
     clock.advance(hours=9)
     fired = adesk.alert_tick().fired
     assert ("resolution", 2) in {(a.metric, a.cycle) for a in fired}
+
+
+@pytest.mark.postgres
+def test_a_threshold_another_watcher_holds_supersedes_the_earlier_ones_here(pg_url) -> None:
+    """PostgreSQL, SKIP LOCKED: while another watcher holds a ticket's furthest due
+    threshold, this watcher's earlier thresholds of that cycle are superseded, not fired —
+    one alert per crossing even when the batch splits a cycle (the racing-watchers flake)."""
+    from sqlalchemy import create_engine, text
+
+    clock = Clock(SAT_NIGHT)
+    setup = open_desk(pg_url, clock, webhook_url="http://127.0.0.1:9/x")
+    new_ticket(setup, subject="outage")
+    setup.engine.dispose()
+    clock.advance(hours=3)  # every threshold of the first response is due
+    d = open_desk(pg_url, clock, webhook_url="http://127.0.0.1:9/x")
+    d.alert_tick()  # builds the schedule and fires
+    with d.write() as s:  # back to "nothing fired yet", to replay the race
+        s.execute(text("DELETE FROM outbox"))
+        s.execute(text("DELETE FROM sla_alert"))
+        s.execute(text("UPDATE alert_threshold SET state = 'pending'"))
+    with d.read() as s:
+        rows = s.exec(select(AlertThreshold).order_by(AlertThreshold.fire_at)).all()
+        due = [r for r in rows if r.fire_at <= clock.now and r.metric == "first_response"]
+        furthest = max(due, key=lambda r: (r.fire_at, r.id))
+    assert len(due) >= 2
+    other = create_engine(pg_url)
+    with other.connect() as c:
+        c.execute(
+            text("SELECT id FROM alert_threshold WHERE id = :i FOR UPDATE"), {"i": furthest.id}
+        )
+        assert d.alert_tick().fired == []  # the earlier ones: superseded, no alert
+        c.rollback()
+    other.dispose()
+    fired = d.alert_tick().fired
+    assert [a.threshold for a in fired] == [furthest.threshold]
+    d.engine.dispose()

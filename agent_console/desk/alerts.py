@@ -236,6 +236,32 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
         return REHEARSAL if self.rehearsal else REAL
 
     # ------------------------------------------------------------ one pass
+    @staticmethod
+    def _furthest_due(
+        s: Session, ticket_ids: set[int], now: datetime
+    ) -> dict[tuple[int, str, int], tuple[datetime, int]]:
+        """(ticket, metric, cycle) → (fire_at, id) of its furthest threshold due by ``now``
+        that is pending or fired, read without locks (rows another watcher holds count)."""
+        rows = s.exec(
+            select(
+                AlertThreshold.ticket_id,
+                AlertThreshold.metric,
+                AlertThreshold.cycle,
+                AlertThreshold.fire_at,
+                AlertThreshold.id,
+            ).where(
+                col(AlertThreshold.ticket_id).in_(ticket_ids),
+                col(AlertThreshold.fire_at) <= now,
+                col(AlertThreshold.state).in_(("pending", "fired")),
+            )
+        ).all()
+        out: dict[tuple[int, str, int], tuple[datetime, int]] = {}
+        for tid, metric, cycle, fire_at, th_id in rows:
+            k = (tid, metric, cycle)
+            if k not in out or (fire_at, th_id) > out[k]:
+                out[k] = (fire_at, th_id)  # type: ignore[assignment]
+        return out
+
     def alert_tick(self, now: datetime | None = None) -> AlertTick:
         """Follow the change feed, fire what is due, escalate what waited too long. Safe to
         call from several consoles and watchers at once (every step claims its rows). An
@@ -482,11 +508,17 @@ class AlertsMixin(OutboxMixin, OncallMixin, FeedMixin):
             latest: dict[tuple[int, str, int], AlertThreshold] = {}
             for th in due:
                 k = (th.ticket_id, th.metric, th.cycle)
-                if k not in latest or th.fire_at >= latest[k].fire_at:
+                if k not in latest or (th.fire_at, th.id) >= (latest[k].fire_at, latest[k].id):
                     latest[k] = th
+            # ... and across watchers: another watcher may hold (SKIP LOCKED) a further
+            # threshold of the same cycle that this batch did not see; the furthest due
+            # threshold of each cycle, whoever holds it, is the one that fires
+            furthest = self._furthest_due(s, {th.ticket_id for th in due}, now)
             for th in due:
                 t = tickets[th.ticket_id]
-                fires = latest[(th.ticket_id, th.metric, th.cycle)] is th
+                k = (th.ticket_id, th.metric, th.cycle)
+                mine = (th.fire_at, th.id)
+                fires = latest[k] is th and mine >= furthest.get(k, mine)
                 if not rehearsal:
                     claimed = s.execute(
                         update(AlertThreshold)
