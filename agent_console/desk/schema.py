@@ -42,17 +42,14 @@ def upgrade_schema(settings: Settings) -> UpgradeResult:
     try:
         before = schema_state(engine)
         result = upgrade(engine)
-        if result.migrated and (before.needs_restamp or engine.dialect.name == "postgresql"):
+        if result.migrated:
             from agent_console.desk import Desk
 
             desk = Desk(engine, settings)
             if before.needs_restamp:
                 desk.restamp_after_upgrade()
             desk.regrant_after_upgrade()  # PostgreSQL: the agents' grants on what it added
-        if result.migrated:
-            from agent_console.desk import Desk
-
-            Desk(engine, settings).rebuild_after_upgrade()
+            desk.rebuild_after_upgrade()  # the metrics rollup over existing tickets
         return result
     finally:
         engine.dispose()
