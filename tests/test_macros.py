@@ -195,7 +195,7 @@ def apply_and_tier_rules(d: Desk) -> None:
     # the real thing: one transaction, every step through the workflow
     p = d.preview_macro(key, "triage", agent="ann")
     assert p.refusal is None
-    assert any("priority critical" in c for c in p.changes)
+    assert any(c.startswith("priority urgent → critical") for c in p.changes)
     assert any(line.startswith("Resolution") for line in p.deadlines)
     assert counts(d, key) == before  # the preview wrote nothing
     detail = d.apply_macro(key, "triage", agent="ann", expected_version=before[0])
@@ -283,7 +283,7 @@ def test_cli_list_show_apply(sqlite_url: str, capsys) -> None:
     assert "personal (hides shipped)" in out and "critical-outage" in out
     assert main([*base, "macro", "show", "password-reset", "--key", key, "--agent", "ann"]) == 0
     out = capsys.readouterr().out
-    assert "Hi Ava," in out and "change: status resolved" in out
+    assert "Hi Ava," in out and "change: status new → resolved" in out
     assert main([*base, "macro", "show", "nope"]) != 0
     assert "no macro 'nope'" in capsys.readouterr().err
     # no such ticket is bad input (2), as in every ticket command, not a refusal (3)
@@ -310,3 +310,37 @@ def test_a_file_name_with_a_control_character_is_refused(tmp_path: Path) -> None
     with pytest.raises(MacroError) as err:
         parse_macro(path, "personal")
     assert "the file name holds the control character 0x1b" in str(err.value)
+
+
+def test_preview_changes_say_what_the_macro_changes(mdesk: Desk) -> None:
+    """The preview's "Changes" are the change, as Zendesk's macro preview shows it: tags
+    added and removed (not every tag the ticket ends with), priority old → new with its
+    reason, status old → new (trial defect)."""
+    key = setup(mdesk)
+    mdesk.set_type_and_tags(key, "question", ["billing", "needs-info", "vip"], agent="ann")
+    write(
+        personal_macros_dir(),
+        "triage.toml",
+        'text = "x"\nstatus = "pending"\npriority = "critical"\nreason = "outage at {org.name}"\n'
+        'add_tags = ["outage", "vip"]\nremove_tags = ["needs-info"]\ntype = "inoperable"\n',
+    )
+    p = mdesk.preview_macro(key, "triage", agent="ann")
+    assert p.refusal is None
+    assert p.changes == (
+        "type question → inoperable",
+        "tags +outage -needs-info",
+        "priority urgent → critical (reason: outage at Acme Loyalty)",
+        "status new → waiting",
+    )
+    # applying says the same (the CLI's line per ticket)
+    report = mdesk.bulk_macro([key], "triage", agent="ann")
+    assert report.done == [
+        (
+            key,
+            f"{key}: macro triage: reply sent; type question → inoperable; tags +outage "
+            "-needs-info; priority urgent → critical (reason: outage at Acme Loyalty); "
+            "status new → waiting",
+        )
+    ]
+    r = mdesk.bulk_tags([key], add=["later"], remove=["vip"], agent="ann")
+    assert r.done == [(key, f"{key}: tags +later -vip")]
