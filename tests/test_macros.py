@@ -344,3 +344,47 @@ def test_preview_changes_say_what_the_macro_changes(mdesk: Desk) -> None:
     ]
     r = mdesk.bulk_tags([key], add=["later"], remove=["vip"], agent="ann")
     assert r.done == [(key, f"{key}: tags +later -vip")]
+
+
+def test_cli_apply_text_from_stdin_is_kept_whole(sqlite_url: str, capsys, monkeypatch) -> None:
+    """``macro apply NAME KEY --text -`` sends stdin as written — several lines, runs of
+    spaces, blank lines — instead of the macro's text; ``-`` as a KEY reads ticket keys,
+    and stdin text given there by mistake is one line saying what to type, not a refusal
+    per word (trial defect)."""
+    import io
+
+    d = Desk.open(Settings(db_url=sqlite_url, now=FIXED_NOW))
+    key = setup(d)
+    other = d.create_ticket(
+        subject="second", body="b", requester_email="b@x.example", requester_name="B B"
+    )
+    base = ["--db", sqlite_url]
+    text = "Hi Ava,\n\n  step 1:   open the portal\n  step 2:   sign in\n\nAnn\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main([*base, "macro", "apply", "ask-for-details", key, "--text", "-", "--agent", "ann"]) == 0
+    body = d.ticket_detail(key).thread[-1].body
+    assert body == text.rstrip("\n")
+    assert raw(d, key).status == "pending"  # the macro's fields still apply
+    # the same text on several tickets (bulk form), from a file
+    path = write(Path(d.settings.db_url.removeprefix("sqlite:///")).parent, "reply.txt", text)
+    capsys.readouterr()
+    assert main([*base, "macro", "apply", "ask-for-details", other, "--text", str(path), "--json", "--agent", "ann"]) == 0
+    assert d.ticket_detail(other).thread[-1].body == text.rstrip("\n")
+    # text piped to '-' by mistake: one line, nothing tried, nothing written
+    before = counts(d, other)
+    monkeypatch.setattr("sys.stdin", io.StringIO("Hello there,\nsee SUP-1\n"))
+    assert main([*base, "macro", "apply", "ask-for-details", "-", "--agent", "ann"]) == 2
+    err = capsys.readouterr().err
+    assert "'Hello' is not one" in err and "--text -" in err and "Traceback" not in err
+    assert counts(d, other) == before
+    # keys on stdin, one per line or several on a line
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{key} {other}\n"))
+    assert main([*base, "macro", "apply", "duplicate-ticket", "-", "--agent", "ann"]) == 0
+    assert "2 of 2 done" in capsys.readouterr().out
+    # both from stdin cannot be
+    assert main([*base, "macro", "apply", "duplicate-ticket", "-", "--text", "-"]) == 2
+    # ESC in the text is refused like ESC in a macro file
+    monkeypatch.setattr("sys.stdin", io.StringIO("hi \x1b[2J there"))
+    assert main([*base, "macro", "apply", "ask-for-details", key, "--text", "-", "--agent", "ann"]) == 2
+    assert "control character 0x1b" in capsys.readouterr().err
+    d.engine.dispose()

@@ -23,7 +23,14 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of
 from agent_console.desk.kb import KBMixin
-from agent_console.desk.macro_files import Macro, MacroBook, MissingValues, render, tags_after
+from agent_console.desk.macro_files import (
+    Macro,
+    MacroBook,
+    MissingValues,
+    no_controls,
+    render,
+    tags_after,
+)
 from agent_console.desk.permissions import deescalation_target, escalation_target
 from agent_console.desk.tickets import parse_status
 from agent_console.desk.workflow import WorkflowMixin, _Change
@@ -242,6 +249,11 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         text: str | None,
     ) -> str:
         """One ticket, one transaction; returns the summary line."""
+        if text is not None:
+            try:
+                no_controls(text, "the text")
+            except ValueError as exc:
+                raise UserError(f"{exc}; nothing was sent") from None
         with self._change(key, agent, expected_version, append=not macro.changes_fields) as c:
             texts, missing = self._render_all(c.session, macro, c.ticket, c.actor, text=text)
             if missing:
@@ -379,13 +391,16 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         name: str,
         agent: str | None = None,
         progress: Progress | None = None,
+        *,
+        text: str | None = None,
     ) -> BulkReport:
-        """Apply macro ``name`` to each ticket (its text rendered per ticket)."""
+        """Apply macro ``name`` to each ticket (its text rendered per ticket; ``text``: a
+        reply/note sent as it is instead, the same on every ticket)."""
         macro = self.get_macro(name)
         return self.run_bulk(
             f"macro {macro.name}",
             keys,
-            lambda key: self._apply_one(key, macro, agent, None, None),
+            lambda key: self._apply_one(key, macro, agent, None, text),
             progress,
         )
 
