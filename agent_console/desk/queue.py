@@ -397,9 +397,15 @@ class QueueMixin(DeskCore):
         used leaves the built-ins; :attr:`ViewSet.error` says why in one line."""
         cached: ViewSet | None = getattr(self, "_view_set", None)
         if cached is None or reload:
-            cached = load_view_set(self.views_path)
+            cached = load_view_set(self.views_path, handles=self.agent_handles())
             self._view_set = cached
         return cached
+
+    def agent_handles(self) -> list[str]:
+        """Every agent's handle (deactivated ones too): what ``assignee = HANDLE`` in a
+        views file may name (desk/view_files.py)."""
+        with self.read() as s:
+            return list(s.execute(select(A.handle)).scalars())
 
     def queue_view(self, name: str) -> QueueView:
         """The view in force named ``name`` (UserError naming the views there are)."""
