@@ -42,7 +42,7 @@ from agent_console.desk.presence import (
     new_console_id,
 )
 from agent_console.errors import UserError
-from agent_console.keymap import KNOWN_IDS, Keymap, keymap_path, read_keymap, with_ids
+from agent_console.keymap import Keymap, keymap_path, load_binding_ids, read_keymap, with_ids
 from agent_console.logs import configure_logging, get_logger
 from agent_console.redact import mask_secrets
 from agent_console.safe_text import one_line, visible
@@ -263,13 +263,8 @@ class AgentConsoleApp(App[None]):
 
     @work(thread=True, exclusive=True, group="keymap")
     def _keymap_worker(self, path: Path) -> None:
-        import agent_console.screens.knowledge  # noqa: F401 - their binding ids
-        import agent_console.screens.metrics  # noqa: F401
-        import agent_console.screens.oncall  # noqa: F401
-        import agent_console.screens.queue  # noqa: F401
-        import agent_console.screens.ticket  # noqa: F401
-
-        self.call_from_thread(self._keymap_read, read_keymap(path, known=KNOWN_IDS))
+        known = load_binding_ids()
+        self.call_from_thread(self._keymap_read, read_keymap(path, known=known))
 
     def _keymap_read(self, keymap: Keymap) -> None:
         self.keymap = keymap
@@ -277,7 +272,9 @@ class AgentConsoleApp(App[None]):
             self.set_keymap(keymap.keys)
         for line in keymap.problems:
             get_logger("agent_console.keymap").warning("%s", line)
-            self.notify(line, title="Keymap", severity="warning", markup=False, timeout=15)
+        notice = keymap.notice()  # one notice for every bad line (`keymap check` lists them)
+        if notice:
+            self.notify(notice, title="Keymap", severity="warning", markup=False, timeout=15)
 
     def _demo_answer(self, load: bool | None) -> None:
         if load:
