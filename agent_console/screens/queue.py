@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
 from agent_console.desk.feed import FeedBatch, FeedCursor
@@ -43,6 +43,7 @@ from agent_console.logs import get_logger
 from agent_console.screens.bulk import QueueMarksMixin
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticking import TickingScreen
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.queue_table import QueueTable
 from agent_console.widgets.queue_views import QueueViewBar
@@ -267,7 +268,7 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
             on_slash=self.action_filter,
         )
         yield Static(id="queue-status", markup=False)
-        yield Footer()
+        yield ConsoleFooter()
 
     @property
     def desk(self):  # type: ignore[no-untyped-def]

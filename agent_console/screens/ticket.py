@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
@@ -63,6 +63,7 @@ from agent_console.screens.ticket_messages import (
 from agent_console.screens.ticking import TickingScreen
 from agent_console.sla import format_duration
 from agent_console.views import status_label
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.sla_timer import format_due
 from agent_console.widgets.styles import status_style
@@ -189,7 +190,7 @@ class TicketScreen(TickingScreen[None]):
                 yield TicketThread(id="thread")
                 yield Composer(id="composer")
             yield TicketSidePanel(id="side")
-        yield Footer(compact=True)
+        yield ConsoleFooter(compact=True)
 
     def on_mount(self) -> None:
         self._tick_timer = self.every(1, self._tick, name="ticket-tick")
