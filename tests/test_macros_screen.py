@@ -326,3 +326,35 @@ async def test_picker_preview_shows_the_change_and_wraps_under_its_text(
             assert preview_lines(picker)[: len(fresh)] == fresh
     finally:
         desk.engine.dispose()
+
+
+async def _editor_rows_after_m(settings: Settings, size: tuple[int, int]) -> int:
+    desk, key = build(settings.with_(db_url=f"{settings.db_url}-{size[0]}"))
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
+    try:
+        async with app.run_test(size=size) as pilot:
+            screen = TicketScreen(key)
+            await app.push_screen(screen)
+            await settle(pilot)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
+            await pilot.press(*"ask-for", "enter")
+            await wait_for(pilot, lambda: app.screen is screen and screen.composer.is_open)
+            await pilot.pause(0.3)
+            area = screen.composer.area
+            assert area.region.bottom <= screen.composer.region.bottom  # whole, not cut
+            thread = screen.query_one("#thread")
+            assert thread.region.height >= 4  # the conversation stays in view above it
+            return area.content_region.height
+    finally:
+        desk.engine.dispose()
+
+
+async def test_editor_shows_five_lines_at_80x24_and_more_when_taller(settings: Settings) -> None:
+    """After ``m`` the docked editor showed one line of the macro's text at 80×24 (its
+    notice wrapped to several lines inside a fixed-height panel; trial): the text box shows
+    at least 5 lines there, and grows with the terminal."""
+    small = await _editor_rows_after_m(settings, (80, 24))
+    assert small >= 5
+    tall = await _editor_rows_after_m(settings, (160, 50))
+    assert tall >= 10 and tall > small
