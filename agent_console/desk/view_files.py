@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -447,3 +447,30 @@ def load_view_set(
     except ViewFileError as exc:
         return ViewSet(builtins, team_file=str(path), error=f"{exc}; using the built-in views")
 
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """``(mtime in ns, size)`` of a views file, None when there is none: what a console
+    compares to notice that the file was edited (a stat, no read)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def reload_view_set(
+    current: ViewSet, team_path: Path | None = None, handles: Collection[str] | None = None
+) -> ViewSet:
+    """The views file read again while a console runs (README "Views"): the new views
+    when the file can be used (a removed file: the built-ins); otherwise the views in use
+    stay, and ``error`` says why in one line (file, view, key) — unlike at start, when a
+    bad file means the built-ins."""
+    path = team_views_path() if team_path is None else team_path
+    builtins = read_views(builtin_views_path())
+    if not path.is_file():
+        return ViewSet(builtins)
+    try:
+        return ViewSet(read_views(path, builtins, handles), team_file=str(path))
+    except ViewFileError as exc:
+        return replace(current, error=f"{exc}; keeping the views in use")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, tzinfo
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -36,7 +37,7 @@ from agent_console.desk.queue import (
     next_sort,
     sort_named,
 )
-from agent_console.desk.view_files import ViewSet
+from agent_console.desk.view_files import ViewSet, file_stamp, team_views_path
 from agent_console.errors import UserError
 from agent_console.keymap import with_ids
 from agent_console.logs import get_logger
@@ -55,6 +56,8 @@ FALLBACK_POLL = 10.0
 COUNT_COALESCE = 1.5  # ~50 ms a count at 100k open tickets: <4% of a core while busy
 #: counts (and the time-dependent "Breaching soon" view) are refreshed this often anyway
 RECOUNT_INTERVAL = 30.0
+#: seconds between two looks at views.toml's modification time (a stat, no read)
+VIEWS_CHECK_EVERY = 2.0
 FILTER_DEBOUNCE = 0.15
 FIRST_WINDOW = 120
 
@@ -156,6 +159,18 @@ class ElsewhereLoaded(Message):
         self.elsewhere = elsewhere
 
 
+class ViewsReloaded(Message):
+    """views.toml read again: the views now in force, or (``views.error``) the views in
+    use kept and why the file was refused; ``stamp``: the file's state that was read."""
+
+    def __init__(self, views: ViewSet, stamp: tuple[int, int] | None, *, asked: bool) -> None:
+        super().__init__()
+        self.views = views
+        self.stamp = stamp
+        #: the agent asked (f5, palette): also say so when nothing changed
+        self.asked = asked
+
+
 class PlayNext(Message):
     """Play mode claimed ``key`` for the agent (None: nothing left to take)."""
 
@@ -197,6 +212,13 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         Binding("tab", "next_view", "Next view", show=False),
         Binding("shift+tab", "next_view(-1)", "Previous view", show=False, id="queue.previous_view"),
         Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding(
+            "f5",
+            "reload_views",
+            "Reload views",
+            show=False,
+            tooltip="Read views.toml again (f5; an edited file is also read by itself)",
+        ),
         # marks and bulk actions (issue 16; screens/bulk.py)
         Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark / unmark (space)"),
         Binding("ctrl+a", "mark_all", "Mark all", show=False, tooltip="Mark all in the view"),
@@ -213,7 +235,7 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
     HELP_GROUPS = {
         "Work": ("open", "claim", "claim_next", "play"),
         "Find": ("filter", "clear", "cycle_sort", "reload"),
-        "Views": ("show_view", "next_view"),
+        "Views": ("show_view", "next_view", "reload_views"),
         "Marks": ("toggle_mark", "mark_all", "bulk_macro", "bulk"),
     }
 
@@ -252,6 +274,11 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self._partial_cursor: int | None = None
         #: Play mode (``N``): the next ticket opens after a resolve, escalation or pending
         self.playing = False
+        #: views.toml as last read (mtime, size), and when it was last looked at
+        self._views_stamp: tuple[int, int] | None = None
+        self._views_checked = time.monotonic()
+        #: seconds between two looks at views.toml (tests set it)
+        self.views_check_every = VIEWS_CHECK_EVERY
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -278,6 +305,7 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         """The views in force, read once (views.toml); their keys are bound on this screen
         and the first view's sort is taken."""
         if self.views is None:
+            self._views_stamp = file_stamp(self.views_file)
             self.views = views = self.desk.queue_view_set()
             if self.query_state.view not in views.names:
                 self.query_state = self.query_state.with_(view=views.names[0])
@@ -287,6 +315,69 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
                 if v.key:
                     self._bindings.bind(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False)
         return self.views
+
+    @property
+    def views_file(self) -> Path:
+        """The team's views.toml this console reads."""
+        return self.desk.views_path or team_views_path()  # type: ignore[no-any-return]
+
+    def check_views_file(self) -> None:
+        """Read views.toml again when it changed since it was read (its modification time
+        and size; called by the tick every :attr:`views_check_every` seconds)."""
+        self._views_checked = time.monotonic()
+        if file_stamp(self.views_file) != self._views_stamp:
+            self._reload_views_worker(asked=False)
+
+    def action_reload_views(self) -> None:
+        """Read views.toml again now (f5, the palette's "Reload views")."""
+        self._reload_views_worker(asked=True)
+
+    @work(thread=True, exclusive=True, group="queue-views")
+    def _reload_views_worker(self, *, asked: bool) -> None:
+        stamp = file_stamp(self.views_file)
+        try:
+            views = self.desk.reload_queue_views()
+        except UserError as exc:  # the database (agent handles) could not be read
+            self.post_message(QueueFailed(str(exc), cause=exc))
+            return
+        self.post_message(ViewsReloaded(views, stamp, asked=asked))
+
+    @on(ViewsReloaded)
+    async def _views_reloaded(self, message: ViewsReloaded) -> None:
+        """A usable file is in force at once (the view bar, its keys, the view shown —
+        the first one when the shown view is gone); a bad one is one line, and the views in
+        use stay."""
+        self._views_stamp = message.stamp
+        new = message.views
+        if new.error:
+            get_logger("agent_console.views").warning("%s", new.error)
+            self.notify(new.error, title="Views", severity="warning", timeout=20, markup=False)
+            return
+        old = self.view_set()
+        for v in old.views:
+            if v.key:
+                self._bindings.key_to_bindings.pop(v.key, None)
+        self.views = new
+        for v in new.views:
+            if v.key:
+                self._bindings.bind(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False)
+        self._view_states = {k: q for k, q in self._view_states.items() if k in new.names}
+        if self.query_state.view not in new.names:
+            first = new.views[0]
+            self.query_state = self.query_state.with_(view=first.name, text="", sort=first.sort)
+            box = self.query_one("#filter", Input)
+            with box.prevent(Input.Changed):
+                box.value = ""
+        await self.query_one(QueueViewBar).set_views(new.views, self.query_state.view)
+        self.table.set_columns(new.named(self.query_state.view).columns)
+        self.refresh_bindings()
+        self._load()
+        changed = [v.name for v in new.views] != [v.name for v in old.views] or new != old
+        if changed or message.asked:
+            where = Path(new.team_file).name if new.team_file else "the built-ins"
+            self.notify(
+                f"Views reloaded: {len(new.views)} views ({where})", title="Views", timeout=4
+            )
 
     @property
     def table(self) -> QueueTable:
@@ -335,6 +426,8 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         table = self.table
         table.now = now
         table.refresh()
+        if time.monotonic() - self._views_checked >= self.views_check_every:
+            self.check_views_file()
 
     def on_ticks_resumed(self) -> None:
         self._tick()
