@@ -22,15 +22,18 @@ def footer_keys(app) -> tuple[list[FooterKey], FooterKey]:  # type: ignore[no-un
     return [k for k in keys if k is not palette], palette
 
 
-async def laid_out(pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    """Until the footer shows its keys, each laid out (a footer recomposes on resize)."""
+async def laid_out(pilot, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    """Until the footer shows its keys, each laid out, the same over two looks (a footer
+    recomposes after a screen switch or a resize: keys just mounted have no region yet)."""
     deadline = time.monotonic() + timeout
+    last: list[tuple[str, int, int]] | None = None
     while time.monotonic() < deadline:
-        await pilot.pause(0.05)
+        await pilot.pause(0.1)
         keys = list(pilot.app.screen.query(FooterKey))
-        if len(keys) > 1 and all(k.region.width for k in keys):
-            await pilot.pause(0.1)
+        now = [(k.description, k.region.x, k.region.width) for k in keys]
+        if len(keys) > 1 and all(w for _, _, w in now) and now == last:
             return
+        last = now
     raise AssertionError("footer not laid out")
 
 
