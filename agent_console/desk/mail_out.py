@@ -96,6 +96,8 @@ _ROBOT_LOCAL = re.compile(
     r"([+\-].*)?$",
     re.IGNORECASE,
 )
+#: ``smtp://host:port `` at the start of a delivery error (channels/smtp.py names the server)
+_SERVER_PREFIX = re.compile(r"^smtps?://\S+\s+")
 #: ``Re:`` / ``Fwd:`` / ``AW:`` prefixes and a ``[KEY]`` tag at the start of a subject
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
@@ -215,6 +217,12 @@ class OutboxMail:
     @property
     def bounced(self) -> bool:
         return self.reason.startswith("bounced:")
+
+    @property
+    def short_reason(self) -> str:
+        """The reason without the server's URL in front (``refused the message: 550 …``),
+        for narrow columns; :attr:`reason` keeps it."""
+        return _SERVER_PREFIX.sub("", self.reason)
 
     def as_json(self) -> dict[str, Any]:
         from agent_console.views import iso_utc
