@@ -73,11 +73,13 @@ from agent_console.store.models import (
 
 __all__ = [
     "MAIL_KINDS",
+    "MailBoard",
     "MailOutMixin",
     "MailSendReport",
     "OutboxMail",
     "mail_state",
     "build_email",
+    "mail_board",
     "normalise_address",
     "receipt_refusal",
     "strip_message_id",
@@ -896,3 +898,43 @@ def _as_utc(value: Any) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class MailBoard:
+    """What the Mail screen shows, read in one go (plain data for the widgets):
+    ``mailboxes`` (``MailboxStatus`` of desk/mail_in.py, per mailbox fetched), ``outbox``
+    (:meth:`MailOutMixin.mail_outbox`: failed, then waiting), ``counts``
+    (:meth:`MailOutMixin.mail_outbox_counts`), ``quarantine`` (``QuarantineRow``, not yet
+    read again), ``failed`` (the header's count), ``mailbox`` (the configured ``imap``
+    mailbox's name, None when none) and ``sends`` (this console has ``smtp`` and
+    ``mail_from``)."""
+
+    mailboxes: list[Any]
+    outbox: list[OutboxMail]
+    counts: dict[str, int]
+    quarantine: list[Any]
+    failed: int
+    mailbox: str | None
+    sends: bool
+
+
+def mail_board(desk: Any, *, limit: int = 200) -> MailBoard:
+    """Read the Mail screen's board from ``desk`` (blocking: a worker). Raises UserError
+    when the database cannot be read."""
+    mailbox = None
+    if desk.settings.imap_url:
+        try:
+            mailbox = desk.imap_target().name
+        except UserError:
+            mailbox = "(the --imap URL is not valid: see `agent-console mail status`)"
+    counts = desk.mail_outbox_counts()
+    return MailBoard(
+        mailboxes=desk.mail_status(),
+        outbox=desk.mail_outbox(limit=limit),
+        counts=counts,
+        quarantine=desk.quarantine_list()[:limit],
+        failed=counts["failed"],
+        mailbox=mailbox,
+        sends=desk.mail_configured(),
+    )
