@@ -141,7 +141,7 @@ async def test_key_5_shows_mailboxes_outbox_and_quarantine(board) -> None:  # ty
         rows = _rows(screen, "#outbox")
         assert len(rows) == 3, rows
         assert rows[0].startswith("✗ failed | SUP-1001 | jane@customer.example | 10m ago | 1")
-        assert "refused the message: 550 5.1.1" in rows[0]
+        assert "| 550 5.1.1 <jane@customer.example>: no such user" in rows[0]
         # what waits: soonest attempt first
         assert rows[1].startswith("· queued | SUP-1003 | carla@corp.example | now | 0")
         assert rows[2].startswith("↻ retrying | SUP-1002 | bob@shop.example | in 5m 00s")

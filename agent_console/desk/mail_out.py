@@ -222,9 +222,9 @@ class OutboxMail:
 
     @property
     def short_reason(self) -> str:
-        """The reason without the server's URL in front (``refused the message: 550 …``),
-        for narrow columns; :attr:`reason` keeps it."""
-        return _SERVER_PREFIX.sub("", self.reason)
+        """The reason without the server's URL and "refused the message" in front
+        (``550 5.1.1 …``), for narrow columns; :attr:`reason` keeps them."""
+        return _SERVER_PREFIX.sub("", self.reason).removeprefix("refused the message: ")
 
     def as_json(self) -> dict[str, Any]:
         from agent_console.views import iso_utc

@@ -20,6 +20,7 @@ pass saw a change; the 1 Hz tick only re-formats the countdowns (no query).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -86,6 +87,13 @@ STATE_STYLE = {
     "queued": "",
     "sending": "cyan",
 }
+
+
+_SERVER = re.compile(r"^smtps?://\S+\s+")
+
+
+def _n(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _cut(text: str, cells: int) -> Text:
@@ -161,7 +169,7 @@ def mailbox_text(board: MailBoard, now: datetime, zone: tzinfo, *, narrow: bool)
         text.append(f"  {fetched}", "dim")
         text.append(
             f"\n  {b.received} received: {b.tickets} tickets, {b.follow_ups} follow-ups, "
-            f"{b.bounces} bounces, {b.ignored} ignored, {b.quarantined} quarantined"
+            f"{_n(b.bounces, 'bounce')}, {b.ignored} ignored, {b.quarantined} quarantined"
         )
         if b.last_error:
             text.append("\n  last error: ", "bold red")
@@ -228,6 +236,7 @@ class MailScreen(TickingScreen[None]):
         yield Static(id="outbox-title")
         outbox: DataTable[Text] = DataTable(id="outbox", cursor_type="row", zebra_stripes=False)
         yield outbox
+        yield Static(id="detail")
         yield Static(id="quarantine-title")
         quarantine: DataTable[Text] = DataTable(
             id="quarantine", cursor_type="row", zebra_stripes=False
@@ -349,6 +358,7 @@ class MailScreen(TickingScreen[None]):
         )
         self._quarantine = list(board.quarantine)
         self.query_one("#outbox-title", Static).update(self._outbox_title(board))
+        self._show_detail()
         self.query_one("#quarantine-title", Static).update(self._quarantine_title(board))
 
     def _fill(self, selector: str, rows: list[Any], cells: list[tuple[Text, ...]],
@@ -380,9 +390,34 @@ class MailScreen(TickingScreen[None]):
         title.append(f", {board.counts.get('sent', 0)} sent", "dim")
         if board.counts.get("dismissed"):
             title.append(f", {board.counts['dismissed']} dismissed", "dim")
-        if board.outbox:
+        if board.outbox and not self._narrow:
             title.append(" · r retry · d dismiss · D all · enter ticket", "dim")
         return title
+
+    def _show_detail(self) -> None:
+        """Under the outbox: the selected mail in full — subject, recipient, the whole
+        reason (a table cell cuts it at 80 columns)."""
+        detail = self.query_one("#detail", Static)
+        m = self.selected_mail
+        if m is None:
+            detail.update("")
+            detail.set_class(True, "-empty")
+            return
+        text = Text()
+        text.append(f"{m.key or '—'} ", "bold")
+        text.append(f"{m.kind} to {one_line(m.to)}: ")
+        text.append(one_line(m.subject))
+        if m.reason:
+            text.append("\n")
+            # the server (``mail status`` names it) is the same for every row
+            reason = _SERVER.sub("", one_line(m.reason))
+            text.append(reason, "red" if m.state == "failed" else "yellow")
+        detail.update(text)
+        detail.set_class(False, "-empty")
+
+    @on(DataTable.RowHighlighted, "#outbox")
+    def _outbox_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
 
     def _quarantine_title(self, board: MailBoard) -> Text:
         title = Text(no_wrap=True, overflow="ellipsis")
