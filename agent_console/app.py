@@ -736,8 +736,9 @@ class AgentConsoleApp(App[None]):
             seen.add(binding.action)
             node = active.node
 
-            def run(action: str = binding.action, node: object = node) -> None:
-                self.run_action(action, node)  # type: ignore[arg-type]
+            async def run(action: str = binding.action, node: object = node) -> None:
+                # run_action is a coroutine: the palette awaits what its callback returns
+                await self.run_action(action, node)  # type: ignore[arg-type]
 
             # the key in force (a keymap.toml override included), not the one in the tooltip
             shown = binding.key_display or self.get_key_display(binding)

@@ -231,6 +231,15 @@ async def test_palette_offers_mail_and_the_header_names_the_key(board) -> None: 
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "1")
+        await _until(pilot, lambda: not isinstance(app.screen, MailScreen))
+        # the palette's "Mail" runs: from the queue to the Mail screen
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Mail")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, MailScreen))
     n = HeaderNotices(mail_failures=2)
     assert n.winner().plain.strip() == "✉ 2 mails not sent · 5 Mail"  # type: ignore[union-attr]
     assert n.winner(compact=True).plain.strip() == "✉2 failed·5"  # type: ignore[union-attr]
