@@ -505,8 +505,9 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
             return f"mail to {dest} sent ({what})"
         case "mail_retried":  # issue 14 operations: a person sent a failed mail again
             dest = str(d.get("destination") or "")[5:]
-            was = "failed" if d.get("was") in ("failed", "dismissed") else "waiting"
-            return f"{actor} sent the {was} mail to {dest} again"
+            if d.get("was") in ("failed", "dismissed"):
+                return f"{actor} sent the failed mail to {dest} again"
+            return f"{actor} asked to send the mail to {dest} now (it was waiting for a retry)"
         case "mail_dismissed":
             dest = str(d.get("destination") or "")[5:]
             return f"{actor} dismissed the failed mail to {dest}"

@@ -244,3 +244,26 @@ def test_rehearsal_retries_nothing(sqlite_url: str, smtp_server: SmtpServer) -> 
     rehearsal = Desk.open(desk.settings.with_(at=datetime.now(UTC)))
     with pytest.raises(UserError, match="rehearsal"):
         rehearsal.retry_mail(m.id, agent="alice")
+
+
+def test_backoff_doubles_up_to_15_minutes(sqlite_url: str, smtp_server: SmtpServer) -> None:
+    """Issue 14 "retried with backoff": each refusal waits twice as long as the one before
+    (``mail_retry_after`` 100 s: 100, 200, 400, 800), never more than 15 minutes apart."""
+    desk = mail_desk(sqlite_url, smtp_server, mail_retry_after=100.0, mail_give_up_after=3600.0)
+    t = mail_ticket(desk)
+    desk.reply(t.key, "again and again", agent="alice")
+    smtp_server.refuse(6)
+    delays = []
+    for _ in range(6):
+        before = desk.now()
+        report = desk.send_mail()
+        assert not report.sent and not report.failed, report.lines
+        with desk.write() as s:
+            row = s.exec(select(OutboxMessage)).one()
+            delays.append(round((row.available_at - before).total_seconds() / 100) * 100)
+            row.available_at = desk.now()  # due again at once: the next attempt
+            s.add(row)
+    assert delays == [100, 200, 400, 800, 900, 900]
+    with desk.read() as s:
+        fails = s.exec(select(TicketEvent).where(TicketEvent.kind == "delivery_failed")).all()
+    assert [e.details["attempt"] for e in fails] == [1, 2, 3, 4, 5, 6]

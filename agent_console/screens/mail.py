@@ -179,7 +179,7 @@ def mailbox_text(board: MailBoard, now: datetime, zone: tzinfo, *, narrow: bool)
         text.append("Sending: this console sends mail (--smtp)", "dim")
     else:
         text.append(
-            "Sending: not from this console (no --smtp) — agent-console watch or mail send does",
+            "Sending: by agent-console watch / mail send (this console has no --smtp)",
             "dim",
         )
     return text
