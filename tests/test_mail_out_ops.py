@@ -107,7 +107,7 @@ def test_failed_for_good_exit_1_then_list_dismiss(capsys, cli, smtp_server: Smtp
     assert row["state"] == "failed" and row["key"] == key and row["kind"] == "reply"
 
     code, out, _ = run(capsys, *args, "mail", "status")
-    assert "1 failed" in out
+    assert "1 failed, 0 dismissed (agent-console mail failed)" in out
 
     # a person's action: refused without an agent on a non-demo database
     code, _, err = run(capsys, *args, "mail", "failed", "dismiss", oid)

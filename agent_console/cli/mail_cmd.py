@@ -296,7 +296,15 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
             if b.last_error:
                 print(clean(f"{b.mailbox}: last error: {b.last_error}"))
     if outbox:
-        print("outbox (mail): " + ", ".join(f"{n} {k}" for k, n in outbox.items()))
+        line = "outbox (mail): " + ", ".join(f"{n} {k}" for k, n in outbox.items())
+        waiting = getattr(desk, "mail_waiting", None)
+        if outbox.get("pending") and waiting is not None:
+            _n, nxt = waiting()
+            if nxt is not None:
+                line += f"; next attempt {_fmt(ctx, nxt)}"
+        if outbox.get("failed"):
+            line += " (agent-console mail failed)"
+        print(line)
     return 0
 
 
