@@ -370,6 +370,9 @@ class MailInMixin(TicketsMixin):
         out: list[IngestResult] = []
         with self.write() as s:
             p = self._lock_progress(s, mailbox)
+            # ticket numbers before any ticket row (a follow-up locks its ticket): the
+            # order every writer of new tickets follows (desk/tickets.py)
+            self.lock_ticket_numbers(s)
             actor_id = self.system_actor(s, "mail").id
             for fm in fms:
                 if p.uidvalidity == uidvalidity and fm.uid <= p.last_uid:
@@ -464,6 +467,7 @@ class MailInMixin(TicketsMixin):
         uid: int | None,
         actor_id: int | None = None,
     ) -> IngestResult:
+        self.lock_ticket_numbers(s)  # before a follow-up locks its ticket (idempotent)
         where = {
             "raw": raw,
             "header": header,

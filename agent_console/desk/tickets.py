@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -31,6 +31,9 @@ from agent_console.views import STATUS_LABELS, iso_utc
 
 KEY_PREFIX = "SUP"
 FIRST_NUMBER = 1001
+#: key of the PostgreSQL advisory lock that serializes ticket-number allocation (any fixed
+#: bigint, distinct from store/migrations.py PG_MIGRATION_LOCK and the KB index lock)
+PG_TICKET_NUMBER_LOCK = 7_270_062
 
 
 #: the one formatter of instants in machine output (views.iso_utc)
@@ -179,7 +182,33 @@ class TicketsMixin(DeskCore):
             return s.exec(select(Ticket.id).limit(1)).first() is not None
 
     # ------------------------------------------------------------------ creation
+    def lock_ticket_numbers(self, session: Session) -> None:
+        """Hold the right to allocate ticket numbers until ``session``'s transaction ends.
+
+        The one home of the rule "two writers never allocate the same number/key" (two
+        fetchers on different mailboxes, a fetcher and a console, an import): numbers are
+        ``max(number) + 1``, so the read and the insert must not interleave with another
+        writer's. SQLite: every desk write transaction already holds the database's write
+        lock (``BEGIN IMMEDIATE``, store/db.py), nothing to do. PostgreSQL: a
+        transaction-level advisory lock (:data:`PG_TICKET_NUMBER_LOCK`), released at
+        commit or rollback; under READ COMMITTED the ``max()`` read after it sees what the
+        previous holder committed. Taken once per transaction (idempotent). A writer that
+        also locks ticket rows takes this first (desk/mail_in.py, desk/importer.py), so
+        two of them never wait on each other in a cycle."""
+        tx = session.get_transaction()
+        if tx is not None and session.info.get("ticket_numbers_locked") is tx:
+            return
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_TICKET_NUMBER_LOCK}
+            )
+        session.info["ticket_numbers_locked"] = session.get_transaction()
+
     def next_ticket_number(self, session: Session) -> int:
+        """The next free ticket number (``FIRST_NUMBER`` at least), under
+        :meth:`lock_ticket_numbers` for the rest of the caller's transaction: use it (and
+        the numbers after it) in that transaction."""
+        self.lock_ticket_numbers(session)
         top = session.exec(select(func.max(Ticket.number))).one()
         return max(int(top or 0) + 1, FIRST_NUMBER)
 
