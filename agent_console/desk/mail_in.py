@@ -198,9 +198,33 @@ class MailInMixin(TicketsMixin):
             timeout=self.settings.imap_timeout,
         )
         try:
-            return mb.connect()
+            mb.connect()
         except ImapError as exc:
             raise UserError(f"{exc} (check --imap, AGENT_CONSOLE_IMAP_PASSWORD)") from None
+        try:
+            for folder in self._folders():
+                if folder is not None:
+                    mb.ensure_folder(folder)
+        except ImapError as exc:
+            mb.close()
+            raise UserError(
+                f"{exc} (check imap_processed_folder / imap_quarantine_folder)"
+            ) from None
+        return mb
+
+    def _folders(self) -> tuple[str | None, str | None]:
+        """(processed folder, quarantine folder) — where messages go once committed; None:
+        they stay in the mailbox, flagged \\Seen. UserError when one is the mailbox read."""
+        processed = (self.settings.imap_processed_folder or "").strip() or None
+        quarantine = (self.settings.imap_quarantine_folder or "").strip() or None
+        mailbox = self.imap_target().mailbox
+        for what, folder in (
+            ("imap_processed_folder", processed),
+            ("imap_quarantine_folder", quarantine),
+        ):
+            if folder is not None and folder.upper() == mailbox.upper():
+                raise UserError(f"{what} {folder!r} is the mailbox being read; name another folder")
+        return processed, quarantine
 
     @property
     def rehearsal(self) -> bool:
@@ -227,8 +251,7 @@ class MailInMixin(TicketsMixin):
             mb.refresh()
             last = self._start_pass(name, mb.uidvalidity)
             if last:
-                # committed before a crash but never marked: mark them now
-                mb.mark_seen(mb.unseen_up_to(last))
+                self._settle_leftovers(mb, name, last)
             uids = mb.uids_after(last)
             batch: list[FetchedMail] = []
             size = 0
@@ -237,7 +260,16 @@ class MailInMixin(TicketsMixin):
                 results = self.ingest_batch(batch, mailbox=name, uidvalidity=mb.uidvalidity)
                 for fm, r in zip(batch, results, strict=True):
                     report.add(fm.uid, r)
-                mb.mark_seen([fm.uid for fm in batch])  # only after the commit
+                # only after the commit; "done" = another fetcher committed it and settles it
+                self._settle(
+                    mb,
+                    [fm.uid for fm, r in zip(batch, results, strict=True) if r.outcome != "done"],
+                    {
+                        fm.uid
+                        for fm, r in zip(batch, results, strict=True)
+                        if r.outcome == "quarantined"
+                    },
+                )
                 batch.clear()
 
             for fm in mb.fetch(uids, max_bytes=self.settings.max_mail_bytes):
@@ -253,6 +285,46 @@ class MailInMixin(TicketsMixin):
             raise UserError(str(exc)) from None
         self._note_fetched(name)
         return report
+
+    def _settle(self, mb: Mailbox, uids: list[int], quarantined: set[int]) -> None:
+        """What happens to committed messages in the mailbox: moved to the processed /
+        quarantine folder when one is set, else flagged \\Seen where they are."""
+        processed_folder, quarantine_folder = self._folders()
+        for group, folder in (
+            ([u for u in uids if u not in quarantined], processed_folder),
+            ([u for u in uids if u in quarantined], quarantine_folder),
+        ):
+            if folder is not None:
+                mb.move(group, folder)
+            else:
+                mb.mark_seen(group)
+
+    def _settle_leftovers(self, mb: Mailbox, name: str, last: int) -> None:
+        """Messages at or below the last committed UID that a crash (or a fetcher that
+        died) left unmarked / unmoved: settle them now. With a processed folder, whatever
+        is still in the mailbox (undeleted) was committed and not moved, except quarantined
+        messages that stay; without one, the unseen ones. Quarantined messages to move are
+        found by their quarantine rows (this mailbox, this UIDVALIDITY)."""
+        processed_folder, quarantine_folder = self._folders()
+        left = mb.undeleted_up_to(last) if processed_folder else mb.unseen_up_to(last)
+        quarantined: set[int] = set()
+        if left or quarantine_folder:
+            with self.read() as s:
+                quarantined = {
+                    int(u)
+                    for u in s.exec(
+                        select(MailQuarantine.uid).where(
+                            MailQuarantine.mailbox == name[:320],
+                            MailQuarantine.uidvalidity == mb.uidvalidity,
+                            col(MailQuarantine.uid).is_not(None),
+                            col(MailQuarantine.uid) <= last,
+                        )
+                    )
+                    if u is not None
+                }
+        if quarantine_folder and quarantined:
+            left = sorted(set(left) | set(mb.undeleted_among(sorted(quarantined))))
+        self._settle(mb, left, quarantined)
 
     def fetch_mail_forever(
         self,

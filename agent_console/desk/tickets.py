@@ -199,9 +199,7 @@ class TicketsMixin(DeskCore):
         if tx is not None and session.info.get("ticket_numbers_locked") is tx:
             return
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_TICKET_NUMBER_LOCK}
-            )
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_TICKET_NUMBER_LOCK})
         session.info["ticket_numbers_locked"] = session.get_transaction()
 
     def next_ticket_number(self, session: Session) -> int:
