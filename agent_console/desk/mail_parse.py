@@ -210,7 +210,7 @@ def _text_of(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="replace")
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or not a name at all ("utf-8\x00")
         return payload.decode("utf-8", errors="replace")
 
 
@@ -277,16 +277,16 @@ def _bounce_info(msg: Message, sender: str) -> tuple[list[str], str] | None:
             payload = part.get_payload()
             blocks = payload if isinstance(payload, list) else []
             for block in blocks:
-                status = str(block.get("Status") or "").strip()
-                diag = str(block.get("Diagnostic-Code") or "").strip()
-                action = str(block.get("Action") or "").strip()
+                status = _header(block, "Status")
+                diag = _header(block, "Diagnostic-Code")
+                action = _header(block, "Action")
                 bits = [b for b in (action, status, diag) if b]
                 if bits and not reason:
                     reason = " ".join(" ".join(bits).split())
         elif pt in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
             inner = part.get_payload()
             if isinstance(inner, list) and inner:
-                ids += message_ids(str(inner[0].get("Message-ID") or ""))
+                ids += message_ids(_header(inner[0], "Message-ID"))
             else:
                 raw = part.get_payload(decode=True) or b""
                 m = re.search(rb"^Message-ID:\s*(.+)$", raw, re.I | re.M)
@@ -306,7 +306,24 @@ def parse_mail(raw: bytes, *, max_body_chars: int, keep_attachment_bytes: int) -
     """Read ``raw`` (RFC 5322 bytes). Raises :class:`Unreadable` (one-line reason) when
     there is no sender address, or the text is longer than ``max_body_chars`` characters
     (the size limit of every body, settings.py). Attachments larger than
-    ``keep_attachment_bytes`` are listed without content."""
+    ``keep_attachment_bytes`` are listed without content. Never raises anything else: an
+    error of the stdlib parser on some broken input is :class:`Unreadable` too (the
+    message is quarantined with that reason, never a crash of the fetcher)."""
+    try:
+        return _parse_mail(
+            raw, max_body_chars=max_body_chars, keep_attachment_bytes=keep_attachment_bytes
+        )
+    except Unreadable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        where = exc.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        at = f" in {where.tb_frame.f_code.co_name}" if where is not None else ""
+        raise Unreadable(f"the parser failed on this message ({type(exc).__name__}{at})") from None
+
+
+def _parse_mail(raw: bytes, *, max_body_chars: int, keep_attachment_bytes: int) -> ParsedMail:
     try:
         msg = message_from_bytes(raw, policy=policy.default)
     except Exception as exc:  # noqa: BLE001 - the parser should not raise; if it does, say so
