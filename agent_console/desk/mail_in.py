@@ -644,8 +644,18 @@ class MailInMixin(TicketsMixin):
 
     # ------------------------------------------------------------------ helpers
     def _org_for(self, s: Session, email: str) -> Organization | None:
+        """The organization whose ``domain`` is the sender's (read once per domain and
+        transaction: a batch of mail often comes from a few domains)."""
         domain = email.rsplit("@", 1)[-1]
-        return s.exec(select(Organization).where(func.lower(Organization.domain) == domain)).first()
+        tx = s.get_transaction()
+        cached = s.info.get("orgs_by_domain")
+        if cached is None or cached[0] is not tx:
+            cached = s.info["orgs_by_domain"] = (tx, {})
+        if domain not in cached[1]:
+            cached[1][domain] = s.exec(
+                select(Organization).where(func.lower(Organization.domain) == domain)
+            ).first()
+        return cached[1][domain]
 
     def _thread_target(self, s: Session, m: ParsedMail) -> Ticket | None:
         ids = m.thread_ids

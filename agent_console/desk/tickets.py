@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func, insert, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
+from agent_console.desk.deadlines import clock_of, cycle_rows, write_clock
+from agent_console.desk.metrics_rollup import add_rows
 from agent_console.desk.queue import open_policy_names, urgency_group
 from agent_console.errors import UserError
 from agent_console.store.models import (
@@ -23,6 +24,7 @@ from agent_console.store.models import (
     Organization,
     Priority,
     RequestType,
+    SlaCycle,
     Status,
     Ticket,
 )
@@ -224,8 +226,17 @@ class TicketsMixin(DeskCore):
     def customer_for(
         self, session: Session, email: str, name: str | None, org: Organization | None
     ) -> Customer:
+        """The customer with ``email`` (lower-cased), created when new; one that has no
+        organization gets ``org``. Customers already looked up in this transaction come
+        from a per-transaction cache (the mail fetcher asks for the same senders often)."""
         email = email.strip().lower()
-        cust = session.exec(select(Customer).where(Customer.email == email)).first()
+        tx = session.get_transaction()
+        cached = session.info.get("customers_by_email")
+        if cached is None or cached[0] is not tx:
+            cached = session.info["customers_by_email"] = (tx, {})
+        cust = cached[1].get(email)
+        if cust is None:
+            cust = session.exec(select(Customer).where(Customer.email == email)).first()
         if cust is None:
             cust = Customer(
                 email=email,
@@ -236,6 +247,7 @@ class TicketsMixin(DeskCore):
             session.flush()
         elif org is not None and cust.organization_id is None:
             cust.organization_id = org.id
+        cached[1][email] = cust
         return cust
 
     def create_ticket(
@@ -314,7 +326,13 @@ class TicketsMixin(DeskCore):
         write_clock(ticket, clock)
         s.add(ticket)
         s.flush()
-        sync_cycles(s, ticket.id, clock, opened)  # type: ignore[arg-type]
+        # a new ticket's cycles and its share of the metrics rollup, as the bulk writers
+        # (import, seeding) write them: what sync_cycles would do for a ticket with no
+        # cycle rows, no assignee and no responder yet, without its reads
+        cycles = cycle_rows(clock, ticket.id)  # type: ignore[arg-type]
+        if cycles:
+            s.execute(insert(SlaCycle.__table__), cycles)  # type: ignore[attr-defined]
+        add_rows(s, [(ticket.priority, opened, None, None)], [cycles])
         msg = Message(
             ticket_id=ticket.id,  # type: ignore[arg-type]
             kind=MessageKind.CUSTOMER.value,
