@@ -446,36 +446,63 @@ class MailInMixin(TicketsMixin):
             # order every writer of new tickets follows (desk/tickets.py)
             self.lock_ticket_numbers(s)
             actor_id = self.system_actor(s, "mail").id
-            for fm in fms:
-                if p.uidvalidity == uidvalidity and fm.uid <= p.last_uid:
-                    out.append(IngestResult("done"))
-                    continue
-                p.uidvalidity = uidvalidity
-                p.last_uid = fm.uid
-                p.received += 1
-                r = self._ingest_in(
-                    s,
-                    fm.raw,
-                    header=fm.header,
-                    size=fm.size,
-                    received_at=fm.internaldate,
-                    mailbox=mailbox,
-                    uidvalidity=uidvalidity,
-                    uid=fm.uid,
-                    actor_id=actor_id,
-                )
-                out.append(r)
-                if r.outcome == "ticket":
-                    p.tickets += 1
-                elif r.outcome == "follow_up":
-                    p.follow_ups += 1
-                elif r.outcome == "bounce":
-                    p.bounces += 1
-                elif r.outcome == "quarantined":
-                    p.quarantined += 1
-                else:
-                    p.ignored += 1
+            todo = [fm for fm in fms if not (p.uidvalidity == uidvalidity and fm.uid <= p.last_uid)]
+            parsed = {fm.uid: self._parse(fm.raw) for fm in todo}
+            mids = [m.message_id for m in parsed.values() if isinstance(m, ParsedMail)]
+            known: set[str] = set(
+                s.exec(
+                    select(MailMessage.message_id).where(col(MailMessage.message_id).in_(mids))
+                ).all()
+                if mids
+                else ()
+            )
+            with self.rollup_once(s):
+                for fm in fms:
+                    if fm.uid not in parsed:
+                        out.append(IngestResult("done"))
+                        continue
+                    p.uidvalidity = uidvalidity
+                    p.last_uid = fm.uid
+                    p.received += 1
+                    r = self._ingest_in(
+                        s,
+                        fm.raw,
+                        header=fm.header,
+                        size=fm.size,
+                        received_at=fm.internaldate,
+                        mailbox=mailbox,
+                        uidvalidity=uidvalidity,
+                        uid=fm.uid,
+                        actor_id=actor_id,
+                        parsed=parsed[fm.uid],
+                        known=known,
+                    )
+                    out.append(r)
+                    if r.outcome == "ticket":
+                        p.tickets += 1
+                    elif r.outcome == "follow_up":
+                        p.follow_ups += 1
+                    elif r.outcome == "bounce":
+                        p.bounces += 1
+                    elif r.outcome == "quarantined":
+                        p.quarantined += 1
+                    else:
+                        p.ignored += 1
         return out
+
+    def _parse(self, raw: bytes | None) -> ParsedMail | Unreadable | None:
+        """A fetched message read (None: fetched without its body, too large;
+        :class:`Unreadable`: why it cannot become a ticket)."""
+        if raw is None:
+            return None
+        try:
+            return parse_mail(
+                raw,
+                max_body_chars=self.settings.max_body_chars,
+                keep_attachment_bytes=self.settings.max_attachment_bytes,
+            )
+        except Unreadable as exc:
+            return exc
 
     def ingest_raw(
         self, raw: bytes, *, received_at: datetime | None = None, mailbox: str = "(direct)"
@@ -538,7 +565,12 @@ class MailInMixin(TicketsMixin):
         uidvalidity: int | None,
         uid: int | None,
         actor_id: int | None = None,
+        parsed: ParsedMail | Unreadable | None = None,
+        known: set[str] | None = None,
     ) -> IngestResult:
+        """One message in ``s``; ``parsed``: ``raw`` already read (:meth:`_parse`);
+        ``known``: the Message-IDs already recorded, read for the whole batch at once (the
+        ones this batch records are added to it), else looked up here."""
         self.lock_ticket_numbers(s)  # before a follow-up locks its ticket (idempotent)
         where = {
             "raw": raw,
@@ -556,19 +588,21 @@ class MailInMixin(TicketsMixin):
                 f"({self.settings.max_mail_bytes:,}); not read",
                 **where,
             )
-        try:
-            m = parse_mail(
-                raw,
-                max_body_chars=self.settings.max_body_chars,
-                keep_attachment_bytes=self.settings.max_attachment_bytes,
-            )
-        except Unreadable as exc:
-            return self._quarantine(s, str(exc), **where)
+        m = parsed if parsed is not None else self._parse(raw)
+        if isinstance(m, Unreadable):
+            return self._quarantine(s, str(m), **where)
+        assert m is not None  # noqa: S101 - raw is not None
         now = self.now()
         # the arrival (INTERNALDATE) opens the ticket; a server clock ahead of ours never
         # opens one in the future
         at = min(received_at, now) if received_at is not None else now
-        dup = s.exec(select(MailMessage.id).where(MailMessage.message_id == m.message_id)).first()
+        if known is not None:
+            dup: object = m.message_id if m.message_id in known else None
+            known.add(m.message_id)  # recorded below, whatever the message turns out to be
+        else:
+            dup = s.exec(
+                select(MailMessage.id).where(MailMessage.message_id == m.message_id)
+            ).first()
         if dup is not None:
             return IngestResult("duplicate", detail=f"Message-ID {m.message_id[:80]}")
         record = MailMessage(

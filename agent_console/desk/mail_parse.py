@@ -117,7 +117,10 @@ def _raw_values(msg: Message, name: str) -> list[str]:
 def _decoded(name: str, raw: str) -> str:
     """One raw header value decoded as ``policy.default`` reads it (RFC 2047 encoded
     words, address lists). The message is parsed with ``compat32`` — ten times faster —
-    and only the few headers the desk needs are decoded (see :func:`parse_mail`)."""
+    and only the few headers the desk needs are decoded (see :func:`parse_mail`). A plain
+    ASCII value without encoded words is already its text (unfolded): returned as is."""
+    if raw.isascii() and "=?" not in raw:
+        return "".join(raw.splitlines())
     return str(_DECODE.header_fetch_parse(name, raw))
 
 

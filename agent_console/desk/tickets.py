@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -285,6 +287,21 @@ class TicketsMixin(DeskCore):
             )
             return ticket.key
 
+    @contextmanager
+    def rollup_once(self, s: Session) -> Iterator[None]:
+        """Tickets opened by :meth:`open_ticket_in` inside this block add their share of
+        the metrics rollup in one upsert at its end (the mail fetcher opens up to a batch
+        of tickets per transaction); on an error nothing is added (the transaction rolls
+        back anyway)."""
+        pending: tuple[Any, list[Any], list[Any]] = (s.get_transaction(), [], [])
+        s.info["rollup_pending"] = pending
+        try:
+            yield
+        finally:
+            s.info.pop("rollup_pending", None)
+        if pending[1]:
+            add_rows(s, pending[1], pending[2])
+
     def open_ticket_in(
         self,
         s: Session,
@@ -332,7 +349,12 @@ class TicketsMixin(DeskCore):
         cycles = cycle_rows(clock, ticket.id)  # type: ignore[arg-type]
         if cycles:
             s.execute(insert(SlaCycle.__table__), cycles)  # type: ignore[attr-defined]
-        add_rows(s, [(ticket.priority, opened, None, None)], [cycles])
+        pending = s.info.get("rollup_pending")
+        if pending is not None and pending[0] is s.get_transaction():
+            pending[1].append((ticket.priority, opened, None, None))
+            pending[2].append(cycles)
+        else:
+            add_rows(s, [(ticket.priority, opened, None, None)], [cycles])
         msg = Message(
             ticket_id=ticket.id,  # type: ignore[arg-type]
             kind=MessageKind.CUSTOMER.value,
