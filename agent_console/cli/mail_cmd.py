@@ -60,6 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fetch what is new, send what waits in the outbox, then exit",
     )
     _wait_arg(fetch)
+    fetch.add_argument(
+        "--processed-folder",
+        metavar="FOLDER",
+        help="move each message there once its ticket is committed (config "
+        "imap_processed_folder; created when missing); default: it stays, marked read",
+    )
+    fetch.add_argument(
+        "--quarantine-folder",
+        metavar="FOLDER",
+        help="move messages that could not become tickets there (config "
+        "imap_quarantine_folder); default: they stay, marked read",
+    )
     fetch.set_defaults(func=cmd_fetch)
 
     send = msub.add_parser(
@@ -204,6 +216,12 @@ def _send(ctx: CliContext, wait: float | None = 0.0) -> int:
 def cmd_fetch(args: argparse.Namespace, ctx: CliContext) -> int:
     desk = ctx.desk
     wait = _wait_seconds(args)
+    folders = {
+        "imap_processed_folder": getattr(args, "processed_folder", None),
+        "imap_quarantine_folder": getattr(args, "quarantine_folder", None),
+    }
+    if any(folders.values()):
+        desk.settings = desk.settings.with_(**{k: v for k, v in folders.items() if v})
     if args.once:
         report = desk.fetch_mail_once()
         for line in report.lines:
