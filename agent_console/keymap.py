@@ -168,6 +168,7 @@ def load_binding_ids() -> frozenset[str]:
     BINDINGS go through :func:`with_ids`). Imports Textual; for the app and the CLI."""
     import agent_console.app  # noqa: F401 - the app's own keys
     import agent_console.screens.knowledge  # noqa: F401 - their binding ids
+    import agent_console.screens.mail  # noqa: F401
     import agent_console.screens.metrics  # noqa: F401
     import agent_console.screens.oncall  # noqa: F401
     import agent_console.screens.queue  # noqa: F401
