@@ -29,7 +29,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from agent_console.desk.mail_out import MailBoard, OutboxMail, mail_board
 from agent_console.desk.queue import Me
@@ -38,6 +38,7 @@ from agent_console.keymap import with_ids
 from agent_console.safe_text import one_line
 from agent_console.screens.ticking import TickingScreen
 from agent_console.sla import format_duration
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.ticket_format import absolute, relative
 
@@ -242,7 +243,7 @@ class MailScreen(TickingScreen[None]):
             id="quarantine", cursor_type="row", zebra_stripes=False
         )
         yield quarantine
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         header = self.query_one(ConsoleHeader)
