@@ -354,7 +354,8 @@ async def test_history_shows_system_actors_and_on_behalf_in_tui_and_cli(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from agent_console.screens.ticket_info import HistoryScreen
-    from tests.test_ticket_screen import make_app, make_desk, open_ticket
+    from tests.helpers import make_desk, open_ticket
+    from tests.helpers import make_ticket_app as make_app
 
     desk = make_desk(settings, "ann")
     try:
