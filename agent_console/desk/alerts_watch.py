@@ -21,7 +21,7 @@ from agent_console.views import AlertRow, OncallState
 
 @dataclass
 class AlertTick:
-    """What one :meth:`AlertsMixin.alert_tick` did: alerts fired and escalated, alert ids
+    """What one :meth:`AlertWatchMixin.alert_tick` did: alerts fired and escalated, alert ids
     resolved (met deadlines), tickets re-synchronised, and ``next_wake`` — the next
     threshold or escalation instant (UTC; None = nothing scheduled)."""
 
