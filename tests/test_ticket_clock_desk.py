@@ -20,8 +20,8 @@ from agent_console.desk.queue import QueueQuery
 from agent_console.settings import Settings
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.widgets.sla_timer import ticket_timer
-from tests.conftest import FIXED_NOW
-from tests.helpers import Clock, throwaway_pg_database
+from tests.conftest import FIXED_NOW, throwaway_pg_database
+from tests.helpers import Clock
 
 ET = ZoneInfo("America/New_York")
 ROOT = Path(__file__).resolve().parent.parent
