@@ -53,7 +53,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: keys of a ``[[view]]`` table
 VIEW_KEYS = ("name", "label", "short", "key", "help", "sort", "columns", "filter", "hide")
 #: keys the queue screen uses for itself: a view cannot take them
-RESERVED_KEYS = frozenset("cnNsMB/?1234 jk")
+RESERVED_KEYS = frozenset("cnNsMB/?12345 jk")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
 
