@@ -82,12 +82,29 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from agent_console.desk.metrics_figures import METRICS, shown_seconds
-from agent_console.desk.metrics_sql import Span
+from agent_console.desk.metrics_sql import Span, seconds_between, shown_sql
 from agent_console.store.models import (
     Message,
     MessageKind,
@@ -544,82 +561,200 @@ def event_logged(
     apply_delta(session, _with_dims(before, dims), _with_dims(after, dims))
 
 
-def rebuild(session: Session, *, batch: int = 50_000) -> int:
-    """Recompute the whole rollup from the tickets, their cycles, first replies and
-    hand-over events (in the caller's transaction; removes the ``_stale`` marker).
-    Returns how many tickets it read."""
-    table = MetricRollup.__table__  # type: ignore[attr-defined]
+def _trunc(col: Any, unit: str, dialect: str) -> Any:
+    """SQL: the UTC hour / day holding ``col``, as the column type stores it."""
+    if dialect == "postgresql":
+        return func.timezone("UTC", func.date_trunc(unit, func.timezone("UTC", col)))
+    fmt = "%Y-%m-%d %H:00:00.000000" if unit == "hour" else "%Y-%m-%d 00:00:00.000000"
+    return func.strftime(fmt, col)
+
+
+def _figure_rows(dialect: str) -> Any:
+    """SQL: one row per figure a ticket adds (:func:`contributions`, said set-wise):
+    (figure, bucket, grp, value, tier, org, assignee). :func:`rebuild` groups them."""
     t = Ticket.__table__.c  # type: ignore[attr-defined]
     c = SlaCycle.__table__.c  # type: ignore[attr-defined]
     m = Message.__table__.c  # type: ignore[attr-defined]
     ev = TicketEvent.__table__.c  # type: ignore[attr-defined]
-    session.execute(delete(table))
-    low = session.execute(select(func.min(t.id))).scalar()
-    high = session.execute(select(func.max(t.id))).scalar()
-    if low is None:
-        return 0
-    read = 0
-    for lo in range(int(low), int(high) + 1, batch):
-        hi = lo + batch
-        tickets = session.execute(
-            select(
-                t.id, t.priority, t.opened_at, t.assignee_id, t.tier, t.organization_id
-            ).where(t.id >= lo, t.id < hi)
-        ).all()
-        # the first public reply per ticket: one grouped query (min over the index)
-        first = (
-            select(m.ticket_id.label("tid"), func.min(m.created_at).label("at"))
-            .where(m.ticket_id >= lo, m.ticket_id < hi, m.kind == MessageKind.PUBLIC.value)
-            .group_by(m.ticket_id)
-            .subquery()
+    tickets = Ticket.__table__  # type: ignore[attr-defined]
+
+    def hour(col: Any) -> Any:
+        return _trunc(col, "hour", dialect)
+
+    def day(col: Any) -> Any:
+        return _trunc(col, "day", dialect)
+
+    def text_of(col: Any) -> Any:
+        return cast(col, String)
+
+    dims = (t.tier.label("tier"), t.organization_id.label("org"), t.assignee_id.label("agent"))
+    res = (
+        select(
+            c.ticket_id.label("tid"),
+            func.max(c.cycle).label("last"),
+            func.coalesce(func.sum(c.elapsed_seconds), 0).label("total"),
         )
-        responders: dict[int, int | None] = {}
-        for tid, author in session.execute(
-            select(m.ticket_id, m.author_agent_id)
-            .join(first, and_(m.ticket_id == first.c.tid, m.created_at == first.c.at))
-            .where(m.kind == MessageKind.PUBLIC.value)
-            .order_by(m.ticket_id, m.id)
-        ):
-            responders.setdefault(tid, author)
-        cycles: dict[int, list[CycleFacts]] = {}
-        for row in session.execute(
-            select(
-                c.ticket_id,
-                c.metric,
-                c.cycle,
-                c.started_at,
-                c.due_at,
-                c.stopped_at,
-                c.met_at,
-                c.breached_at,
-                c.elapsed_seconds,
-            ).where(c.ticket_id >= lo, c.ticket_id < hi)
-        ):
-            cycles.setdefault(row[0], []).append(CycleFacts(*row[1:]))
-        events: dict[int, list[EventFacts]] = {}
-        for tid, kind, at, to_tier in session.execute(
-            select(ev.ticket_id, *_event_columns(ev))
-            .where(ev.ticket_id >= lo, ev.ticket_id < hi, hand_over_filter(ev))
-            .order_by(ev.ticket_id, ev.id)
-        ):
-            events.setdefault(tid, []).append(EventFacts(kind, at, _tier(to_tier)))
-        total: Counter[Figure] = Counter()
-        per_dim: dict[str, Counter[Figure]] = {}
-        for tid, priority, opened, assignee, tier, org in tickets:
-            figures = _figures(
-                priority, opened, cycles.get(tid, ()), assignee, responders.get(tid)
+        .where(c.metric == "resolution")
+        .group_by(c.ticket_id)
+        .subquery()
+    )
+    cyc = SlaCycle.__table__.join(tickets, t.id == c.ticket_id).outerjoin(
+        res, res.c.tid == c.ticket_id
+    )
+    judged = and_(
+        c.metric.in_(METRICS), or_(c.metric != "resolution", c.cycle == res.c.last)
+    )
+    last_res = and_(c.metric == "resolution", c.cycle == res.c.last, c.stopped_at.is_not(None))
+    zero = literal(0)
+    responder = (
+        select(m.author_agent_id)
+        .where(m.ticket_id == c.ticket_id, m.kind == MessageKind.PUBLIC.value)
+        .order_by(m.created_at, m.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    fr = and_(
+        c.metric == "first_response", c.stopped_at.is_not(None), c.elapsed_seconds.is_not(None)
+    )
+    fr_by = (
+        select(
+            literal("fr_by").label("figure"),
+            day(c.stopped_at).label("bucket"),
+            responder.label("grp"),
+            shown_sql(c.elapsed_seconds).label("value"),
+            *dims,
+        )
+        .select_from(cyc)
+        .where(fr)
+        .subquery()
+    )
+    res_secs = case((c.cycle > 1, res.c.total), else_=c.elapsed_seconds)
+    order = {"partition_by": ev.ticket_id, "order_by": ev.id}
+    hand = (
+        select(
+            ev.ticket_id.label("tid"),
+            ev.kind.label("kind"),
+            ev.at.label("at"),
+            ev.details["to_tier"].as_integer().label("to_tier"),
+            func.lead(ev.kind).over(**order).label("next_kind"),
+            func.lead(ev.at).over(**order).label("next_at"),
+        )
+        .where(hand_over_filter(ev))
+        .subquery()
+    )
+    esc = hand.join(tickets, t.id == hand.c.tid)
+    escalated = and_(hand.c.kind == "escalated", hand.c.to_tier.is_not(None))
+    return union_all(
+        select(literal("opened"), hour(t.opened_at), t.priority, zero, *dims),
+        select(
+            literal("met:") + c.metric, hour(c.stopped_at), t.priority, zero, *dims
+        )
+        .select_from(cyc)
+        .where(judged, c.stopped_at.is_not(None), c.met_at.is_not(None)),
+        select(
+            literal("breached:") + c.metric, hour(c.breached_at), t.priority, zero, *dims
+        )
+        .select_from(cyc)
+        .where(judged, c.breached_at.is_not(None)),
+        select(literal("due:") + c.metric, hour(c.due_at), t.priority, zero, *dims)
+        .select_from(cyc)
+        .where(judged, c.stopped_at.is_(None), c.due_at.is_not(None)),
+        select(
+            literal("fr_time"), day(c.stopped_at), t.priority, shown_sql(c.elapsed_seconds), *dims
+        )
+        .select_from(cyc)
+        .where(fr),
+        select(
+            fr_by.c.figure,
+            fr_by.c.bucket,
+            text_of(fr_by.c.grp),
+            fr_by.c.value,
+            fr_by.c.tier,
+            fr_by.c.org,
+            fr_by.c.agent,
+        ).where(fr_by.c.grp.is_not(None)),
+        select(literal("resolved"), hour(c.stopped_at), t.priority, zero, *dims)
+        .select_from(cyc)
+        .where(last_res),
+        select(
+            literal("resolved_by"), hour(c.stopped_at), text_of(t.assignee_id), zero, *dims
+        )
+        .select_from(cyc)
+        .where(last_res, t.assignee_id.is_not(None)),
+        select(literal("res_time"), day(c.stopped_at), t.priority, shown_sql(res_secs), *dims)
+        .select_from(cyc)
+        .where(last_res, res_secs.is_not(None)),
+        select(literal("reopened"), hour(c.started_at), t.priority, zero, *dims)
+        .select_from(cyc)
+        .where(c.metric == "resolution", c.cycle > 1),
+        select(literal("escalated"), hour(hand.c.at), text_of(hand.c.to_tier), zero, *dims)
+        .select_from(esc)
+        .where(escalated),
+        select(
+            literal("pickup"),
+            day(hand.c.at),
+            text_of(hand.c.to_tier),
+            shown_sql(seconds_between(hand.c.next_at, hand.c.at, dialect)),
+            *dims,
+        )
+        .select_from(esc)
+        .where(escalated, hand.c.next_kind.in_(PICKUPS)),
+    )
+
+
+def rebuild(session: Session, *, batch: int = 50_000) -> int:
+    """Recompute the whole rollup from the tickets, their cycles, first replies and
+    hand-over events, set-wise in the database (in the caller's transaction; removes the
+    ``_stale`` marker): the figure rows of every ticket (:func:`_figure_rows`) into a
+    temporary table, then one ``INSERT … SELECT … GROUP BY`` per dimension. ``batch`` is
+    kept for callers (unused). Returns how many tickets it read."""
+    del batch
+    table = MetricRollup.__table__  # type: ignore[attr-defined]
+    t = Ticket.__table__.c  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    session.execute(delete(table))
+    count = int(session.execute(select(func.count()).select_from(Ticket.__table__)).scalar() or 0)
+    if not count:
+        return 0
+    del t
+    src = Table(
+        "_metric_rollup_src",
+        MetaData(),
+        Column("figure", String(40)),
+        Column("bucket", table.c.bucket.type),
+        Column("grp", String(20)),
+        Column("value", BigInteger),
+        Column("tier", Integer),
+        Column("org", Integer),
+        Column("agent", Integer),
+        prefixes=["TEMPORARY"],
+    )
+    conn = session.connection()
+    src.drop(conn, checkfirst=True)
+    src.create(conn)
+    try:
+        session.execute(
+            insert(src).from_select(
+                ["figure", "bucket", "grp", "value", "tier", "org", "agent"],
+                _figure_rows(dialect),
             )
-            if tid in events:
-                figures.update(escalation_keys(events[tid]))
-            total.update(figures)
-            for d in dim_keys(tier, org, assignee)[1:]:
-                per_dim.setdefault(d, Counter()).update(figures)
-        keyed: dict[Key, int] = {(ALL, *k): n for k, n in total.items()}
-        for d, figures in per_dim.items():
-            keyed.update({(d, *k): n for k, n in figures.items()})
-        _upsert(session, keyed)
-        read += len(tickets)
-    return read
+        )
+        cols = ["dim", "figure", "bucket", "grp", "value", "n"]
+        s = src.c
+        for dim, where in (
+            (literal(ALL), None),
+            (literal("t") + cast(s.tier, String), s.tier.is_not(None)),
+            (literal("o") + cast(s.org, String), s.org.is_not(None)),
+            (literal("a") + cast(s.agent, String), s.agent.is_not(None)),
+        ):
+            q = select(dim.label("dim"), s.figure, s.bucket, s.grp, s.value, func.count())
+            if where is not None:
+                q = q.where(where)
+            q = q.group_by(dim, s.figure, s.bucket, s.grp, s.value)
+            session.execute(insert(table).from_select(cols, q))
+    finally:
+        src.drop(conn)
+    return count
 
 
 # ---------------------------------------------------------------- reading
