@@ -5,11 +5,12 @@ Modules: ``metrics_figures`` (the period, the figures as plain data and as table
 ``metrics_rollup`` (the figures added up per hour / day, kept current on write); this one
 decides where each figure comes from and puts the report together.
 
-Without a filter the period's figures are read from the rollup (plus the raw rows of the
-slices it does not cover); with an organization, tier or agent filter, from the raw rows
-of that narrower set (the rollup is keyed by priority only). Both give the same figures
-(tests/test_metrics_rollup.py). The breach list, the backlog, escalations and the
-per-agent lines always come from the raw rows (indexed, limited or narrower sets).
+The period's figures are read from the rollup (plus the raw rows of the slices it does
+not cover, with the same filters): without a filter its ``""`` dimension, with one
+organization, tier or agent filter that dimension; with two filters or more, from the
+raw rows of that narrower set. Both give the same figures (tests/test_metrics_rollup.py).
+The breach list, the backlog and the open tickets per agent always come from the raw
+rows (indexed, limited sets).
 
 One desk function, :meth:`MetricsMixin.metrics`, computes every figure the metrics screen
 and ``agent-console report`` show, for a period and optional filters (organization, tier,
