@@ -517,7 +517,8 @@ class MetricsQueries(DeskCore):
                 c.elapsed_seconds.is_not(None),
                 *conds,
             )
-            .subquery()
+            .cte("first_responses")
+            .prefix_with("MATERIALIZED")  # the responder looked up once per row
         )
         q = (
             select(src.c.agent_id, src.c.secs, func.count())
