@@ -67,7 +67,9 @@ class MetricsQueries(DeskCore):
             ).scalar()
             if org_id is None:
                 raise NotFound(f"unknown organization {f.org!r}")
-            conds.append(t.organization_id == org_id)
+            # ``+ 0``: the filter is checked on rows found by time (or in the covering
+            # backlog index), never by scanning the organization's every ticket
+            conds.append(t.organization_id + 0 == org_id)
             dims.append(f"o{org_id}")
         if f.tier is not None:
             conds.append(t.tier == f.tier)
@@ -84,7 +86,7 @@ class MetricsQueries(DeskCore):
             ).scalar()
             if agent_id is None:
                 raise NotFound(f"unknown agent {f.assignee!r} (see `agent-console agent list`)")
-            conds.append(t.assignee_id == agent_id)
+            conds.append(t.assignee_id + 0 == agent_id)  # as the organization's
             dims.append(f"a{agent_id}")
         return conds, (ALL if not dims else dims[0] if len(dims) == 1 else None)
 

@@ -547,7 +547,15 @@ class SlaPolicyVersion(SQLModel, table=True):
 # the sender of a ticket's first public reply.
 _T, _C, _E = Ticket.__table__.c, SlaCycle.__table__.c, TicketEvent.__table__.c  # type: ignore[attr-defined]
 Index("ix_ticket_opened_at", _T.opened_at, _T.priority)
-Index("ix_ticket_resolved_at", _T.resolved_at, _T.opened_at, _T.tier)
+# the backlog, with the metrics filters covered (organization, assignee: issue 13)
+Index(
+    "ix_ticket_backlog",
+    _T.resolved_at,
+    _T.opened_at,
+    _T.tier,
+    _T.organization_id,
+    _T.assignee_id,
+)
 Index(
     "ix_sla_cycle_metric_stopped",
     _C.metric,

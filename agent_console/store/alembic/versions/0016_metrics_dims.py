@@ -1,6 +1,7 @@
 """Metrics (issue 13): ``metric_rollup`` keyed also by dimension (``dim``: every ticket,
 one tier, one organization, one agent) so that the filtered figures read the rollup too,
-and holding the escalation figures. The table is made anew (its primary key changes); a
+and holding the escalation figures; the backlog index covers the filters
+(``ix_ticket_backlog`` replaces ``ix_ticket_resolved_at``). The table is made anew (its primary key changes); a
 database that holds tickets gets the ``_stale`` marker row: its figures come from the raw
 rows until the console that upgraded it has rebuilt the rollup
 (``Desk.rebuild_metrics_rollup``, run right after the upgrade).
@@ -64,8 +65,20 @@ def _make(with_dim: bool) -> None:
 def upgrade() -> None:
     op.drop_table("metric_rollup")
     _make(with_dim=True)
+    # the backlog index covers the filters too (organization, assignee)
+    op.drop_index("ix_ticket_resolved_at", table_name="ticket")
+    op.create_index(
+        "ix_ticket_backlog",
+        "ticket",
+        ["resolved_at", "opened_at", "tier", "organization_id", "assignee_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ticket_backlog", table_name="ticket")
+    op.create_index(
+        "ix_ticket_resolved_at", "ticket", ["resolved_at", "opened_at", "tier"], unique=False
+    )
     op.drop_table("metric_rollup")
     _make(with_dim=False)
