@@ -81,6 +81,26 @@ def test_plan_covers_whole_hours_and_leaves_the_rest_to_the_rows() -> None:
     ]
 
 
+def test_plan_days_reads_the_smaller_side_of_a_partial_day_raw() -> None:
+    """A UTC day the period covers for more than half is read whole from the rollup and
+    its outside part taken off again from the raw rows; a smaller part is read raw."""
+    from agent_console.desk.metrics import day_bounds
+    from agent_console.desk.metrics_rollup import plan_days
+
+    ny = day_bounds(date(2026, 11, 2), date(2026, 11, 4), ET)  # 05:00Z .. 05:00Z
+    rollup, add, off = plan_days(ny[0], ny[-1])
+    assert rollup == [(_utc(2026, 11, 2), _utc(2026, 11, 5))]
+    assert add == [(_utc(2026, 11, 5), _utc(2026, 11, 5, 5))]
+    assert off == [(_utc(2026, 11, 2), _utc(2026, 11, 2, 5))]
+    ind = day_bounds(date(2026, 11, 2), date(2026, 11, 2), KOLKATA)  # 18:30Z .. 18:30Z
+    rollup, add, off = plan_days(ind[0], ind[-1])
+    assert rollup == [(_utc(2026, 11, 2), _utc(2026, 11, 3))]
+    assert add == [(_utc(2026, 11, 1, 18, 30), _utc(2026, 11, 2))]
+    assert off == [(_utc(2026, 11, 2, 18, 30), _utc(2026, 11, 3))]
+    utc = day_bounds(date(2026, 11, 2), date(2026, 11, 3), ZoneInfo("UTC"))
+    assert plan_days(utc[0], utc[-1]) == ([(utc[0], utc[-1])], [], [])
+
+
 # ---------------------------------------------------------------- against the raw rows
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

@@ -85,10 +85,10 @@ from agent_console.desk.metrics_figures import (
 from agent_console.desk.metrics_queries import MetricsQueries
 from agent_console.desk.metrics_rollup import (
     ALL,
-    DAY,
     HOUR,
     is_stale,
     plan,
+    plan_days,
     read_buckets,
     read_counts,
     read_hist,
@@ -124,13 +124,18 @@ Hist = dict[str, dict[int, int]]
 
 
 def _merge_hist(*parts: Hist) -> Hist:
+    """The histograms added up (values whose counts cancel out dropped)."""
     out: Hist = {}
     for part in parts:
         for grp, hist in part.items():
             mine = out.setdefault(grp, {})
             for value, n in hist.items():
                 mine[value] = mine.get(value, 0) + n
-    return out
+    return {g: {v: n for v, n in h.items() if n} for g, h in out.items()}
+
+
+def _negated(part: Hist) -> Hist:
+    return {grp: {v: -n for v, n in hist.items()} for grp, hist in part.items()}
 
 
 def _add_counts(*parts: dict[Any, int]) -> dict[Any, int]:
@@ -288,7 +293,7 @@ class MetricsMixin(MetricsQueries):
         totals, totals_raw = plan((start, end), HOUR)
         days, days_raw = plan(period.bounds, HOUR)
         dues, dues_raw = plan(due_period[0], HOUR) if due_period else ([], [])
-        times, times_raw = plan((start, end), DAY)
+        times, times_raw, times_off = plan_days(start, end)
         judged = [f"{k}:{m}" for k in ("met", "breached") for m in METRICS]
         due = [f"due:{m}" for m in METRICS]
         return {
@@ -311,6 +316,11 @@ class MetricsMixin(MetricsQueries):
             "escalations": lambda s: self._escalation_parts(
                 s, totals_raw, times_raw, conds, dialect
             ),
+            # the parts of whole UTC days read from the rollup that lie outside the period
+            "fr_hist_off": lambda s: self._first_response_hist(s, times_off, conds),
+            "res_hist_off": lambda s: self._resolution_hist(s, times_off, conds),
+            "fr_by_off": lambda s: self._first_response_by(s, times_off, conds),
+            "pickup_off": lambda s: self._escalation_parts(s, [], times_off, conds, dialect)[1],
         }
 
     @staticmethod
@@ -339,20 +349,22 @@ class MetricsMixin(MetricsQueries):
             **got,
             "judged": judged,
             "reopened": reopened,
-            "fr_hist": _merge_hist(got["fr_hist"], got["r_fr"]),
-            "res_hist": _merge_hist(got["res_hist"], got["r_res"]),
+            "fr_hist": _merge_hist(got["fr_hist"], got["r_fr"], _negated(got["fr_hist_off"])),
+            "res_hist": _merge_hist(got["res_hist"], got["r_res"], _negated(got["res_hist_off"])),
             "daily": {i: (a, b) for i, (a, b) in daily.items()},
             "resolved_by": _add_counts(
                 got["resolved_by"],
                 {g: n for (f, g), n in got["r_judged"].items() if f == "resolved_by"},
             ),
-            "fr_by": _merge_hist(got["fr_by"], got["r_fr_by"]),
+            "fr_by": _merge_hist(got["fr_by"], got["r_fr_by"], _negated(got["fr_by_off"])),
             "escalations": (
                 _add_counts(
                     got["escalations"][0],
                     {g: n for (f, g), n in got["r_judged"].items() if f == "escalated"},
                 ),
-                _merge_hist(got["escalations"][1], got["r_pickup"]),
+                _merge_hist(
+                    got["escalations"][1], got["r_pickup"], _negated(got["pickup_off"])
+                ),
             ),
         }
 

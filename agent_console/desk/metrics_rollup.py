@@ -138,6 +138,7 @@ __all__ = [
     "is_stale",
     "pickup_seconds",
     "plan",
+    "plan_days",
     "read_buckets",
     "read_counts",
     "read_hist",
@@ -801,6 +802,42 @@ def plan(bounds: Sequence[datetime], grain: timedelta) -> tuple[list[Span], list
             add(raw, max(cell, start), min(nxt, end))
         cell = nxt
     return covered, raw
+
+
+def plan_days(start: datetime, end: datetime) -> tuple[list[Span], list[Span], list[Span]]:
+    """:func:`plan` for the daily time histograms, with less raw work: a UTC day the period
+    covers for more than half is read whole from the rollup, and the raw rows of its part
+    outside the period are taken off again (a period of local days in New York leaves 5
+    raw hours at each end, not 19 and 5). Returns (rollup spans, raw spans to add, raw
+    spans to take off), each merged."""
+    covered, raw = plan((start, end), DAY)
+    rollup: list[Span] = list(covered)
+    add: list[Span] = []
+    sub: list[Span] = []
+    pieces: list[Span] = []
+    for a, b in raw:  # split at UTC midnights
+        while a < b:
+            nxt = min(b, _day(a) + DAY)
+            pieces.append((a, nxt))
+            a = nxt
+    for a, b in pieces:
+        day = _day(a)
+        if (b - a) * 2 > DAY:
+            rollup.append((day, day + DAY))
+            sub.extend(x for x in ((day, a), (b, day + DAY)) if x[0] < x[1])
+        else:
+            add.append((a, b))
+    return _merged(rollup), _merged(add), _merged(sub)
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for a, b in sorted(spans):
+        if out and out[-1][1] >= a:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _where(spans: Sequence[Span]) -> Any:
