@@ -324,7 +324,7 @@ def time_desk(url: str, runs: int, raw: bool) -> None:
         ("tier 2 and one agent", MetricsFilter(tier=2, assignee="alice")),
     ):
         times = []
-        for _ in range(max(1, runs)):
+        for _ in range(max(1, runs) if f.tier is None or f.assignee is None else 1):
             t0 = time.perf_counter()
             rep = d.metrics("30d", f)
             times.append(time.perf_counter() - t0)
