@@ -64,9 +64,12 @@ and PostgreSQL. Writers:
   assignee (:func:`dims_changed`);
 - :func:`rebuild` recomputes the whole table (after an upgrade that created it over
   existing tickets: the migration leaves a ``_stale`` marker row, and the figures come from
-  the raw rows until the rebuild removed it). It reads the tickets in id batches with
-  four set-wise queries per batch (tickets, first responders, cycles, hand-over events),
-  adds the batch up in memory and writes it with one batched upsert (executemany).
+  the raw rows until the rebuild removed it). It works set-wise in the database: every
+  ticket's figure rows (:func:`_figure_rows`, the rules of :func:`contributions` in SQL;
+  tests check that kept-on-write equals rebuilt on SQLite and PostgreSQL) into a
+  temporary table by one ``INSERT … SELECT``, then one ``INSERT … SELECT … GROUP BY`` per
+  dimension (1M tickets: about 3 minutes on SQLite, 6 on PostgreSQL, on a loaded
+  2-core machine).
 
 Any zone's local days are whole UTC hours in every zone with a whole-hour offset; a day
 boundary inside an hour (India, Nepal, Newfoundland…), the partial days at the ends of a
