@@ -6,8 +6,8 @@ database that holds tickets gets the ``_stale`` marker row: its figures come fro
 rows until the console that upgraded it has rebuilt the rollup
 (``Desk.rebuild_metrics_rollup``, run right after the upgrade).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-29
 
 Released revisions are frozen: never edit one, add a new revision.
@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
