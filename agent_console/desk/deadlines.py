@@ -245,6 +245,8 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
             [facts_of(r) for r in rows],
             assignee=ticket.assignee_id,
             responder=responder,
+            tier=ticket.tier,
+            org=ticket.organization_id,
         )
         apply_delta(session, before, after)
 
@@ -286,6 +288,8 @@ def rollup_before(
         [facts_of(r) for r in rows],
         assignee=assignee,
         responder=responder,
+        tier=ticket.tier,
+        org=ticket.organization_id,
     )
 
 
