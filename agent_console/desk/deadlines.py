@@ -16,12 +16,13 @@ policy's fingerprint).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlmodel import Session
 
 from agent_console.desk.metrics_rollup import (
@@ -29,12 +30,15 @@ from agent_console.desk.metrics_rollup import (
     contributions,
     facts_of,
     first_responder,
+    first_responders,
 )
 from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.store.types import FAR_FUTURE
 
 __all__ = [
+    "ClockChange",
+    "CycleRow",
     "clock_columns",
     "clock_of",
     "cycle_rows",
@@ -43,6 +47,7 @@ __all__ = [
     "pause_pairs",
     "refresh_deadlines",
     "sync_cycles",
+    "sync_cycles_many",
     "write_clock",
 ]
 
@@ -181,21 +186,17 @@ def _close(row: SlaCycle, clock: TicketClock, stop: float) -> None:
         setattr(row, name, value)
 
 
-def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: datetime) -> None:
-    """Bring the ticket's ``sla_cycle`` rows in line with ``clock`` after something
-    happened at ``at`` (creation, a reply, a status or priority change). In the caller's
-    transaction: the command that owns the clock writes them (DESIGN.md)."""
-    with session.no_autoflush:  # before the select below flushes the ticket's new priority
-        ticket = session.get(Ticket, ticket_id)
-        was = _before(ticket, "priority"), _before(ticket, "assignee_id")
-    rows = list(
-        session.execute(
-            select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
-        ).scalars()
-    )
-    responder = _first_responder(session, ticket_id, rows)
-    before = rollup_before(ticket, was, rows, at, responder)
-    last: dict[str, SlaCycle] = {}
+def _advance(
+    rows: list[Any], clock: TicketClock, at: datetime, ticket_id: int, make: Any
+) -> None:
+    """THE rule of the per-cycle rows: bring ``rows`` (one ticket's ``sla_cycle`` rows in
+    cycle order, ORM objects or :class:`CycleRow`, changed in place) in line with
+    ``clock`` after something happened at ``at``; rows it starts are made with
+    ``make(**columns)`` and appended to ``rows``. Open cycles take the clock's due instant,
+    target and clock kind (a priority change, a recomputed policy); a cycle the clock says
+    has stopped is closed (met by its due, else breached); stopped cycles are history and
+    never change."""
+    last: dict[str, Any] = {}
     for row in rows:
         last[row.metric] = row
     t_at = at.timestamp()
@@ -223,30 +224,204 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
         if stop is not None and row is not None and row.started_at.timestamp() == start:
             continue
         started = start if row is None or spec.cyclic else max(t_at, start)
-        new = SlaCycle(
+        new = make(
             ticket_id=ticket_id,
             metric=spec.name,
             cycle=(row.cycle + 1) if row is not None else 1,
             clock=clock.target.clock,
-            started_at=_utc(started),  # type: ignore[arg-type]
+            started_at=_utc(started),
             due_at=due,
             target_seconds=target,
         )
         if stop is not None:
             _close(new, clock, stop)
-        session.add(new)
         rows.append(new)
+        last[spec.name] = new
+
+
+def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: datetime) -> None:
+    """Bring the ticket's ``sla_cycle`` rows in line with ``clock`` after something
+    happened at ``at`` (creation, a reply, a status or priority change) and move the
+    metrics rollup by the difference. In the caller's transaction: the command that owns
+    the clock writes them (DESIGN.md). Bulk writers that move many tickets' clocks at once
+    (an import's priority changes, ``sla apply``) use :func:`sync_cycles_many`, the same
+    rule batched."""
+    with session.no_autoflush:  # before the select below flushes the ticket's new priority
+        ticket = session.get(Ticket, ticket_id)
+        was = _before(ticket, "priority"), _before(ticket, "assignee_id")
+    rows = list(
+        session.execute(
+            select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
+        ).scalars()
+    )
+    responder = _first_responder(session, ticket_id, rows)
+    before = rollup_before(ticket, was, rows, at, responder)
+    known = len(rows)
+
+    def make(**columns: Any) -> SlaCycle:
+        return SlaCycle(**columns)
+
+    _advance(rows, clock, at, ticket_id, make)
+    for new in rows[known:]:
+        session.add(new)
     if ticket is not None:  # the metrics rollup, in the same transaction
         if responder is None:
             responder = _first_responder(session, ticket_id, rows)
-        after = contributions(
-            clock.target.name,
-            ticket.opened_at,
-            [facts_of(r) for r in rows],
-            assignee=ticket.assignee_id,
-            responder=responder,
-        )
+        after = rollup_after(ticket, clock, rows, responder)
         apply_delta(session, before, after)
+
+
+def rollup_after(
+    ticket: Any, clock: TicketClock, rows: Sequence[Any], responder: int | None
+) -> Counter[Any]:
+    """The ticket's contribution to the metrics rollup after a sync: its priority is the
+    clock's, its assignee and opening the ticket's (``ticket``: an ORM object or a row
+    with ``opened_at`` and ``assignee_id``)."""
+    return contributions(
+        clock.target.name,
+        ticket.opened_at,
+        [facts_of(r) for r in rows],
+        assignee=ticket.assignee_id,
+        responder=responder,
+    )
+
+
+# ------------------------------------------------------ the same rule, batched
+#: the ``sla_cycle`` columns a sync may change on an existing row
+_MUTABLE = (
+    "clock",
+    "due_at",
+    "target_seconds",
+    "stopped_at",
+    "met_at",
+    "breached_at",
+    "elapsed_seconds",
+)
+
+
+@dataclass(slots=True)
+class CycleRow:
+    """A plain ``sla_cycle`` row for the batched sync (no ORM bookkeeping); ``id`` None
+    until inserted."""
+
+    ticket_id: int
+    metric: str
+    cycle: int
+    clock: str
+    started_at: datetime
+    due_at: datetime | None
+    target_seconds: int
+    stopped_at: datetime | None = None
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    elapsed_seconds: int | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockChange:
+    """One ticket whose clock a bulk writer moved, for :func:`sync_cycles_many`:
+    ``ticket`` is any object with the ticket's ``id``, ``opened_at`` (aware UTC) and
+    ``assignee_id`` (a row of a select will do), ``priority_before`` its priority before
+    the change (the rollup groups by priority), ``clock`` the ticket clock now."""
+
+    ticket: Any
+    priority_before: str
+    clock: TicketClock
+
+
+def _state(row: CycleRow) -> tuple[Any, ...]:
+    return (
+        row.clock,
+        row.due_at,
+        row.target_seconds,
+        row.stopped_at,
+        row.met_at,
+        row.breached_at,
+        row.elapsed_seconds,
+    )
+
+
+def sync_cycles_many(
+    session: Session, changes: Sequence[ClockChange], at: datetime, *, chunk: int = 1000
+) -> set[int]:
+    """:func:`sync_cycles` for many tickets at once, in the caller's transaction: the same
+    rule (:func:`_advance`) and the same rollup difference, with one read of the cycle
+    rows per ``chunk`` tickets, one executemany UPDATE and INSERT, one batched lookup of
+    first responders and one rollup upsert — for the bulk writers that move clocks: an
+    import that changes priorities, ``sla apply`` recomputing a policy's open tickets.
+    Rows already in line are not written. Returns the ids of the tickets whose cycle rows
+    changed. The caller holds the tickets (row locks on PostgreSQL, the write lock on
+    SQLite), as a workflow command does."""
+    c = SlaCycle.__table__.c  # type: ignore[attr-defined]
+    columns = [c.id, c.ticket_id, c.metric, c.cycle, c.clock, c.started_at, c.due_at,
+               c.target_seconds, c.stopped_at, c.met_at, c.breached_at, c.elapsed_seconds]
+    changed: set[int] = set()
+    for i in range(0, len(changes), chunk):
+        part = changes[i : i + chunk]
+        rows_of: dict[int, list[CycleRow]] = {}
+        for r in session.execute(
+            select(*columns)
+            .where(c.ticket_id.in_([ch.ticket.id for ch in part]))
+            .order_by(c.ticket_id, c.cycle)
+        ):
+            rows_of.setdefault(r.ticket_id, []).append(CycleRow(**r._mapping))
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        touched: list[tuple[ClockChange, list[CycleRow], list[CycleRow]]] = []
+        for ch in part:
+            tid = ch.ticket.id
+            rows = rows_of.get(tid, [])
+            was = [_state(r) for r in rows]
+            known = len(rows)
+            _advance(rows, ch.clock, at, tid, CycleRow)
+            moved = [(r, st) for r, st in zip(rows, was, strict=False) if _state(r) != st]
+            if not moved and len(rows) == known:
+                continue
+            before = [
+                replace(r, **dict(zip(_MUTABLE, st, strict=True)))
+                for r, st in zip(rows, was, strict=False)
+            ]
+            touched.append((ch, before, rows))
+            updates.extend(
+                {"_id": r.id, **{k: getattr(r, k) for k in _MUTABLE}} for r, _ in moved
+            )
+            inserts.extend(
+                {k: getattr(r, k) for k in CycleRow.__slots__ if k != "id"}  # type: ignore[attr-defined]
+                for r in rows[known:]
+            )
+            changed.add(tid)
+        if not touched:
+            continue
+        table = SlaCycle.__table__  # type: ignore[attr-defined]
+        if updates:
+            session.execute(
+                update(table)
+                .where(c.id == bindparam("_id"))
+                .values({k: bindparam(k) for k in _MUTABLE}),
+                updates,
+            )
+        if inserts:
+            session.execute(insert(table), inserts)
+        # the metrics rollup, as sync_cycles moves it: before and after, one upsert
+        answered = [
+            ch.ticket.id
+            for ch, before, rows in touched
+            if any(r.metric == "first_response" and r.stopped_at is not None for r in rows)
+        ]
+        responders = first_responders(session, answered) if answered else {}
+        total_before: Counter[Any] = Counter()
+        total_after: Counter[Any] = Counter()
+        for ch, before, rows in touched:
+            responder = responders.get(ch.ticket.id)
+            total_before.update(
+                rollup_before(
+                    ch.ticket, (ch.priority_before, ch.ticket.assignee_id), before, at, responder
+                )
+            )
+            total_after.update(rollup_after(ch.ticket, ch.clock, rows, responder))
+        apply_delta(session, total_before, total_after)
+    return changed
 
 
 def _before(ticket: Ticket | None, name: str) -> Any:
