@@ -8,11 +8,19 @@ under it (README, "Stored policies").
 - The new version is stored in its own transaction, then the open tickets under the
   policy (organizations whose ``sla_policy`` names it; for ``default``, tickets of no
   organization or of an organization without a contract) are recomputed through
-  :func:`agent_console.desk.deadlines.deadline_columns`, one transaction per batch of
-  :data:`BATCH_SIZE`, in id order. Ticket versions are not bumped (deadlines are derived,
-  not edited: no one's edit conflicts with a recompute).
+  :func:`agent_console.desk.deadlines.clock_columns` of each ticket's clock, one
+  transaction per batch of :data:`BATCH_SIZE`, in id order, the batch's tickets locked
+  as a workflow command locks its ticket. In the same transaction the open
+  ``sla_cycle`` rows take the new due instants, targets and clock kinds, and the metrics
+  rollup moves with them (:func:`agent_console.desk.deadlines.sync_cycles_many`, the rule
+  every command's ``sync_cycles`` applies); stopped cycles are history and keep the
+  verdict they had. Ticket versions are not bumped (deadlines are derived, not edited: no
+  one's edit conflicts with a recompute).
 - Events: ``sla_recomputed`` on each ticket where a deadline moved (details: the policy,
-  its version and ``moved``: field → [before, after] ISO instants or null), and one
+  its version and ``moved``: field → [before, after] ISO instants or null) or whose cycle
+  rows had to be brought in line (``moved`` empty, ``cycles`` true: rows an earlier
+  release left behind) — the alert schedule re-derives the tickets it sees in the feed —
+  and one
   ``policy_applied`` summary event with no ticket (``ticket_id`` NULL; details: policy,
   version, previous_version, fingerprint, by and the counts). Consoles following the feed
   reload the stored policies when they see it.
@@ -33,7 +41,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import deadline_columns, parse_pauses
+from agent_console.desk.deadlines import (
+    ClockChange,
+    clock_columns,
+    clock_of,
+    deadline_columns,
+    sync_cycles_many,
+)
 from agent_console.desk.policies import latest_versions, read_policy_file, store_version
 from agent_console.errors import Conflict, PermissionDenied, UserError
 from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
@@ -242,7 +256,7 @@ class PolicyApplyMixin(DeskCore):
         now = self.now()
         # the facts the clock needs and the stored columns it gives (to compare)
         derived = deadline_columns(policy, "minor", now).keys()
-        wanted = dict.fromkeys([*_FACT_COLUMNS, "key", *derived])
+        wanted = dict.fromkeys([*_FACT_COLUMNS, "key", "assignee_id", *derived])
         columns = [_T.c[name] for name in wanted]
         if progress:
             progress("recompute", 0, total)
@@ -255,10 +269,20 @@ class PolicyApplyMixin(DeskCore):
                 self._recompute_rows(rows, policy, report, now)
             else:
                 with self.write() as s:
-                    rows = s.execute(query).all()
-                    updates, events = self._recompute_rows(rows, policy, report, now)
+                    # the tickets held while their clocks move, as a command holds its
+                    # ticket (PostgreSQL; SQLite holds the write lock)
+                    rows = s.execute(query.with_for_update()).all()
+                    updates, events, clocks = self._recompute_rows(rows, policy, report, now)
                     for group in _by_columns(updates):
                         s.execute(_update_statement(group[0]), group)
+                    # their sla_cycle rows and the metrics rollup, in the same transaction
+                    behind = sync_cycles_many(s, clocks, now)
+                    behind -= {ev["ticket_id"] for ev in events}
+                    events += [
+                        {"ticket_id": tid, "details": {"policy": policy.name, "moved": {},
+                                                       "cycles": True}}
+                        for tid in sorted(behind)
+                    ]
                     if events:
                         # work no person does: the system actor (issue 11); who applied
                         # is on the policy_applied event
@@ -273,24 +297,16 @@ class PolicyApplyMixin(DeskCore):
     @staticmethod
     def _recompute_rows(
         rows: Sequence[Row[Any]], policy: Policy, report: ApplyReport, now: datetime
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """``(updates, events)`` of one batch; counts go into ``report``."""
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[ClockChange]]:
+        """``(updates, events, clocks)`` of one batch; counts go into ``report``."""
         updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        clocks: list[ClockChange] = []
         for row in rows:
             r = row._mapping
-            new = deadline_columns(
-                policy,
-                r["priority"],
-                r["opened_at"],
-                status=r["status"],
-                first_response_at=r["first_response_at"],
-                last_public_update_at=r["last_public_update_at"],
-                pauses=parse_pauses(r["sla_pauses"] or ()),
-                paused_since=r["paused_since"],
-                resolved_at=r["resolved_at"],
-                reopened_at=r["reopened_at"],
-            )
+            clock = clock_of(row, policy)  # type: ignore[arg-type]
+            clocks.append(ClockChange(row, r["priority"], clock))
+            new = clock_columns(clock)
             report.recomputed += 1
             changed = {k: v for k, v in new.items() if r[k] != v}
             if not changed:
@@ -315,11 +331,11 @@ class PolicyApplyMixin(DeskCore):
                     },
                 }
             )
-        return updates, events
+        return updates, events, clocks
 
 
 _T = Ticket.__table__  # type: ignore[attr-defined]
-#: what :func:`deadline_columns` is computed from
+#: what a ticket's clock is built from (:func:`clock_of`)
 _FACT_COLUMNS = (
     "id",
     "priority",
