@@ -22,7 +22,13 @@ from agent_console.desk import Desk
 from agent_console.desk.deadlines import clock_of
 from agent_console.paths import default_policy_path
 from agent_console.settings import Settings
-from agent_console.store.models import AlertThreshold, MetricRollup, SlaCycle, Ticket
+from agent_console.store.models import (
+    AlertThreshold,
+    MetricRollup,
+    SlaCycle,
+    Ticket,
+    TicketEvent,
+)
 from tests.conftest import FIXED_NOW, throwaway_pg_database
 
 DEFAULT_TEXT = default_policy_path().read_text(encoding="utf-8")
@@ -273,6 +279,53 @@ def test_sla_apply_moves_the_open_cycles_with_the_deadlines(db_url: str, tmp_pat
         # applying it again: nothing moves, nothing is written twice
         again = d.apply_policy(edited_policy(tmp_path))
         assert (again.recomputed, again.deadlines_moved) == (3, 0)
+        assert_rollup_is_true(d)
+    finally:
+        d.engine.dispose()
+
+
+def test_sla_apply_of_the_policy_in_force_repairs_cycles_left_behind(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Cycle rows (and the rollup) an ``sla apply`` before this fix left on the old due
+    instants are brought in line by applying the policy in force again; each such ticket gets an ``sla_recomputed`` event, so the alert schedule
+    re-derives it. Tickets already in line are not touched."""
+    clock = Clock(FIXED_NOW)
+    d = open_desk(db_url, clock)
+    try:
+        keys = [
+            d.create_ticket(subject=f"t{i}", body="x", requester_email=f"t{i}@example.com",
+                            priority=("urgent", "critical")[i % 2])
+            for i in range(3)
+        ]
+        d.sync_alert_schedule()
+        with d.write() as s:  # what a pre-fix apply left: the ticket moved, its cycles not
+            t = d.ticket_by_key(s, keys[0])
+            for r in s.execute(select(SlaCycle).where(SlaCycle.ticket_id == t.id)).scalars():
+                r.due_at = r.due_at - timedelta(hours=1)  # type: ignore[operator]
+                s.add(r)
+            d.log(s, t.id, "sla_recomputed", policy="default", moved={})
+        d.rebuild_metrics_rollup()  # the rollup followed the stale rows too
+        d.sync_alert_schedule()  # and so did the schedule
+        with pytest.raises(AssertionError):
+            assert_agrees_with_a_fresh_clock(d, keys[0])
+        clock.advance(minutes=5)
+        policy = tmp_path / "sla.toml"
+        policy.write_text(DEFAULT_TEXT, encoding="utf-8")
+        report = d.apply_policy(policy)
+        assert report.unchanged and (report.recomputed, report.deadlines_moved) == (3, 0)
+        with d.read() as s:
+            evs = s.execute(
+                select(TicketEvent.ticket_id, TicketEvent.details).where(
+                    TicketEvent.kind == "sla_recomputed", TicketEvent.at == clock.now
+                )
+            ).all()
+        assert [(tid, det["cycles"], det["moved"]) for tid, det in evs] == [
+            (d.ticket_detail(keys[0]).id, True, {})
+        ]
+        d.sync_alert_schedule()
+        for key in keys:
+            assert_agrees_with_a_fresh_clock(d, key)
         assert_rollup_is_true(d)
     finally:
         d.engine.dispose()

@@ -1,8 +1,12 @@
 """The one place a ticket clock becomes stored columns (and per-cycle rows).
 
-Every writer goes through here: ticket creation, seeding, the importer, every workflow
-command (:func:`refresh_deadlines` / :func:`write_clock`), and the bulk writers
-(:func:`deadline_columns`). The rules themselves live in the pure ticket clock
+Every writer goes through here: ticket creation, mail, every workflow command
+(:func:`write_clock` + :func:`sync_cycles`), and the bulk writers — seeding and the
+importer's new tickets (:func:`clock_columns` / :func:`deadline_columns` +
+:func:`cycle_rows`), the importer's priority changes and ``sla apply``
+(:func:`clock_columns` + :func:`sync_cycles_many`, the batched :func:`sync_cycles`).
+Whatever moves a ticket's deadlines moves its ``sla_cycle`` rows and the metrics rollup
+in the same transaction; the alert schedule follows the event the writer logs. The rules themselves live in the pure ticket clock
 (:class:`agent_console.sla.TicketClock`); nothing here decides what a deadline is.
 
 Stored per ticket: ``first_response_due``, ``next_update_due`` (None until the first
@@ -130,8 +134,10 @@ def deadline_columns(
 
 
 def refresh_deadlines(ticket: Ticket, policy: Policy) -> None:
-    """Recompute the ticket's stored deadlines, sort key and policy stamp from its facts
-    under ``policy`` (the facts are not changed)."""
+    """Set the ticket's deadline columns, sort key and policy stamp from its facts under
+    ``policy`` (the facts are not changed). Columns only: for a ticket object about to be
+    inserted in bulk (benchmarks) — a writer of a stored ticket also moves its cycle rows
+    (:func:`sync_cycles`, or :func:`sync_cycles_many` in bulk)."""
     for name, value in clock_columns(clock_of(ticket, policy)).items():
         setattr(ticket, name, value)
 
@@ -344,19 +350,22 @@ def _state(row: CycleRow) -> tuple[Any, ...]:
 
 def sync_cycles_many(
     session: Session, changes: Sequence[ClockChange], at: datetime, *, chunk: int = 1000
-) -> set[int]:
+) -> tuple[set[int], set[int]]:
     """:func:`sync_cycles` for many tickets at once, in the caller's transaction: the same
     rule (:func:`_advance`) and the same rollup difference, with one read of the cycle
     rows per ``chunk`` tickets, one executemany UPDATE and INSERT, one batched lookup of
     first responders and one rollup upsert — for the bulk writers that move clocks: an
     import that changes priorities, ``sla apply`` recomputing a policy's open tickets.
-    Rows already in line are not written. Returns the ids of the tickets whose cycle rows
-    changed. The caller holds the tickets (row locks on PostgreSQL, the write lock on
-    SQLite), as a workflow command does."""
+    Rows already in line are not written. Returns ``(changed, started)``: the ids of the
+    tickets whose cycle rows changed, and of those among them that had none (made before
+    the ticket clock, or by a writer that kept none: they get their current cycles). The
+    caller holds the tickets (row locks on PostgreSQL, the write lock on SQLite), as a
+    workflow command does."""
     c = SlaCycle.__table__.c  # type: ignore[attr-defined]
     columns = [c.id, c.ticket_id, c.metric, c.cycle, c.clock, c.started_at, c.due_at,
                c.target_seconds, c.stopped_at, c.met_at, c.breached_at, c.elapsed_seconds]
     changed: set[int] = set()
+    started: set[int] = set()
     for i in range(0, len(changes), chunk):
         part = changes[i : i + chunk]
         rows_of: dict[int, list[CycleRow]] = {}
@@ -391,6 +400,8 @@ def sync_cycles_many(
                 for r in rows[known:]
             )
             changed.add(tid)
+            if not known:
+                started.add(tid)
         if not touched:
             continue
         table = SlaCycle.__table__  # type: ignore[attr-defined]
@@ -421,7 +432,7 @@ def sync_cycles_many(
             )
             total_after.update(rollup_after(ch.ticket, ch.clock, rows, responder))
         apply_delta(session, total_before, total_after)
-    return changed
+    return changed, started
 
 
 def _before(ticket: Ticket | None, name: str) -> Any:

@@ -276,8 +276,8 @@ class PolicyApplyMixin(DeskCore):
                     for group in _by_columns(updates):
                         s.execute(_update_statement(group[0]), group)
                     # their sla_cycle rows and the metrics rollup, in the same transaction
-                    behind = sync_cycles_many(s, clocks, now)
-                    behind -= {ev["ticket_id"] for ev in events}
+                    changed, started = sync_cycles_many(s, clocks, now)
+                    behind = changed - started - {ev["ticket_id"] for ev in events}
                     events += [
                         {"ticket_id": tid, "details": {"policy": policy.name, "moved": {},
                                                        "cycles": True}}
