@@ -329,3 +329,35 @@ def test_sla_apply_of_the_policy_in_force_repairs_cycles_left_behind(
         assert_rollup_is_true(d)
     finally:
         d.engine.dispose()
+
+
+def test_sla_apply_of_new_alert_thresholds_moves_the_schedule(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A policy whose alert thresholds change and whose deadlines do not: before, no
+    ticket got an event, so the alert schedule kept warning at the old 80 %."""
+    clock = Clock(FIXED_NOW)
+    d = open_desk(db_url, clock)
+    try:
+        key = d.create_ticket(subject="down", body="x", requester_email="a@example.com",
+                              priority="critical")
+        d.sync_alert_schedule()
+        assert {th for (_, _, th) in schedule(d, key)} == {"0.5", "0.8", "1"}
+        text = DEFAULT_TEXT.replace("thresholds = [0.5, 0.8, 1.0]", "thresholds = [0.5, 0.9, 1.0]")
+        assert text != DEFAULT_TEXT
+        policy = tmp_path / "sla.toml"
+        policy.write_text(text, encoding="utf-8")
+        clock.advance(minutes=5)
+        report = d.apply_policy(policy)
+        assert (report.recomputed, report.deadlines_moved) == (1, 0)
+        d.sync_alert_schedule()
+        got = schedule(d, key)
+        assert {(m, th) for (m, _, th) in got} == {
+            (m, th) for m in ("first_response", "resolution") for th in ("0.5", "0.9", "1")
+        }
+        assert_agrees_with_a_fresh_clock(d, key)
+        # the 90 % of the 2-hour first response: 12 minutes before it is due
+        fire, due = got[("first_response", 1, "0.9")]
+        assert due - fire == timedelta(minutes=12)
+    finally:
+        d.engine.dispose()

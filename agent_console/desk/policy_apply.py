@@ -157,9 +157,12 @@ class PolicyApplyMixin(DeskCore):
                         "run sla apply again (it stores the file only if it differs)"
                     ) from exc
                 report.version = row.version
+        before = self._policy_in_force(name) if current is not None else None
         self.reload_policies()
-        self._recompute(self.policy_named(name), report, version=report.version or previous,
-                        agent_id=agent_id, progress=progress, batch_size=batch_size)
+        after = self.policy_named(name)
+        self._recompute(after, report, version=report.version or previous,
+                        agent_id=agent_id, progress=progress, batch_size=batch_size,
+                        alerts=before is None or _alerting(before) != _alerting(after))
         self._log_applied(report, by=by, agent_id=agent_id)
         return report
 
@@ -236,6 +239,13 @@ class PolicyApplyMixin(DeskCore):
         return (f"admin:{ident.role}" if ident.postgres else "admin"), None
 
     # ------------------------------------------------------------ the recompute
+    def _policy_in_force(self, name: str) -> Policy | None:
+        """The stored policy ``name`` this desk uses now (None: it no longer parses)."""
+        try:
+            return self.policy_named(name)
+        except UserError:
+            return None
+
     def _recompute(
         self,
         policy: Policy,
@@ -245,10 +255,14 @@ class PolicyApplyMixin(DeskCore):
         agent_id: int | None,
         progress: Progress | None,
         batch_size: int,
+        alerts: bool = False,
     ) -> None:
-        """Plain rows in, columns from :func:`deadline_columns` out, one executemany
-        UPDATE per batch of the tickets whose stored columns differ (no ORM objects: at
-        100,000 tickets their attribute bookkeeping costs more than the deadlines)."""
+        """Plain rows in, columns from :func:`clock_columns` out, one executemany UPDATE
+        per batch of the tickets whose stored columns differ (no ORM objects: at 100,000
+        tickets their attribute bookkeeping costs more than the deadlines), and the
+        batch's cycle rows and rollup share (:func:`sync_cycles_many`). ``alerts``: the
+        policy's alert thresholds changed (every ticket gets an event, see
+        :meth:`_recompute_rows`)."""
         under = _under_policy(policy.name)
         with self.read() as s:
             ids = [int(i) for i in s.execute(select(_T.c.id).where(under).order_by(_T.c.id)).scalars()]
@@ -272,7 +286,9 @@ class PolicyApplyMixin(DeskCore):
                     # the tickets held while their clocks move, as a command holds its
                     # ticket (PostgreSQL; SQLite holds the write lock)
                     rows = s.execute(query.with_for_update()).all()
-                    updates, events, clocks = self._recompute_rows(rows, policy, report, now)
+                    updates, events, clocks = self._recompute_rows(
+                        rows, policy, report, now, alerts
+                    )
                     for group in _by_columns(updates):
                         s.execute(_update_statement(group[0]), group)
                     # their sla_cycle rows and the metrics rollup, in the same transaction
@@ -296,9 +312,15 @@ class PolicyApplyMixin(DeskCore):
 
     @staticmethod
     def _recompute_rows(
-        rows: Sequence[Row[Any]], policy: Policy, report: ApplyReport, now: datetime
+        rows: Sequence[Row[Any]],
+        policy: Policy,
+        report: ApplyReport,
+        now: datetime,
+        alerts: bool = False,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[ClockChange]]:
-        """``(updates, events, clocks)`` of one batch; counts go into ``report``."""
+        """``(updates, events, clocks)`` of one batch; counts go into ``report``.
+        ``alerts``: the policy's alert thresholds changed, so every ticket gets its event
+        (the alert schedule re-derives the tickets it sees in the feed)."""
         updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         clocks: list[ClockChange] = []
@@ -309,28 +331,25 @@ class PolicyApplyMixin(DeskCore):
             new = clock_columns(clock)
             report.recomputed += 1
             changed = {k: v for k, v in new.items() if r[k] != v}
-            if not changed:
-                continue
-            updates.append({"_id": r["id"], **changed})
+            if changed:
+                updates.append({"_id": r["id"], **changed})
             moved = {f: (r[f], new[f]) for f in DEADLINE_FIELDS if r[f] != new[f]}
-            if not moved:
-                continue  # only a stamp or the sort key changed
-            breached = new["next_due"] <= now < r["next_due"]
-            report.deadlines_moved += len(moved)
-            report.tickets_moved += 1
-            report.now_breached += breached
-            if report.dry_run:
-                report.moves.append(TicketMove(r["key"], r["priority"], moved, breached))
-                continue
-            events.append(
-                {
-                    "ticket_id": r["id"],
-                    "details": {
-                        "policy": policy.name,
-                        "moved": {f: [_iso(a), _iso(b)] for f, (a, b) in moved.items()},
-                    },
-                }
-            )
+            if moved:
+                breached = new["next_due"] <= now < r["next_due"]
+                report.deadlines_moved += len(moved)
+                report.tickets_moved += 1
+                report.now_breached += breached
+                if report.dry_run:
+                    report.moves.append(TicketMove(r["key"], r["priority"], moved, breached))
+            if report.dry_run or not (moved or alerts):
+                continue  # nothing moved (at most a stamp or the sort key changed)
+            details: dict[str, Any] = {
+                "policy": policy.name,
+                "moved": {f: [_iso(a), _iso(b)] for f, (a, b) in moved.items()},
+            }
+            if alerts:
+                details["alerts"] = True
+            events.append({"ticket_id": r["id"], "details": details})
         return updates, events, clocks
 
 
@@ -348,6 +367,15 @@ _FACT_COLUMNS = (
     "reopened_at",
     "sla_pauses",
 )
+
+
+def _alerting(policy: Policy) -> tuple[Any, ...]:
+    """What the alert schedule takes from a policy besides the deadlines: the thresholds
+    and each priority's update warning (desk/alerts.py ``desired_thresholds``)."""
+    return (
+        tuple(policy.alert_thresholds),
+        tuple(sorted((t.name, t.update_warning) for t in policy.priorities.values())),
+    )
 
 
 def _by_columns(updates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
