@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -336,98 +337,99 @@ class ClockChange:
     clock: TicketClock
 
 
-def _state(row: CycleRow) -> tuple[Any, ...]:
-    return (
-        row.clock,
-        row.due_at,
-        row.target_seconds,
-        row.stopped_at,
-        row.met_at,
-        row.breached_at,
-        row.elapsed_seconds,
-    )
+def _cycle_columns() -> list[Any]:
+    """The ``sla_cycle`` columns in :class:`CycleRow` order (``CycleRow(*row)``)."""
+    c = SlaCycle.__table__.c  # type: ignore[attr-defined]
+    return [c[name] for name in CycleRow.__slots__]  # type: ignore[attr-defined]
+
+
+#: the mutable columns of a :class:`CycleRow`, and of a row read in its column order
+_mutable_of = attrgetter(*_MUTABLE)
+_stored_mutable = itemgetter(*(CycleRow.__slots__.index(n) for n in _MUTABLE))  # type: ignore[attr-defined]
 
 
 def sync_cycles_many(
-    session: Session, changes: Sequence[ClockChange], at: datetime, *, chunk: int = 1000
+    session: Session, changes: Sequence[ClockChange], at: datetime, *, chunk: int = 2000
 ) -> tuple[set[int], set[int]]:
     """:func:`sync_cycles` for many tickets at once, in the caller's transaction: the same
     rule (:func:`_advance`) and the same rollup difference, with one read of the cycle
-    rows per ``chunk`` tickets, one executemany UPDATE and INSERT, one batched lookup of
-    first responders and one rollup upsert — for the bulk writers that move clocks: an
-    import that changes priorities, ``sla apply`` recomputing a policy's open tickets.
-    Rows already in line are not written. Returns ``(changed, started)``: the ids of the
-    tickets whose cycle rows changed, and of those among them that had none (made before
-    the ticket clock, or by a writer that kept none: they get their current cycles). The
-    caller holds the tickets (row locks on PostgreSQL, the write lock on SQLite), as a
-    workflow command does."""
-    c = SlaCycle.__table__.c  # type: ignore[attr-defined]
-    columns = [c.id, c.ticket_id, c.metric, c.cycle, c.clock, c.started_at, c.due_at,
-               c.target_seconds, c.stopped_at, c.met_at, c.breached_at, c.elapsed_seconds]
+    rows per ``chunk`` tickets, one executemany UPDATE per set of changed columns and one
+    INSERT, one batched lookup of first responders and one rollup upsert — for the bulk
+    writers that move clocks: an import that changes priorities, ``sla apply``
+    recomputing a policy's open tickets. Rows already in line are not written. Returns
+    ``(changed, started)``: the ids of the tickets whose cycle rows changed, and of those
+    among them that had none (made before the ticket clock, or by a writer that kept
+    none: they get their current cycles). The caller holds the tickets (row locks on
+    PostgreSQL, the write lock on SQLite), as a workflow command does."""
+    table = SlaCycle.__table__  # type: ignore[attr-defined]
+    columns = _cycle_columns()
+    fields = CycleRow.__slots__  # type: ignore[attr-defined]
     changed: set[int] = set()
     started: set[int] = set()
     for i in range(0, len(changes), chunk):
         part = changes[i : i + chunk]
-        rows_of: dict[int, list[CycleRow]] = {}
+        stored: dict[int, list[Any]] = {}  # ticket id -> its rows as read (tuples)
         for r in session.execute(
             select(*columns)
-            .where(c.ticket_id.in_([ch.ticket.id for ch in part]))
-            .order_by(c.ticket_id, c.cycle)
+            .where(table.c.ticket_id.in_([ch.ticket.id for ch in part]))
+            .order_by(table.c.ticket_id, table.c.cycle)
         ):
-            rows_of.setdefault(r.ticket_id, []).append(CycleRow(**r._mapping))
-        updates: list[dict[str, Any]] = []
+            stored.setdefault(r[0], []).append(r)
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         inserts: list[dict[str, Any]] = []
-        touched: list[tuple[ClockChange, list[CycleRow], list[CycleRow]]] = []
+        touched: list[tuple[ClockChange, list[Any], list[CycleRow]]] = []
         for ch in part:
             tid = ch.ticket.id
-            rows = rows_of.get(tid, [])
-            was = [_state(r) for r in rows]
-            known = len(rows)
+            was = stored.get(tid, ())
+            rows = [CycleRow(*r) for r in was]
             _advance(rows, ch.clock, at, tid, CycleRow)
-            moved = [(r, st) for r, st in zip(rows, was, strict=False) if _state(r) != st]
-            if not moved and len(rows) == known:
-                continue
-            before = [
-                replace(r, **dict(zip(_MUTABLE, st, strict=True)))
-                for r, st in zip(rows, was, strict=False)
-            ]
-            touched.append((ch, before, rows))
-            updates.extend(
-                {"_id": r.id, **{k: getattr(r, k) for k in _MUTABLE}} for r, _ in moved
-            )
-            inserts.extend(
-                {k: getattr(r, k) for k in CycleRow.__slots__ if k != "id"}  # type: ignore[attr-defined]
-                for r in rows[known:]
-            )
-            changed.add(tid)
-            if not known:
-                started.add(tid)
+            dirty = False
+            for row, old in zip(rows, was, strict=False):
+                now_state, old_state = _mutable_of(row), _stored_mutable(old)
+                if now_state == old_state:
+                    continue
+                diff = {
+                    name: value
+                    for name, value, before in zip(_MUTABLE, now_state, old_state, strict=True)
+                    if value != before
+                }
+                updates.setdefault(tuple(diff), []).append({"_id": row.id, **diff})
+                dirty = True
+            if len(rows) > len(was):
+                inserts.extend(
+                    {k: getattr(r, k) for k in fields if k != "id"} for r in rows[len(was) :]
+                )
+                dirty = True
+                if not was:
+                    started.add(tid)
+            if dirty:
+                touched.append((ch, list(was), rows))
+                changed.add(tid)
         if not touched:
             continue
-        table = SlaCycle.__table__  # type: ignore[attr-defined]
-        if updates:
+        for names, group in updates.items():
             session.execute(
                 update(table)
-                .where(c.id == bindparam("_id"))
-                .values({k: bindparam(k) for k in _MUTABLE}),
-                updates,
+                .where(table.c.id == bindparam("_id"))
+                .values({k: bindparam(k) for k in names}),
+                group,
             )
         if inserts:
             session.execute(insert(table), inserts)
         # the metrics rollup, as sync_cycles moves it: before and after, one upsert
         answered = [
             ch.ticket.id
-            for ch, before, rows in touched
+            for ch, _, rows in touched
             if any(r.metric == "first_response" and r.stopped_at is not None for r in rows)
         ]
         responders = first_responders(session, answered) if answered else {}
         total_before: Counter[Any] = Counter()
         total_after: Counter[Any] = Counter()
-        for ch, before, rows in touched:
+        for ch, was, rows in touched:
             responder = responders.get(ch.ticket.id)
             total_before.update(
                 rollup_before(
-                    ch.ticket, (ch.priority_before, ch.ticket.assignee_id), before, at, responder
+                    ch.ticket, (ch.priority_before, ch.ticket.assignee_id), was, at, responder
                 )
             )
             total_after.update(rollup_after(ch.ticket, ch.clock, rows, responder))

@@ -318,10 +318,6 @@ _EXISTING_COLUMNS = (
     "resolved_at",
     "reopened_at",
     "sla_pauses",
-    "first_response_due",
-    "next_update_due",
-    "resolution_due",
-    "next_due",
 )
 
 
