@@ -38,6 +38,7 @@ from agent_console.desk.metrics_rollup import (
     first_responders,
 )
 from agent_console.sla import Policy, TicketClock
+from agent_console.sla.clock import MetricSpec
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.store.types import FAR_FUTURE
 
@@ -159,9 +160,9 @@ def write_clock(ticket: Ticket, clock: TicketClock) -> None:
 
 
 # ---------------------------------------------------------------- per-cycle rows
-def _stop_of(clock: TicketClock, metric: str) -> float | None:
+def _stop_of(clock: TicketClock, metric: str | MetricSpec) -> float | None:
     """When the metric's current cycle stopped for good (epoch), None while it runs."""
-    spec = clock.spec(metric)
+    spec = clock.spec(metric) if isinstance(metric, str) else metric
     if spec.stops == "first_reply" and clock.first_reply is not None:
         return clock.first_reply
     if clock.resolved_at is not None:
@@ -207,7 +208,7 @@ def _advance(
     for row in rows:
         last[row.metric] = row
     t_at = at.timestamp()
-    for spec in clock.specs:
+    for spec, due_epoch in zip(clock.specs, clock.dues_epoch(), strict=True):
         start = clock.start_epoch(spec)
         if start is None:
             continue
@@ -216,8 +217,8 @@ def _advance(
         if open_row is not None and spec.cyclic and open_row.started_at.timestamp() != start:
             _close(open_row, clock, start)  # a public reply ended this update cycle
             open_row = None
-        stop = _stop_of(clock, spec.name)
-        due = clock.due(spec.name)
+        stop = _stop_of(clock, spec)
+        due = _utc(due_epoch)  # clock.due(spec.name), without looking the metric up again
         target = spec.target(clock.target)
         if open_row is not None:
             open_row.due_at = due
@@ -373,7 +374,7 @@ def sync_cycles_many(
             select(*columns)
             .where(table.c.ticket_id.in_([ch.ticket.id for ch in part]))
             .order_by(table.c.ticket_id, table.c.cycle)
-        ):
+        ).all():
             stored.setdefault(r[0], []).append(r)
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         inserts: list[dict[str, Any]] = []
