@@ -6,8 +6,9 @@ importer's new tickets (:func:`clock_columns` / :func:`deadline_columns` +
 :func:`cycle_rows`), the importer's priority changes and ``sla apply``
 (:func:`clock_columns` + :func:`sync_cycles_many`, the batched :func:`sync_cycles`).
 Whatever moves a ticket's deadlines moves its ``sla_cycle`` rows and the metrics rollup
-in the same transaction; the alert schedule follows the event the writer logs. The rules themselves live in the pure ticket clock
-(:class:`agent_console.sla.TicketClock`); nothing here decides what a deadline is.
+in the same transaction; the alert schedule follows the event the writer logs. The rules
+themselves live in the pure ticket clock (:class:`agent_console.sla.TicketClock`);
+nothing here decides what a deadline is.
 
 Stored per ticket: ``first_response_due``, ``next_update_due`` (None until the first
 public reply), ``resolution_due`` (None while waiting on the customer), ``next_due`` (the

@@ -17,10 +17,11 @@ under it (README, "Stored policies").
   verdict they had. Ticket versions are not bumped (deadlines are derived, not edited: no
   one's edit conflicts with a recompute).
 - Events: ``sla_recomputed`` on each ticket where a deadline moved (details: the policy,
-  its version and ``moved``: field → [before, after] ISO instants or null) or whose cycle
-  rows had to be brought in line (``moved`` empty, ``cycles`` true: rows an earlier
-  release left behind) — the alert schedule re-derives the tickets it sees in the feed —
-  and one
+  its version and ``moved``: field → [before, after] ISO instants or null); on every
+  recomputed ticket when the policy's alert thresholds or update warnings changed
+  (``alerts`` true; ``moved`` may be empty); on a ticket whose cycle rows had to be
+  brought in line (``moved`` empty, ``cycles`` true: rows an earlier release left
+  behind). The alert schedule re-derives the tickets it sees in the feed. And one
   ``policy_applied`` summary event with no ticket (``ticket_id`` NULL; details: policy,
   version, previous_version, fingerprint, by and the counts). Consoles following the feed
   reload the stored policies when they see it.
