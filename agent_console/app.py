@@ -1,6 +1,6 @@
 """The Textual application: one settings object, one desk, screens as modes.
 
-``1``–``4`` switch between the Queue, Knowledge base, On-call and Metrics screens (each keeps its own
+``1``–``5`` switch between the Queue, Knowledge base, On-call, Metrics and Mail screens (each keeps its own
 stack: a ticket opened from the queue stays open when you come back). Every key of the
 active screen is also in the command palette (``ctrl+p``).
 
@@ -42,7 +42,7 @@ from agent_console.desk.presence import (
     new_console_id,
 )
 from agent_console.errors import UserError
-from agent_console.keymap import KNOWN_IDS, Keymap, keymap_path, read_keymap, with_ids
+from agent_console.keymap import Keymap, keymap_path, load_binding_ids, read_keymap, with_ids
 from agent_console.logs import configure_logging, get_logger
 from agent_console.redact import mask_secrets
 from agent_console.safe_text import one_line, visible
@@ -86,6 +86,12 @@ def _oncall_screen() -> Screen:
     from agent_console.screens.oncall import OncallScreen
 
     return OncallScreen()
+
+
+def _mail_screen() -> Screen:
+    from agent_console.screens.mail import MailScreen
+
+    return MailScreen()
 
 
 #: below this size (columns, lines) alert toasts are compact (see AlertToasts.toasts)
@@ -152,16 +158,18 @@ class AgentConsoleApp(App[None]):
         "knowledge": _knowledge_screen,
         "oncall": _oncall_screen,
         "metrics": _metrics_screen,
+        "mail": _mail_screen,
     }
     DEFAULT_MODE = "queue"
 
-    #: ``1``–``4`` switch screens from anywhere but a text box (screens "3"/"4" join
+    #: ``1``–``5`` switch screens from anywhere but a text box (screens "3"–"5" join
     #: through MODES)
     BINDINGS = with_ids("app", [
         Binding("1", "switch_mode('queue')", "Queue", show=False),
         Binding("2", "switch_mode('knowledge')", "Knowledge", show=False),
         Binding("3", "switch_mode('oncall')", "On call", show=False),
         Binding("4", "switch_mode('metrics')", "Metrics", show=False),
+        Binding("5", "switch_mode('mail')", "Mail", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ])
@@ -263,13 +271,8 @@ class AgentConsoleApp(App[None]):
 
     @work(thread=True, exclusive=True, group="keymap")
     def _keymap_worker(self, path: Path) -> None:
-        import agent_console.screens.knowledge  # noqa: F401 - their binding ids
-        import agent_console.screens.metrics  # noqa: F401
-        import agent_console.screens.oncall  # noqa: F401
-        import agent_console.screens.queue  # noqa: F401
-        import agent_console.screens.ticket  # noqa: F401
-
-        self.call_from_thread(self._keymap_read, read_keymap(path, known=KNOWN_IDS))
+        known = load_binding_ids()
+        self.call_from_thread(self._keymap_read, read_keymap(path, known=known))
 
     def _keymap_read(self, keymap: Keymap) -> None:
         self.keymap = keymap
@@ -277,7 +280,9 @@ class AgentConsoleApp(App[None]):
             self.set_keymap(keymap.keys)
         for line in keymap.problems:
             get_logger("agent_console.keymap").warning("%s", line)
-            self.notify(line, title="Keymap", severity="warning", markup=False, timeout=15)
+        notice = keymap.notice()  # one notice for every bad line (`keymap check` lists them)
+        if notice:
+            self.notify(notice, title="Keymap", severity="warning", markup=False, timeout=15)
 
     def _demo_answer(self, load: bool | None) -> None:
         if load:
@@ -727,8 +732,9 @@ class AgentConsoleApp(App[None]):
             seen.add(binding.action)
             node = active.node
 
-            def run(action: str = binding.action, node: object = node) -> None:
-                self.run_action(action, node)  # type: ignore[arg-type]
+            async def run(action: str = binding.action, node: object = node) -> None:
+                # run_action is a coroutine: the palette awaits what its callback returns
+                await self.run_action(action, node)  # type: ignore[arg-type]
 
             # the key in force (a keymap.toml override included), not the one in the tooltip
             shown = binding.key_display or self.get_key_display(binding)

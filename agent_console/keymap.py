@@ -9,8 +9,9 @@ Every key binding of the console has an id, ``<scope>.<action>`` (``queue.claim`
 
 The app hands the entries to Textual (``App.set_keymap``), so the footer, ``?`` and the
 command palette show the keys in force. A bad entry (unknown id, a key Textual cannot name,
-not a string) is reported — one notice and one log line naming the file and the id — and
-ignored; the rest of the file still applies. No Textual import here but for the key names.
+not a string) is ignored and reported — one log line each naming the file and the id, and
+one notice for them all (:meth:`Keymap.notice`; ``agent-console keymap check`` lists them);
+the rest of the file still applies. No Textual import here but for the key names.
 """
 
 from __future__ import annotations
@@ -97,6 +98,27 @@ class Keymap:
     keys: dict[str, str] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     path: str | None = None
+    #: the binding id of each problem (None: the whole file), in the order of ``problems``
+    problem_ids: tuple[str | None, ...] = ()
+
+    def notice(self) -> str | None:
+        """What the console says about the ignored entries, as **one** notification (a
+        toast per bad line covered the queue at 80×24): the line itself when there is one;
+        for several, how many, the first ids and where the lines are —
+        ``keymap.toml: 3 entries ignored ('queue.clame', 'queue.play' +1) — run
+        `agent-console keymap check` (or see the log)``. None when nothing was ignored."""
+        if not self.problems:
+            return None
+        if len(self.problems) == 1:
+            return self.problems[0]
+        ids = [i for i in self.problem_ids if i is not None]
+        shown = ", ".join(repr(i) for i in ids[:2])
+        more = f" +{len(ids) - 2}" if len(ids) > 2 else ""
+        name = Path(self.path).name if self.path else KEYMAP_FILE
+        return (
+            f"{name}: {len(self.problems)} entries ignored ({shown}{more}) — run "
+            "`agent-console keymap check` (or see the log)"
+        )
 
 
 def read_keymap(path: Path | None = None, known: Iterable[str] | None = None) -> Keymap:
@@ -113,27 +135,46 @@ def read_keymap(path: Path | None = None, known: Iterable[str] | None = None) ->
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        return Keymap({}, (f"{where}: not valid TOML ({exc}); no key changed",), str(path))
+        return Keymap({}, (f"{where}: not valid TOML ({exc}); no key changed",), str(path), (None,))
     except OSError as exc:
-        return Keymap({}, (f"{where}: cannot be read ({exc.strerror or exc})",), str(path))
+        return Keymap(
+            {}, (f"{where}: cannot be read ({exc.strerror or exc})",), str(path), (None,)
+        )
     known_ids = None if known is None else frozenset(known)
     keys: dict[str, str] = {}
     problems: list[str] = []
+    ids: list[str | None] = []
     for bid, value in _flatten(data):
+        problem: str | None
         if not isinstance(value, str):
-            problems.append(f"{where}: {bid!r}: the keys must be a string like \"ctrl+k\"; ignored")
-            continue
-        if known_ids is not None and bid not in known_ids:
+            problem = f"{where}: {bid!r}: the keys must be a string like \"ctrl+k\"; ignored"
+        elif known_ids is not None and bid not in known_ids:
             near = sorted(k for k in known_ids if k.split(".")[-1] == bid.split(".")[-1])
             hint = f" (did you mean {', '.join(near[:3])}?)" if near else " (README \"Keymap\" lists them)"
-            problems.append(f"{where}: unknown binding id {bid!r}{hint}; ignored")
-            continue
-        problem = key_problem(value)
+            problem = f"{where}: unknown binding id {bid!r}{hint}; ignored"
+        else:
+            why = key_problem(value)
+            problem = f"{where}: {bid!r}: {why}; ignored" if why else None
         if problem:
-            problems.append(f"{where}: {bid!r}: {problem}; ignored")
+            problems.append(problem)
+            ids.append(bid)
             continue
-        keys[bid] = ",".join(k.strip() for k in value.split(","))
-    return Keymap(keys, tuple(problems), str(path))
+        keys[bid] = ",".join(k.strip() for k in value.split(","))  # type: ignore[union-attr]
+    return Keymap(keys, tuple(problems), str(path), tuple(ids))
+
+
+def load_binding_ids() -> frozenset[str]:
+    """Every binding id of the console: importing the screens registers theirs (their
+    BINDINGS go through :func:`with_ids`). Imports Textual; for the app and the CLI."""
+    import agent_console.app  # noqa: F401 - the app's own keys
+    import agent_console.screens.knowledge  # noqa: F401 - their binding ids
+    import agent_console.screens.mail  # noqa: F401
+    import agent_console.screens.metrics  # noqa: F401
+    import agent_console.screens.oncall  # noqa: F401
+    import agent_console.screens.queue  # noqa: F401
+    import agent_console.screens.ticket  # noqa: F401
+
+    return frozenset(KNOWN_IDS)
 
 
 def _flatten(data: Mapping[str, object], prefix: str = "") -> list[tuple[str, object]]:

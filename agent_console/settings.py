@@ -111,6 +111,10 @@ class Settings:
     imap_timeout: float = 30.0
     #: seconds before a long-running fetcher reconnects after the server failed
     imap_retry: float = 30.0
+    #: a folder each fetched message is moved to once committed (None: it stays, \\Seen)
+    imap_processed_folder: str | None = None
+    #: a folder quarantined messages are moved to (None: they stay, \\Seen)
+    imap_quarantine_folder: str | None = None
     #: a received message larger than this (bytes, whole message) is quarantined unread
     max_mail_bytes: int = 50 * 2**20
     #: priority and tier of a ticket opened from mail
@@ -167,6 +171,8 @@ def read_config_file(path: Path) -> dict[str, object]:
         "imap",
         "imap_password",
         "imap_ca_file",
+        "imap_processed_folder",
+        "imap_quarantine_folder",
         "mail_priority",
         "mail_tier",
         "max_mail_bytes",
@@ -314,6 +320,8 @@ def resolve_settings(
         imap_url=imap_url,
         imap_password=pick(None, ENV_IMAP_PASSWORD, "imap_password"),
         imap_ca_file=pick(None, ENV_IMAP_CA_FILE, "imap_ca_file"),
+        imap_processed_folder=pick(None, "", "imap_processed_folder"),
+        imap_quarantine_folder=pick(None, "", "imap_quarantine_folder"),
         **mail_in,  # type: ignore[arg-type]
         config_file=cfg_path if cfg else None,
         at=at,

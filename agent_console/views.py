@@ -503,6 +503,14 @@ def _describe_event(kind: str, who: str | None, d: dict[str, Any]) -> str:
                 str(d.get("mail")), "the reply"
             )
             return f"mail to {dest} sent ({what})"
+        case "mail_retried":  # issue 14 operations: a person sent a failed mail again
+            dest = str(d.get("destination") or "")[5:]
+            if d.get("was") in ("failed", "dismissed"):
+                return f"{actor} sent the failed mail to {dest} again"
+            return f"{actor} asked to send the mail to {dest} now (it was waiting for a retry)"
+        case "mail_dismissed":
+            dest = str(d.get("destination") or "")[5:]
+            return f"{actor} dismissed the failed mail to {dest}"
         case "customer_replied":
             return "the customer replied" + (" by e-mail" if d.get("via") == "email" else "")
         case "followed_up":

@@ -13,7 +13,9 @@ from agent_console.keymap import KNOWN_IDS, binding_id, key_problem, keymap_path
 from agent_console.screens.help import HelpScreen, key_groups
 from agent_console.screens.queue import QueueScreen
 from agent_console.settings import Settings
-from tests.test_queue_screen import SIZE, make_app, settle
+from tests.helpers import SIZE
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
 
 
 def write(path: Path, text: str) -> Path:
@@ -104,3 +106,46 @@ async def test_override_shown_in_help_and_used(seeded_desk: Desk, settings: Sett
             await pilot.pause(0.1)
         assert app.desk.ticket_detail(row.key).assignee == "alice"
         assert isinstance(app.screen, QueueScreen)
+
+
+async def test_several_bad_entries_are_one_notice_at_80x24(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """Three bad lines were three toasts covering the queue at 80×24 (trial): one notice says
+    how many and where to read them; each stays a log line; the good entries apply."""
+    path = write(
+        keymap_path(),
+        '"queue.claim" = "C"\n"queue.clame" = "x"\n"queue.play" = "cmd+p"\n[ticket]\nnote = 3\n',
+    )
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await _keymap_applied(pilot)
+        notes = [n for n in app._notifications if n.title == "Keymap"]
+        assert [n.message for n in notes] == [
+            "keymap.toml: 3 entries ignored ('queue.clame', 'queue.play' +1) — run "
+            "`agent-console keymap check` (or see the log)"
+        ]
+        assert app.keymap.keys == {"queue.claim": "C"}
+    # one bad line: the line itself, as before
+    write(path, '"queue.clame" = "x"\n')
+    one = read_keymap(path, known=KNOWN_IDS)
+    assert one.notice() == one.problems[0] and "'queue.clame'" in one.problems[0]
+
+
+def test_cli_keymap_check(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent_console.cli import main
+
+    assert main(["keymap", "check"]) == 2
+    assert "not found" in capsys.readouterr().err
+    path = write(keymap_path(), '"queue.claim" = "C"\n"queue.clame" = "x"\n"ticket.note" = 3\n')
+    assert main(["keymap", "check"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "queue.claim = C\n"
+    lines = err.splitlines()
+    assert len(lines) == 3
+    assert "unknown binding id 'queue.clame'" in lines[0] and "'ticket.note'" in lines[1]
+    assert lines[2] == f"agent-console: error: {path}: 1 entry applies, 2 ignored (the lines above)"
+    write(path, '"queue.claim" = "C"\n')
+    assert main(["keymap", "check", str(path)]) == 0
+    assert capsys.readouterr().out.endswith(f"{path}: ok, 1 entry applies\n")

@@ -195,7 +195,7 @@ def apply_and_tier_rules(d: Desk) -> None:
     # the real thing: one transaction, every step through the workflow
     p = d.preview_macro(key, "triage", agent="ann")
     assert p.refusal is None
-    assert any("priority critical" in c for c in p.changes)
+    assert any(c.startswith("priority urgent → critical") for c in p.changes)
     assert any(line.startswith("Resolution") for line in p.deadlines)
     assert counts(d, key) == before  # the preview wrote nothing
     detail = d.apply_macro(key, "triage", agent="ann", expected_version=before[0])
@@ -283,7 +283,7 @@ def test_cli_list_show_apply(sqlite_url: str, capsys) -> None:
     assert "personal (hides shipped)" in out and "critical-outage" in out
     assert main([*base, "macro", "show", "password-reset", "--key", key, "--agent", "ann"]) == 0
     out = capsys.readouterr().out
-    assert "Hi Ava," in out and "change: status resolved" in out
+    assert "Hi Ava," in out and "change: status new → resolved" in out
     assert main([*base, "macro", "show", "nope"]) != 0
     assert "no macro 'nope'" in capsys.readouterr().err
     # no such ticket is bad input (2), as in every ticket command, not a refusal (3)
@@ -310,3 +310,81 @@ def test_a_file_name_with_a_control_character_is_refused(tmp_path: Path) -> None
     with pytest.raises(MacroError) as err:
         parse_macro(path, "personal")
     assert "the file name holds the control character 0x1b" in str(err.value)
+
+
+def test_preview_changes_say_what_the_macro_changes(mdesk: Desk) -> None:
+    """The preview's "Changes" are the change, as Zendesk's macro preview shows it: tags
+    added and removed (not every tag the ticket ends with), priority old → new with its
+    reason, status old → new (trial defect)."""
+    key = setup(mdesk)
+    mdesk.set_type_and_tags(key, "question", ["billing", "needs-info", "vip"], agent="ann")
+    write(
+        personal_macros_dir(),
+        "triage.toml",
+        'text = "x"\nstatus = "pending"\npriority = "critical"\nreason = "outage at {org.name}"\n'
+        'add_tags = ["outage", "vip"]\nremove_tags = ["needs-info"]\ntype = "inoperable"\n',
+    )
+    p = mdesk.preview_macro(key, "triage", agent="ann")
+    assert p.refusal is None
+    assert p.changes == (
+        "type question → inoperable",
+        "tags +outage -needs-info",
+        "priority urgent → critical (reason: outage at Acme Loyalty)",
+        "status new → waiting",
+    )
+    # applying says the same (the CLI's line per ticket)
+    report = mdesk.bulk_macro([key], "triage", agent="ann")
+    assert report.done == [
+        (
+            key,
+            f"{key}: macro triage: reply sent; type question → inoperable; tags +outage "
+            "-needs-info; priority urgent → critical (reason: outage at Acme Loyalty); "
+            "status new → waiting",
+        )
+    ]
+    r = mdesk.bulk_tags([key], add=["later"], remove=["vip"], agent="ann")
+    assert r.done == [(key, f"{key}: tags +later -vip")]
+
+
+def test_cli_apply_text_from_stdin_is_kept_whole(sqlite_url: str, capsys, monkeypatch) -> None:
+    """``macro apply NAME KEY --text -`` sends stdin as written — several lines, runs of
+    spaces, blank lines — instead of the macro's text; ``-`` as a KEY reads ticket keys,
+    and stdin text given there by mistake is one line saying what to type, not a refusal
+    per word (trial defect)."""
+    import io
+
+    d = Desk.open(Settings(db_url=sqlite_url, now=FIXED_NOW))
+    key = setup(d)
+    other = d.create_ticket(
+        subject="second", body="b", requester_email="b@x.example", requester_name="B B"
+    )
+    base = ["--db", sqlite_url]
+    text = "Hi Ava,\n\n  step 1:   open the portal\n  step 2:   sign in\n\nAnn\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main([*base, "macro", "apply", "ask-for-details", key, "--text", "-", "--agent", "ann"]) == 0
+    body = d.ticket_detail(key).thread[-1].body
+    assert body == text.rstrip("\n")
+    assert raw(d, key).status == "pending"  # the macro's fields still apply
+    # the same text on several tickets (bulk form), from a file
+    path = write(Path(d.settings.db_url.removeprefix("sqlite:///")).parent, "reply.txt", text)
+    capsys.readouterr()
+    assert main([*base, "macro", "apply", "ask-for-details", other, "--text", str(path), "--json", "--agent", "ann"]) == 0
+    assert d.ticket_detail(other).thread[-1].body == text.rstrip("\n")
+    # text piped to '-' by mistake: one line, nothing tried, nothing written
+    before = counts(d, other)
+    monkeypatch.setattr("sys.stdin", io.StringIO("Hello there,\nsee SUP-1\n"))
+    assert main([*base, "macro", "apply", "ask-for-details", "-", "--agent", "ann"]) == 2
+    err = capsys.readouterr().err
+    assert "'Hello' is not one" in err and "--text -" in err and "Traceback" not in err
+    assert counts(d, other) == before
+    # keys on stdin, one per line or several on a line
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{key} {other}\n"))
+    assert main([*base, "macro", "apply", "duplicate-ticket", "-", "--agent", "ann"]) == 0
+    assert "2 of 2 done" in capsys.readouterr().out
+    # both from stdin cannot be
+    assert main([*base, "macro", "apply", "duplicate-ticket", "-", "--text", "-"]) == 2
+    # ESC in the text is refused like ESC in a macro file
+    monkeypatch.setattr("sys.stdin", io.StringIO("hi \x1b[2J there"))
+    assert main([*base, "macro", "apply", "ask-for-details", key, "--text", "-", "--agent", "ann"]) == 2
+    assert "control character 0x1b" in capsys.readouterr().err
+    d.engine.dispose()

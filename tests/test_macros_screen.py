@@ -4,7 +4,6 @@ worker with progress, a summary of what was refused), and a snapshot of the pick
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from textual.pilot import Pilot
@@ -19,9 +18,9 @@ from agent_console.screens.queue import QueueScreen
 from agent_console.screens.ticket import TicketScreen
 from agent_console.settings import Settings
 from tests.conftest import FIXED_NOW
-from tests.test_queue_screen import make_app
-from tests.test_queue_screen import settle as settle_queue
-from tests.test_ticket_screen import TicketTestApp, settle
+from tests.helpers import TicketTestApp, open_ticket, settle_queue, wait_for
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_ticket as settle
 
 
 def build(settings: Settings) -> tuple[Desk, str]:
@@ -43,23 +42,12 @@ def build(settings: Settings) -> tuple[Desk, str]:
     return desk, key
 
 
-async def wait_for(pilot: Pilot, what, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if what():
-            return
-    raise AssertionError("timed out")
-
-
 async def test_m_fills_the_editor_and_ctrl_s_applies_the_fields(settings: Settings) -> None:
     desk, key = build(settings)
     app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
     try:
         async with app.run_test(size=(150, 44)) as pilot:
-            screen = TicketScreen(key)
-            await app.push_screen(screen)
-            await settle(pilot)
+            screen = await open_ticket(pilot, key)
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
             picker = app.screen
@@ -90,9 +78,7 @@ async def test_closing_the_editor_drops_the_macro_fields(settings: Settings) -> 
     app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
     try:
         async with app.run_test(size=(150, 44)) as pilot:
-            screen = TicketScreen(key)
-            await app.push_screen(screen)
-            await settle(pilot)
+            screen = await open_ticket(pilot, key)
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
             await pilot.press(*"ask-for", "enter")
@@ -245,9 +231,7 @@ async def test_a_macro_with_a_terminal_escape_never_reaches_the_terminal(setting
     app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
     try:
         async with app.run_test(size=(150, 44)) as pilot:
-            screen = TicketScreen(key)
-            await app.push_screen(screen)
-            await settle(pilot)
+            await open_ticket(pilot, key)
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
             picker = app.screen
@@ -274,3 +258,87 @@ def test_several_broken_macro_files_are_all_named_in_the_picker() -> None:
     assert all(f"{n}.toml" in text for n in ("one", "two", "three", "four"))
     assert text.startswith("4 macro files") and len(text) < 200
     assert errors_notice(errors[:1]).plain == errors[0]
+
+
+def preview_lines(picker: MacroPicker) -> list[str]:
+    """The preview box as drawn (each line's text, right spaces stripped)."""
+    static = picker.query_one("#macro-preview", Static)
+    return [static.render_line(y).text.rstrip() for y in range(static.size.height)]
+
+
+async def test_picker_preview_shows_the_change_and_wraps_under_its_text(
+    settings: Settings,
+) -> None:
+    """"Changes" lists what the macro changes — the tags it adds and removes, the priority
+    from → to with its reason — not every tag the ticket ends with (trial defect); a change
+    too long for the box wraps under its own text, and moving between macros redraws the
+    preview as a fresh picker draws it (trial: stale lines at 160×50, critical-outage)."""
+    desk, key = build(settings)
+    desk.set_type_and_tags(key, None, ["billing", "vip"], agent="ann")
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = TicketScreen(key)
+            await app.push_screen(screen)
+            await settle(pilot)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
+            picker = app.screen
+            assert isinstance(picker, MacroPicker)
+            await pilot.press(*"critical-outage")
+            await pilot.pause()
+            assert picker.shown[0].name == "critical-outage"
+            fresh = preview_lines(picker)
+            text = "\n".join(fresh)
+            assert "• tags +outage" in text
+            assert "billing" not in text and "vip" not in text
+            assert "• priority urgent → critical (reason: The customer reports" in text
+            wrapped = fresh.index(next(x for x in fresh if "• priority urgent" in x)) + 1
+            assert fresh[wrapped].startswith("    ") and fresh[wrapped].strip()
+            # move away through every macro and back: the same lines, nothing left over
+            await pilot.press(*["backspace"] * len("critical-outage"))
+            await pilot.pause()
+            for _ in range(len(picker.shown)):
+                await pilot.press("down")
+                await pilot.pause()
+            for _ in range(len(picker.shown)):
+                await pilot.press("up")
+                await pilot.pause()
+            await pilot.press("down")  # critical-outage is second in the list
+            await pilot.pause()
+            assert picker.shown[1].name == "critical-outage"
+            assert preview_lines(picker)[: len(fresh)] == fresh
+    finally:
+        desk.engine.dispose()
+
+
+async def _editor_rows_after_m(settings: Settings, size: tuple[int, int]) -> int:
+    desk, key = build(settings.with_(db_url=f"{settings.db_url}-{size[0]}"))
+    app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
+    try:
+        async with app.run_test(size=size) as pilot:
+            screen = TicketScreen(key)
+            await app.push_screen(screen)
+            await settle(pilot)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
+            await pilot.press(*"ask-for", "enter")
+            await wait_for(pilot, lambda: app.screen is screen and screen.composer.is_open)
+            await pilot.pause(0.3)
+            area = screen.composer.area
+            assert area.region.bottom <= screen.composer.region.bottom  # whole, not cut
+            thread = screen.query_one("#thread")
+            assert thread.region.height >= 4  # the conversation stays in view above it
+            return area.content_region.height
+    finally:
+        desk.engine.dispose()
+
+
+async def test_editor_shows_five_lines_at_80x24_and_more_when_taller(settings: Settings) -> None:
+    """After ``m`` the docked editor showed one line of the macro's text at 80×24 (its
+    notice wrapped to several lines inside a fixed-height panel; trial): the text box shows
+    at least 5 lines there, and grows with the terminal."""
+    small = await _editor_rows_after_m(settings, (80, 24))
+    assert small >= 5
+    tall = await _editor_rows_after_m(settings, (160, 50))
+    assert tall >= 10 and tall > small

@@ -580,3 +580,31 @@ def test_stale_arrival_is_not_in_the_future(desk_in: Desk, dovecot, user) -> Non
     dovecot.append(user, mail(), when=week_ago)
     desk_in.fetch_mail_once()
     assert tickets(desk_in)[0].opened_at == week_ago
+
+
+def test_rollup_and_cycles_kept_on_ingest_equal_rebuilt(desk_in: Desk, dovecot, user) -> None:
+    """A batch's new tickets add their cycles and metrics share as every writer does
+    (one upsert per batch): the same rows a rebuild from the tickets makes."""
+    from agent_console.store.models import MetricRollup, SlaCycle
+
+    desk_in.create_ticket(subject="typed in", body="x", requester_email="p@phone.example")
+    dovecot.append(user, mail(message_id="<r0@acme.example>"), when=ARRIVED)
+    for i in range(1, 6):
+        dovecot.append(user, mail(subject=f"r{i}", sender=f"c{i}@acme.example"), when=ARRIVED)
+    dovecot.append(user, mail(body="more", In_Reply_To="<r0@acme.example>"))
+    assert desk_in.fetch_mail_once().counts == {"ticket": 6, "follow_up": 1}
+
+    def rollup() -> dict[tuple[object, ...], int]:
+        r = MetricRollup.__table__.c  # type: ignore[attr-defined]
+        with desk_in.read() as s:
+            rows = s.execute(select(r.figure, r.bucket, r.grp, r.value, r.n).where(r.n != 0))
+            return {tuple(row[:4]): int(row[4]) for row in rows}
+
+    kept = rollup()
+    assert kept
+    with desk_in.read() as s:
+        cycles = s.exec(select(SlaCycle.metric, SlaCycle.cycle)).all()
+    assert sorted(set(cycles)) == [("first_response", 1), ("resolution", 1)]
+    assert len(cycles) == 2 * 7
+    assert desk_in.rebuild_metrics_rollup() == 7
+    assert rollup() == kept

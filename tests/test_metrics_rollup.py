@@ -228,7 +228,6 @@ def test_upgrading_a_database_with_tickets_builds_the_rollup(tmp_path: Path) -> 
     """The migration leaves the marker over existing tickets; the console that upgrades
     the database (on start, or ``agent-console db upgrade``) rebuilds the rollup, and the
     figures match the raw rows."""
-    from sqlalchemy import create_engine
 
     from agent_console.desk.schema import upgrade_schema
 
@@ -238,11 +237,7 @@ def test_upgrading_a_database_with_tickets_builds_the_rollup(tmp_path: Path) -> 
     d.engine.dispose()
 
     def back_to_0014() -> None:
-        eng = create_engine(url)
-        with eng.begin() as c:  # the revision before the rollup
-            c.execute(text("DROP TABLE metric_rollup"))
-            c.execute(text("UPDATE alembic_version SET version_num = '0014'"))
-        eng.dispose()
+        _downgrade_to(url, "0014")  # the revision before the rollup
 
     settings = Settings(db_url=url, agent="lee", now=NOW)
     for how in ("open", "db upgrade"):
@@ -257,6 +252,19 @@ def test_upgrading_a_database_with_tickets_builds_the_rollup(tmp_path: Path) -> 
         d.engine.dispose()
 
 
+def _downgrade_to(url: str, revision: str) -> None:
+    """Alembic's own downgrade (every later revision undone, not only the rollup's)."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from agent_console.store.migrations import _config
+
+    eng = create_engine(url)
+    with eng.begin() as c:
+        command.downgrade(_config(c), revision)
+    eng.dispose()
+
+
 def test_the_migration_marks_a_database_with_tickets_stale(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
 
@@ -265,10 +273,8 @@ def test_the_migration_marks_a_database_with_tickets_stale(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'old.db'}"
     d, _, _ = build(url)
     d.engine.dispose()
+    _downgrade_to(url, "0014")  # the revision before the rollup (and what came after it)
     eng = create_engine(url)
-    with eng.begin() as c:
-        c.execute(text("DROP TABLE metric_rollup"))
-        c.execute(text("UPDATE alembic_version SET version_num = '0014'"))
     upgrade(eng)
     with eng.connect() as c:
         assert c.execute(text("SELECT figure FROM metric_rollup")).scalars().all() == [STALE]

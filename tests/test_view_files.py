@@ -328,3 +328,34 @@ def test_labels_with_a_terminal_escape_are_shown_not_obeyed(tmp_path: Path) -> N
     )
     bb = load_view_set(path).named("bb")
     assert (bb.label, bb.short, bb.help) == ("Blue \\x1b[31mbird", "BB\\x1b[2J", "h\\x9b")
+
+
+def test_an_unknown_assignee_handle_is_refused_in_one_line(
+    desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``assignee = nobodyhere`` showed an empty view, silently (trial): the same rule
+    refuses it in ``views check`` and when the console reads the file, naming the file, the
+    view, the key and the handle; a known handle (any case), me and none pass."""
+    from agent_console.cli import main
+
+    desk.add_agent("alice", "Alice A", 1)
+    bad = write(
+        team_views_path(),
+        '[[view]]\nname = "hers"\nkey = "v"\nfilter = "assignee in (Alice, nobodyhere)"\n',
+    )
+    vs = desk.queue_view_set(reload=True)
+    assert vs.names == VIEW_NAMES  # the built-ins run
+    assert vs.error is not None and vs.error.startswith(
+        f"views file {bad}: view 'hers', key 'filter': assignee 'nobodyhere': no agent has "
+        "that handle (use me, none or a handle: "
+    )
+    assert "alice" in vs.error and vs.error.endswith("using the built-in views")
+    base = ["--db", desk.settings.db_url]
+    assert main([*base, "views", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "assignee 'nobodyhere': no agent has that handle" in err and err.count("\n") == 1
+    write(team_views_path(), '[[view]]\nname = "hers"\nkey = "v"\nfilter = "assignee = ALICE or assignee = me"\n')
+    assert main([*base, "views", "check"]) == 0
+    assert desk.queue_view_set(reload=True).error is None
+    # the file alone (no database to ask) still parses: handles are the database's
+    assert read_views(bad, read_views(builtin_views_path()))[-1].name == "hers"

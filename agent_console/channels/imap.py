@@ -2,7 +2,8 @@
 
 The loops that turn what arrives into tickets live in ``desk/mail_in.py``; this module
 connects, says what is new after a UID, streams messages in small batches, marks them seen
-and waits for new mail (IDLE when the server offers it, else the caller polls).
+or moves them to a folder, and waits for new mail (IDLE when the server offers it, else the
+caller polls).
 
 URLs: ``imap://user@host[:143]/MAILBOX`` (STARTTLS when the server offers it, else plain —
 for a local server), ``imaps://user@host[:993]/MAILBOX`` (TLS). The mailbox defaults to
@@ -100,6 +101,9 @@ class Mailbox:
 
     ``timeout``: seconds for connect and each command. ``batch``: messages per FETCH
     (memory stays flat: a batch is handed over before the next is read)."""
+
+    #: use IMAP MOVE when offered (False: always COPY + \\Deleted + EXPUNGE; tests)
+    use_move: bool = True
 
     def __init__(
         self,
@@ -259,6 +263,66 @@ class Mailbox:
         if uids:
             assert self.client is not None
             self._call("STORE", self.client.add_flags, uids, [b"\\Seen"], silent=True)
+
+    def undeleted_up_to(self, last_uid: int) -> list[int]:
+        """UIDs at or below ``last_uid`` still in the mailbox (not flagged \\Deleted)."""
+        assert self.client is not None
+        if last_uid < 1:
+            return []
+        found = self._call("SEARCH", self.client.search, ["UNDELETED", "UID", f"1:{last_uid}"])
+        return sorted(u for u in found if u <= last_uid)
+
+    def undeleted_among(self, uids: list[int]) -> list[int]:
+        """Those of ``uids`` still in the mailbox (not flagged \\Deleted)."""
+        assert self.client is not None
+        if not uids:
+            return []
+        wanted = set(uids)
+        found = self._call(
+            "SEARCH", self.client.search, ["UNDELETED", "UID", ",".join(map(str, sorted(wanted)))]
+        )
+        return sorted(u for u in found if u in wanted)
+
+    def ensure_folder(self, folder: str) -> None:
+        """Create ``folder`` (and subscribe to it) when the server does not have it."""
+        assert self.client is not None
+        if not self._call("LIST", self.client.folder_exists, folder):
+            try:
+                self._call("CREATE", self.client.create_folder, folder)
+            except ImapError:
+                # another fetcher created it meanwhile ([ALREADYEXISTS]): fine
+                if not self._call("LIST", self.client.folder_exists, folder):
+                    raise
+            try:
+                self.client.subscribe_folder(folder)
+            except Exception:  # noqa: BLE001 - a folder nobody subscribed to still works
+                pass
+
+    @property
+    def has_move(self) -> bool:
+        """The server offers MOVE (RFC 6851) and :attr:`use_move` allows it."""
+        assert self.client is not None
+        return self.use_move and bool(self._call("CAPABILITY", self.client.has_capability, "MOVE"))
+
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move ``uids`` to ``folder``, flagged \\Seen: ``UID MOVE`` where the server
+        offers it, else ``UID COPY`` + \\Deleted + ``UID EXPUNGE`` of those UIDs (plain
+        EXPUNGE on a server without UIDPLUS: it also removes other messages flagged
+        \\Deleted in the mailbox). UIDs no longer in the mailbox are no error."""
+        if not uids:
+            return
+        assert self.client is not None
+        client = self.client
+        self.mark_seen(uids)
+        if self.has_move:
+            self._call("MOVE", client.move, uids, folder)
+            return
+        self._call("COPY", client.copy, uids, folder)
+        self._call("STORE", client.add_flags, uids, [b"\\Deleted"], silent=True)
+        if self._call("CAPABILITY", client.has_capability, "UIDPLUS"):
+            self._call("EXPUNGE", client.uid_expunge, uids)
+        else:
+            self._call("EXPUNGE", client.expunge)
 
     def wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for new mail: IDLE when offered (True when the server

@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmd,
         db_cmd,
         kb_cmd,
+        keymap_cmd,
         macro_cmd,
         mail_cmd,
         oncall_cmd,
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (
         data_cmd, agent_cmd, ticket_cmd, sla_cmd, kb_cmd, db_cmd, oncall_cmd, watch_cmd, report_cmd,
         mail_cmd,
-    ) + (views_cmd, macro_cmd):
+    ) + (views_cmd, macro_cmd, keymap_cmd):
         module.register(sub)
     return parser
 

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
 from agent_console.cli.context import CliContext
 from agent_console.cli.output import Progress, clean, print_json, print_table
@@ -31,7 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="apply a macro to one or more tickets, one transaction per ticket",
     )
     ap.add_argument("name", metavar="NAME")
-    ap.add_argument("keys", metavar="KEY", nargs="+", help="ticket keys; '-' reads them from stdin")
+    ap.add_argument(
+        "keys",
+        metavar="KEY",
+        nargs="+",
+        help="ticket keys; '-' reads the keys from stdin (separated by spaces or lines)",
+    )
+    ap.add_argument(
+        "--text",
+        metavar="FILE",
+        help="send this reply/note instead of the macro's text, read whole and as written "
+        "(lines and spaces kept, placeholders not filled); '-' reads it from stdin",
+    )
     ap.add_argument(
         "--agent", dest="as_agent", metavar="H", help="acting agent (default: the global --agent)"
     )
@@ -146,20 +159,68 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+#: what a ticket key looks like (``SUP-1042``): a word read from stdin for ``-`` that is not
+#: one is refused (the text of a reply piped to ``-`` by mistake), not tried as a ticket
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
+
+
+def _keys_from_stdin() -> list[str]:
+    words = sys.stdin.read().split()
+    for word in words:
+        if not _KEY.match(word):
+            raise UserError(
+                f"'-' reads ticket keys from stdin, and {clean(word[:40])!r} is not one; "
+                "to send your own text instead of the macro's, give the key and --text - "
+                "(macro apply NAME KEY --text -)"
+            )
+    if not words:
+        raise UserError("'-' reads ticket keys from stdin, and stdin held none")
+    return words
+
+
+def _read_text(source: str) -> str:
+    """The text of ``--text``: the whole file (``-``: stdin) as written — lines, blank
+    lines and spaces kept, trailing line breaks dropped."""
+    if source == "-":
+        raw = sys.stdin.read()
+    else:
+        try:
+            raw = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"--text {source}: cannot be read ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise UserError(f"--text {source}: not UTF-8 text") from None
+    text = raw.rstrip("\r\n")
+    if not text.strip():
+        raise UserError(f"--text {source}: the text is empty")
+    return text
+
+
 def cmd_apply(args: argparse.Namespace, ctx: CliContext) -> int:
     keys = list(args.keys)
+    if "-" in keys and args.text == "-":
+        raise UserError("stdin holds either the keys ('-') or the text (--text -), not both")
+    text = _read_text(args.text) if args.text is not None else None
     if keys == ["-"]:
-        keys = [w for line in sys.stdin for w in line.split()]
+        keys = _keys_from_stdin()
+    elif "-" in keys:
+        raise UserError("'-' (keys from stdin) stands alone, without other keys")
     if len(keys) == 1 and not args.json:
         ctx.desk.apply_macro(
-            keys[0], args.name, agent=args.as_agent, expected_version=args.expect_version
+            keys[0],
+            args.name,
+            agent=args.as_agent,
+            expected_version=args.expect_version,
+            text=text,
         )
         print(f"{clean(keys[0].strip().upper())}: macro {clean(args.name)} applied")
         return 0
     if args.expect_version is not None:
         raise UserError("--expect-version goes with one ticket only")
     progress = Progress(f"macro {args.name}")
-    report = ctx.desk.bulk_macro(keys, args.name, agent=args.as_agent, progress=progress)
+    report = ctx.desk.bulk_macro(
+        keys, args.name, agent=args.as_agent, progress=progress, text=text
+    )
     progress.done()
     if args.json:
         print_json(

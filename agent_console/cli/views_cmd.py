@@ -10,7 +10,6 @@ from agent_console.cli.context import CliContext
 from agent_console.cli.output import clean, print_json, print_table
 from agent_console.desk.view_files import (
     builtin_views_path,
-    load_view_set,
     read_views,
     team_views_path,
 )
@@ -33,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    vs = load_view_set()
+    vs = ctx.desk.queue_view_set()
     if args.json:
         print_json(
             [
@@ -66,6 +65,9 @@ def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
     path: Path = args.path or team_views_path()
     if not path.is_file():
         raise UserError(f"views file {path}: not found")
-    views = read_views(path, read_views(builtin_views_path()))
+    handles = ctx.desk.agent_handles()
+    views = read_views(path, read_views(builtin_views_path()), handles or None)
     print(f"{path}: ok, {len(views)} views in force ({', '.join(v.name for v in views)})")
+    if not handles:
+        print("assignee handles not checked: the database has no agents yet")
     return 0

@@ -349,6 +349,8 @@ class ImportMixin(TicketsMixin):
         source: str = "import",
     ) -> None:
         now = self.now()
+        # numbers before rows: the order every writer of new tickets follows (tickets.py)
+        self.lock_ticket_numbers(s)
         t = Ticket.__table__
         existing: dict[str, Any] = {}
         ext_ids = [r.external_id for r in rows if r.external_id]

@@ -211,7 +211,7 @@ def _tags(value: object, where: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{where} must be a list of tags")
-    return tuple(_no_controls(t, where).strip().lower() for t in value if t.strip())
+    return tuple(no_controls(t, where).strip().lower() for t in value if t.strip())
 
 
 #: control characters a macro may not carry (newline and tab are text; ESC, the other C0
@@ -219,7 +219,9 @@ def _tags(value: object, where: str) -> tuple[str, ...]:
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _no_controls(value: str, where: str) -> str:
+def no_controls(value: str, where: str) -> str:
+    """``value`` when it holds no control character but newline and tab; else ValueError
+    naming ``where`` and the character (ESC would reach a customer's mail or a terminal)."""
     found = _CONTROLS.search(value.replace("\r\n", "\n"))
     if found:
         raise ValueError(f"{where} holds the control character {ord(found.group()):#04x}")
@@ -232,7 +234,7 @@ def _text(data: Mapping[str, object], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{key} must be text")
-    return _no_controls(value, key).strip() or None
+    return no_controls(value, key).strip() or None
 
 
 def parse_macro(path: Path, source: str) -> Macro:
@@ -259,7 +261,7 @@ def parse_macro(path: Path, source: str) -> Macro:
 
 
 def _build(path: Path, source: str, data: Mapping[str, object]) -> Macro:
-    _no_controls(path.stem, "the file name")
+    no_controls(path.stem, "the file name")
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise ValueError(f"unknown key {unknown[0]!r} (keys: {', '.join(KEYS)})")

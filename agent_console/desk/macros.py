@@ -23,7 +23,14 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of
 from agent_console.desk.kb import KBMixin
-from agent_console.desk.macro_files import Macro, MacroBook, MissingValues, render, tags_after
+from agent_console.desk.macro_files import (
+    Macro,
+    MacroBook,
+    MissingValues,
+    no_controls,
+    render,
+    tags_after,
+)
 from agent_console.desk.permissions import deescalation_target, escalation_target
 from agent_console.desk.tickets import parse_status
 from agent_console.desk.workflow import WorkflowMixin, _Change
@@ -179,6 +186,7 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         A step with nothing to do (already pending, tag already there) is skipped."""
         t = c.ticket
         done: list[str] = []
+        status_was = t.status  # a reply moves new → open first: say it from where it stood
         body = texts["text"].strip()
         if body:
             internal = macro.kind == "note"
@@ -186,25 +194,30 @@ class MacrosMixin(KBMixin, WorkflowMixin):
             done.append("note added" if internal else "reply sent")
         if macro.request_type or macro.add_tags or macro.remove_tags:
             rtype = RequestType(macro.request_type) if macro.request_type else None
-            tags = tags_after(t.tag_list, macro)
-            type_moves = rtype is not None and rtype.value != t.request_type
-            if type_moves or tags != t.tag_list:
+            before_tags = list(t.tag_list)
+            tags = tags_after(before_tags, macro)
+            type_was = t.request_type
+            type_moves = rtype is not None and rtype.value != type_was
+            if type_moves or tags != before_tags:
                 self._do_type_and_tags(c, rtype if type_moves else None, tags)
                 if type_moves:
-                    done.append(f"type {t.request_type}")
-                if tags != t.tag_list or macro.add_tags or macro.remove_tags:
-                    done.append("tags " + (", ".join(t.tag_list) or "none"))
+                    done.append(f"type {type_was or 'none'} → {t.request_type}")
+                if tags != before_tags:
+                    done.append(tag_change(before_tags, t.tag_list))
         if macro.priority and macro.priority != t.priority:
-            self._do_priority(c, Priority(macro.priority), texts["reason"].strip())
-            done.append(f"priority {t.priority}")
+            was = t.priority
+            reason = texts["reason"].strip()
+            self._do_priority(c, Priority(macro.priority), reason)
+            done.append(f"priority {was} → {t.priority} (reason: {reason})")
         if macro.status and macro.status != t.status:
             target = parse_status(macro.status)
             if target is Status.RESOLVED:
                 self._do_resolve(c, texts["resolution"].strip(), None)
             else:
                 self._do_status(c, target)
-            done.append(f"status {status_label(t.status)}")
+            done.append(f"status {status_label(status_was)} → {status_label(t.status)}")
         if macro.tier and macro.tier != t.tier:
+            c_tier = t.tier
             up = macro.tier > t.tier
             if up:
                 target_tier = escalation_target(c.actor, t, macro.tier)
@@ -220,7 +233,9 @@ class MacrosMixin(KBMixin, WorkflowMixin):
                 escalated=up,
                 kind="escalated" if up else "deescalated",
             )
-            done.append(f"{'escalated' if up else 'de-escalated'} to tier {t.tier}")
+            done.append(
+                f"tier {c_tier} → {t.tier} ({'escalated' if up else 'de-escalated'}, with a handoff note)"
+            )
         if not done:
             raise UserError(f"{t.key}: macro {macro.name} changes nothing on it")
         return done
@@ -234,6 +249,11 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         text: str | None,
     ) -> str:
         """One ticket, one transaction; returns the summary line."""
+        if text is not None:
+            try:
+                no_controls(text, "the text")
+            except ValueError as exc:
+                raise UserError(f"{exc}; nothing was sent") from None
         with self._change(key, agent, expected_version, append=not macro.changes_fields) as c:
             texts, missing = self._render_all(c.session, macro, c.ticket, c.actor, text=text)
             if missing:
@@ -371,13 +391,16 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         name: str,
         agent: str | None = None,
         progress: Progress | None = None,
+        *,
+        text: str | None = None,
     ) -> BulkReport:
-        """Apply macro ``name`` to each ticket (its text rendered per ticket)."""
+        """Apply macro ``name`` to each ticket (its text rendered per ticket; ``text``: a
+        reply/note sent as it is instead, the same on every ticket)."""
         macro = self.get_macro(name)
         return self.run_bulk(
             f"macro {macro.name}",
             keys,
-            lambda key: self._apply_one(key, macro, agent, None, None),
+            lambda key: self._apply_one(key, macro, agent, None, text),
             progress,
         )
 
@@ -481,11 +504,12 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         )  # type: ignore[arg-type]
 
         def do(c: _Change) -> str:
-            tags = tags_after(c.ticket.tag_list, shape)
-            if tags == c.ticket.tag_list:
+            before = list(c.ticket.tag_list)
+            tags = tags_after(before, shape)
+            if tags == before:
                 raise UserError("tags already so")
             self._do_type_and_tags(c, None, tags)
-            return "tags " + (", ".join(c.ticket.tag_list) or "none")
+            return tag_change(before, c.ticket.tag_list)
 
         label = "tags " + " ".join([f"+{t}" for t in add_t] + [f"-{t}" for t in rem_t])
         return self.run_bulk(label, keys, self._bulk_step(agent, do), progress)
@@ -521,6 +545,15 @@ def _deadline_moves(
         elif b.due != a.due:
             out.append(f"{a.label}: due {fmt(b.due)} → {fmt(a.due)}")
     return out or ["No deadline moves."]
+
+
+def tag_change(before: Iterable[str], after: Iterable[str]) -> str:
+    """What a change of tags does, in words: ``"tags +billing -waiting"`` (added first,
+    then removed, in the tickets' order) — the change, not the tags that result."""
+    b, a = list(before), list(after)
+    added = [f"+{t}" for t in a if t not in b]
+    removed = [f"-{t}" for t in b if t not in a]
+    return "tags " + (" ".join(added + removed) or "unchanged")
 
 
 def parse_priority_change(text: str) -> tuple[str, str]:

@@ -198,9 +198,33 @@ class MailInMixin(TicketsMixin):
             timeout=self.settings.imap_timeout,
         )
         try:
-            return mb.connect()
+            mb.connect()
         except ImapError as exc:
             raise UserError(f"{exc} (check --imap, AGENT_CONSOLE_IMAP_PASSWORD)") from None
+        try:
+            for folder in self._folders():
+                if folder is not None:
+                    mb.ensure_folder(folder)
+        except ImapError as exc:
+            mb.close()
+            raise UserError(
+                f"{exc} (check imap_processed_folder / imap_quarantine_folder)"
+            ) from None
+        return mb
+
+    def _folders(self) -> tuple[str | None, str | None]:
+        """(processed folder, quarantine folder) — where messages go once committed; None:
+        they stay in the mailbox, flagged \\Seen. UserError when one is the mailbox read."""
+        processed = (self.settings.imap_processed_folder or "").strip() or None
+        quarantine = (self.settings.imap_quarantine_folder or "").strip() or None
+        mailbox = self.imap_target().mailbox
+        for what, folder in (
+            ("imap_processed_folder", processed),
+            ("imap_quarantine_folder", quarantine),
+        ):
+            if folder is not None and folder.upper() == mailbox.upper():
+                raise UserError(f"{what} {folder!r} is the mailbox being read; name another folder")
+        return processed, quarantine
 
     @property
     def rehearsal(self) -> bool:
@@ -227,8 +251,7 @@ class MailInMixin(TicketsMixin):
             mb.refresh()
             last = self._start_pass(name, mb.uidvalidity)
             if last:
-                # committed before a crash but never marked: mark them now
-                mb.mark_seen(mb.unseen_up_to(last))
+                self._settle_leftovers(mb, name, last)
             uids = mb.uids_after(last)
             batch: list[FetchedMail] = []
             size = 0
@@ -237,7 +260,16 @@ class MailInMixin(TicketsMixin):
                 results = self.ingest_batch(batch, mailbox=name, uidvalidity=mb.uidvalidity)
                 for fm, r in zip(batch, results, strict=True):
                     report.add(fm.uid, r)
-                mb.mark_seen([fm.uid for fm in batch])  # only after the commit
+                # only after the commit; "done" = another fetcher committed it and settles it
+                self._settle(
+                    mb,
+                    [fm.uid for fm, r in zip(batch, results, strict=True) if r.outcome != "done"],
+                    {
+                        fm.uid
+                        for fm, r in zip(batch, results, strict=True)
+                        if r.outcome == "quarantined"
+                    },
+                )
                 batch.clear()
 
             for fm in mb.fetch(uids, max_bytes=self.settings.max_mail_bytes):
@@ -253,6 +285,46 @@ class MailInMixin(TicketsMixin):
             raise UserError(str(exc)) from None
         self._note_fetched(name)
         return report
+
+    def _settle(self, mb: Mailbox, uids: list[int], quarantined: set[int]) -> None:
+        """What happens to committed messages in the mailbox: moved to the processed /
+        quarantine folder when one is set, else flagged \\Seen where they are."""
+        processed_folder, quarantine_folder = self._folders()
+        for group, folder in (
+            ([u for u in uids if u not in quarantined], processed_folder),
+            ([u for u in uids if u in quarantined], quarantine_folder),
+        ):
+            if folder is not None:
+                mb.move(group, folder)
+            else:
+                mb.mark_seen(group)
+
+    def _settle_leftovers(self, mb: Mailbox, name: str, last: int) -> None:
+        """Messages at or below the last committed UID that a crash (or a fetcher that
+        died) left unmarked / unmoved: settle them now. With a processed folder, whatever
+        is still in the mailbox (undeleted) was committed and not moved, except quarantined
+        messages that stay; without one, the unseen ones. Quarantined messages to move are
+        found by their quarantine rows (this mailbox, this UIDVALIDITY)."""
+        processed_folder, quarantine_folder = self._folders()
+        left = mb.undeleted_up_to(last) if processed_folder else mb.unseen_up_to(last)
+        quarantined: set[int] = set()
+        if left or quarantine_folder:
+            with self.read() as s:
+                quarantined = {
+                    int(u)
+                    for u in s.exec(
+                        select(MailQuarantine.uid).where(
+                            MailQuarantine.mailbox == name[:320],
+                            MailQuarantine.uidvalidity == mb.uidvalidity,
+                            col(MailQuarantine.uid).is_not(None),
+                            col(MailQuarantine.uid) <= last,
+                        )
+                    )
+                    if u is not None
+                }
+        if quarantine_folder and quarantined:
+            left = sorted(set(left) | set(mb.undeleted_among(sorted(quarantined))))
+        self._settle(mb, left, quarantined)
 
     def fetch_mail_forever(
         self,
@@ -370,37 +442,67 @@ class MailInMixin(TicketsMixin):
         out: list[IngestResult] = []
         with self.write() as s:
             p = self._lock_progress(s, mailbox)
+            # ticket numbers before any ticket row (a follow-up locks its ticket): the
+            # order every writer of new tickets follows (desk/tickets.py)
+            self.lock_ticket_numbers(s)
             actor_id = self.system_actor(s, "mail").id
-            for fm in fms:
-                if p.uidvalidity == uidvalidity and fm.uid <= p.last_uid:
-                    out.append(IngestResult("done"))
-                    continue
-                p.uidvalidity = uidvalidity
-                p.last_uid = fm.uid
-                p.received += 1
-                r = self._ingest_in(
-                    s,
-                    fm.raw,
-                    header=fm.header,
-                    size=fm.size,
-                    received_at=fm.internaldate,
-                    mailbox=mailbox,
-                    uidvalidity=uidvalidity,
-                    uid=fm.uid,
-                    actor_id=actor_id,
-                )
-                out.append(r)
-                if r.outcome == "ticket":
-                    p.tickets += 1
-                elif r.outcome == "follow_up":
-                    p.follow_ups += 1
-                elif r.outcome == "bounce":
-                    p.bounces += 1
-                elif r.outcome == "quarantined":
-                    p.quarantined += 1
-                else:
-                    p.ignored += 1
+            todo = [fm for fm in fms if not (p.uidvalidity == uidvalidity and fm.uid <= p.last_uid)]
+            parsed = {fm.uid: self._parse(fm.raw) for fm in todo}
+            mids = [m.message_id for m in parsed.values() if isinstance(m, ParsedMail)]
+            known: set[str] = set(
+                s.exec(
+                    select(MailMessage.message_id).where(col(MailMessage.message_id).in_(mids))
+                ).all()
+                if mids
+                else ()
+            )
+            with self.rollup_once(s):
+                for fm in fms:
+                    if fm.uid not in parsed:
+                        out.append(IngestResult("done"))
+                        continue
+                    p.uidvalidity = uidvalidity
+                    p.last_uid = fm.uid
+                    p.received += 1
+                    r = self._ingest_in(
+                        s,
+                        fm.raw,
+                        header=fm.header,
+                        size=fm.size,
+                        received_at=fm.internaldate,
+                        mailbox=mailbox,
+                        uidvalidity=uidvalidity,
+                        uid=fm.uid,
+                        actor_id=actor_id,
+                        parsed=parsed[fm.uid],
+                        known=known,
+                    )
+                    out.append(r)
+                    if r.outcome == "ticket":
+                        p.tickets += 1
+                    elif r.outcome == "follow_up":
+                        p.follow_ups += 1
+                    elif r.outcome == "bounce":
+                        p.bounces += 1
+                    elif r.outcome == "quarantined":
+                        p.quarantined += 1
+                    else:
+                        p.ignored += 1
         return out
+
+    def _parse(self, raw: bytes | None) -> ParsedMail | Unreadable | None:
+        """A fetched message read (None: fetched without its body, too large;
+        :class:`Unreadable`: why it cannot become a ticket)."""
+        if raw is None:
+            return None
+        try:
+            return parse_mail(
+                raw,
+                max_body_chars=self.settings.max_body_chars,
+                keep_attachment_bytes=self.settings.max_attachment_bytes,
+            )
+        except Unreadable as exc:
+            return exc
 
     def ingest_raw(
         self, raw: bytes, *, received_at: datetime | None = None, mailbox: str = "(direct)"
@@ -463,7 +565,13 @@ class MailInMixin(TicketsMixin):
         uidvalidity: int | None,
         uid: int | None,
         actor_id: int | None = None,
+        parsed: ParsedMail | Unreadable | None = None,
+        known: set[str] | None = None,
     ) -> IngestResult:
+        """One message in ``s``; ``parsed``: ``raw`` already read (:meth:`_parse`);
+        ``known``: the Message-IDs already recorded, read for the whole batch at once (the
+        ones this batch records are added to it), else looked up here."""
+        self.lock_ticket_numbers(s)  # before a follow-up locks its ticket (idempotent)
         where = {
             "raw": raw,
             "header": header,
@@ -480,19 +588,21 @@ class MailInMixin(TicketsMixin):
                 f"({self.settings.max_mail_bytes:,}); not read",
                 **where,
             )
-        try:
-            m = parse_mail(
-                raw,
-                max_body_chars=self.settings.max_body_chars,
-                keep_attachment_bytes=self.settings.max_attachment_bytes,
-            )
-        except Unreadable as exc:
-            return self._quarantine(s, str(exc), **where)
+        m = parsed if parsed is not None else self._parse(raw)
+        if isinstance(m, Unreadable):
+            return self._quarantine(s, str(m), **where)
+        assert m is not None  # noqa: S101 - raw is not None
         now = self.now()
         # the arrival (INTERNALDATE) opens the ticket; a server clock ahead of ours never
         # opens one in the future
         at = min(received_at, now) if received_at is not None else now
-        dup = s.exec(select(MailMessage.id).where(MailMessage.message_id == m.message_id)).first()
+        if known is not None:
+            dup: object = m.message_id if m.message_id in known else None
+            known.add(m.message_id)  # recorded below, whatever the message turns out to be
+        else:
+            dup = s.exec(
+                select(MailMessage.id).where(MailMessage.message_id == m.message_id)
+            ).first()
         if dup is not None:
             return IngestResult("duplicate", detail=f"Message-ID {m.message_id[:80]}")
         record = MailMessage(
@@ -568,8 +678,18 @@ class MailInMixin(TicketsMixin):
 
     # ------------------------------------------------------------------ helpers
     def _org_for(self, s: Session, email: str) -> Organization | None:
+        """The organization whose ``domain`` is the sender's (read once per domain and
+        transaction: a batch of mail often comes from a few domains)."""
         domain = email.rsplit("@", 1)[-1]
-        return s.exec(select(Organization).where(func.lower(Organization.domain) == domain)).first()
+        tx = s.get_transaction()
+        cached = s.info.get("orgs_by_domain")
+        if cached is None or cached[0] is not tx:
+            cached = s.info["orgs_by_domain"] = (tx, {})
+        if domain not in cached[1]:
+            cached[1][domain] = s.exec(
+                select(Organization).where(func.lower(Organization.domain) == domain)
+            ).first()
+        return cached[1][domain]
 
     def _thread_target(self, s: Session, m: ParsedMail) -> Ticket | None:
         ids = m.thread_ids

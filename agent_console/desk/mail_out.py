@@ -30,14 +30,23 @@ Delivery is the outbox's (``desk/outbox.py``: claim, send through
 header's "mail not sent" notice); :meth:`MailOutMixin.send_mail` is ``mail send``.
 A bounce (delivery status notification) for a message we sent: :meth:`MailOutMixin.
 mark_bounced`.
+
+Operations (``mail failed``, the Mail screen): :meth:`MailOutMixin.mail_outbox` lists what
+waits, retries or failed; a person sends a failed message again
+(:meth:`MailOutMixin.retry_mail`) or dismisses the failure
+(:meth:`MailOutMixin.dismiss_failed_mail`) — each a line in the ticket's history by that
+agent (issue 11: a person's action needs a known agent) — and the header counts only the
+failures nobody dismissed (:meth:`MailOutMixin.mail_failed_count`).
 """
 
 from __future__ import annotations
 
 import re
 import textwrap
+import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -45,11 +54,12 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of
 from agent_console.desk.outbox import DeliveryReport, OutboxMixin
+from agent_console.errors import NotFound, UserError
 from agent_console.sla import format_duration
 from agent_console.store.models import (
     Channel,
@@ -63,8 +73,13 @@ from agent_console.store.models import (
 
 __all__ = [
     "MAIL_KINDS",
+    "MailBoard",
     "MailOutMixin",
+    "MailSendReport",
+    "OutboxMail",
+    "mail_state",
     "build_email",
+    "mail_board",
     "normalise_address",
     "receipt_refusal",
     "strip_message_id",
@@ -83,6 +98,8 @@ _ROBOT_LOCAL = re.compile(
     r"([+\-].*)?$",
     re.IGNORECASE,
 )
+#: ``smtp://host:port `` at the start of a delivery error (channels/smtp.py names the server)
+_SERVER_PREFIX = re.compile(r"^smtps?://\S+\s+")
 #: ``Re:`` / ``Fwd:`` / ``AW:`` prefixes and a ``[KEY]`` tag at the start of a subject
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
@@ -157,6 +174,80 @@ def ticket_subject(key: str, subject: str, *, prefix: str = "Re: ") -> str:
         if text.upper().startswith(tag.upper()):
             text = text[len(tag) :].strip()
     return f"{prefix}{tag} {text}".strip() if text else f"{prefix}{tag}".strip()
+
+
+# ------------------------------------------------------------------ outbox states
+def mail_state(
+    sent_at: datetime | None,
+    failed_at: datetime | None,
+    last_error: str | None,
+    dismissed_at: datetime | None = None,
+) -> str:
+    """The one rule naming what became of an outgoing mail (outbox row): ``failed`` (given
+    up, or bounced after the server took it), ``dismissed`` (failed, and a person
+    dismissed it), ``sent``, ``retrying`` (refused at least once, will try again) or
+    ``queued`` (not tried yet). The ticket's thread shows ``failed`` as "not delivered"."""
+    if failed_at is not None:
+        return "dismissed" if dismissed_at is not None else "failed"
+    if sent_at is not None:
+        return "sent"
+    return "retrying" if last_error else "queued"
+
+
+@dataclass(frozen=True)
+class OutboxMail:
+    """One outgoing mail as ``mail failed`` and the Mail screen show it. Instants UTC.
+
+    ``state``: :func:`mail_state`; ``sending``: a sender holds it right now (a live
+    claim); ``next_at``: when it is tried next (waiting rows; None otherwise);
+    ``reason``: the last refusal or bounce (one line, no secret), ``""`` when none."""
+
+    id: int
+    key: str | None
+    kind: str
+    to: str
+    subject: str
+    attempts: int
+    state: str
+    created_at: datetime
+    next_at: datetime | None
+    failed_at: datetime | None
+    dismissed_at: datetime | None
+    reason: str
+    sending: bool = False
+
+    @property
+    def bounced(self) -> bool:
+        return self.reason.startswith("bounced:")
+
+    @property
+    def short_reason(self) -> str:
+        """The reason without the server's URL and "refused the message" in front
+        (``550 5.1.1 …``), for narrow columns; :attr:`reason` keeps them."""
+        return _SERVER_PREFIX.sub("", self.reason).removeprefix("refused the message: ")
+
+    def as_json(self) -> dict[str, Any]:
+        from agent_console.views import iso_utc
+
+        d = dict(self.__dict__)
+        for k in ("created_at", "next_at", "failed_at", "dismissed_at"):
+            d[k] = iso_utc(d[k])
+        d["bounced"] = self.bounced
+        return d
+
+
+@dataclass
+class MailSendReport(DeliveryReport):
+    """:meth:`MailOutMixin.send_mail`: what this run sent and gave up on (``sent``,
+    ``failed``: outbox ids), then what still waits: ``waiting`` rows, the earliest next
+    attempt ``next_at`` (UTC), and ``failed_before``: failures from earlier runs nobody
+    dismissed (``mail failed``)."""
+
+    waiting: int = 0
+    next_at: datetime | None = None
+    failed_before: int = 0
+    #: ``--wait`` ran out while mail still waited (the CLI's exit code 75)
+    gave_up_waiting: bool = field(default=False)
 
 
 def _domain(mail_from: str | None) -> str:
@@ -503,21 +594,28 @@ class MailOutMixin(OutboxMixin):
         """This console can send mail: ``smtp`` and ``mail_from`` are both set."""
         return bool(self.settings.smtp_url and self.settings.mail_from)
 
-    def send_mail(self, *, wait: float = 0.0, worker: str | None = None) -> DeliveryReport:
-        """``mail send``: deliver the outbox's mail rows that are ready (blocking; the
-        watcher and ``mail fetch`` call it too). ``wait``: seconds to keep going while a
-        refused message is due for a retry within that time (0: one pass).
+    def send_mail(
+        self,
+        *,
+        wait: float | None = 0.0,
+        worker: str | None = None,
+        stop: threading.Event | None = None,
+    ) -> MailSendReport:
+        """``mail send``: deliver the outbox's mail rows that are due (blocking; the
+        watcher and ``mail fetch`` call it too), then say what still waits.
 
-        Raises UserError when this console has no ``smtp`` / ``mail_from``."""
-        from agent_console.errors import UserError
-
+        ``wait``: seconds to keep going while a refused message comes due for its retry
+        within that time (0: one pass); None: until nothing waits — every message sent or
+        given up (``mail_give_up_after`` after it was queued or retried). ``stop`` (set by
+        a signal handler) ends the waiting early. Raises UserError when this console has no
+        ``smtp`` / ``mail_from``."""
         if not self.mail_configured():
             raise UserError(
                 "no mail server: set --smtp URL / AGENT_CONSOLE_SMTP / smtp and "
                 "--mail-from ADDRESS / AGENT_CONSOLE_MAIL_FROM / mail_from"
             )
-        report = DeliveryReport()
-        deadline = time.monotonic() + max(0.0, wait)
+        report = MailSendReport()
+        deadline = None if wait is None else time.monotonic() + max(0.0, wait)
         while True:
             one = self.deliver_outbox(worker=worker, kinds=("mail",))
             report.sent += one.sent
@@ -525,42 +623,318 @@ class MailOutMixin(OutboxMixin):
             report.lines += one.lines
             nxt = self.next_mail_retry()
             if nxt is None:
-                return report
+                break
             delay = (nxt - self.now()).total_seconds()
             if delay <= 0 and (one.sent or one.failed):
                 continue  # more than one pass's worth was ready
-            if time.monotonic() + max(delay, 0) > deadline:
-                return report
-            time.sleep(max(0.01, min(delay, 1.0)))
+            if deadline is not None and time.monotonic() + max(delay, 0) > deadline:
+                report.gave_up_waiting = wait is not None and wait > 0
+                break
+            pause = max(0.05, min(delay, 1.0))
+            if stop is not None:
+                if stop.wait(pause):
+                    report.gave_up_waiting = True
+                    break
+            else:
+                time.sleep(pause)
+        report.waiting, report.next_at = self.mail_waiting()
+        if not report.waiting:
+            report.gave_up_waiting = False
+        report.failed_before = max(0, self.mail_failed_count() - len(report.failed))
+        return report
+
+    @staticmethod
+    def _due_expr():  # type: ignore[no-untyped-def]
+        """When a waiting row can next be claimed: ``available_at``, or the end of a live
+        claim another sender holds (its lease), whichever is later."""
+        return case(
+            (
+                col(OutboxMessage.lease_until) > col(OutboxMessage.available_at),
+                col(OutboxMessage.lease_until),
+            ),
+            else_=col(OutboxMessage.available_at),
+        )
+
+    def _waiting_filter(self):  # type: ignore[no-untyped-def]
+        return (
+            OutboxMessage.kind == "mail",
+            col(OutboxMessage.sent_at).is_(None),
+            col(OutboxMessage.failed_at).is_(None),
+        )
 
     def next_mail_retry(self) -> datetime | None:
-        """When the earliest pending mail row is due (UTC), None when none waits."""
+        """When the earliest waiting mail row can be tried (UTC: its ``available_at``, or
+        the end of another sender's live claim), None when none waits."""
         with self.read() as s:
-            return s.exec(
-                select(func.min(OutboxMessage.available_at)).where(
-                    OutboxMessage.kind == "mail",
-                    col(OutboxMessage.sent_at).is_(None),
-                    col(OutboxMessage.failed_at).is_(None),
-                )
+            value = s.exec(select(func.min(self._due_expr())).where(*self._waiting_filter())).one()
+        return _as_utc(value)
+
+    def mail_waiting(self) -> tuple[int, datetime | None]:
+        """(mail rows waiting to be sent — queued or retrying —, the earliest next attempt
+        in UTC or None)."""
+        with self.read() as s:
+            n, nxt = s.exec(
+                select(func.count(), func.min(self._due_expr())).where(*self._waiting_filter())
             ).one()
+        return int(n), _as_utc(nxt)
+
+    def mail_failed_count(self) -> int:
+        """Outgoing mail given up on (refused for good, or bounced) that nobody dismissed:
+        the header's "mail not sent" notice (DESIGN.md: the lowest of its notices)."""
+        with self.read() as s:
+            return int(
+                s.exec(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(
+                        OutboxMessage.kind == "mail",
+                        col(OutboxMessage.failed_at).is_not(None),
+                        col(OutboxMessage.dismissed_at).is_(None),
+                    )
+                ).one()
+            )
 
     def mail_outbox_counts(self) -> dict[str, int]:
-        """Mail rows by state: ``pending``, ``sent``, ``failed`` (for ``mail status``)."""
-        out: dict[str, int] = {"pending": 0, "sent": 0, "failed": 0}
+        """Mail rows by state (``mail status``): ``pending`` (queued or retrying),
+        ``sent``, ``failed`` (not dismissed), ``dismissed``."""
+        out: dict[str, int] = {"pending": 0, "sent": 0, "failed": 0, "dismissed": 0}
         with self.read() as s:
             rows = s.exec(
                 select(
                     col(OutboxMessage.sent_at).is_not(None),
                     col(OutboxMessage.failed_at).is_not(None),
+                    col(OutboxMessage.dismissed_at).is_not(None),
                     func.count(),
                 )
                 .where(OutboxMessage.kind == "mail")
                 .group_by(
                     col(OutboxMessage.sent_at).is_not(None),
                     col(OutboxMessage.failed_at).is_not(None),
+                    col(OutboxMessage.dismissed_at).is_not(None),
                 )
             ).all()
-        for sent, failed, n in rows:
-            key = "failed" if failed else "sent" if sent else "pending"
+        for sent, failed, dismissed, n in rows:
+            key = "dismissed" if failed and dismissed else "failed" if failed else (
+                "sent" if sent else "pending"
+            )
             out[key] += int(n)
         return out
+
+    # ---------------------------------------------------------------- operations
+    def _outbox_mail(self, row: OutboxMessage, key: str | None, now: datetime) -> OutboxMail:
+        payload = row.payload or {}
+        state = mail_state(row.sent_at, row.failed_at, row.last_error, row.dismissed_at)
+        waiting = state in ("queued", "retrying")
+        lease = _as_utc(row.lease_until)
+        available = _as_utc(row.available_at)
+        sending = waiting and lease is not None and lease > now
+        next_at = None
+        if waiting:
+            next_at = max(available, lease) if (available and lease) else available
+        return OutboxMail(
+            id=int(row.id),  # type: ignore[arg-type]
+            key=key or payload.get("key"),
+            kind=str(payload.get("kind") or "?"),
+            to=str(payload.get("to") or row.destination.removeprefix("mail:")),
+            subject=str(payload.get("subject") or ""),
+            attempts=int(row.attempts),
+            state=state,
+            created_at=_as_utc(row.created_at),  # type: ignore[arg-type]
+            next_at=next_at,
+            failed_at=_as_utc(row.failed_at),
+            dismissed_at=_as_utc(row.dismissed_at),
+            reason=" ".join((row.last_error or "").split()),
+            sending=sending,
+        )
+
+    def mail_outbox(
+        self, *, failed: bool = True, waiting: bool = True, dismissed: bool = False,
+        limit: int = 200,
+    ) -> list[OutboxMail]:
+        """Outgoing mail that is not simply sent, for ``mail failed`` and the Mail screen:
+        failures (latest first; ``dismissed`` adds the dismissed ones), then what waits
+        (queued or retrying, soonest attempt first); at most ``limit`` of each."""
+        now = self.now()
+        out: list[OutboxMail] = []
+        with self.read() as s:
+            base = (
+                select(OutboxMessage, Ticket.key)
+                .outerjoin(Ticket, col(Ticket.id) == col(OutboxMessage.ticket_id))
+                .where(OutboxMessage.kind == "mail")
+            )
+            if failed:
+                q = base.where(col(OutboxMessage.failed_at).is_not(None))
+                if not dismissed:
+                    q = q.where(col(OutboxMessage.dismissed_at).is_(None))
+                q = q.order_by(col(OutboxMessage.failed_at).desc(), col(OutboxMessage.id).desc())
+                out += [self._outbox_mail(r, k, now) for r, k in s.exec(q.limit(limit))]
+            if waiting:
+                q = base.where(*self._waiting_filter()).order_by(
+                    self._due_expr(), col(OutboxMessage.id)
+                )
+                out += [self._outbox_mail(r, k, now) for r, k in s.exec(q.limit(limit))]
+        return out
+
+    def _mail_row_for_update(self, s: Session, outbox_id: int) -> OutboxMessage:
+        q = select(OutboxMessage).where(
+            OutboxMessage.id == outbox_id, OutboxMessage.kind == "mail"
+        )
+        if self.engine.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = s.exec(q).first()
+        if row is None:
+            raise NotFound(
+                f"no outgoing mail {outbox_id} (see `agent-console mail failed list`)"
+            )
+        return row
+
+    def _refuse_in_rehearsal(self, doing: str) -> None:
+        if self.settings.at is not None:
+            raise UserError(f"a rehearsal (--at) {doing}: nothing is sent under --at")
+
+    def retry_mail(self, outbox_id: int, *, agent: str | None = None) -> OutboxMail:
+        """Send an outgoing mail again as soon as a sender runs (``mail failed retry ID``,
+        ``r`` on the Mail screen): a failed one (given up or bounced; dismissed or not) is
+        queued again with a fresh give-up time (``mail_give_up_after`` from now) and its
+        backoff starting over; one waiting for its retry is tried now. A person's action
+        (issue 11: ``agent`` or the acting agent; PermissionDenied without one), written as
+        a ``mail_retried`` event on the ticket. Raises NotFound (no such mail), UserError
+        (already sent, being sent right now, a rehearsal)."""
+        self._refuse_in_rehearsal("retries no mail")
+        now = self.now()
+        with self.write() as s:
+            me = self.acting_agent(s, agent)
+            row = self._mail_row_for_update(s, outbox_id)
+            state = mail_state(row.sent_at, row.failed_at, row.last_error, row.dismissed_at)
+            lease = _as_utc(row.lease_until)
+            if state == "sent":
+                raise UserError(f"mail {outbox_id} was sent; nothing to retry")
+            if state in ("queued", "retrying") and lease is not None and lease > now:
+                raise UserError(f"mail {outbox_id} is being sent right now; look again shortly")
+            previous = row.last_error
+            if state in ("failed", "dismissed"):
+                row.failed_at = None
+                row.sent_at = None  # a bounce: the server took it, the mailbox did not
+                row.dismissed_at = None
+                row.retried_at = now
+                row.attempts = 0
+            row.available_at = now
+            row.claimed_by = None
+            row.lease_until = None
+            s.add(row)
+            if row.ticket_id is not None:
+                self.log(
+                    s,
+                    row.ticket_id,
+                    "mail_retried",
+                    agent_id=me.id,
+                    outbox=row.id,
+                    destination=row.destination,
+                    was=state,
+                    error=previous,
+                )
+            s.flush()
+            key = s.get(Ticket, row.ticket_id).key if row.ticket_id else None  # type: ignore[union-attr]
+            return self._outbox_mail(row, key, now)
+
+    def dismiss_failed_mail(
+        self, outbox_id: int | None = None, *, agent: str | None = None
+    ) -> list[int]:
+        """Dismiss failed outgoing mail (``mail failed dismiss ID`` / ``--all``, ``d`` on the
+        Mail screen): the failure stays on the ticket (its ✉ state, its history) but the
+        header no longer counts it. ``outbox_id`` None: every failure nobody dismissed.
+        A person's action (issue 11), one ``mail_dismissed`` event per message on its
+        ticket. Returns the ids dismissed. Raises NotFound, UserError (that mail did not
+        fail, or was already dismissed)."""
+        now = self.now()
+        done: list[int] = []
+        with self.write() as s:
+            me = self.acting_agent(s, agent)
+            if outbox_id is not None:
+                row = self._mail_row_for_update(s, outbox_id)
+                state = mail_state(row.sent_at, row.failed_at, row.last_error, row.dismissed_at)
+                if state == "dismissed":
+                    raise UserError(f"mail {outbox_id} was already dismissed")
+                if state != "failed":
+                    raise UserError(
+                        f"mail {outbox_id} did not fail (it is {state}); only failed mail "
+                        "is dismissed"
+                    )
+                rows = [row]
+            else:
+                q = select(OutboxMessage).where(
+                    OutboxMessage.kind == "mail",
+                    col(OutboxMessage.failed_at).is_not(None),
+                    col(OutboxMessage.dismissed_at).is_(None),
+                ).order_by(col(OutboxMessage.id))
+                if self.engine.dialect.name == "postgresql":
+                    q = q.with_for_update()
+                rows = list(s.exec(q))
+            for row in rows:
+                row.dismissed_at = now
+                s.add(row)
+                done.append(int(row.id))  # type: ignore[arg-type]
+                if row.ticket_id is not None:
+                    self.log(
+                        s,
+                        row.ticket_id,
+                        "mail_dismissed",
+                        agent_id=me.id,
+                        outbox=row.id,
+                        destination=row.destination,
+                        error=row.last_error,
+                    )
+        return done
+
+
+def _as_utc(value: Any) -> datetime | None:
+    """A stored instant as an aware UTC datetime (SQLite aggregates come back as text)."""
+    from datetime import UTC
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class MailBoard:
+    """What the Mail screen shows, read in one go (plain data for the widgets):
+    ``mailboxes`` (``MailboxStatus`` of desk/mail_in.py, per mailbox fetched), ``outbox``
+    (:meth:`MailOutMixin.mail_outbox`: failed, then waiting), ``counts``
+    (:meth:`MailOutMixin.mail_outbox_counts`), ``quarantine`` (``QuarantineRow``, not yet
+    read again), ``failed`` (the header's count), ``mailbox`` (the configured ``imap``
+    mailbox's name, None when none) and ``sends`` (this console has ``smtp`` and
+    ``mail_from``)."""
+
+    mailboxes: list[Any]
+    outbox: list[OutboxMail]
+    counts: dict[str, int]
+    quarantine: list[Any]
+    failed: int
+    mailbox: str | None
+    sends: bool
+
+
+def mail_board(desk: Any, *, limit: int = 200) -> MailBoard:
+    """Read the Mail screen's board from ``desk`` (blocking: a worker). Raises UserError
+    when the database cannot be read."""
+    mailbox = None
+    if desk.settings.imap_url:
+        try:
+            mailbox = desk.imap_target().name
+        except UserError:
+            mailbox = "(the --imap URL is not valid: see `agent-console mail status`)"
+    counts = desk.mail_outbox_counts()
+    return MailBoard(
+        mailboxes=desk.mail_status(),
+        outbox=desk.mail_outbox(limit=limit),
+        counts=counts,
+        quarantine=desk.quarantine_list()[:limit],
+        failed=counts["failed"],
+        mailbox=mailbox,
+        sends=desk.mail_configured(),
+    )

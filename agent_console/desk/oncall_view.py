@@ -291,17 +291,7 @@ class AlertToasts:
 
 
 def mail_failure_count(desk: Desk) -> int:
-    """Outgoing mail given up on (outbox rows of kind ``mail`` marked failed — refused, or
-    bounced after the server took it: desk/mail_out.py mark_bounced): the header's
-    lowest-priority notice."""
-    from agent_console.store.models import OutboxMessage
-
-    out = OutboxMessage.__table__.c  # type: ignore[attr-defined]
-    with desk.read() as s:
-        return int(
-            s.execute(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(out.kind == "mail", out.failed_at.is_not(None))
-            ).scalar_one()
-        )
+    """Outgoing mail given up on (refused, or bounced after the server took it) that nobody
+    dismissed: the header's lowest-priority notice. The rule is the desk's
+    (desk/mail_out.py ``mail_failed_count``)."""
+    return desk.mail_failed_count()

@@ -283,7 +283,8 @@ class OutboxMixin(DeskCore):
         never claims mail). Mail (issue 14) is sent through ``channels/smtp.py``; a refused
         message is released for a retry after ``mail_retry_after`` seconds, doubling each
         attempt (at most 15 minutes apart), and given up ``mail_give_up_after`` seconds
-        after it was queued, or at once on a permanent (5xx) refusal."""
+        after it was queued (or sent again by a person: ``retried_at``), or at once on a
+        permanent (5xx) refusal."""
         worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         report = DeliveryReport()
         st = self.settings
@@ -379,7 +380,8 @@ class OutboxMixin(DeskCore):
             return
         error = mask_secrets(result.error or "refused")
         now = self.now()
-        age = (now - row.created_at).total_seconds()
+        # a message a person sent again (``mail failed retry``) counts from that retry
+        age = (now - (row.retried_at or row.created_at)).total_seconds()
         if result.permanent or age >= st.mail_give_up_after:
             self._finish(row.id, worker, ok=False, error=error)  # type: ignore[arg-type]
             self._record_failure(row, row.attempts, result.code, error, final=True)

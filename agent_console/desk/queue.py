@@ -22,7 +22,13 @@ from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.view_files import ViewSet, builtin_views_path, load_view_set, read_views
+from agent_console.desk.view_files import (
+    ViewSet,
+    builtin_views_path,
+    load_view_set,
+    read_views,
+    reload_view_set,
+)
 from agent_console.errors import UserError
 from agent_console.sla import BUSINESS, CALENDAR
 from agent_console.store.models import Agent, Customer, Organization, Priority, Ticket
@@ -397,9 +403,26 @@ class QueueMixin(DeskCore):
         used leaves the built-ins; :attr:`ViewSet.error` says why in one line."""
         cached: ViewSet | None = getattr(self, "_view_set", None)
         if cached is None or reload:
-            cached = load_view_set(self.views_path)
+            cached = load_view_set(self.views_path, handles=self.agent_handles())
             self._view_set = cached
         return cached
+
+    def reload_queue_views(self) -> ViewSet:
+        """Read the team's ``views.toml`` again (:func:`~agent_console.desk.view_files.
+        reload_view_set`): a file that can be used is in force from now; a bad one leaves
+        the views in use, and the returned set's ``error`` says why."""
+        fresh = reload_view_set(
+            self.queue_view_set(), self.views_path, handles=self.agent_handles()
+        )
+        if fresh.error is None:
+            self._view_set = fresh
+        return fresh
+
+    def agent_handles(self) -> list[str]:
+        """Every agent's handle (deactivated ones too): what ``assignee = HANDLE`` in a
+        views file may name (desk/view_files.py)."""
+        with self.read() as s:
+            return list(s.execute(select(A.handle)).scalars())
 
     def queue_view(self, name: str) -> QueueView:
         """The view in force named ``name`` (UserError naming the views there are)."""

@@ -242,17 +242,13 @@ class TicketReadsMixin(DeskCore):
                 col(MailMessage.ticket_message_id).is_not(None),
             )
         ).all()
+        from agent_console.desk.mail_out import mail_state
+
         out: dict[int, str] = {}
         for mid, sent, failed, error in rows:
-            state = (
-                "not delivered"
-                if failed is not None
-                else "sent"
-                if sent is not None
-                else "retrying"
-                if error
-                else "queued"
-            )
+            state = mail_state(sent, failed, error)
+            if state == "failed":
+                state = "not delivered"  # what the thread says (dismissed or not)
             out[int(mid)] = state  # type: ignore[arg-type]
         return out
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
+from agent_console.desk.deadlines import clock_of, cycle_rows, write_clock
+from agent_console.desk.metrics_rollup import add_rows
 from agent_console.desk.queue import open_policy_names, urgency_group
 from agent_console.errors import UserError
 from agent_console.store.models import (
@@ -23,6 +26,7 @@ from agent_console.store.models import (
     Organization,
     Priority,
     RequestType,
+    SlaCycle,
     Status,
     Ticket,
 )
@@ -31,6 +35,9 @@ from agent_console.views import STATUS_LABELS, iso_utc
 
 KEY_PREFIX = "SUP"
 FIRST_NUMBER = 1001
+#: key of the PostgreSQL advisory lock that serializes ticket-number allocation (any fixed
+#: bigint, distinct from store/migrations.py PG_MIGRATION_LOCK and the KB index lock)
+PG_TICKET_NUMBER_LOCK = 7_270_062
 
 
 #: the one formatter of instants in machine output (views.iso_utc)
@@ -179,7 +186,31 @@ class TicketsMixin(DeskCore):
             return s.exec(select(Ticket.id).limit(1)).first() is not None
 
     # ------------------------------------------------------------------ creation
+    def lock_ticket_numbers(self, session: Session) -> None:
+        """Hold the right to allocate ticket numbers until ``session``'s transaction ends.
+
+        The one home of the rule "two writers never allocate the same number/key" (two
+        fetchers on different mailboxes, a fetcher and a console, an import): numbers are
+        ``max(number) + 1``, so the read and the insert must not interleave with another
+        writer's. SQLite: every desk write transaction already holds the database's write
+        lock (``BEGIN IMMEDIATE``, store/db.py), nothing to do. PostgreSQL: a
+        transaction-level advisory lock (:data:`PG_TICKET_NUMBER_LOCK`), released at
+        commit or rollback; under READ COMMITTED the ``max()`` read after it sees what the
+        previous holder committed. Taken once per transaction (idempotent). A writer that
+        also locks ticket rows takes this first (desk/mail_in.py, desk/importer.py), so
+        two of them never wait on each other in a cycle."""
+        tx = session.get_transaction()
+        if tx is not None and session.info.get("ticket_numbers_locked") is tx:
+            return
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_TICKET_NUMBER_LOCK})
+        session.info["ticket_numbers_locked"] = session.get_transaction()
+
     def next_ticket_number(self, session: Session) -> int:
+        """The next free ticket number (``FIRST_NUMBER`` at least), under
+        :meth:`lock_ticket_numbers` for the rest of the caller's transaction: use it (and
+        the numbers after it) in that transaction."""
+        self.lock_ticket_numbers(session)
         top = session.exec(select(func.max(Ticket.number))).one()
         return max(int(top or 0) + 1, FIRST_NUMBER)
 
@@ -197,8 +228,17 @@ class TicketsMixin(DeskCore):
     def customer_for(
         self, session: Session, email: str, name: str | None, org: Organization | None
     ) -> Customer:
+        """The customer with ``email`` (lower-cased), created when new; one that has no
+        organization gets ``org``. Customers already looked up in this transaction come
+        from a per-transaction cache (the mail fetcher asks for the same senders often)."""
         email = email.strip().lower()
-        cust = session.exec(select(Customer).where(Customer.email == email)).first()
+        tx = session.get_transaction()
+        cached = session.info.get("customers_by_email")
+        if cached is None or cached[0] is not tx:
+            cached = session.info["customers_by_email"] = (tx, {})
+        cust = cached[1].get(email)
+        if cust is None:
+            cust = session.exec(select(Customer).where(Customer.email == email)).first()
         if cust is None:
             cust = Customer(
                 email=email,
@@ -209,6 +249,7 @@ class TicketsMixin(DeskCore):
             session.flush()
         elif org is not None and cust.organization_id is None:
             cust.organization_id = org.id
+        cached[1][email] = cust
         return cust
 
     def create_ticket(
@@ -245,6 +286,21 @@ class TicketsMixin(DeskCore):
                 opened_at=opened_at or self.now(),
             )
             return ticket.key
+
+    @contextmanager
+    def rollup_once(self, s: Session) -> Iterator[None]:
+        """Tickets opened by :meth:`open_ticket_in` inside this block add their share of
+        the metrics rollup in one upsert at its end (the mail fetcher opens up to a batch
+        of tickets per transaction); on an error nothing is added (the transaction rolls
+        back anyway)."""
+        pending: tuple[Any, list[Any], list[Any]] = (s.get_transaction(), [], [])
+        s.info["rollup_pending"] = pending
+        try:
+            yield
+        finally:
+            s.info.pop("rollup_pending", None)
+        if pending[1]:
+            add_rows(s, pending[1], pending[2])
 
     def open_ticket_in(
         self,
@@ -287,7 +343,18 @@ class TicketsMixin(DeskCore):
         write_clock(ticket, clock)
         s.add(ticket)
         s.flush()
-        sync_cycles(s, ticket.id, clock, opened)  # type: ignore[arg-type]
+        # a new ticket's cycles and its share of the metrics rollup, as the bulk writers
+        # (import, seeding) write them: what sync_cycles would do for a ticket with no
+        # cycle rows, no assignee and no responder yet, without its reads
+        cycles = cycle_rows(clock, ticket.id)  # type: ignore[arg-type]
+        if cycles:
+            s.execute(insert(SlaCycle.__table__), cycles)  # type: ignore[attr-defined]
+        pending = s.info.get("rollup_pending")
+        if pending is not None and pending[0] is s.get_transaction():
+            pending[1].append((ticket.priority, opened, None, None))
+            pending[2].append(cycles)
+        else:
+            add_rows(s, [(ticket.priority, opened, None, None)], [cycles])
         msg = Message(
             ticket_id=ticket.id,  # type: ignore[arg-type]
             kind=MessageKind.CUSTOMER.value,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: keys of a ``[[view]]`` table
 VIEW_KEYS = ("name", "label", "short", "key", "help", "sort", "columns", "filter", "hide")
 #: keys the queue screen uses for itself: a view cannot take them
-RESERVED_KEYS = frozenset("cnNsMB/?1234 jk")
+RESERVED_KEYS = frozenset("cnNsMB/?12345 jk")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
 
@@ -284,11 +284,34 @@ def _entries(path: Path, data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
+def unknown_handle_problem(filt: ViewFilter, handles: Collection[str]) -> str | None:
+    """Why ``filt`` names an assignee no agent has (``assignee = nobodyhere``: a typo
+    would show an empty view, silently), or None. ``handles``: the agents' handles."""
+    known = {h.lower() for h in handles}
+    for group in filt.groups:
+        for clause in group:
+            if clause.field != "assignee":
+                continue
+            for value in clause.values:
+                if value not in ("me", "none") and value not in known:
+                    some = ", ".join(sorted(known)[:6]) + (", …" if len(known) > 6 else "")
+                    return (
+                        f"assignee {value!r}: no agent has that handle "
+                        f"(use me, none or a handle: {some or 'no agents yet'})"
+                    )
+    return None
+
+
 def _view_from(
-    path: Path, entry: Mapping[str, Any], base: QueueView | None, source: str
+    path: Path,
+    entry: Mapping[str, Any],
+    base: QueueView | None,
+    source: str,
+    handles: Collection[str] | None = None,
 ) -> QueueView | None:
     """One ``[[view]]`` table over ``base`` (the built-in of that name, if any). None: the
-    team hides the built-in (``hide = true``)."""
+    team hides the built-in (``hide = true``). ``handles``: the agents' handles an
+    ``assignee`` clause may name (None: not checked)."""
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME.match(name.strip().lower()):
         shown = name if isinstance(name, str) else None
@@ -354,6 +377,9 @@ def _view_from(
             filt = parse_filter(raw_filter)
         except ValueError as exc:
             raise ViewFileError(path, name, "filter", str(exc)) from None
+        problem = None if handles is None else unknown_handle_problem(filt, handles)
+        if problem:
+            raise ViewFileError(path, name, "filter", problem)
     if base is None and "filter" not in entry:
         raise ViewFileError(path, name, "filter", 'a new view needs a filter ("" for every open ticket)')
     return QueueView(
@@ -369,10 +395,16 @@ def _view_from(
     )
 
 
-def read_views(path: Path, base: Iterable[QueueView] = ()) -> tuple[QueueView, ...]:
+def read_views(
+    path: Path,
+    base: Iterable[QueueView] = (),
+    handles: Collection[str] | None = None,
+) -> tuple[QueueView, ...]:
     """The views of ``path`` merged over ``base``: a view named like a base view overrides
     the keys it gives (or hides it with ``hide = true``), a new name is added after them.
-    Raises :class:`ViewFileError` (file, view, key) on anything it cannot use."""
+    ``handles``: the agents' handles (from the database), so that ``assignee = HANDLE``
+    names an agent there is; None: not checked. Raises :class:`ViewFileError` (file, view,
+    key) on anything it cannot use."""
     data = _read_toml(path)
     views: dict[str, QueueView | None] = {v.name: v for v in base}
     builtin = dict(views)
@@ -383,7 +415,7 @@ def read_views(path: Path, base: Iterable[QueueView] = ()) -> tuple[QueueView, .
         name = probe.strip().lower() if isinstance(probe, str) else ""
         if name and name in seen:
             raise ViewFileError(path, name, "name", "defined twice in this file")
-        view = _view_from(path, entry, builtin.get(name), source)
+        view = _view_from(path, entry, builtin.get(name), source, handles)
         seen.add(name)
         views[name] = view
     out = tuple(v for v in views.values() if v is not None)
@@ -400,15 +432,45 @@ def read_views(path: Path, base: Iterable[QueueView] = ()) -> tuple[QueueView, .
     return out
 
 
-def load_view_set(team_path: Path | None = None) -> ViewSet:
+def load_view_set(
+    team_path: Path | None = None, handles: Collection[str] | None = None
+) -> ViewSet:
     """The built-in views with the team file (default :func:`team_views_path`) over them.
-    A team file that cannot be used leaves the built-ins in force; ``error`` says why."""
+    A team file that cannot be used leaves the built-ins in force; ``error`` says why.
+    ``handles``: as :func:`read_views`."""
     builtins = read_views(builtin_views_path())
     path = team_views_path() if team_path is None else team_path
     if not path.is_file():
         return ViewSet(builtins)
     try:
-        return ViewSet(read_views(path, builtins), team_file=str(path))
+        return ViewSet(read_views(path, builtins, handles), team_file=str(path))
     except ViewFileError as exc:
         return ViewSet(builtins, team_file=str(path), error=f"{exc}; using the built-in views")
 
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """``(mtime in ns, size)`` of a views file, None when there is none: what a console
+    compares to notice that the file was edited (a stat, no read)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def reload_view_set(
+    current: ViewSet, team_path: Path | None = None, handles: Collection[str] | None = None
+) -> ViewSet:
+    """The views file read again while a console runs (README "Views"): the new views
+    when the file can be used (a removed file: the built-ins); otherwise the views in use
+    stay, and ``error`` says why in one line (file, view, key) — unlike at start, when a
+    bad file means the built-ins."""
+    path = team_views_path() if team_path is None else team_path
+    builtins = read_views(builtin_views_path())
+    if not path.is_file():
+        return ViewSet(builtins)
+    try:
+        return ViewSet(read_views(path, builtins, handles), team_file=str(path))
+    except ViewFileError as exc:
+        return replace(current, error=f"{exc}; keeping the views in use")

@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets import Input, Markdown, OptionList, Static
 from textual.worker import get_current_worker
 
 from agent_console.desk.kb import ArticleView
@@ -36,6 +36,7 @@ from agent_console.kb.text import without_title_heading
 from agent_console.keymap import with_ids
 from agent_console.safe_text import one_line, visible
 from agent_console.screens.ticking import TickingScreen
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.kb_results import KBResultList
 
@@ -195,7 +196,7 @@ class KnowledgeScreen(TickingScreen["ArticleChosen | None"]):
             yield Static(id="kb-article-title")
             with VerticalScroll(id="kb-article-scroll"):
                 yield Markdown("", id="kb-article")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.title = "Knowledge base"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -66,6 +68,50 @@ def errors_notice(errors: list[str]) -> Text:
         "red",
         keep_newlines=False,
     )
+
+
+def _bullets(lines: tuple[str, ...]) -> Table:
+    """One bullet per line; a line too long for the box wraps under its own text (a hanging
+    indent), not under the bullet, so one change never reads as two."""
+    grid = Table.grid(padding=0)
+    grid.add_column(width=4, no_wrap=True)
+    grid.add_column(ratio=1)
+    for line in lines:
+        grid.add_row("  • ", literal(line, keep_newlines=False))
+    return grid
+
+
+def preview_renderable(p: MacroPreview) -> Group:
+    """The preview of one macro on the ticket: title, description, why it would be
+    refused, the rendered text, each field change (what changes: ``tags +outage``,
+    ``priority urgent → critical (reason: …)``) and each deadline it moves. Customer and
+    macro text is literal (no markup, controls shown escaped)."""
+    head = Text()
+    head.append_text(literal(p.title, "bold", keep_newlines=False))
+    if p.source == "personal":
+        head.append(
+            "  your macro" + (" — it hides the shipped one of the same name" if p.shadows else ""),
+            "cyan",
+        )
+    if p.description:
+        head.append("\n")
+        head.append_text(literal(p.description, "dim"))
+    parts: list[RenderableType] = [head]
+    if p.refusal:
+        refused = Text("\nRefused: ", "bold red")
+        refused.append_text(literal(p.refusal, "red"))
+        parts.append(refused)
+    if p.text:
+        body = Text(
+            "\nInternal note:\n" if p.kind == "note" else "\nReply to the customer:\n", "bold"
+        )
+        body.append_text(literal(p.text.strip()))
+        parts.append(body)
+    for title, lines in (("Changes:", p.changes), ("Deadlines:", p.deadlines)):
+        if lines:
+            parts.append(Text(f"\n{title}", "bold"))
+            parts.append(_bullets(lines))
+    return Group(*parts)
 
 
 class MacroPicker(ModalScreen[str | None]):
@@ -133,41 +179,7 @@ class MacroPicker(ModalScreen[str | None]):
             self.query_one("#macro-preview", Static).update(Text("No macro matches.", "dim"))
 
     def _preview(self, p: MacroPreview) -> None:
-        out = Text()
-        out.append_text(literal(p.title, "bold", keep_newlines=False))
-        if p.source == "personal":
-            out.append(
-                "  your macro"
-                + (" — it hides the shipped one of the same name" if p.shadows else ""),
-                "cyan",
-            )
-        out.append("\n")
-        if p.description:
-            out.append_text(literal(p.description, "dim"))
-            out.append("\n")
-        if p.refusal:
-            out.append("\nRefused: ", "bold red")
-            out.append_text(literal(p.refusal, "red"))
-            out.append("\n")
-        if p.text:
-            out.append(
-                "\nInternal note:\n" if p.kind == "note" else "\nReply to the customer:\n", "bold"
-            )
-            out.append_text(literal(p.text.strip()))
-            out.append("\n")
-        if p.changes:
-            out.append("\nChanges:\n", "bold")
-            for line in p.changes:
-                out.append("  • ")
-                out.append_text(literal(line, keep_newlines=False))
-                out.append("\n")
-        if p.deadlines:
-            out.append("\nDeadlines:\n", "bold")
-            for line in p.deadlines:
-                out.append("  • ")
-                out.append_text(literal(line, keep_newlines=False))
-                out.append("\n")
-        self.query_one("#macro-preview", Static).update(out)
+        self.query_one("#macro-preview", Static).update(preview_renderable(p))
 
     @on(Input.Changed, "#macro-filter")
     def _filter(self, event: Input.Changed) -> None:

@@ -26,7 +26,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from agent_console.desk.metrics import (
     PERIODS,
@@ -37,6 +37,7 @@ from agent_console.desk.metrics import (
 from agent_console.errors import UserError
 from agent_console.keymap import with_ids
 from agent_console.screens.help import HelpScreen
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.metrics_chart import MetricsChart
 from agent_console.widgets.metrics_table import FigureTable
@@ -204,7 +205,7 @@ class MetricsScreen(Screen[None]):
                 yield Static(id="agents-title", classes="section")
                 yield FigureTable(id="agents")
         yield Static(id="metrics-status")
-        yield Footer()
+        yield ConsoleFooter()
 
     @property
     def desk(self):  # type: ignore[no-untyped-def]

@@ -30,13 +30,14 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from agent_console.desk.alerts import AlertRow
 from agent_console.desk.oncall_view import OncallBoard, oncall_board
 from agent_console.desk.queue import Me
 from agent_console.errors import UserError
 from agent_console.keymap import with_ids
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.oncall_panels import UrgentCountdown, alert_cells, oncall_text
 from agent_console.widgets.oncall_tickets import OncallTickets
@@ -122,7 +123,7 @@ class OncallScreen(Screen[None]):
             yield Static(id="oncall-info", markup=False)
         yield Static(id="tickets-title", markup=False)
         yield OncallTickets(self.desk.policy_named, self.zone, self.app_now(), id="tickets")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         header = self.query_one(ConsoleHeader)

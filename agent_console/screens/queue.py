@@ -8,6 +8,10 @@ every second on SQLite; on PostgreSQL the app's listener wakes the screen when a
 console commits (:meth:`QueueScreen.feed_woken`) and the timer only polls every
 ``FALLBACK_POLL`` seconds. The feed cursor advances only after the changed rows were
 applied. Both pause while the screen is not shown.
+
+By responsibility: the messages are in screens/queue_messages.py, the views and their
+file in screens/queue_view_files.py, Play mode in screens/queue_play.py, marks and bulk
+actions in screens/bulk.py; this module loads, follows the feed, filters, sorts, claims.
 """
 
 from __future__ import annotations
@@ -19,12 +23,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
-from agent_console.desk.feed import FeedBatch, FeedCursor
+from agent_console.desk.feed import FeedCursor
 from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY
 from agent_console.desk.queue import (
@@ -41,8 +44,22 @@ from agent_console.errors import UserError
 from agent_console.keymap import with_ids
 from agent_console.logs import get_logger
 from agent_console.screens.bulk import QueueMarksMixin
+from agent_console.screens.queue_messages import (
+    ClaimDone,
+    CountsLoaded,
+    DraftsLoaded,
+    ElsewhereLoaded,
+    FeedChanged,
+    FeedFailed,
+    QueueFailed,
+    QueueLoaded,
+    RowsLoaded,
+)
+from agent_console.screens.queue_play import QueuePlayMixin
+from agent_console.screens.queue_view_files import QueueViewsMixin
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticking import TickingScreen
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
 from agent_console.widgets.queue_table import QueueTable
 from agent_console.widgets.queue_views import QueueViewBar
@@ -54,128 +71,13 @@ FALLBACK_POLL = 10.0
 COUNT_COALESCE = 1.5  # ~50 ms a count at 100k open tickets: <4% of a core while busy
 #: counts (and the time-dependent "Breaching soon" view) are refreshed this often anyway
 RECOUNT_INTERVAL = 30.0
+#: seconds between two looks at views.toml's modification time (a stat, no read)
+VIEWS_CHECK_EVERY = 2.0
 FILTER_DEBOUNCE = 0.15
 FIRST_WINDOW = 120
 
 
-# ---------------------------------------------------------------- typed messages
-class QueueLoaded(Message):
-    """A new ordering for ``query`` (and the first rows of it)."""
-
-    def __init__(
-        self,
-        generation: int,
-        query: QueueQuery,
-        ids: list[int],
-        rows: dict[int, QueueRow],
-        *,
-        keep_id: int | None = None,
-        me: Me | None = None,
-        feed: FeedCursor | None = None,
-        partial: bool = False,
-    ) -> None:
-        super().__init__()
-        self.partial = partial
-        self.generation = generation
-        self.query = query
-        self.ids = ids
-        self.rows = rows
-        self.keep_id = keep_id
-        self.me = me
-        #: the change-feed cursor, made by the first load (before the view was read)
-        self.feed = feed
-
-
-class RowsLoaded(Message):
-    def __init__(self, rows: dict[int, QueueRow], forget: list[int] | None = None) -> None:
-        super().__init__()
-        self.rows = rows
-        self.forget = forget or []
-
-
-class CountsLoaded(Message):
-    def __init__(self, counts: QueueCounts) -> None:
-        super().__init__()
-        self.counts = counts
-
-
-class FeedChanged(Message):
-    """Other consoles (or this one) changed tickets: fresh rows, ordering and counts."""
-
-    def __init__(
-        self,
-        generation: int,
-        ticket_ids: frozenset[int],
-        rows: dict[int, QueueRow],
-        ids: list[int] | None,
-        *,
-        full: bool = False,
-        batch: FeedBatch | None = None,
-    ) -> None:
-        super().__init__()
-        self.generation = generation
-        #: the feed read these changes came from: the cursor takes its position once applied
-        self.batch = batch
-        self.ticket_ids = ticket_ids
-        self.rows = rows
-        self.ids = ids
-        #: ``ids`` is the whole ordering read again (not a patch of the shown one)
-        self.full = full
-
-
-class ClaimDone(Message):
-    def __init__(self, keys: list[str], *, next_: bool) -> None:
-        super().__init__()
-        self.keys = keys
-        self.next = next_
-
-
-class DraftsLoaded(Message):
-    """The tickets where the agent has unsent drafts (the row marker)."""
-
-    def __init__(self, ids: frozenset[int]) -> None:
-        super().__init__()
-        self.ids = ids
-
-
-class FeedFailed(Message):
-    """Reading the feed (or the changed rows) failed: the cursor stays, the next poll
-    reads the same changes again."""
-
-    def __init__(self, error: UserError) -> None:
-        super().__init__()
-        self.error = error
-
-
-class ElsewhereLoaded(Message):
-    """Tickets open in other consoles (ticket id → their agents' handles)."""
-
-    def __init__(self, elsewhere: dict[int, tuple[str, ...]]) -> None:
-        super().__init__()
-        self.elsewhere = elsewhere
-
-
-class PlayNext(Message):
-    """Play mode claimed ``key`` for the agent (None: nothing left to take)."""
-
-    def __init__(self, key: str | None) -> None:
-        super().__init__()
-        self.key = key
-
-
-class QueueFailed(Message):
-    def __init__(
-        self, error: str, *, generation: int | None = None, cause: UserError | None = None
-    ) -> None:
-        super().__init__()
-        self.error = error
-        #: set when loading that generation's view failed
-        self.generation = generation
-        #: a background read's error: an outage goes to the header notice, not a toast
-        self.cause = cause
-
-
-class QueueScreen(QueueMarksMixin, TickingScreen[None]):
+class QueueScreen(QueueMarksMixin, QueueViewsMixin, QueuePlayMixin, TickingScreen[None]):
     """Tickets of the chosen view, most urgent first, with live SLA timers."""
 
     CSS_PATH = "queue.tcss"
@@ -196,6 +98,13 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         Binding("tab", "next_view", "Next view", show=False),
         Binding("shift+tab", "next_view(-1)", "Previous view", show=False, id="queue.previous_view"),
         Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding(
+            "f5",
+            "reload_views",
+            "Reload views",
+            show=False,
+            tooltip="Read views.toml again (f5; an edited file is also read by itself)",
+        ),
         # marks and bulk actions (issue 16; screens/bulk.py)
         Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark / unmark (space)"),
         Binding("ctrl+a", "mark_all", "Mark all", show=False, tooltip="Mark all in the view"),
@@ -212,7 +121,7 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
     HELP_GROUPS = {
         "Work": ("open", "claim", "claim_next", "play"),
         "Find": ("filter", "clear", "cycle_sort", "reload"),
-        "Views": ("show_view", "next_view"),
+        "Views": ("show_view", "next_view", "reload_views"),
         "Marks": ("toggle_mark", "mark_all", "bulk_macro", "bulk"),
     }
 
@@ -251,6 +160,11 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self._partial_cursor: int | None = None
         #: Play mode (``N``): the next ticket opens after a resolve, escalation or pending
         self.playing = False
+        #: views.toml as last read (mtime, size), and when it was last looked at
+        self._views_stamp: tuple[int, int] | None = None
+        self._views_checked = time.monotonic()
+        #: seconds between two looks at views.toml (tests set it)
+        self.views_check_every = VIEWS_CHECK_EVERY
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -267,25 +181,11 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
             on_slash=self.action_filter,
         )
         yield Static(id="queue-status", markup=False)
-        yield Footer()
+        yield ConsoleFooter()
 
     @property
     def desk(self):  # type: ignore[no-untyped-def]
         return self.app.desk  # type: ignore[attr-defined]
-
-    def view_set(self) -> ViewSet:
-        """The views in force, read once (views.toml); their keys are bound on this screen
-        and the first view's sort is taken."""
-        if self.views is None:
-            self.views = views = self.desk.queue_view_set()
-            if self.query_state.view not in views.names:
-                self.query_state = self.query_state.with_(view=views.names[0])
-            first = views.named(self.query_state.view)
-            self.query_state = self.query_state.with_(sort=first.sort)
-            for v in views.views:
-                if v.key:
-                    self._bindings.bind(v.key, f"show_view('{v.name}')", f"View: {v.label}", show=False)
-        return self.views
 
     @property
     def table(self) -> QueueTable:
@@ -334,6 +234,8 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         table = self.table
         table.now = now
         table.refresh()
+        if time.monotonic() - self._views_checked >= self.views_check_every:
+            self.check_views_file()
 
     def on_ticks_resumed(self) -> None:
         self._tick()
@@ -696,34 +598,6 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self.query_one("#queue-status", Static).update(text)
 
     # ---------------------------------------------------------------- actions
-    def action_show_view(self, view: str) -> None:
-        """Show ``view``, with the filter text and sort it had when the agent left it."""
-        views = self.view_set()
-        if view not in views.names:
-            return
-        self.query_one(QueueViewBar).set_active(view)
-        if view != self.query_state.view:
-            self._view_states[self.query_state.view] = self.query_state
-            shown = views.named(view)
-            self.query_state = self._view_states.get(view) or self.query_state.with_(
-                view=view, text="", sort=shown.sort
-            )
-            self.table.set_columns(shown.columns)
-            box = self.query_one("#filter", Input)
-            if box.value != self.query_state.text:
-                if self._filter_timer is not None:
-                    self._filter_timer.stop()
-                    self._filter_timer = None
-                with box.prevent(Input.Changed):
-                    box.value = self.query_state.text
-            self._load()
-        self.table.focus()
-
-    def action_next_view(self, step: int = 1) -> None:
-        names = self.view_set().names
-        i = names.index(self.query_state.view) if self.query_state.view in names else 0
-        self.action_show_view(names[(i + step) % len(names)])
-
     @on(QueueViewBar.ViewChosen)
     def _view_chosen(self, message: QueueViewBar.ViewChosen) -> None:
         self.action_show_view(message.view)
@@ -833,48 +707,3 @@ class QueueScreen(QueueMarksMixin, TickingScreen[None]):
         self._poll(count_now=True)
 
     # ---------------------------------------------------------------- Play mode
-    def action_play(self) -> None:
-        """``N``: Play mode — claim the most urgent unassigned ticket of my tier (not one
-        open in another console) and open it; the next opens after a resolve, an
-        escalation or a move to pending (desk/play.py)."""
-        self.playing = True
-        self._update_status()
-        self._play_worker()
-
-    @work(thread=True, exclusive=True, group="queue-claim")
-    def _play_worker(self) -> None:
-        try:
-            key = self.desk.play_next(console=getattr(self.app, "console_id", None))
-        except UserError as exc:
-            self.post_message(PlayNext(None))
-            self.post_message(QueueFailed(str(exc)))
-            return
-        self.post_message(PlayNext(key))
-
-    @on(PlayNext)
-    def _play_next(self, message: PlayNext) -> None:
-        if not self.playing:
-            return
-        if message.key is None:
-            self.stop_playing("Play mode: nothing left to take in your tier.")
-            return
-        self._follow_key = message.key
-        self._poll(count_now=True)
-        self.app.push_screen(TicketScreen(message.key, play=self._played))
-
-    def _played(self, key: str, action: str) -> None:
-        """The ticket screen in Play mode: ``action`` done on ``key`` (go on), or
-        ``"leave"`` (escape: Play mode ends, the screen closes itself)."""
-        if action == "leave":
-            self.stop_playing()
-            return
-        top = self.app.screen
-        if isinstance(top, TicketScreen) and top.key == key:
-            top.play = None
-            self.app.pop_screen()
-        self._play_worker()
-
-    def stop_playing(self, why: str = "Play mode off.") -> None:
-        self.playing = False
-        self._update_status()
-        self.notify(why, markup=False, timeout=3)

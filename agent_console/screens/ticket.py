@@ -6,6 +6,11 @@ back as typed messages (:class:`TicketLoaded`, :class:`TicketSaved`,
 :class:`TicketRefused`); every write carries the version the agent saw, so a change by
 someone else meanwhile is a refusal that names who changed what — and a reply draft is
 kept, not lost. The 1 Hz tick only formats stored deadlines.
+
+By responsibility: the commands on the ticket's fields (macro, status, priority, assign,
+tags, resolve, hand-over, claim) are in screens/ticket_actions.py, the docked editor in
+screens/ticket_composer.py, the dialogs in screens/ticket_dialogs.py, history and the
+deadline explanation in screens/ticket_info.py, the messages in screens/ticket_messages.py.
 """
 
 from __future__ import annotations
@@ -21,11 +26,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from agent_console.desk.agents import AgentInfo
 from agent_console.desk.feed import FeedCursor
-from agent_console.desk.macros import MacroPreview
 from agent_console.desk.play import advances_play
 from agent_console.desk.presence import HEARTBEAT as PRESENCE_EVERY
 from agent_console.desk.presence import PRESENCE_EXPIRY, Viewer
@@ -33,21 +37,15 @@ from agent_console.desk.ticket_view import MessageView, TicketDetail
 from agent_console.errors import Conflict, UserError
 from agent_console.keymap import with_ids
 from agent_console.logs import get_logger, log_file_hint
-from agent_console.safe_text import visible
-from agent_console.screens.macro_picker import MacroPicker, MacroPreviewsReady
+from agent_console.screens.ticket_actions import TicketActionsMixin
 from agent_console.screens.ticket_composer import (
     NOTE_MODE,
     ComposeMode,
     Composer,
-    handoff_mode,
     reply_mode,
-    resolve_mode,
 )
 from agent_console.screens.ticket_dialogs import (
-    AssignDialog,
-    PriorityDialog,
     StatusPicker,
-    TagsDialog,
 )
 from agent_console.screens.ticket_info import ExplainScreen, HistoryScreen
 from agent_console.screens.ticket_messages import (
@@ -61,10 +59,9 @@ from agent_console.screens.ticket_messages import (
     TicketSaved,
 )
 from agent_console.screens.ticking import TickingScreen
-from agent_console.sla import format_duration
 from agent_console.views import status_label
+from agent_console.widgets.console_footer import ConsoleFooter
 from agent_console.widgets.console_header import ConsoleHeader
-from agent_console.widgets.sla_timer import format_due
 from agent_console.widgets.styles import status_style
 from agent_console.widgets.ticket_format import literal, timer_text
 from agent_console.widgets.ticket_side import TicketSidePanel
@@ -82,7 +79,7 @@ FEED_EVERY = 2  # seconds between looks at the change feed (other agents' edits)
 FALLBACK_EVERY = 10
 
 
-class TicketScreen(TickingScreen[None]):
+class TicketScreen(TicketActionsMixin, TickingScreen[None]):
     """One ticket: thread, side panel with SLA timers, and the workflow keys."""
 
     CSS_PATH = Path(__file__).with_name("ticket.tcss")
@@ -189,7 +186,7 @@ class TicketScreen(TickingScreen[None]):
                 yield TicketThread(id="thread")
                 yield Composer(id="composer")
             yield TicketSidePanel(id="side")
-        yield Footer(compact=True)
+        yield ConsoleFooter(compact=True)
 
     def on_mount(self) -> None:
         self._tick_timer = self.every(1, self._tick, name="ticket-tick")
@@ -687,207 +684,6 @@ class TicketScreen(TickingScreen[None]):
                     return f"{t.key} resolved" + (" — message sent" if public else "")
 
         self._run(mode.action, call, summary, mode)
-
-    # macro --------------------------------------------------------
-    def action_macro(self) -> None:
-        if self._can_act():
-            self.load_macro_previews()
-
-    @work(thread=True, exclusive=True, group="ticket-preview")
-    def load_macro_previews(self) -> None:
-        try:
-            previews, errors = self.desk.preview_macros(self.key, agent=self._agent())
-        except UserError as err:
-            self.post_message(TicketRefused("macro", str(err)))
-            return
-        self.post_message(MacroPreviewsReady(self.key, previews, errors))
-
-    @on(MacroPreviewsReady)
-    def _macro_previews(self, message: MacroPreviewsReady) -> None:
-        if not message.previews:
-            self.notify(
-                "No macros: put .toml or .md files in the macros folder (README \"Macros\")",
-                markup=False,
-                severity="warning",
-            )
-            return
-        by_name = {p.name: p for p in message.previews}
-
-        def chosen(name: str | None) -> None:
-            if name and name in by_name:
-                self._macro_chosen(by_name[name])
-
-        self.app.push_screen(MacroPicker(self.key, message.previews, message.errors), chosen)
-
-    def _macro_for(self, kind: str) -> str | None:
-        if self._pending_macro is not None and self._pending_macro[1] == kind:
-            return self._pending_macro[0]
-        return None
-
-    def _macro_chosen(self, p: MacroPreview) -> None:
-        """Zendesk's way: a macro with a text fills the editor (reply or note) for the
-        agent to review; its field changes are applied with it on send (ctrl+s). A macro
-        without a text applies at once (its preview was the review)."""
-        d = self._can_act()
-        if d is None:
-            return
-        if not p.text.strip():
-            version, key, name = d.version, self.key, p.name
-            self._run(
-                "macro",
-                lambda: self.desk.apply_macro(
-                    key, name, agent=self._agent(), expected_version=version
-                ),
-                lambda t: f"{t.key}: macro {name} applied",
-            )
-            return
-        mode = NOTE_MODE if p.kind == "note" else reply_mode(d.requester)
-        draft = self.drafts.get(mode.kind, "")
-        text = (draft.rstrip() + "\n\n" if draft.strip() else "") + p.text.strip()
-        self.drafts[mode.kind] = text
-        self.keeper.note(self.key, mode.kind, text)
-        self._pending_macro = (p.name, mode.kind)
-        self._open_composer(mode)
-        notice = Text(f"Macro {visible(p.name, keep_newlines=False)}", "bold cyan")
-        if p.changes:
-            notice.append(" — on send (ctrl+s) also: ", "cyan")
-            notice.append_text(literal("; ".join(p.changes), "cyan", keep_newlines=False))
-        else:
-            notice.append(" — review, then ctrl+s sends", "cyan")
-        box = self.composer.query_one("#composer-notice", Static)
-        box.update(notice)
-        box.display = True
-
-    # status -------------------------------------------------------
-    def action_status(self) -> None:
-        if self._can_act():
-            self.load_status_previews()
-
-    def _status_chosen(self, status: str | None) -> None:
-        if not status or self.detail is None:
-            return
-        if status == "resolved":
-            self.action_resolve()
-            return
-        version, key = self.detail.version, self.key
-        self._run(
-            "status",
-            lambda: self.desk.set_status(
-                key, status, agent=self._agent(), expected_version=version
-            ),
-            lambda d: f"{d.key} is now {d.status.replace('_', ' ')}",
-        )
-
-    # priority -----------------------------------------------------
-    def action_priority(self) -> None:
-        d = self._can_act()
-        if d is None:
-            return
-        targets = {}
-        for name in PriorityDialog.PRIORITIES:
-            try:
-                t = d.policy.target(name)
-            except (KeyError, ValueError):
-                continue
-            targets[name] = (
-                f"first response {format_duration(t.first_response)}, "
-                f"resolution {format_duration(t.resolution)} ({t.clock})"
-            )
-            # the preview: the ticket clock under that priority (recomputed from opening)
-            running = d.clock.with_priority(name).running()
-            if running is not None and name != d.priority:
-                due = format_due(running.due, self.zone, self.now())
-                targets[name] += f" → {running.metric.short} due {due}"
-        self.app.push_screen(PriorityDialog(d.priority, targets), self._priority_chosen)
-
-    def _priority_chosen(self, choice: tuple[str, str] | None) -> None:
-        if not choice or self.detail is None:
-            return
-        priority, reason = choice
-        version, key = self.detail.version, self.key
-        self._run(
-            "priority",
-            lambda: self.desk.set_priority(
-                key, priority, reason, agent=self._agent(), expected_version=version
-            ),
-            lambda d: f"{d.key} is now {d.priority}; deadlines recomputed from the opening",
-        )
-
-    # assign -------------------------------------------------------
-    def action_assign(self) -> None:
-        d = self._can_act()
-        if d is None:
-            return
-        # who may hold it: the ticket's tier, and leads of any tier (desk.permissions.may_take)
-        tier_agents = [
-            (a.handle, a.name, a.lead) for a in self.agents if a.tier == d.tier or a.lead
-        ]
-        self.app.push_screen(AssignDialog(d.tier, tier_agents, d.assignee), self._assignee_chosen)
-
-    def _assignee_chosen(self, handle: str | None) -> None:
-        if handle is None or self.detail is None:
-            return
-        version, key = self.detail.version, self.key
-        self._run(
-            "assign",
-            lambda: self.desk.assign(
-                key, handle or None, agent=self._agent(), expected_version=version
-            ),
-            lambda d: f"{d.key} assigned to {d.assignee}" if d.assignee else f"{d.key} unassigned",
-        )
-
-    # type & tags --------------------------------------------------
-    def action_tags(self) -> None:
-        d = self._can_act()
-        if d is not None:
-            self.app.push_screen(TagsDialog(d.request_type, d.tags), self._tags_chosen)
-
-    def _tags_chosen(self, choice: tuple[str, str] | None) -> None:
-        if not choice or self.detail is None:
-            return
-        rtype, tags = choice
-        version, key = self.detail.version, self.key
-        self._run(
-            "tags",
-            lambda: self.desk.set_type_and_tags(
-                key, rtype, tags, agent=self._agent(), expected_version=version
-            ),
-            lambda d: f"{d.key}: type {d.request_type}, tags {', '.join(d.tags) or 'none'}",
-        )
-
-    # resolve ------------------------------------------------------
-    def action_resolve(self) -> None:
-        """``x``: the docked editor with the resolution summary (internal, required) and a
-        public message to the customer beside it ("submit as solved", optional)."""
-        d = self._can_act()
-        if d is not None:
-            self._open_composer(resolve_mode(d.key, d.requester))
-
-    # escalate / de-escalate ---------------------------------------
-    def action_escalate(self) -> None:
-        self._hand_over(up=True)
-
-    def action_deescalate(self) -> None:
-        self._hand_over(up=False)
-
-    def _hand_over(self, *, up: bool) -> None:
-        """``e`` / ``d``: one tier up or down, with a required note pinned on the thread."""
-        d = self._can_act()
-        if d is not None:
-            self._open_composer(handoff_mode(up=up, key=d.key, tier=d.tier))
-
-    # claim ------------------------------------------------------
-    def action_claim(self) -> None:
-        d = self._can_act()
-        if d is None:
-            return
-        version, key = d.version, self.key
-
-        def call() -> TicketDetail:
-            self.desk.claim(key, agent=self._agent(), expected_version=version)
-            return self.desk.ticket_detail(key)
-
-        self._run("claim", call, lambda t: f"{t.key} is yours ({t.assignee})")
 
     # views --------------------------------------------------------
     def action_history(self) -> None:

@@ -30,8 +30,15 @@ from agent_console.keymap import with_ids
 from agent_console.safe_text import visible
 from agent_console.widgets.ticket_format import literal
 
-#: editor heights (rows of the whole docked panel) and the ctrl+up / ctrl+down step
-MIN_HEIGHT, DEFAULT_HEIGHT, STEP = 7, 12, 3
+#: lines of text the editor shows when it opens: a fifth of the terminal's height and at
+#: least DEFAULT_TEXT_ROWS (5 at 80×24, 10 at 160×50); ctrl+up / ctrl+down change it by
+#: STEP, down to MIN_TEXT_ROWS; the thread keeps THREAD_ROWS rows above the editor
+DEFAULT_TEXT_ROWS, MIN_TEXT_ROWS, STEP, THREAD_ROWS = 5, 3, 3, 4
+
+
+def default_text_rows(screen_height: int) -> int:
+    """Lines of text the editor shows at first on a terminal ``screen_height`` rows high."""
+    return max(DEFAULT_TEXT_ROWS, screen_height // 5)
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,9 @@ class Composer(Vertical):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.mode: ComposeMode | None = None
-        self.rows = DEFAULT_HEIGHT
+        #: lines of text the agent sized the editor to (ctrl+↑↓); None: the default for
+        #: the terminal's height (:func:`default_text_rows`)
+        self.rows: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="composer-title")
@@ -206,13 +215,12 @@ class Composer(Vertical):
         self.set_class(mode.with_message, "-resolve")
         self._error("")
         send = "ctrl+s resolve" if mode.action == "resolve" else "ctrl+s send"
-        self.query_one("#composer-hint", Static).update(
-            Text(
-                f"{send} · escape keeps the draft · ctrl+↑↓ size"
-                + (" · tab: the message" if mode.with_message else " · Markdown"),
-                style="dim",
-            )
-        )
+        # one line, cut with "…" when narrow: what matters most comes first
+        parts = [send, "tab: the message"] if mode.with_message else [send]
+        parts += ["esc keeps the draft", "ctrl+↑↓ size"]
+        if not mode.with_message:
+            parts.append("Markdown")
+        self.query_one("#composer-hint", Static).update(Text(" · ".join(parts), style="dim"))
         self._apply_height()
         self.display = True
         return area
@@ -222,7 +230,9 @@ class Composer(Vertical):
         self.mode = None
 
     def _error(self, message: str) -> None:
-        self.query_one("#composer-error", Static).update(Text(message, style="bold red"))
+        error = self.query_one("#composer-error", Static)
+        error.update(Text(message, style="bold red"))
+        error.display = bool(message)
 
     # ------------------------------------------------------------ keys
     def action_send(self) -> None:
@@ -244,20 +254,39 @@ class Composer(Vertical):
             self.post_message(self.Closed(self.mode))
 
     def action_grow(self) -> None:
-        self.rows += STEP
+        self.rows = self.text_rows() + STEP
         self._apply_height()
 
     def action_shrink(self) -> None:
-        self.rows = max(self.rows - STEP, MIN_HEIGHT)
+        self.rows = max(self.text_rows() - STEP, MIN_TEXT_ROWS)
         self._apply_height()
 
-    def _apply_height(self) -> None:
+    def text_rows(self) -> int:
+        """Lines of text the editor box shows: what the agent chose, else the default for
+        the terminal; never so many that the thread keeps fewer than THREAD_ROWS rows."""
+        rows = self.rows if self.rows is not None else default_text_rows(self.app.size.height)
         parent = self.parent
-        limit = parent.size.height - 4 if parent is not None and parent.size.height else 0
-        if limit >= MIN_HEIGHT:
-            self.rows = min(self.rows, limit)
-        extra = 5 if self.mode is not None and self.mode.with_message else 0
-        self.styles.height = self.rows + extra
+        room = parent.size.height if parent is not None else 0
+        if room:
+            chrome = sum(
+                child.outer_size.height
+                for child in self.children
+                if child.display and child.id != "composer-text"
+            ) + 1  # the border on top
+            rows = min(rows, room - chrome - THREAD_ROWS - 2)
+        return max(rows, MIN_TEXT_ROWS)
+
+    def _apply_height(self) -> None:
+        """The box holds :meth:`text_rows` lines (plus its border); the panel is as tall as
+        what it holds (title, notice, explanation, the box, the hint). Measured again
+        once the panel is laid out (a notice may wrap to several lines)."""
+        self.area.styles.height = self.text_rows() + 2
+        self.call_after_refresh(self._measured)
+
+    def _measured(self) -> None:
+        height = self.text_rows() + 2
+        if self.area.styles.height is None or self.area.styles.height.value != height:
+            self.area.styles.height = height
 
     @on(TextArea.Changed)
     def _typed(self, event: TextArea.Changed) -> None:

@@ -496,6 +496,10 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = utc_column()
     failed_at: datetime | None = utc_column()
     last_error: str | None = None
+    #: a person dismissed the failure (mail only; the header stops counting it): revision 0016
+    dismissed_at: datetime | None = utc_column()
+    #: a person sent a failed mail again: its give-up time counts from here (revision 0016)
+    retried_at: datetime | None = utc_column()
 
 
 # ---------------------------------------------------------------- seed runs (issue 15)

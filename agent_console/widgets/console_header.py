@@ -62,7 +62,10 @@ class HeaderNotices:
             return Text(f" {text} ", Style(color="bright_white", bgcolor="dark_red", bold=True))
         if self.mail_failures:
             n = self.mail_failures
-            text = f"✉{n} failed" if compact else f"✉ {n} mail{'s' if n != 1 else ''} not sent"
+            # the key of the Mail screen, where they are retried or dismissed (app.py)
+            text = f"✉{n} failed·5" if compact else (
+                f"✉ {n} mail{'s' if n != 1 else ''} not sent · 5 Mail"
+            )
             return Text(f" {text} ", Style(color="black", bgcolor="yellow", bold=True))
         return None
 

@@ -31,6 +31,8 @@ class MetricsChart(PlotextPlot):
         self._labels: list[str] = []
         self._series: list[tuple[str, list[float]]] = []
         self._ylim: tuple[float, float] | None = None
+        #: the size the plot was last laid out for (its ticks depend on the height)
+        self._drawn_for: tuple[int, int] | None = None
 
     def show_bars(
         self,
@@ -68,6 +70,7 @@ class MetricsChart(PlotextPlot):
         self.refresh()
 
     def _draw(self) -> None:
+        self._drawn_for = (self.size.width, self.size.height)
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -117,6 +120,15 @@ class MetricsChart(PlotextPlot):
 
     def on_resize(self) -> None:
         self._draw()
+
+    def render(self):  # type: ignore[no-untyped-def]
+        """Lay the plot out for the size it is drawn at: the y ticks depend on the height,
+        and data that arrived before the chart had its size (or between a resize and the
+        paint) drew them for another height — one tick label of the 80×24 snapshot read 40
+        or 60 from run to run."""
+        if self._drawn_for != (self.size.width, self.size.height):
+            self._draw()
+        return super().render()
 
 
 def _ticks(low: float, high: float, most: int = 5) -> list[float]:

@@ -92,6 +92,13 @@ class QueueViewBar(Horizontal):
             tab.set_class(v.name == self.active, "-active")
             yield tab
 
+    async def set_views(self, views: Sequence[QueueView], active: str) -> None:
+        """Show another set of views (views.toml read again), ``active`` highlighted."""
+        self.views = list(views)
+        self.active = active
+        await self.recompose()
+        self._fit()
+
     def set_active(self, view: str) -> None:
         self.active = view
         for tab in self.query(ViewTab):
