@@ -137,6 +137,7 @@ __all__ = [
     "event_logged",
     "facts_of",
     "first_responder",
+    "first_responders",
     "hand_over_filter",
     "is_stale",
     "pickup_seconds",
@@ -419,6 +420,22 @@ def first_responder(session: Session, ticket_id: int) -> int | None:
         .order_by(m.created_at, m.id)
         .limit(1)
     ).scalar()
+
+
+def first_responders(session: Session, ticket_ids: Sequence[int]) -> dict[int, int | None]:
+    """:func:`first_responder` of many tickets at once (bulk writers): ticket id -> the
+    agent who sent its first public reply, for the tickets that have one."""
+    m = Message.__table__.c  # type: ignore[attr-defined]
+    ids = list(ticket_ids)
+    out: dict[int, int | None] = {}
+    for i in range(0, len(ids), 500):
+        for tid, author in session.execute(
+            select(m.ticket_id, m.author_agent_id)
+            .where(m.ticket_id.in_(ids[i : i + 500]), m.kind == MessageKind.PUBLIC.value)
+            .order_by(m.ticket_id, m.created_at, m.id)
+        ):
+            out.setdefault(tid, author)
+    return out
 
 
 def hand_over_filter(ev: Any) -> Any:
