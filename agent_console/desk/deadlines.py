@@ -27,13 +27,16 @@ from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session
 
 from agent_console.desk.metrics_rollup import (
+    CycleFacts,
+    DeltaBatch,
     apply_delta,
     contributions,
+    driver_executemany,
     facts_of,
     first_responder,
     first_responders,
@@ -353,6 +356,31 @@ _mutable_of = attrgetter(*_MUTABLE)
 _stored_mutable = itemgetter(*(CycleRow.__slots__.index(n) for n in _MUTABLE))  # type: ignore[attr-defined]
 
 
+_FACTS = CycleFacts._fields
+
+
+def _stored_facts(row: Sequence[Any], _get: Any = itemgetter(
+    *(CycleRow.__slots__.index(n) for n in _FACTS)  # type: ignore[attr-defined]
+)) -> CycleFacts:
+    """The rollup's :class:`CycleFacts` of a stored row read in :class:`CycleRow` order."""
+    return CycleFacts._make(_get(row))
+
+
+def _row_facts(row: CycleRow, _get: Any = attrgetter(*_FACTS)) -> CycleFacts:
+    """The rollup's :class:`CycleFacts` of a :class:`CycleRow`."""
+    return CycleFacts._make(_get(row))
+
+
+def _update_rows(
+    session: Session, positions: tuple[int, ...], group: list[tuple[Any, ...]]
+) -> None:
+    """One executemany UPDATE of the ``_MUTABLE`` columns at ``positions`` of the rows
+    ``group`` ((values..., id) each), straight through the driver."""
+    names = [_MUTABLE[k] for k in positions]
+    sql = "UPDATE sla_cycle SET " + ", ".join(f"{n} = {{}}" for n in names) + " WHERE id = {}"
+    driver_executemany(session, SlaCycle.__table__, sql, [*names, "id"], group)  # type: ignore[attr-defined]
+
+
 def sync_cycles_many(
     session: Session, changes: Sequence[ClockChange], at: datetime, *, chunk: int = 2000
 ) -> tuple[set[int], set[int]]:
@@ -371,6 +399,7 @@ def sync_cycles_many(
     fields = CycleRow.__slots__  # type: ignore[attr-defined]
     changed: set[int] = set()
     started: set[int] = set()
+    delta = DeltaBatch()  # the rollup's difference, written once at the end
     for i in range(0, len(changes), chunk):
         part = changes[i : i + chunk]
         stored: dict[int, list[Any]] = {}  # ticket id -> its rows as read (tuples)
@@ -380,9 +409,10 @@ def sync_cycles_many(
             .order_by(table.c.ticket_id, table.c.cycle)
         ).all():
             stored.setdefault(r[0], []).append(r)
-        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # changed column positions (in _MUTABLE) -> (values..., id) per row
+        updates: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
         inserts: list[dict[str, Any]] = []
-        touched: list[tuple[ClockChange, list[Any], list[CycleRow]]] = []
+        touched: list[tuple[ClockChange, Sequence[Any], list[CycleRow]]] = []
         for ch in part:
             tid = ch.ticket.id
             was = stored.get(tid, ())
@@ -393,12 +423,12 @@ def sync_cycles_many(
                 now_state, old_state = _mutable_of(row), _stored_mutable(old)
                 if now_state == old_state:
                     continue
-                diff = {
-                    name: value
-                    for name, value, before in zip(_MUTABLE, now_state, old_state, strict=True)
-                    if value != before
-                }
-                updates.setdefault(tuple(diff), []).append({"_id": row.id, **diff})
+                diff = tuple(
+                    k for k, (value, before) in enumerate(zip(now_state, old_state, strict=True)) if value != before
+                )
+                updates.setdefault(diff, []).append(
+                    tuple(now_state[k] for k in diff) + (row.id,)
+                )
                 dirty = True
             if len(rows) > len(was):
                 inserts.extend(
@@ -408,37 +438,36 @@ def sync_cycles_many(
                 if not was:
                     started.add(tid)
             if dirty:
-                touched.append((ch, list(was), rows))
+                touched.append((ch, was, rows))
                 changed.add(tid)
         if not touched:
             continue
-        for names, group in updates.items():
-            session.execute(
-                update(table)
-                .where(table.c.id == bindparam("_id"))
-                .values({k: bindparam(k) for k in names}),
-                group,
-            )
+        for positions, group in updates.items():
+            _update_rows(session, positions, group)
         if inserts:
             session.execute(insert(table), inserts)
-        # the metrics rollup, as sync_cycles moves it: before and after, one upsert
+        # the metrics rollup, as sync_cycles moves it: the difference, one upsert
         answered = [
             ch.ticket.id
             for ch, _, rows in touched
             if any(r.metric == "first_response" and r.stopped_at is not None for r in rows)
         ]
         responders = first_responders(session, answered) if answered else {}
-        total_before: Counter[Any] = Counter()
-        total_after: Counter[Any] = Counter()
         for ch, was, rows in touched:
-            responder = responders.get(ch.ticket.id)
-            total_before.update(
-                rollup_before(
-                    ch.ticket, (ch.priority_before, ch.ticket.assignee_id), was, at, responder
-                )
+            ticket = ch.ticket
+            counted = ch.priority_before is not None and (bool(was) or at > ticket.opened_at)
+            delta.add(
+                ch.priority_before,
+                ch.clock.target.name,
+                ticket.opened_at,
+                [_stored_facts(r) for r in was] if counted else None,
+                [_row_facts(r) for r in rows],
+                assignee=ticket.assignee_id,
+                responder=responders.get(ticket.id),
+                tier=ticket.tier,
+                org=ticket.organization_id,
             )
-            total_after.update(rollup_after(ch.ticket, ch.clock, rows, responder))
-        apply_delta(session, total_before, total_after)
+    delta.write(session)
     return changed, started
 
 

@@ -103,7 +103,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from agent_console.desk.metrics_figures import METRICS, shown_seconds
@@ -124,15 +123,18 @@ __all__ = [
     "HOUR",
     "STALE",
     "CycleFacts",
+    "DeltaBatch",
     "Dims",
     "EventFacts",
     "Key",
     "add_rows",
     "apply_delta",
     "assignee_changed",
+    "contribution_delta",
     "contributions",
     "dim_keys",
     "dims_changed",
+    "driver_executemany",
     "escalation_keys",
     "event_logged",
     "facts_of",
@@ -252,6 +254,11 @@ def escalation_keys(events: Sequence[EventFacts]) -> Counter[Figure]:
     return out
 
 
+def _due_figure(metric: str, due_at: datetime, priority: str) -> Figure:
+    """The figure of a running cycle: counted in the hour of its due instant."""
+    return (f"due:{metric}", _hour(due_at), priority, 0)
+
+
 def _figures(
     priority: str,
     opened_at: datetime,
@@ -275,7 +282,7 @@ def _figures(
             if c.breached_at is not None:
                 out[(f"breached:{c.metric}", _hour(c.breached_at), priority, 0)] += 1
             if c.stopped_at is None and c.due_at is not None:
-                out[(f"due:{c.metric}", _hour(c.due_at), priority, 0)] += 1
+                out[_due_figure(c.metric, c.due_at, priority)] += 1
         if (
             c.metric == "first_response"
             and c.stopped_at is not None
@@ -327,26 +334,177 @@ def contributions(
     return _with_dims(figures, dim_keys(tier, org, assignee))
 
 
+def _figure_delta(
+    priority_before: str | None,
+    priority: str,
+    opened_at: datetime,
+    before: Sequence[CycleFacts] | None,
+    after: Sequence[CycleFacts],
+    assignee: int | None,
+    responder: int | None,
+) -> dict[Figure, int]:
+    """:func:`contribution_delta` before the dimensions multiply it (zeros may remain)."""
+    if before is not None and priority_before == priority and len(before) == len(after):
+        moved: list[tuple[CycleFacts, CycleFacts]] = []
+        for b, a in zip(before, after, strict=True):
+            if b == a:
+                continue
+            # only due_at (index 3) moved, on a cycle running before and after
+            if b[:3] != a[:3] or b[4:] != a[4:] or a.stopped_at is not None:
+                break
+            moved.append((b, a))
+        else:
+            figures: dict[Figure, int] = {}
+            if not moved:
+                return figures
+            last_res = max((c.cycle for c in after if c.metric == "resolution"), default=0)
+            for b, a in moved:
+                if a.metric not in METRICS or (a.metric == "resolution" and a.cycle != last_res):
+                    continue
+                if b.due_at is not None:
+                    key = _due_figure(b.metric, b.due_at, priority)
+                    figures[key] = figures.get(key, 0) - 1
+                if a.due_at is not None:
+                    key = _due_figure(a.metric, a.due_at, priority)
+                    figures[key] = figures.get(key, 0) + 1
+            return figures
+    figures = dict(_figures(priority, opened_at, after, assignee, responder))
+    if before is not None:
+        old = _figures(priority_before or "", opened_at, before, assignee, responder)
+        for key, n in old.items():
+            figures[key] = figures.get(key, 0) - n
+    return figures
+
+
+def contribution_delta(
+    priority_before: str | None,
+    priority: str,
+    opened_at: datetime,
+    before: Sequence[CycleFacts] | None,
+    after: Sequence[CycleFacts],
+    *,
+    assignee: int | None = None,
+    responder: int | None = None,
+    tier: int | None = None,
+    org: int | None = None,
+) -> dict[Key, int]:
+    """``contributions(after) - contributions(before)`` of one ticket whose clock moved
+    (its dimensions, assignee and responder unchanged), without zero entries: what
+    :func:`apply_delta` of the two would write, computed cheaply for the bulk writers
+    (:class:`DeltaBatch` adds up many). ``before`` None: the ticket counted nothing
+    before (``priority_before`` unused). When the priority is the same and the rows
+    differ only in the due instants of running cycles (``sla apply`` moving deadlines),
+    only the ``due:`` keys of those cycles move and nothing else is computed; otherwise
+    the two figure sets are compared before the dimensions multiply them. The rules are
+    :func:`contributions`'s."""
+    figures = _figure_delta(
+        priority_before, priority, opened_at, before, after, assignee, responder
+    )
+    dims = dim_keys(tier, org, assignee)
+    return {(d, f, b, g, v): n for (f, b, g, v), n in figures.items() if n for d in dims}
+
+
+class DeltaBatch:
+    """The rollup difference of many tickets whose clocks a bulk writer moved, added up
+    per set of dimensions (cheaper than per key) and written by one upsert
+    (:meth:`write`, the caller's transaction)."""
+
+    __slots__ = ("_by_dims",)
+
+    def __init__(self) -> None:
+        self._by_dims: dict[Dims, dict[Figure, int]] = {}
+
+    def add(
+        self,
+        priority_before: str | None,
+        priority: str,
+        opened_at: datetime,
+        before: Sequence[CycleFacts] | None,
+        after: Sequence[CycleFacts],
+        *,
+        assignee: int | None = None,
+        responder: int | None = None,
+        tier: int | None = None,
+        org: int | None = None,
+    ) -> None:
+        """Add one ticket's :func:`contribution_delta` (same arguments)."""
+        figures = _figure_delta(
+            priority_before, priority, opened_at, before, after, assignee, responder
+        )
+        if not figures:
+            return
+        into = self._by_dims.setdefault((tier, org, assignee), {})
+        for key, n in figures.items():
+            into[key] = into.get(key, 0) + n
+
+    def keys(self) -> dict[Key, int]:
+        """The difference per rollup key, zeros left out."""
+        out: dict[Key, int] = {}
+        for (tier, org, assignee), figures in self._by_dims.items():
+            dims = dim_keys(tier, org, assignee)
+            for (f, b, g, v), n in figures.items():
+                if n:
+                    for d in dims:
+                        key = (d, f, b, g, v)
+                        out[key] = out.get(key, 0) + n
+        return out
+
+    def write(self, session: Session) -> None:
+        """Add the difference to the rollup rows (:func:`apply_delta`'s upsert)."""
+        _upsert(session, self.keys())
+
+
 # ---------------------------------------------------------------- writing
+def _bind_processor(type_: Any, dialect: Any) -> Any:
+    """The column type's value conversion on this database, as SQLAlchemy applies it."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def driver_executemany(
+    session: Session, table: Any, sql: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Run ``sql`` once per row of ``rows`` (one driver executemany, the caller's
+    transaction) without SQLAlchemy's per-row parameter handling, for bulk writes of
+    hundreds of thousands of rows: ``sql`` has ``{}`` where each placeholder goes (the
+    driver's: ``?`` on SQLite, ``%s`` on PostgreSQL), ``names`` the columns of ``table``
+    bound in order, whose own bind processors are applied here (UTC instants stored as
+    each database stores them, text made NUL-safe)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    text = sql.replace("{}", "?" if dialect.paramstyle == "qmark" else "%s")
+    procs = [
+        (k, p)
+        for k, p in enumerate(_bind_processor(table.c[name].type, dialect) for name in names)
+        if p is not None
+    ]
+    if procs:
+        params: list[Any] = []
+        for row in rows:
+            values = list(row)
+            for k, p in procs:
+                values[k] = p(values[k])
+            params.append(tuple(values))
+    else:
+        params = [tuple(r) for r in rows]
+    if params:
+        connection.exec_driver_sql(text, params)
+
+
+_ROLLUP_COLUMNS = ("dim", "figure", "bucket", "grp", "value", "n")
+_UPSERT_SQL = (
+    "INSERT INTO metric_rollup (dim, figure, bucket, grp, value, n) VALUES ({}, {}, {}, {}, {}, {})"
+    " ON CONFLICT (dim, figure, bucket, grp, value) DO UPDATE SET n = metric_rollup.n + excluded.n"
+)
+
+
 def _upsert(session: Session, delta: dict[Key, int]) -> None:
     """Add ``delta`` to the rollup rows (INSERT … ON CONFLICT DO UPDATE on both
-    databases), keys in a fixed order so that concurrent writers lock rows alike."""
-    rows = [
-        {"dim": d, "figure": f, "bucket": b, "grp": g, "value": v, "n": n}
-        for (d, f, b, g, v), n in sorted(delta.items())
-        if n
-    ]
-    if not rows:
-        return
+    databases, :func:`driver_executemany`), keys in a fixed order so that concurrent
+    writers lock rows alike."""
+    rows = [(*key, n) for key, n in sorted(delta.items()) if n]
     table = MetricRollup.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["dim", "figure", "bucket", "grp", "value"],
-        set_={"n": table.c.n + ins.excluded.n},
-    )
     for i in range(0, len(rows), 5000):
-        session.execute(stmt, rows[i : i + 5000])
+        driver_executemany(session, table, _UPSERT_SQL, _ROLLUP_COLUMNS, rows[i : i + 5000])
 
 
 def apply_delta(session: Session, before: Counter[Key], after: Counter[Key]) -> None:
