@@ -359,9 +359,10 @@ _stored_mutable = itemgetter(*(CycleRow.__slots__.index(n) for n in _MUTABLE))  
 _FACTS = CycleFacts._fields
 
 
-def _stored_facts(row: Sequence[Any], _get: Any = itemgetter(
-    *(CycleRow.__slots__.index(n) for n in _FACTS)  # type: ignore[attr-defined]
-)) -> CycleFacts:
+def _stored_facts(
+    row: Sequence[Any],
+    _get: Any = itemgetter(*(CycleRow.__slots__.index(n) for n in _FACTS)),  # type: ignore[attr-defined]
+) -> CycleFacts:
     """The rollup's :class:`CycleFacts` of a stored row read in :class:`CycleRow` order."""
     return CycleFacts._make(_get(row))
 
@@ -386,8 +387,12 @@ def sync_cycles_many(
 ) -> tuple[set[int], set[int]]:
     """:func:`sync_cycles` for many tickets at once, in the caller's transaction: the same
     rule (:func:`_advance`) and the same rollup difference, with one read of the cycle
-    rows per ``chunk`` tickets, one executemany UPDATE per set of changed columns and one
-    INSERT, one batched lookup of first responders and one rollup upsert — for the bulk
+    rows per ``chunk`` tickets, one executemany UPDATE per set of changed columns
+    (straight through the driver, :func:`~agent_console.desk.metrics_rollup.driver_executemany`)
+    and one INSERT per chunk, one batched lookup of first responders per chunk, and one
+    rollup upsert of the whole difference at the end
+    (:class:`~agent_console.desk.metrics_rollup.DeltaBatch`: a ticket whose running
+    cycles only changed due instants moves only its ``due:`` keys) — for the bulk
     writers that move clocks: an import that changes priorities, ``sla apply``
     recomputing a policy's open tickets. Rows already in line are not written. Returns
     ``(changed, started)``: the ids of the tickets whose cycle rows changed, and of those
@@ -423,12 +428,9 @@ def sync_cycles_many(
                 now_state, old_state = _mutable_of(row), _stored_mutable(old)
                 if now_state == old_state:
                     continue
-                diff = tuple(
-                    k for k, (value, before) in enumerate(zip(now_state, old_state, strict=True)) if value != before
-                )
-                updates.setdefault(diff, []).append(
-                    tuple(now_state[k] for k in diff) + (row.id,)
-                )
+                pairs = enumerate(zip(now_state, old_state, strict=True))
+                diff = tuple(k for k, (value, before) in pairs if value != before)
+                updates.setdefault(diff, []).append((*(now_state[k] for k in diff), row.id))
                 dirty = True
             if len(rows) > len(was):
                 inserts.extend(

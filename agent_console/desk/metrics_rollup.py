@@ -447,7 +447,7 @@ class DeltaBatch:
                     for d in dims:
                         key = (d, f, b, g, v)
                         out[key] = out.get(key, 0) + n
-        return out
+        return {key: n for key, n in out.items() if n}
 
     def write(self, session: Session) -> None:
         """Add the difference to the rollup rows (:func:`apply_delta`'s upsert)."""
