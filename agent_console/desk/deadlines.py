@@ -31,12 +31,12 @@ from sqlalchemy import insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session
 
+from agent_console.desk.bulk_sql import driver_executemany
 from agent_console.desk.metrics_rollup import (
     CycleFacts,
     DeltaBatch,
     apply_delta,
     contributions,
-    driver_executemany,
     facts_of,
     first_responder,
     first_responders,
@@ -388,7 +388,7 @@ def sync_cycles_many(
     """:func:`sync_cycles` for many tickets at once, in the caller's transaction: the same
     rule (:func:`_advance`) and the same rollup difference, with one read of the cycle
     rows per ``chunk`` tickets, one executemany UPDATE per set of changed columns
-    (straight through the driver, :func:`~agent_console.desk.metrics_rollup.driver_executemany`)
+    (straight through the driver, :func:`~agent_console.desk.bulk_sql.driver_executemany`)
     and one INSERT per chunk, one batched lookup of first responders per chunk, and one
     rollup upsert of the whole difference at the end
     (:class:`~agent_console.desk.metrics_rollup.DeltaBatch`: a ticket whose running

@@ -27,9 +27,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
+from agent_console.desk.bulk_sql import update_by_id
 from agent_console.desk.deadlines import (
     ClockChange,
     clock_columns,
@@ -527,12 +528,7 @@ class ImportMixin(TicketsMixin):
         t = Ticket.__table__
         for batch in (fields_only, with_deadlines):
             for i in range(0, len(batch), CHUNK):
-                s.execute(
-                    update(t)
-                    .where(t.c.id == bindparam("b_id"))
-                    .values({k: bindparam(k) for k in batch[0] if k != "b_id"}),
-                    batch[i : i + CHUNK],
-                )
+                update_by_id(s, t, batch[i : i + CHUNK], "b_id")
         sync_cycles_many(s, clocks, now)
         for i in range(0, len(events), CHUNK):
             s.execute(insert(TicketEvent.__table__), events[i : i + CHUNK])

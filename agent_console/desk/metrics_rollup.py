@@ -105,6 +105,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from agent_console.desk.bulk_sql import driver_executemany
 from agent_console.desk.metrics_figures import METRICS, shown_seconds
 from agent_console.desk.metrics_sql import Span, seconds_between, shown_sql
 from agent_console.store.models import (
@@ -134,7 +135,6 @@ __all__ = [
     "contributions",
     "dim_keys",
     "dims_changed",
-    "driver_executemany",
     "escalation_keys",
     "event_logged",
     "facts_of",
@@ -455,41 +455,6 @@ class DeltaBatch:
 
 
 # ---------------------------------------------------------------- writing
-def _bind_processor(type_: Any, dialect: Any) -> Any:
-    """The column type's value conversion on this database, as SQLAlchemy applies it."""
-    return type_.dialect_impl(dialect).bind_processor(dialect)
-
-
-def driver_executemany(
-    session: Session, table: Any, sql: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """Run ``sql`` once per row of ``rows`` (one driver executemany, the caller's
-    transaction) without SQLAlchemy's per-row parameter handling, for bulk writes of
-    hundreds of thousands of rows: ``sql`` has ``{}`` where each placeholder goes (the
-    driver's: ``?`` on SQLite, ``%s`` on PostgreSQL), ``names`` the columns of ``table``
-    bound in order, whose own bind processors are applied here (UTC instants stored as
-    each database stores them, text made NUL-safe)."""
-    connection = session.connection()
-    dialect = connection.dialect
-    text = sql.replace("{}", "?" if dialect.paramstyle == "qmark" else "%s")
-    procs = [
-        (k, p)
-        for k, p in enumerate(_bind_processor(table.c[name].type, dialect) for name in names)
-        if p is not None
-    ]
-    if procs:
-        params: list[Any] = []
-        for row in rows:
-            values = list(row)
-            for k, p in procs:
-                values[k] = p(values[k])
-            params.append(tuple(values))
-    else:
-        params = [tuple(r) for r in rows]
-    if params:
-        connection.exec_driver_sql(text, params)
-
-
 _ROLLUP_COLUMNS = ("dim", "figure", "bucket", "grp", "value", "n")
 _UPSERT_SQL = (
     "INSERT INTO metric_rollup (dim, figure, bucket, grp, value, n) VALUES ({}, {}, {}, {}, {}, {})"

@@ -37,10 +37,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy import Row, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from agent_console.desk.bulk_sql import update_by_id
 from agent_console.desk.core import DeskCore
 from agent_console.desk.deadlines import (
     ClockChange,
@@ -293,7 +294,7 @@ class PolicyApplyMixin(DeskCore):
                         rows, policy, report, now, alerts
                     )
                     for group in _by_columns(updates):
-                        s.execute(_update_statement(group[0]), group)
+                        update_by_id(s, _T, group, "_id")
                     # their sla_cycle rows and the metrics rollup, in the same transaction
                     changed, started = sync_cycles_many(s, clocks, now)
                     behind = changed - started - {ev["ticket_id"] for ev in events}
@@ -387,16 +388,6 @@ def _by_columns(updates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     for u in updates:
         groups.setdefault(tuple(u), []).append(u)
     return list(groups.values())
-
-
-def _update_statement(sample: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """``UPDATE ticket SET <the columns of sample> WHERE id = :_id`` for executemany;
-    ``version`` is not touched."""
-    return (
-        update(_T)
-        .where(_T.c.id == bindparam("_id"))
-        .values({k: bindparam(k) for k in sample if k != "_id"})
-    )
 
 
 def _iso(value: datetime | None) -> str | None:
