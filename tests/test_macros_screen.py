@@ -358,3 +358,29 @@ async def test_editor_shows_five_lines_at_80x24_and_more_when_taller(settings: S
     assert small >= 5
     tall = await _editor_rows_after_m(settings, (160, 50))
     assert tall >= 10 and tall > small
+
+
+async def test_bulk_assign_to_an_unknown_handle_is_one_line(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """``B`` → Assign to… with a handle no agent has: one error line, no ticket touched, the
+    marks kept — not a summary refusing every marked ticket with the same reason (trial)."""
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        screen = await settle_queue(pilot)
+        await pilot.press("space", "space")
+        marked = set(screen.table.marks)
+        keys = seeded_desk.ticket_keys(marked)
+        before = {k: seeded_desk.ticket_detail(k).version for k in keys.values()}
+        await pilot.press("B")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+        app.screen.query_one(OptionList).highlighted = 1  # assign
+        await pilot.press("enter", *"[red]nobody[/red]", "enter")
+        await wait_for(pilot, lambda: not screen._bulk_running)
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, QueueScreen)  # no BulkSummary
+        assert screen.last_bulk_report is None
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("unknown agent '[red]nobody[/red]'") for m in said), said
+        assert screen.table.marks == frozenset(marked)
+        assert {k: seeded_desk.ticket_detail(k).version for k in keys.values()} == before

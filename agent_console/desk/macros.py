@@ -430,7 +430,11 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         progress: Progress | None = None,
     ) -> BulkReport:
         """Assign each ticket to ``handle`` (None: unassign) — the rules of
-        :meth:`assign`."""
+        :meth:`assign`. Raises :class:`NotFound` / :class:`UserError` before any ticket
+        when ``handle`` names no active agent (one line, not one refusal per ticket)."""
+        if handle:
+            with self.read() as s:
+                self.agent_by_handle(s, handle)
 
         def step(key: str) -> str:
             self.assign(key, handle, agent)
