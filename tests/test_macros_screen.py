@@ -384,3 +384,33 @@ async def test_bulk_assign_to_an_unknown_handle_is_one_line(
         assert any(m.startswith("unknown agent '[red]nobody[/red]'") for m in said), said
         assert screen.table.marks == frozenset(marked)
         assert {k: seeded_desk.ticket_detail(k).version for k in keys.values()} == before
+
+
+async def test_bulk_status_and_ticket_list_say_waiting_as_the_screens_do(
+    seeded_desk: Desk, settings: Settings, capsys
+) -> None:
+    """The screens call the status "waiting" (and "on hold"); the bulk status box, the
+    ``ticket list`` help and a shipped macro's description said "pending" / "on_hold"
+    (trial)."""
+    from agent_console.cli import main
+    from agent_console.desk.macros import shipped_macros_dir
+
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle_queue(pilot)
+        await pilot.press("space", "B")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+        app.screen.query_one(OptionList).highlighted = 3  # status
+        await pilot.press("enter")
+        box = app.screen.query_one("#bulk-argument", Input)
+        assert box.placeholder == "open | waiting | on hold"
+        await pilot.press(*"waiting", "enter")
+        await pilot.pause(0.3)
+    try:
+        main(["ticket", "-h"])
+    except SystemExit:  # argparse's help may exit
+        pass
+    out = capsys.readouterr().out
+    assert "(new, open, waiting, on hold)" in out and "pending" not in out
+    text = (shipped_macros_dir() / "ask-for-details.md").read_text(encoding="utf-8")
+    assert "pending" not in text.split("---")[1].split("description:")[1].splitlines()[0]
