@@ -31,6 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _harness import pct  # noqa: E402
+
 from agent_console.desk import Desk  # noqa: E402
 from agent_console.kb.query import STOP_WORDS  # noqa: E402
 from agent_console.kb.text import ArticleDoc  # noqa: E402
@@ -150,11 +152,6 @@ def timed(fn: Callable[[str], object], queries: list[str]) -> tuple[list[float],
         times.append((time.perf_counter() - t) * 1000)
         found += bool(result)
     return times, found
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def run_backend(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from _harness import cpu_seconds, pct
 from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,6 @@ from agent_console.settings import Settings  # noqa: E402
 from agent_console.store.models import Customer, Ticket, TicketEvent  # noqa: E402
 
 WORK = Path("/tmp/ac_bench_oncall")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def bench_policy() -> Path:
@@ -56,18 +55,6 @@ def bench_policy() -> Path:
     path = WORK / "bench_policy.toml"
     path.write_text(f"{head}\n[business_hours]\n{days}\n\n[[maintenance]]{tail}")
     return path
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
-    return values[k]
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        parts = fh.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / TICKS
 
 
 def bulk_open(desk: Desk, n: int, now: datetime) -> None:

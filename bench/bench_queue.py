@@ -25,122 +25,49 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-CACHE = Path("/tmp/ac_bench")
+from _harness import (
+    FrameTimer,
+    Tmux,
+    cpu_seconds,
+    db_for,
+    pct,
+    rss_mb,
+    run_child,
+    spy_first_rows,
+    wait_first_rows,
+    wait_whole_ordering,
+)
+
 AGENT = "alice"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def db_for(n: int) -> Path:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"queue_{n}.db"
-    if not path.exists():
-        print(f"seeding {n:,} tickets into {path} (cached for next runs)…", flush=True)
-        t0 = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "agent_console",
-                "--db",
-                f"sqlite:///{path}",
-                "seed",
-                "--tickets",
-                str(n),
-                "--seed",
-                "1",
-            ],
-            check=True,
-        )
-        print(f"  seeded in {time.perf_counter() - t0:.0f}s", flush=True)
-    return path
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
-    return values[k]
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        parts = fh.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / TICKS
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 # ---------------------------------------------------------------- headless child
 async def headless(db: Path, t_start: float, idle: float) -> dict[str, float]:
     from agent_console.app import create_app
-    from agent_console.screens.queue import QueueScreen
     from agent_console.settings import Settings
     from agent_console.widgets.queue_table import QueueTable
 
     app = create_app(Settings(db_url=f"sqlite:///{db}", agent=AGENT), offer_demo=False)
     out: dict[str, float] = {}
-    first_frame = [0.0]
-    display0 = app._display
-
-    def first_rows_spy(screen_, renderable):  # type: ignore[no-untyped-def]
-        # the first frame handed to the terminal with ticket rows in it
-        if renderable is not None and not first_frame[0] and isinstance(screen_, QueueScreen):
-            tables = screen_.query(QueueTable)
-            if tables and tables.first().cursor_row is not None:
-                first_frame[0] = time.time()
-        return display0(screen_, renderable)
-
-    app._display = first_rows_spy  # type: ignore[method-assign]
+    first_frame = spy_first_rows(app)
     async with app.run_test(size=(160, 50)) as pilot:
-        while not first_frame[0]:
-            await asyncio.sleep(0.005)
+        await wait_first_rows(first_frame)
         table = app.screen.query_one(QueueTable)
         out["first_rows_s"] = first_frame[0] - t_start
         # wait for the whole ordering behind the first page
         screen = app.screen
-        while screen._shown_generation != screen._generation:  # type: ignore[attr-defined]
-            await asyncio.sleep(0.01)
+        await wait_whole_ordering(screen)
         out["full_ordering_s"] = time.time() - t_start
         out["rows_in_view"] = table.row_count
-
-        from textual import events
-
-        painted = [0.0]
-        display = app._display
-
-        def spy(screen_, renderable):  # type: ignore[no-untyped-def]
-            if renderable is not None:
-                painted[0] = time.perf_counter()
-            return display(screen_, renderable)
-
-        app._display = spy  # type: ignore[method-assign]
-
-        async def timed(key: str) -> float:
-            """Key event posted -> the next frame the app hands to the terminal."""
-            await asyncio.sleep(0.03)
-            char = key if len(key) == 1 else ("/" if key == "slash" else None)
-            t0 = time.perf_counter()
-            app.post_message(events.Key(key, char))
-            while painted[0] < t0 and time.perf_counter() - t0 < 2:
-                await asyncio.sleep(0.0005)
-            return (painted[0] - t0) * 1000
+        timed = FrameTimer(app).timed
 
         await pilot.press("a")  # All open: the biggest view
         await pilot.pause(0.5)
-        while screen._shown_generation != screen._generation:  # type: ignore[attr-defined]
-            await asyncio.sleep(0.01)
+        await wait_whole_ordering(screen)
         out["rows_all_open"] = table.row_count
         downs = [await timed("down") for _ in range(60)]
         pages = [await timed(("pagedown", "pageup")[i % 2]) for i in range(30)]
@@ -167,50 +94,7 @@ async def headless(db: Path, t_start: float, idle: float) -> dict[str, float]:
 
 
 def run_headless(db: Path, idle: float) -> dict[str, float]:
-    t_start = time.time()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", str(db), str(t_start), str(idle)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-# ---------------------------------------------------------------- tmux
-class Tmux:
-    def __init__(self) -> None:
-        self.sock = f"acbench-{os.getpid()}"
-
-    def tm(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.sock, *args], capture_output=True, text=True, check=False
-        ).stdout
-
-    def start(self, cmd: str) -> None:
-        self.tm("new-session", "-d", "-s", "q", "-x", "160", "-y", "50", cmd)
-
-    def cap(self, escapes: bool = False) -> str:
-        return self.tm("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "q")
-
-    def keys(self, *keys: str) -> None:
-        self.tm("send-keys", "-t", "q", *keys)
-
-    def pid(self) -> int:
-        return int(self.tm("list-panes", "-t", "q", "-F", "#{pane_pid}").strip())
-
-    def stop(self) -> None:
-        self.tm("kill-server")
-
-    def wait_change(self, before: str, timeout: float = 5.0, escapes: bool = True) -> float:
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < timeout:
-            if self.cap(escapes) != before:
-                return (time.perf_counter() - t0) * 1000
-            time.sleep(0.002)
-        return float("nan")
+    return run_child(__file__, str(db), str(time.time()), str(idle))
 
 
 def run_tmux(db: Path, idle: float) -> dict[str, float]:

@@ -27,14 +27,20 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_queue  # noqa: E402
+from _harness import (
+    FrameTimer,
+    db_for,
+    pct,
+    run_child,
+    spy_first_rows,
+    wait_first_rows,
+    wait_whole_ordering,
+)
 
 AGENT = "alice"
 CUSTOM = "hot"
@@ -53,78 +59,36 @@ filter = "priority in (critical, urgent) and tier = mine and assignee = none or 
 async def headless(db: Path, view: str, t_start: float) -> dict[str, float]:
     import agent_console.screens.queue as queue_screen
     from agent_console.app import create_app
-    from agent_console.screens.queue import QueueScreen
     from agent_console.settings import Settings
     from agent_console.widgets.queue_table import QueueTable
 
     queue_screen.DEFAULT_VIEW = view  # the screen opens on this view
     app = create_app(Settings(db_url=f"sqlite:///{db}", agent=AGENT), offer_demo=False)
     out: dict[str, float] = {}
-    first_frame = [0.0]
-    display0 = app._display
-
-    def first_rows_spy(screen_, renderable):  # type: ignore[no-untyped-def]
-        if renderable is not None and not first_frame[0] and isinstance(screen_, QueueScreen):
-            tables = screen_.query(QueueTable)
-            if tables and tables.first().cursor_row is not None:
-                first_frame[0] = time.time()
-        return display0(screen_, renderable)
-
-    app._display = first_rows_spy  # type: ignore[method-assign]
+    first_frame = spy_first_rows(app)
     async with app.run_test(size=(160, 50)):
-        while not first_frame[0]:
-            await asyncio.sleep(0.005)
+        await wait_first_rows(first_frame)
         screen = app.screen
         assert screen.query_state.view == view, screen.query_state.view  # type: ignore[attr-defined]
         out["first_rows_s"] = first_frame[0] - t_start
-        while screen._shown_generation != screen._generation:  # type: ignore[attr-defined]
-            await asyncio.sleep(0.01)
+        await wait_whole_ordering(screen)
         out["full_ordering_s"] = time.time() - t_start
         out["rows"] = screen.query_one(QueueTable).row_count
-
-        from textual import events
-
-        painted = [0.0]
-        display = app._display
-
-        def spy(screen_, renderable):  # type: ignore[no-untyped-def]
-            if renderable is not None:
-                painted[0] = time.perf_counter()
-            return display(screen_, renderable)
-
-        app._display = spy  # type: ignore[method-assign]
-
-        async def timed(key: str) -> float:
-            await asyncio.sleep(0.03)
-            t0 = time.perf_counter()
-            app.post_message(events.Key(key, None))
-            while painted[0] < t0 and time.perf_counter() - t0 < 2:
-                await asyncio.sleep(0.0005)
-            return (painted[0] - t0) * 1000
+        timed = FrameTimer(app).timed
 
         await asyncio.sleep(1.0)  # the counts after the ordering
         downs = [await timed("down") for _ in range(60)]
         pages = [await timed(("pagedown", "pageup")[i % 2]) for i in range(30)]
         for name, vals in (("down", downs), ("page", pages)):
             out[f"{name}_median_ms"] = statistics.median(vals)
-            out[f"{name}_p95_ms"] = bench_queue.pct(vals, 95)
+            out[f"{name}_p95_ms"] = pct(vals, 95)
     return out
 
 
-def run_child(db: Path, view: str, config: Path) -> dict[str, float]:
+def run_child_view(db: Path, view: str, config: Path) -> dict[str, float]:
     env = dict(os.environ, XDG_CONFIG_HOME=str(config))
     env.pop("AGENT_CONSOLE_CONFIG", None)
-    t_start = time.time()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", str(db), view, str(t_start)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__file__, str(db), view, str(time.time()), env=env)
 
 
 def desk_calls(db: Path, config: Path) -> dict[str, dict[str, float]]:
@@ -165,8 +129,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/ac_bench_views"))
     args = ap.parse_args()
-    bench_queue.CACHE = args.cache
-    db = bench_queue.db_for(args.tickets)
+    db = db_for(args.tickets, args.cache)
     config = Path(tempfile.mkdtemp(prefix="ac_views_cfg_"))
     (config / "agent-console").mkdir(parents=True)
     (config / "agent-console" / "views.toml").write_text(VIEWS_TOML, encoding="utf-8")
@@ -182,7 +145,7 @@ def main() -> None:
     results: dict[str, list[dict[str, float]]] = {"working": [], CUSTOM: []}
     for i in range(args.runs):
         for view in (("working", CUSTOM) if i % 2 == 0 else (CUSTOM, "working")):
-            r = run_child(db, view, config)
+            r = run_child_view(db, view, config)
             results[view].append(r)
             print(
                 f"run {i + 1} {view:>8}: first rows {r['first_rows_s']:.3f}s · whole ordering "

@@ -130,6 +130,60 @@ def pg_desk(pg_url: str) -> Iterator[Desk]:
     yield d
     d.engine.dispose()
 
+# ---------------------------------------------------------------- team mode (issue 11)
+def drop_agent_roles(admin_url: str, database: str) -> None:
+    """Roles are cluster-wide: drop every agent role the test database ``database`` made."""
+    from sqlalchemy import create_engine, text
+
+    from agent_console.desk.identity import agent_role_name
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    prefix = agent_role_name(database, "")
+    try:
+        with admin.connect() as conn:
+            names = conn.execute(
+                text("SELECT rolname FROM pg_roles WHERE starts_with(rolname, :p)"),
+                {"p": prefix},
+            ).scalars()
+            for name in list(names):
+                conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def team_url(pg_server: str) -> Iterator[str]:
+    """A throwaway PostgreSQL database for team mode; the roles made for it are dropped
+    after it."""
+    from sqlalchemy.engine import make_url
+
+    database = None
+    try:
+        with throwaway_pg_database(pg_server, prefix="ac_team") as url:
+            database = make_url(url).database
+            yield url
+    finally:
+        if database:
+            drop_agent_roles(pg_server, database)
+
+
+@pytest.fixture
+def owner(team_url: str) -> Iterator[Desk]:
+    """The desk of the database's owner on ``team_url`` (opening it migrates)."""
+    d = Desk.open(Settings(db_url=team_url, now=FIXED_NOW))
+    yield d
+    d.engine.dispose()
+
+
+def as_role(url: str, role: str, agent: str | None = None) -> Desk:
+    """A desk on ``url`` logged in as PostgreSQL role ``role`` (acting as ``agent``)."""
+    from sqlalchemy.engine import make_url
+
+    role_url = make_url(url).set(username=role, password=None)
+    return Desk.open(
+        Settings(db_url=role_url.render_as_string(hide_password=False), agent=agent, now=FIXED_NOW)
+    )
+
 
 # ---------------------------------------------------------------- mail (issue 14)
 @pytest.fixture

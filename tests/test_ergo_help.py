@@ -5,7 +5,8 @@ from __future__ import annotations
 from agent_console.desk import Desk
 from agent_console.screens.help import GENERIC, HelpScreen, key_groups
 from agent_console.settings import Settings
-from tests.test_ticket_screen import make_app, make_desk, open_ticket, ticket
+from tests.helpers import make_desk, open_ticket, ticket
+from tests.helpers import make_ticket_app as make_app
 
 
 async def test_ticket_help_lists_its_keys_first_grouped_generic_last(settings: Settings) -> None:

@@ -13,7 +13,9 @@ from agent_console.screens.queue import QueueScreen
 from agent_console.settings import Settings
 from agent_console.widgets.kb_results import KBResultList
 from agent_console.widgets.queue_table import QueueTable, layout_columns
-from tests.test_queue_screen import line_text, make_app, settle
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
+from tests.test_queue_screen import line_text
 
 
 def backgrounds(table: QueueTable, y: int) -> set[str]:

@@ -11,9 +11,9 @@ from agent_console.desk import Desk
 from agent_console.screens.ticket import TicketScreen
 from agent_console.settings import Settings
 from tests.conftest import FIXED_NOW
-from tests.test_queue_screen import Clock, make_app, settle
-from tests.test_ticket_screen import TicketTestApp
-from tests.test_ticket_screen import settle as settle_ticket
+from tests.helpers import Clock, TicketTestApp, settle_ticket
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
 from tests.test_ticket_snapshot import build
 
 

@@ -15,7 +15,8 @@ from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticket_composer import Composer
 from agent_console.settings import Settings
 from agent_console.widgets.ticket_thread import MessageCard, TicketThread
-from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket, settle, ticket
+from tests.helpers import TicketTestApp, make_desk, open_ticket, ticket
+from tests.helpers import settle_ticket as settle
 
 
 @pytest.fixture
@@ -234,7 +235,7 @@ async def test_last_customer_message_stays_in_view_while_writing(ann_desk: Desk)
 
 async def test_switching_screens_writes_the_draft_at_once(ann_desk: Desk) -> None:
     key = ticket(ann_desk)
-    from tests.test_ticket_screen import Blank
+    from tests.helpers import Blank
 
     class TwoModes(TicketTestApp):
         MODES = {"queue": Blank, "knowledge": Blank}  # type: ignore[dict-item]

@@ -4,11 +4,10 @@ system actors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
@@ -21,7 +20,7 @@ from agent_console.desk.identity import (
 from agent_console.errors import PermissionDenied, UserError
 from agent_console.settings import Settings
 from agent_console.store.models import Agent, Message, TicketEvent
-from tests.conftest import FIXED_NOW, throwaway_pg_database
+from tests.conftest import FIXED_NOW, as_role
 
 
 def new_ticket(d: Desk) -> str:
@@ -44,47 +43,7 @@ def events_of(d: Desk, key: str) -> list[TicketEvent]:
 
 
 # ---------------------------------------------------------------- PostgreSQL
-def _drop_roles(admin_url: str, database: str) -> None:
-    """Roles are cluster-wide: drop every role this test database made."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    prefix = agent_role_name(database, "")
-    try:
-        with admin.connect() as conn:
-            names = conn.execute(
-                text("SELECT rolname FROM pg_roles WHERE starts_with(rolname, :p)"),
-                {"p": prefix},
-            ).scalars()
-            for name in list(names):
-                conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
-    finally:
-        admin.dispose()
-
-
-@pytest.fixture
-def team_url(pg_server: str) -> Iterator[str]:
-    """A throwaway database; the roles made for it are dropped after it."""
-    database = None
-    try:
-        with throwaway_pg_database(pg_server, prefix="ac_tid") as url:
-            database = make_url(url).database
-            yield url
-    finally:
-        if database:
-            _drop_roles(pg_server, database)
-
-
-@pytest.fixture
-def owner(team_url: str) -> Iterator[Desk]:
-    d = Desk.open(Settings(db_url=team_url, now=FIXED_NOW))  # migrates: revision 0010
-    yield d
-    d.engine.dispose()
-
-
-def as_role(url: str, role: str, agent: str | None = None) -> Desk:
-    role_url = make_url(url).set(username=role, password=None)
-    return Desk.open(
-        Settings(db_url=role_url.render_as_string(hide_password=False), agent=agent, now=FIXED_NOW)
-    )
+# team_url, owner, drop_agent_roles and as_role: tests/conftest.py
 
 
 @pytest.mark.postgres
@@ -354,7 +313,8 @@ async def test_history_shows_system_actors_and_on_behalf_in_tui_and_cli(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from agent_console.screens.ticket_info import HistoryScreen
-    from tests.test_ticket_screen import make_app, make_desk, open_ticket
+    from tests.helpers import make_desk, open_ticket
+    from tests.helpers import make_ticket_app as make_app
 
     desk = make_desk(settings, "ann")
     try:

@@ -491,3 +491,15 @@ def test_long_prefix_expansion_finds_the_same_articles(tmp_path: Path) -> None:
             assert found[0] == found[1], typed
         assert expanded >= 2
     desk.engine.dispose()
+
+
+# ------------------------------------------------------------------ the LIKE baseline
+def test_like_scan_baseline_is_the_same_on_both_dialects(kb: Desk) -> None:
+    """The benchmark's naive scan (one implementation for both backends): every word a
+    case-insensitive substring of title or body, title matches first."""
+    rows = kb.kb_like_scan("PASSWORD reset", 50)
+    assert "reset-portal-password" in {slug for slug, _ in rows}
+    titled = [("password" in t.lower()) for _, t in rows]
+    assert titled == sorted(titled, reverse=True)
+    assert kb.kb_like_scan("", 5) == []
+    assert len(kb.kb_like_scan("the", 3)) == 3

@@ -13,7 +13,9 @@ from agent_console.keymap import KNOWN_IDS, binding_id, key_problem, keymap_path
 from agent_console.screens.help import HelpScreen, key_groups
 from agent_console.screens.queue import QueueScreen
 from agent_console.settings import Settings
-from tests.test_queue_screen import SIZE, make_app, settle
+from tests.helpers import SIZE
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
 
 
 def write(path: Path, text: str) -> Path:

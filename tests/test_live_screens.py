@@ -19,11 +19,25 @@ from agent_console.screens.ticket_composer import Composer
 from agent_console.settings import Settings
 from agent_console.widgets.queue_table import QueueTable
 from tests.conftest import FIXED_NOW
-from tests.test_queue_screen import SIZE
-from tests.test_queue_screen import make_app as make_queue_app
-from tests.test_queue_screen import settle as settle_queue
-from tests.test_queue_screen import until as until_queue
-from tests.test_ticket_screen import make_app, make_desk, open_ticket, settle, ticket
+from tests.helpers import (
+    SIZE,
+    Clock,
+    make_desk,
+    make_queue_app,
+    open_ticket,
+    pg_team,
+    settle_queue,
+    ticket,
+    until,
+)
+from tests.helpers import make_ticket_app as make_app
+from tests.helpers import settle_ticket as settle
+
+
+def _assignee(table: QueueTable, tid: int) -> str | None:
+    """The assignee the table shows for ticket ``tid`` (None: unassigned or not loaded)."""
+    row = table.rows.get(tid)
+    return row.assignee if row is not None else None
 
 
 def outage() -> UserError:
@@ -48,7 +62,7 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await settle_queue(pilot)
         screen._poll()  # a console has synced before an outage: the notice says when
-        assert await until_queue(pilot, lambda: app.link.last_sync is not None)
+        assert await until(pilot, lambda: app.link.last_sync is not None)
         if screen._feed_timer is not None:
             screen._feed_timer.pause()
         await pilot.press("u")
@@ -67,7 +81,7 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
         desk.queue_rows = failing
         seeded_desk.claim(key, agent="bruno")
         screen._poll()
-        assert await until_queue(pilot, lambda: app.link.down and not screen._feed_unapplied)
+        assert await until(pilot, lambda: app.link.down and not screen._feed_unapplied)
         for _ in range(3):  # within the backoff's second: no other try
             screen._poll()
             await pilot.pause(0.1)
@@ -82,13 +96,13 @@ async def test_queue_keeps_a_change_whose_rows_could_not_be_read(
         mono["t"] += 1.01  # the second has passed
         assert app.link.may_try()
         screen._poll()
-        assert await until_queue(pilot, lambda: not app.link.down and key_id not in table.ids)
+        assert await until(pilot, lambda: not app.link.down and key_id not in table.ids)
         assert not app.link.down and app.outage_notice() is None
         assert "⚠" not in str(screen.query_one("#header-line").render())
         assert key_id not in table.ids  # claimed: it left the Unassigned view
         assert table.rows.get(key_id) is None or table.rows[key_id].assignee == "bruno"
         screen._poll()
-        assert await until_queue(pilot, lambda: not screen._feed_unapplied)
+        assert await until(pilot, lambda: not screen._feed_unapplied)
 
 
 async def test_ticket_shows_who_else_is_here_and_typing(settings: Settings) -> None:
@@ -201,18 +215,7 @@ async def test_an_internal_note_never_asks(settings: Settings) -> None:
 async def test_queue_is_woken_by_another_consoles_claim_on_postgres(pg_url: str) -> None:
     """No polling (the timer is paused): the listener's notification alone brings the
     claim to the screen, and the header shows no outage."""
-    from tests.test_queue_screen import Clock
-
-    base = Settings(db_url=pg_url, now=FIXED_NOW)
-    admin = Desk.open(base)
-    admin.add_agent("alice", "Alice One", 1)
-    admin.add_agent("bruno", "Bruno Two", 1)
-    keys = [
-        admin.create_ticket(
-            subject=f"t{i}", body="b", requester_email="a@b.example", priority="urgent"
-        )
-        for i in range(3)
-    ]
+    base, admin, keys = pg_team(pg_url)
     alice = base.with_(agent="alice")
     app = create_app(alice, desk=Desk(admin.engine, alice), clock=Clock(FIXED_NOW), offer_demo=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -220,19 +223,11 @@ async def test_queue_is_woken_by_another_consoles_claim_on_postgres(pg_url: str)
         if screen._feed_timer is not None:
             screen._feed_timer.pause()
         assert app.listener is not None
-        deadline = time.monotonic() + 20
-        while not app.listening and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert app.listening
+        assert await until(pilot, lambda: app.listening)
         table = screen.query_one(QueueTable)
         Desk(admin.engine, base.with_(agent="bruno")).claim(keys[1])
         tid = next(i for i, r in table.rows.items() if r.key == keys[1])
-        while time.monotonic() < deadline:
-            await pilot.pause(0.05)
-            row = table.rows.get(tid)
-            if row is not None and row.assignee == "bruno":
-                break
-        assert table.rows[tid].assignee == "bruno"
+        assert await until(pilot, lambda: _assignee(table, tid) == "bruno")
         assert app.outage_notice() is None
     admin.engine.dispose()
 
@@ -273,18 +268,8 @@ async def test_queue_rides_out_an_outage_with_one_notice_and_catches_up(pg_url: 
     from sqlalchemy.engine import make_url
 
     from tests.test_live import TcpProxy
-    from tests.test_queue_screen import Clock
 
-    base = Settings(db_url=pg_url, now=FIXED_NOW)
-    admin = Desk.open(base)
-    admin.add_agent("alice", "Alice One", 1)
-    admin.add_agent("bruno", "Bruno Two", 1)
-    keys = [
-        admin.create_ticket(
-            subject=f"t{i}", body="b", requester_email="a@b.example", priority="urgent"
-        )
-        for i in range(3)
-    ]
+    base, admin, keys = pg_team(pg_url)
     url = make_url(pg_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     via = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -298,15 +283,11 @@ async def test_queue_rides_out_an_outage_with_one_notice_and_catches_up(pg_url: 
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             screen = await settle_queue(pilot)
-            deadline = time.monotonic() + 20
-            while not app.listening and time.monotonic() < deadline:
-                await pilot.pause(0.05)
+            await until(pilot, lambda: app.listening)
             table = screen.query_one(QueueTable)
             tid = next(i for i, r in table.rows.items() if r.key == keys[1])
             proxy.down()
-            while not app.link.down and time.monotonic() < deadline:
-                await pilot.pause(0.05)
-            assert app.link.down
+            assert await until(pilot, lambda: app.link.down)
             notice = app.outage_notice() or ""
             assert notice.startswith("database unavailable — retrying in")
             assert "last sync" in notice
@@ -314,12 +295,9 @@ async def test_queue_rides_out_an_outage_with_one_notice_and_catches_up(pg_url: 
             await pilot.pause(3)
             assert table.rows[tid].assignee is None  # the last state stays shown
             proxy.up()
-            deadline = time.monotonic() + 40
-            while time.monotonic() < deadline:
-                await pilot.pause(0.1)
-                row = table.rows.get(tid)
-                if not app.link.down and row is not None and row.assignee == "bruno":
-                    break
+            await until(
+                pilot, lambda: not app.link.down and _assignee(table, tid) == "bruno", timeout=40
+            )
             assert not app.link.down and app.outage_notice() is None
             assert table.rows[tid].assignee == "bruno"
             assert not [n for n in app._notifications if n.severity == "error"]
@@ -374,7 +352,7 @@ async def test_background_reads_during_an_outage_raise_no_toast(
         screen._fetch_rows(screen.query_one(QueueTable).ids[:5])
         screen.drafts_changed()
         await pilot.press("u")  # another view: its load fails too
-        assert await until_queue(pilot, lambda: app.link.down)
+        assert await until(pilot, lambda: app.link.down)
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()
         await pilot.pause(0.1)

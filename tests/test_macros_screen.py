@@ -4,7 +4,6 @@ worker with progress, a summary of what was refused), and a snapshot of the pick
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from textual.pilot import Pilot
@@ -19,9 +18,9 @@ from agent_console.screens.queue import QueueScreen
 from agent_console.screens.ticket import TicketScreen
 from agent_console.settings import Settings
 from tests.conftest import FIXED_NOW
-from tests.test_queue_screen import make_app
-from tests.test_queue_screen import settle as settle_queue
-from tests.test_ticket_screen import TicketTestApp, settle
+from tests.helpers import TicketTestApp, open_ticket, settle_queue, wait_for
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_ticket as settle
 
 
 def build(settings: Settings) -> tuple[Desk, str]:
@@ -43,23 +42,12 @@ def build(settings: Settings) -> tuple[Desk, str]:
     return desk, key
 
 
-async def wait_for(pilot: Pilot, what, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if what():
-            return
-    raise AssertionError("timed out")
-
-
 async def test_m_fills_the_editor_and_ctrl_s_applies_the_fields(settings: Settings) -> None:
     desk, key = build(settings)
     app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
     try:
         async with app.run_test(size=(150, 44)) as pilot:
-            screen = TicketScreen(key)
-            await app.push_screen(screen)
-            await settle(pilot)
+            screen = await open_ticket(pilot, key)
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
             picker = app.screen
@@ -90,9 +78,7 @@ async def test_closing_the_editor_drops_the_macro_fields(settings: Settings) -> 
     app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
     try:
         async with app.run_test(size=(150, 44)) as pilot:
-            screen = TicketScreen(key)
-            await app.push_screen(screen)
-            await settle(pilot)
+            screen = await open_ticket(pilot, key)
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
             await pilot.press(*"ask-for", "enter")
@@ -245,9 +231,7 @@ async def test_a_macro_with_a_terminal_escape_never_reaches_the_terminal(setting
     app = TicketTestApp(desk.settings, desk=desk, offer_demo=False, alerts=False)
     try:
         async with app.run_test(size=(150, 44)) as pilot:
-            screen = TicketScreen(key)
-            await app.push_screen(screen)
-            await settle(pilot)
+            await open_ticket(pilot, key)
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker))
             picker = app.screen

@@ -81,6 +81,26 @@ def test_plan_covers_whole_hours_and_leaves_the_rest_to_the_rows() -> None:
     ]
 
 
+def test_plan_days_reads_the_smaller_side_of_a_partial_day_raw() -> None:
+    """A UTC day the period covers for more than half is read whole from the rollup and
+    its outside part taken off again from the raw rows; a smaller part is read raw."""
+    from agent_console.desk.metrics import day_bounds
+    from agent_console.desk.metrics_rollup import plan_days
+
+    ny = day_bounds(date(2026, 11, 2), date(2026, 11, 4), ET)  # 05:00Z .. 05:00Z
+    rollup, add, off = plan_days(ny[0], ny[-1])
+    assert rollup == [(_utc(2026, 11, 2), _utc(2026, 11, 5))]
+    assert add == [(_utc(2026, 11, 5), _utc(2026, 11, 5, 5))]
+    assert off == [(_utc(2026, 11, 2), _utc(2026, 11, 2, 5))]
+    ind = day_bounds(date(2026, 11, 2), date(2026, 11, 2), KOLKATA)  # 18:30Z .. 18:30Z
+    rollup, add, off = plan_days(ind[0], ind[-1])
+    assert rollup == [(_utc(2026, 11, 2), _utc(2026, 11, 3))]
+    assert add == [(_utc(2026, 11, 1, 18, 30), _utc(2026, 11, 2))]
+    assert off == [(_utc(2026, 11, 2, 18, 30), _utc(2026, 11, 3))]
+    utc = day_bounds(date(2026, 11, 2), date(2026, 11, 3), ZoneInfo("UTC"))
+    assert plan_days(utc[0], utc[-1]) == ([(utc[0], utc[-1])], [], [])
+
+
 # ---------------------------------------------------------------- against the raw rows
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -143,8 +163,44 @@ def _history(url: str, tmp_path: Path) -> Desk:
     for key in _keys(d, "status = 'resolved' AND tier = 1 AND assignee_id IS NOT NULL", 2):
         clock.now += timedelta(minutes=1)
         d.assign(key, "ann" if d.ticket_detail(key).assignee != "ann" else "bob", "lee")
+    # hand-overs on seeded tickets: escalations picked up by a claim or an assignment
+    # (some after more than an hour: kept to the minute), one handed on to tier 3 before
+    # anyone took it, one handed back down; open tickets claimed and reassigned (their
+    # figures move to the new agent's and tier's dimensions)
+    for i, key in enumerate(_keys(d, "status = 'open' AND tier = 1", 8)):
+        clock.now += timedelta(minutes=4 + 7 * i)
+        d.escalate(key, "over to tier 2", "lee")
+        clock.now += timedelta(minutes=13 * i + 1, seconds=17 * i)
+        match i % 4:
+            case 0:
+                d.claim(key, "cid")
+            case 1:
+                d.assign(key, "cid", "lee")
+            case 2:
+                d.escalate(key, "over to tier 3", "lee", to_tier=3)
+                clock.now += timedelta(minutes=2)
+                d.claim(key, "lee")
+            case _:
+                d.deescalate(key, "back to tier 1", "lee")
+    for key in _keys(d, "status = 'open' AND tier = 1 AND assignee_id IS NOT NULL", 3):
+        clock.now += timedelta(minutes=2)
+        d.assign(key, "ann" if d.ticket_detail(key).assignee != "ann" else "bob", "lee")
+    for key in _keys(d, "status = 'new' AND tier = 1 AND assignee_id IS NULL", 2):
+        clock.now += timedelta(minutes=2)
+        d.claim(key, "bob")
     clock.now = NOW
     return d
+
+
+#: the filters the screen offers, one at a time (the rollup's dimensions)
+FILTERS = (
+    {"tier": 1},
+    {"tier": 2},
+    {"tier": 3},
+    {"org": "Acme"},
+    {"assignee": "ann"},
+    {"assignee": "cid"},
+)
 
 
 def _as_seen(url: str, zone: str, now: datetime) -> Desk:
@@ -154,8 +210,10 @@ def _as_seen(url: str, zone: str, now: datetime) -> Desk:
 def _rollup_rows(d: Desk) -> dict[tuple[object, ...], int]:
     r = MetricRollup.__table__.c  # type: ignore[attr-defined]
     with d.read() as s:
-        rows = s.execute(select(r.figure, r.bucket, r.grp, r.value, r.n).where(r.n != 0)).all()
-    return {tuple(row[:4]): int(row[4]) for row in rows}
+        rows = s.execute(
+            select(r.dim, r.figure, r.bucket, r.grp, r.value, r.n).where(r.n != 0)
+        ).all()
+    return {tuple(row[:5]): int(row[5]) for row in rows}
 
 
 def test_rollup_figures_equal_the_raw_figures(db_url: str, tmp_path: Path) -> None:
@@ -183,6 +241,45 @@ def test_rollup_figures_equal_the_raw_figures(db_url: str, tmp_path: Path) -> No
         )
         seen.engine.dispose()
     assert checked > 1000  # the seeded tickets are in there
+
+
+def test_filtered_rollup_figures_equal_the_raw_figures(db_url: str, tmp_path: Path) -> None:
+    """A filter on one tier, organization or agent reads that dimension of the rollup
+    (and the raw rows of its edges, filtered): the same figures as the raw rows."""
+    from agent_console.desk.metrics import MetricsFilter
+
+    d = _history(db_url, tmp_path)
+    d.engine.dispose()
+    escalated = 0
+    for zone, now in (("America/New_York", NOW), ("Asia/Kolkata", NOW + timedelta(minutes=20))):
+        seen = _as_seen(db_url, zone, now)
+        for f in FILTERS:
+            for kind in ("7d", "30d"):
+                fast = seen.metrics(kind, MetricsFilter(**f))  # type: ignore[arg-type]
+                slow = seen.metrics(kind, MetricsFilter(**f), rollup=False)  # type: ignore[arg-type]
+                assert (fast.source, slow.source) == ("rollup", "rows"), f
+                assert fast.as_dict() == slow.as_dict(), (zone, f, kind)
+                escalated += sum(e.picked_up for e in fast.escalations)
+        both = seen.metrics("30d", MetricsFilter(tier=1, assignee="ann"))
+        assert both.source == "rows"  # two filters: the raw rows
+        seen.engine.dispose()
+    assert escalated > 4
+
+
+def test_escalation_pickup_from_the_rollup(db_url: str, tmp_path: Path) -> None:
+    """Escalations and their pickup times come from the rollup, as from the raw events:
+    claimed and assigned pickups, one handed on before anyone took it, over an hour."""
+    d = _history(db_url, tmp_path)
+    fast = d.metrics("7d")
+    slow = d.metrics("7d", rollup=False)
+    assert fast.source == "rollup"
+    assert [e.as_dict() for e in fast.escalations] == [e.as_dict() for e in slow.escalations]
+    t2 = next(e for e in fast.escalations if e.tier == 2)
+    t3 = next(e for e in fast.escalations if e.tier == 3)
+    assert t2.escalations >= 8 and t2.picked_up >= 4 and t2.waiting >= 2
+    assert t3.escalations >= 2 and t3.picked_up >= 2
+    assert t2.p90_pickup is not None and t2.p90_pickup > 3600
+    d.engine.dispose()
 
 
 def test_kept_on_write_equals_rebuilt(db_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +18,6 @@ from textual.widgets import DataTable, Digits, Static
 from agent_console.app import AgentConsoleApp, AlertsPolled, create_app
 from agent_console.cli.watch_cmd import Watcher
 from agent_console.desk import AlertRow, Desk
-from agent_console.desk.oncall import OncallSlot, OncallState
 from agent_console.desk.oncall_view import (
     AlertToasts,
     after_hours_window,
@@ -32,7 +30,17 @@ from agent_console.store.models import SlaAlert, Ticket
 from agent_console.widgets.console_header import ConsoleHeader, HeaderNotices
 from agent_console.widgets.oncall_panels import countdown
 from agent_console.widgets.oncall_tickets import OncallTickets
-from tests.oncall_helpers import MON_DAY, SAT_NIGHT, Clock, add_team, new_ticket, open_desk
+from tests.helpers import wait_for
+from tests.oncall_helpers import (
+    MON_DAY,
+    SAT_NIGHT,
+    Clock,
+    add_team,
+    alert_row,
+    new_ticket,
+    oncall_state,
+    open_desk,
+)
 
 #: Friday 27 Nov 2026 18:00 New York (23:00 UTC): the desk closed; Monday 09:00 it opens
 FRI_CLOSE = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
@@ -55,21 +63,10 @@ def test_countdown_digits() -> None:
 
 
 def _alert(**kw: object) -> AlertRow:
-    base: dict[str, object] = dict(
-        id=1, key="SUP-1", subject="s", priority="critical", assignee=None,
-        metric="first_response", cycle=0, threshold="0.5", due_at=SAT_NIGHT,
-        fired_at=SAT_NIGHT, level=0, acknowledged_at=None, acknowledged_by=None,
-        resolved_at=None, rehearsal=False,
-    )
-    base.update(kw)
-    return AlertRow(**base)  # type: ignore[arg-type]
+    return alert_row(subject="s", cycle=0, threshold="0.5", **kw)
 
 
-def _state() -> OncallState:
-    def slot(level: str, handle: str) -> OncallSlot:
-        return OncallSlot(level, handle, handle.title(), None, None, "rota")
-
-    return OncallState(SAT_NIGHT, slot("primary", "alice"), slot("secondary", "bob"), ["lee"])
+_state = oncall_state
 
 
 def test_toasts_once_then_every_five_minutes_and_again_on_escalation() -> None:
@@ -206,15 +203,6 @@ def _app(desk: Desk, clock: Clock, agent: str = "alice", **kw: object) -> AgentC
     )
 
 
-async def _wait(pilot: Pilot, what, timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if what():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("timed out")
-
-
 def _hook(messages: list) -> object:  # type: ignore[type-arg]
     def hook(m: object) -> None:
         messages.append(m)
@@ -281,7 +269,7 @@ async def test_screen_after_hours_shows_window_countdown_oncall_and_timers(night
 async def _oncall_with(pilot: Pilot, msgs: list[object]) -> OncallScreen:
     n = sum(isinstance(m, BoardLoaded) for m in msgs)
     await pilot.press("3")
-    await _wait(
+    await wait_for(
         pilot,
         lambda: sum(isinstance(m, BoardLoaded) for m in msgs) > n
         and isinstance(pilot.app.screen, OncallScreen),
@@ -341,7 +329,7 @@ async def test_enter_opens_the_selected_ticket(night) -> None:  # type: ignore[n
         await pilot.press("down")
         want = lst.rows[1].key
         await pilot.press("enter")
-        await _wait(pilot, lambda: isinstance(app.screen, TicketScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen))
         assert app.screen.key == want  # type: ignore[attr-defined]
 
 
@@ -360,7 +348,7 @@ async def test_alert_toast_bell_and_acknowledge_with_A(night) -> None:  # type: 
     bells: list[float] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
     async with app.run_test(size=(160, 50), notifications=True, message_hook=_hook(msgs)) as pilot:
-        await _wait(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
+        await wait_for(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
         await pilot.pause(0.1)
         toasts = [n.message for n in app._notifications]
         assert any("Vault [red]alarm[/red]" in t for t in toasts), toasts
@@ -381,14 +369,14 @@ async def test_alert_toast_bell_and_acknowledge_with_A(night) -> None:  # type: 
         first = screen.selected_alert
         assert first is not None and first.acknowledged_at is None
         await pilot.press("A")
-        await _wait(pilot, lambda: any(isinstance(m, AlertAcknowledged) for m in msgs))
+        await wait_for(pilot, lambda: any(isinstance(m, AlertAcknowledged) for m in msgs))
         with desk.read() as s:
             row = s.get(SlaAlert, first.id)
             assert row is not None and row.acknowledged_at is not None
         assert first.id in {a.id for a in desk.open_alerts(include_acknowledged=True)}
         assert first.id not in {a.id for a in desk.open_alerts()}
         # the screen reads the board again: the alert stays listed, acknowledged by alice
-        await _wait(pilot, lambda: screen._alerts.get(first.id) is not None
+        await wait_for(pilot, lambda: screen._alerts.get(first.id) is not None
                     and screen._alerts[first.id].acknowledged_by == "alice")
         row_index = screen._alert_ids.index(first.id)
         assert "✓ alice" in str(table.get_row_at(row_index)[0])
@@ -400,7 +388,7 @@ async def test_unacknowledged_critical_alert_repeats_after_five_minutes(night) -
     msgs: list[object] = []
     app = _app(desk, clock, agent="alice")
     async with app.run_test(size=(120, 40), notifications=True, message_hook=_hook(msgs)) as pilot:
-        await _wait(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
+        await wait_for(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
         await pilot.pause(0.2)
         shown = len(app._notifications)
         assert shown >= 1
@@ -408,7 +396,7 @@ async def test_unacknowledged_critical_alert_repeats_after_five_minutes(night) -
         await pilot.pause(0.5)  # more passes, same minute: nothing again
         assert not app._notifications
         clock.now += timedelta(minutes=5)
-        await _wait(pilot, lambda: bool(app._notifications))
+        await wait_for(pilot, lambda: bool(app._notifications))
 
 
 async def test_alerts_do_not_toast_agents_they_do_not_concern(night) -> None:  # type: ignore[no-untyped-def]
@@ -417,7 +405,7 @@ async def test_alerts_do_not_toast_agents_they_do_not_concern(night) -> None:  #
     app = _app(desk, clock, agent="carol")
     app.bell = lambda: (_ for _ in ()).throw(AssertionError("bell"))  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40), notifications=True, message_hook=_hook(msgs)) as pilot:
-        await _wait(pilot, lambda: sum(isinstance(m, AlertsPolled) for m in msgs) >= 2)
+        await wait_for(pilot, lambda: sum(isinstance(m, AlertsPolled) for m in msgs) >= 2)
         assert not [n for n in app._notifications if "Alert" in n.title]
 
 
@@ -436,7 +424,7 @@ async def test_a_watcher_fires_and_the_console_only_shows_it(night) -> None:  # 
     for app in apps:
         msgs: list[object] = []
         async with app.run_test(size=(120, 40), notifications=True, message_hook=_hook(msgs)) as pilot:
-            await _wait(pilot, lambda m=msgs: sum(isinstance(x, AlertsPolled) for x in m) >= 2)
+            await wait_for(pilot, lambda m=msgs: sum(isinstance(x, AlertsPolled) for x in m) >= 2)
             polled = [m for m in msgs if isinstance(m, AlertsPolled)]
             assert all(not p.tick.fired for p in polled)  # the watcher had fired them
             seen.append([n.message for n in app._notifications])
@@ -454,7 +442,7 @@ async def test_bell_can_be_turned_off(night) -> None:  # type: ignore[no-untyped
     app = _app(desk, clock)
     app.bell = lambda: (_ for _ in ()).throw(AssertionError("bell"))  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40), notifications=True, message_hook=_hook(msgs)) as pilot:
-        await _wait(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
+        await wait_for(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
         await pilot.pause(0.1)
         assert app._notifications
 
@@ -466,7 +454,7 @@ async def test_rehearsal_mark_and_clock(night) -> None:  # type: ignore[no-untyp
     app = create_app(settings, desk=rehearsal, offer_demo=False, alert_poll=0.1)
     msgs: list[object] = []
     async with app.run_test(size=(80, 24), message_hook=_hook(msgs)) as pilot:
-        await _wait(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
+        await wait_for(pilot, lambda: any(isinstance(m, AlertsPolled) for m in msgs))
         # the screens' clock is the rehearsal desk's
         assert abs((app.now() - (SAT_NIGHT + timedelta(days=1))).total_seconds()) < 30
         line = str(app.screen.query_one("#header-line").render())
@@ -509,8 +497,8 @@ async def test_console_delivers_the_webhook_once(sqlite_url: str, httpserver) ->
     key = new_ticket(desk)
     app = _app(desk, clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _wait(pilot, lambda: bool(got))
-        await _wait(pilot, lambda: app.alert_passes >= 4)
+        await wait_for(pilot, lambda: bool(got))
+        await wait_for(pilot, lambda: app.alert_passes >= 4)
         await app.workers.wait_for_complete()
     assert [g["ticket"] for g in got] == [key]
     assert got[0]["threshold"] == "arrival"
@@ -523,12 +511,12 @@ async def test_outage_notice_wins_and_clears(night) -> None:  # type: ignore[no-
     desk, clock = night
     app = _app(desk, clock)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
-        await _wait(pilot, lambda: app.alert_passes >= 1)
+        await wait_for(pilot, lambda: app.alert_passes >= 1)
         assert app.header_notices.breaching >= 1
         with desk.engine.begin() as c:
             c.exec_driver_sql("ALTER TABLE sla_alert RENAME TO sla_alert_away")
         try:
-            await _wait(pilot, lambda: app.header_notices.outage is not None)
+            await wait_for(pilot, lambda: app.header_notices.outage is not None)
             line = str(app.screen.query_one("#header-line").render())
             assert "⚠" in line and "breaching" not in line
             assert any(n.title == "Alerts paused" for n in app._notifications)
@@ -536,5 +524,5 @@ async def test_outage_notice_wins_and_clears(night) -> None:  # type: ignore[no-
             with desk.engine.begin() as c:
                 c.exec_driver_sql("ALTER TABLE sla_alert_away RENAME TO sla_alert")
         app.run_alert_pass()
-        await _wait(pilot, lambda: app.header_notices.outage is None)
+        await wait_for(pilot, lambda: app.header_notices.outage is None)
         assert "breaching" in str(app.screen.query_one("#header-line").render())

@@ -9,34 +9,22 @@ import threading
 from datetime import timedelta
 
 from agent_console.desk import AlertRow
-from agent_console.desk.oncall import OncallSlot, OncallState
 from agent_console.desk.oncall_view import (
     COMPACT_TOAST_SECONDS,
     TOAST_SPREE,
     AlertToasts,
 )
 from agent_console.widgets.oncall_panels import alert_cells
-from tests.oncall_helpers import SAT_NIGHT
-from tests.test_oncall_screen import _app, _hook, _wait, night  # noqa: F401 (fixture)
+from tests.helpers import wait_for
+from tests.oncall_helpers import SAT_NIGHT, alert_row, oncall_state
+from tests.test_oncall_screen import _app, _hook, night  # noqa: F401 (fixture)
 
 
 def _alert(i: int, *, crossed_ago: float = 0.0, **kw: object) -> AlertRow:
-    base: dict[str, object] = dict(
-        id=i, key=f"SUP-{i}", subject=f"subject {i}", priority="critical", assignee=None,
-        metric="first_response", cycle=1, threshold="1", due_at=SAT_NIGHT,
-        fired_at=SAT_NIGHT, level=0, acknowledged_at=None, acknowledged_by=None,
-        resolved_at=None, rehearsal=False,
-        fire_at=SAT_NIGHT - timedelta(seconds=crossed_ago),
-    )
-    base.update(kw)
-    return AlertRow(**base)  # type: ignore[arg-type]
+    return alert_row(i, crossed_ago=crossed_ago, **kw)
 
 
-def _state() -> OncallState:
-    def slot(level: str, handle: str) -> OncallSlot:
-        return OncallSlot(level, handle, handle.title(), None, None, "rota")
-
-    return OncallState(SAT_NIGHT, slot("primary", "alice"), slot("secondary", "bob"), ["lee"])
+_state = oncall_state
 
 
 def test_breaches_long_past_fold_into_one_summary_toast() -> None:
@@ -109,13 +97,13 @@ async def test_header_count_shows_before_a_long_first_alert_pass(night) -> None:
     assert count >= 1
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await _wait(pilot, lambda: app.header_notices.breaching == count)
+            await wait_for(pilot, lambda: app.header_notices.breaching == count)
             await pilot.pause(0.1)
             line = str(app.screen.query_one("#header-line").render())
             assert f"▲{count} crit <1h" in line
             assert app.alert_passes == 0  # the pass itself is still running
             release.set()
-            await _wait(pilot, lambda: app.alert_passes >= 1)
+            await wait_for(pilot, lambda: app.alert_passes >= 1)
     finally:
         release.set()
 
@@ -167,11 +155,11 @@ async def test_postgres_console_wakes_its_alert_pass_on_the_feed(pg_url: str) ->
     )
     try:
         async with app.run_test(size=(120, 40), notifications=True) as pilot:
-            await _wait(pilot, lambda: app.listening and app.alert_passes >= 1, timeout=20)
+            await wait_for(pilot, lambda: app.listening and app.alert_passes >= 1, timeout=20)
             passes = app.alert_passes
             key = new_ticket(desk, "critical", "Vault offline")  # another console's commit
             t0 = _time.monotonic()
-            await _wait(pilot, lambda: any(key in n.message for n in app._notifications), 10)
+            await wait_for(pilot, lambda: any(key in n.message for n in app._notifications), 10)
             assert _time.monotonic() - t0 < LISTENING_ALERT_POLL / 3
             assert app.alert_passes > passes
     finally:
@@ -247,7 +235,7 @@ async def test_header_fits_inside_its_padding_for_a_lead_at_160(night) -> None: 
     desk, clock = night
     app = _app(desk, clock, agent="erin", alert_poll=600)
     async with app.run_test(size=(160, 50)) as pilot:
-        await _wait(pilot, lambda: app.header_notices.breaching >= 1)
+        await wait_for(pilot, lambda: app.header_notices.breaching >= 1)
         for width in range(150, 166):
             await pilot.resize_terminal(width, 50)
             await pilot.pause(0.1)

@@ -15,7 +15,9 @@ from agent_console.screens.queue import QueueScreen
 from agent_console.screens.ticket import TicketScreen
 from agent_console.settings import Settings
 from agent_console.store.models import Agent, Ticket
-from tests.test_queue_screen import SIZE, make_app, settle
+from tests.helpers import SIZE
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
 
 
 def _assignee(desk: Desk, key: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,65 +13,16 @@ from sqlalchemy import event
 from textual.widgets import Input
 
 import agent_console.screens.queue as queue_module
-from agent_console.app import AgentConsoleApp, create_app
 from agent_console.desk import Desk
 from agent_console.desk.queue import VIEWS, QueueQuery
-from agent_console.screens.queue import QueueLoaded, QueueScreen
+from agent_console.screens.queue import QueueLoaded
 from agent_console.settings import Settings
 from agent_console.widgets.queue_table import Column, QueueTable
 from agent_console.widgets.queue_views import QueueViewBar, ViewTab
 from tests.conftest import FIXED_NOW
-
-SIZE = (160, 40)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def make_app(desk: Desk, settings: Settings, clock: Clock | None = None) -> AgentConsoleApp:
-    """The app as alice (tier 1) sees it, on the seeded database, at a fixed clock."""
-    alice = settings.with_(agent="alice")
-    return create_app(
-        alice,
-        desk=Desk(desk.engine, alice),
-        clock=clock or Clock(FIXED_NOW),
-        offer_demo=False,
-        alerts=False,  # the alert worker has its own tests (test_oncall_screen.py)
-    )
-
-
-async def until(pilot, cond, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
-    """Wait (pausing the app) until ``cond()`` holds; generous: the machine is shared."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        await pilot.pause(0.05)
-    return bool(cond())
-
-
-async def settle(pilot, *, timeout: float = 20.0) -> QueueScreen:  # type: ignore[no-untyped-def]
-    """Wait until the queue shows its latest query, counts included."""
-    app = pilot.app
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        screen = app.screen
-        busy = any(w.group == "queue-load" and not w.is_finished for w in app.workers)
-        if (
-            isinstance(screen, QueueScreen)
-            and not busy
-            and screen._shown_generation == screen._generation
-            and screen.counts is not None
-        ):
-            await pilot.pause(0.05)
-            return screen
-    raise AssertionError("queue did not settle")
+from tests.helpers import SIZE, Clock, until
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
 
 
 def line_text(table: QueueTable, y: int) -> str:

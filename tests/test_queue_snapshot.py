@@ -13,7 +13,9 @@ from textual.widgets import Input
 from agent_console.desk import Desk
 from agent_console.settings import Settings
 from tests.conftest import FIXED_NOW
-from tests.test_queue_screen import Clock, make_app, settle
+from tests.helpers import Clock
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
 
 
 @pytest.fixture

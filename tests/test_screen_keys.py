@@ -14,7 +14,8 @@ from agent_console.screens.queue import QueueScreen
 from agent_console.screens.ticket import TicketScreen
 from agent_console.screens.ticket_composer import Composer
 from agent_console.settings import Settings
-from tests.test_queue_screen import make_app, settle
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
 
 
 async def _until(pilot, what, tries: int = 60) -> None:  # type: ignore[no-untyped-def]

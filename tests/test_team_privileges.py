@@ -4,7 +4,6 @@ agents' grants cover every table, those a later revision adds included."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,30 +15,11 @@ from agent_console.desk import Desk
 from agent_console.desk.identity import agents_group_name
 from agent_console.errors import PermissionDenied
 from agent_console.settings import Settings
-from tests.conftest import FIXED_NOW, throwaway_pg_database
-from tests.test_identity import _drop_roles, as_role, new_ticket
+from tests.conftest import FIXED_NOW, as_role, drop_agent_roles, throwaway_pg_database
+from tests.test_identity import new_ticket
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def team_url(pg_server: str) -> Iterator[str]:
-    database = None
-    try:
-        with throwaway_pg_database(pg_server, prefix="ac_tpriv") as url:
-            database = make_url(url).database
-            yield url
-    finally:
-        if database:
-            _drop_roles(pg_server, database)
-
-
-@pytest.fixture
-def owner(team_url: str) -> Iterator[Desk]:
-    d = Desk.open(Settings(db_url=team_url, now=FIXED_NOW))
-    yield d
-    d.engine.dispose()
 
 
 def role_url(url: str, role: str) -> str:
@@ -188,4 +168,4 @@ def test_the_owners_upgrade_grants_the_agents_what_it_added(pg_server: str, how:
                 d.engine.dispose()
         finally:
             admin.dispose()
-    _drop_roles(pg_server, db)
+    drop_agent_roles(pg_server, db)

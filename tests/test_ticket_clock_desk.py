@@ -21,21 +21,10 @@ from agent_console.settings import Settings
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.widgets.sla_timer import ticket_timer
 from tests.conftest import FIXED_NOW, throwaway_pg_database
+from tests.helpers import Clock
 
 ET = ZoneInfo("America/New_York")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> datetime:
-        self.now += timedelta(**kw)
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -376,7 +365,7 @@ async def test_queue_screen_reorders_when_the_desk_closes(tmp_path: Path) -> Non
     from agent_console.app import create_app
     from agent_console.screens.queue import QueueScreen
     from agent_console.widgets.queue_table import QueueTable
-    from tests.test_queue_screen import settle
+    from tests.helpers import settle_queue as settle
 
     before_close = datetime(2026, 11, 20, 22, 59, 50, tzinfo=UTC)  # Fri 17:59:50 ET
     clock = Clock(before_close)
@@ -409,8 +398,8 @@ async def test_priority_dialog_previews_the_running_deadline(tmp_path: Path) -> 
     (recomputed from the opening), before anything is written."""
     from textual.widgets import OptionList
 
-    from tests.test_ticket_screen import make_app as ticket_app
-    from tests.test_ticket_screen import make_desk, open_ticket
+    from tests.helpers import make_desk, open_ticket
+    from tests.helpers import make_ticket_app as ticket_app
 
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'p.db'}", now=FIXED_NOW)
     d = make_desk(settings, "ann")

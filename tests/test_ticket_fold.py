@@ -15,7 +15,7 @@ from agent_console.safe_text import graphemes
 from agent_console.settings import Settings
 from agent_console.widgets.ticket_thread import BodyViewer, MessageCard, TicketThread, fold
 from tests.conftest import FIXED_NOW
-from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket
+from tests.helpers import TicketTestApp, make_desk, open_ticket
 
 FAMILY = "👨\u200d👩\u200d👧"
 

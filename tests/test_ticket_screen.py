@@ -4,23 +4,12 @@ renders literally."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import timedelta
-from pathlib import Path
-
 import pytest
-from textual.app import ComposeResult
 from textual.message import Message as TMessage
-from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
-import agent_console.app as app_module
-from agent_console.app import AgentConsoleApp
 from agent_console.desk import Desk
 from agent_console.screens.ticket import (
-    TicketLoaded,
     TicketRefused,
     TicketSaved,
     TicketScreen,
@@ -32,32 +21,20 @@ from agent_console.settings import Settings
 from agent_console.widgets.ticket_side import TicketSidePanel
 from agent_console.widgets.ticket_thread import MessageCard
 from tests.conftest import FIXED_NOW
+from tests.helpers import (
+    Blank,
+    TicketTestApp,  # noqa: F401 - re-exported for older imports
+    make_desk,
+    open_ticket,
+    ticket,
+    until,
+)
+from tests.helpers import make_ticket_app as make_app
+from tests.helpers import settle_ticket as settle
+from tests.helpers import ticket_hook as hook
 
 HOSTILE_SUBJECT = "see [/path] docs [bold red]x[/]"
 HOSTILE_BODY = "Hello [bold red]x[/] and \x1b[2J clear\nline two"
-
-
-class Blank(Screen[None]):
-    def compose(self) -> ComposeResult:
-        yield Static("queue")
-
-
-class TicketTestApp(AgentConsoleApp):
-    """The real app with a stand-in queue, so the detail screen is tested on its own."""
-
-    MODES = {"queue": Blank}  # type: ignore[dict-item]
-    CSS_PATH = Path(app_module.__file__).with_name("app.tcss")
-
-
-def make_desk(settings: Settings, agent: str) -> Desk:
-    desk = Desk.open(settings.with_(agent=agent))
-    for handle, name, tier, lead in [
-        ("ann", "Ann One", 1, False),
-        ("bob", "Bob One", 1, False),
-        ("tom", "Tom Two", 2, False),
-    ]:
-        desk.add_agent(handle, name, tier, lead=lead)
-    return desk
 
 
 @pytest.fixture
@@ -65,61 +42,6 @@ def ann_desk(settings: Settings) -> Desk:
     d = make_desk(settings, "ann")
     yield d
     d.engine.dispose()
-
-
-def ticket(desk: Desk, **kw) -> str:
-    return desk.create_ticket(
-        subject=kw.pop("subject", "Terminals fail with E1042"),
-        body=kw.pop("body", "All POS terminals fail."),
-        requester_email="ava@acme.example",
-        requester_name="Ava Adams",
-        priority=kw.pop("priority", "critical"),
-        opened_at=FIXED_NOW - timedelta(minutes=30),
-        **kw,
-    )
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot: Pilot, cond: Callable[[], object], timeout: float = 20.0) -> bool:
-    """Wait (pausing the app) until ``cond()`` holds; a generous timeout: the machine is
-    shared, and what a test checks is the outcome, not the speed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        await pilot.pause(0.05)
-    return bool(cond())
-
-
-async def open_ticket(pilot: Pilot, key: str) -> TicketScreen:
-    screen = TicketScreen(key)
-    await pilot.app.push_screen(screen)
-    await settle(pilot)
-    assert screen.detail is not None
-    return screen
-
-
-def make_app(desk: Desk, messages: list[TMessage] | None = None) -> TicketTestApp:
-    """No real ticks: a 1-second tick polling the feed while a test waits made results
-    depend on the machine's speed; tests that need a tick call ``screen._tick()``."""
-    return TicketTestApp(
-        desk.settings, desk=desk, offer_demo=False, real_ticks=False, alerts=False
-    )
-
-
-def hook(messages: list[TMessage]):
-    def record(message: TMessage) -> None:
-        if isinstance(message, TicketLoaded | TicketSaved | TicketRefused):
-            messages.append(message)
-
-    return record
 
 
 # ---------------------------------------------------------------- view

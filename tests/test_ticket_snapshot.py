@@ -11,7 +11,8 @@ from agent_console.desk import Desk
 from agent_console.screens.ticket import TicketScreen
 from agent_console.settings import Settings
 from tests.conftest import FIXED_NOW
-from tests.test_ticket_screen import TicketTestApp, settle
+from tests.helpers import TicketTestApp
+from tests.helpers import settle_ticket as settle
 
 
 def build(settings: Settings) -> tuple[Desk, str]:

@@ -16,7 +16,8 @@ from agent_console.settings import Settings
 from agent_console.widgets.console_header import HeaderLine
 from agent_console.widgets.queue_table import QueueTable
 from tests.conftest import FIXED_NOW
-from tests.test_queue_screen import SIZE, Clock, settle
+from tests.helpers import SIZE, Clock
+from tests.helpers import settle_queue as settle
 
 HOSTILE_NAME = "Eve \x1b]0;pwned\x07 \x1b]52;c;aGk=\x07 \x9b2J\u202eevil"
 FAMILY = "👨\u200d👩\u200d👧"
@@ -172,7 +173,7 @@ async def test_ticket_thread_paints_writing_and_neutralises_controls(settings: S
     from textual.widgets import Static
 
     from agent_console.widgets.ticket_thread import MessageCard
-    from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket
+    from tests.helpers import TicketTestApp, make_desk, open_ticket
 
     scotland = "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
     body = (
@@ -208,7 +209,7 @@ async def test_ticket_thread_paints_writing_and_neutralises_controls(settings: S
 async def test_an_unexpected_error_in_a_ticket_command_keeps_the_draft_and_logs(
     settings: Settings, monkeypatch
 ) -> None:
-    from tests.test_ticket_screen import TicketTestApp, make_desk, open_ticket
+    from tests.helpers import TicketTestApp, make_desk, open_ticket
 
     desk = make_desk(settings, "ann")
     key = desk.create_ticket(

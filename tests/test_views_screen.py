@@ -13,7 +13,10 @@ from agent_console.desk.view_files import team_views_path
 from agent_console.settings import Settings
 from agent_console.widgets.queue_views import QueueViewBar
 from tests.conftest import FIXED_NOW
-from tests.test_queue_screen import SIZE, line_text, make_app, settle
+from tests.helpers import SIZE
+from tests.helpers import make_queue_app as make_app
+from tests.helpers import settle_queue as settle
+from tests.test_queue_screen import line_text
 
 TEAM = """
 [[view]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -17,18 +17,7 @@ from agent_console.settings import Settings
 from agent_console.sla import compute_deadlines, resolution_left
 from agent_console.store.models import Message, Organization, Ticket, TicketEvent
 from tests.conftest import FIXED_NOW
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> datetime:
-        self.now += timedelta(**kw)
-        return self.now
+from tests.helpers import Clock
 
 
 @pytest.fixture

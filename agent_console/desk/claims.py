@@ -17,6 +17,7 @@ from sqlalchemy import insert, literal, not_, select, true, update
 from sqlmodel import Session
 
 from agent_console.desk.core import DeskCore
+from agent_console.desk.metrics_rollup import dims_changed, event_logged
 from agent_console.desk.permissions import require_may_take
 from agent_console.desk.queue import open_policy_names, running_now
 from agent_console.errors import Conflict, NotFound, UserError
@@ -43,14 +44,15 @@ class ClaimsMixin(DeskCore):
         :class:`Conflict`. Claiming a ticket already yours is a no-op. Returns the key.
         """
         if self.engine.dialect.name == "postgresql":
-            # the common case in two round trips (bench_team): who acts, then the update
-            # and its event in one statement that commits by itself
-            with self._errors(), self.engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT"
-            ) as conn, Session(bind=conn) as s:
+            # the update and its event in one statement (bench_team), then the metrics
+            # rollup (desk/metrics_rollup.py) in the same transaction
+            with self.write() as s:
                 me = self.acting_agent(s, agent)
-                won = self._claim_statement(me, key, expected_version)
-                if s.execute(won).first() is not None:
+                won = s.execute(self._claim_statement(me, key, expected_version)).first()
+                if won is not None:
+                    tid, ev_id = int(won.ticket_id), int(won.id)
+                    dims_changed(s, tid, assignee_before=None, before_id=ev_id)
+                    event_logged(s, tid, "claimed", won.at, {}, before_id=ev_id)
                     return key.strip().upper()
                 return self._claim_refused(s, me, key, expected_version)
         with self.write() as s:
@@ -123,7 +125,7 @@ class ClaimsMixin(DeskCore):
                     literal(self.identity.role),
                 ),
             )
-            .returning(ev.c.id)
+            .returning(ev.c.id, ev.c.ticket_id, ev.c.at)
         )
 
     def _try_claim(
@@ -153,6 +155,7 @@ class ClaimsMixin(DeskCore):
         won = s.execute(stmt).first()
         if won is None:
             return None
+        dims_changed(s, int(won.id), assignee_before=None)  # metrics rollup
         self.log(s, int(won.id), "claimed", agent_id=me.id, at=now, agent=me.handle)
         return str(won.key)
 

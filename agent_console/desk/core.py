@@ -25,6 +25,7 @@ from agent_console.desk.identity import (
     resolve_actor,
     system_actor,
 )
+from agent_console.desk.metrics_rollup import event_logged
 from agent_console.desk.policies import (
     PolicySource,
     StoredPolicyBook,
@@ -345,5 +346,6 @@ class DeskCore:
             details=self.event_details(details),
             actor_role=self.identity.role,  # PostgreSQL: the trigger stamps current_user
         )
+        event_logged(session, ticket_id, kind, ev.at, ev.details)  # the metrics rollup
         session.add(ev)
         return ev

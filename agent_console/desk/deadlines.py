@@ -1,9 +1,14 @@
 """The one place a ticket clock becomes stored columns (and per-cycle rows).
 
-Every writer goes through here: ticket creation, seeding, the importer, every workflow
-command (:func:`refresh_deadlines` / :func:`write_clock`), and the bulk writers
-(:func:`deadline_columns`). The rules themselves live in the pure ticket clock
-(:class:`agent_console.sla.TicketClock`); nothing here decides what a deadline is.
+Every writer goes through here: ticket creation, mail, every workflow command
+(:func:`write_clock` + :func:`sync_cycles`), and the bulk writers — seeding and the
+importer's new tickets (:func:`clock_columns` / :func:`deadline_columns` +
+:func:`cycle_rows`), the importer's priority changes and ``sla apply``
+(:func:`clock_columns` + :func:`sync_cycles_many`, the batched :func:`sync_cycles`).
+Whatever moves a ticket's deadlines moves its ``sla_cycle`` rows and the metrics rollup
+in the same transaction; the alert schedule follows the event the writer logs. The rules
+themselves live in the pure ticket clock (:class:`agent_console.sla.TicketClock`);
+nothing here decides what a deadline is.
 
 Stored per ticket: ``first_response_due``, ``next_update_due`` (None until the first
 public reply), ``resolution_due`` (None while waiting on the customer), ``next_due`` (the
@@ -16,12 +21,14 @@ policy's fingerprint).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlmodel import Session
 
 from agent_console.desk.metrics_rollup import (
@@ -29,12 +36,16 @@ from agent_console.desk.metrics_rollup import (
     contributions,
     facts_of,
     first_responder,
+    first_responders,
 )
 from agent_console.sla import Policy, TicketClock
+from agent_console.sla.clock import MetricSpec
 from agent_console.store.models import SlaCycle, Ticket
 from agent_console.store.types import FAR_FUTURE
 
 __all__ = [
+    "ClockChange",
+    "CycleRow",
     "clock_columns",
     "clock_of",
     "cycle_rows",
@@ -43,6 +54,7 @@ __all__ = [
     "pause_pairs",
     "refresh_deadlines",
     "sync_cycles",
+    "sync_cycles_many",
     "write_clock",
 ]
 
@@ -125,8 +137,10 @@ def deadline_columns(
 
 
 def refresh_deadlines(ticket: Ticket, policy: Policy) -> None:
-    """Recompute the ticket's stored deadlines, sort key and policy stamp from its facts
-    under ``policy`` (the facts are not changed)."""
+    """Set the ticket's deadline columns, sort key and policy stamp from its facts under
+    ``policy`` (the facts are not changed). Columns only: for a ticket object about to be
+    inserted in bulk (benchmarks) — a writer of a stored ticket also moves its cycle rows
+    (:func:`sync_cycles`, or :func:`sync_cycles_many` in bulk)."""
     for name, value in clock_columns(clock_of(ticket, policy)).items():
         setattr(ticket, name, value)
 
@@ -147,9 +161,9 @@ def write_clock(ticket: Ticket, clock: TicketClock) -> None:
 
 
 # ---------------------------------------------------------------- per-cycle rows
-def _stop_of(clock: TicketClock, metric: str) -> float | None:
+def _stop_of(clock: TicketClock, metric: str | MetricSpec) -> float | None:
     """When the metric's current cycle stopped for good (epoch), None while it runs."""
-    spec = clock.spec(metric)
+    spec = clock.spec(metric) if isinstance(metric, str) else metric
     if spec.stops == "first_reply" and clock.first_reply is not None:
         return clock.first_reply
     if clock.resolved_at is not None:
@@ -181,25 +195,21 @@ def _close(row: SlaCycle, clock: TicketClock, stop: float) -> None:
         setattr(row, name, value)
 
 
-def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: datetime) -> None:
-    """Bring the ticket's ``sla_cycle`` rows in line with ``clock`` after something
-    happened at ``at`` (creation, a reply, a status or priority change). In the caller's
-    transaction: the command that owns the clock writes them (DESIGN.md)."""
-    with session.no_autoflush:  # before the select below flushes the ticket's new priority
-        ticket = session.get(Ticket, ticket_id)
-        was = _before(ticket, "priority"), _before(ticket, "assignee_id")
-    rows = list(
-        session.execute(
-            select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
-        ).scalars()
-    )
-    responder = _first_responder(session, ticket_id, rows)
-    before = rollup_before(ticket, was, rows, at, responder)
-    last: dict[str, SlaCycle] = {}
+def _advance(
+    rows: list[Any], clock: TicketClock, at: datetime, ticket_id: int, make: Any
+) -> None:
+    """THE rule of the per-cycle rows: bring ``rows`` (one ticket's ``sla_cycle`` rows in
+    cycle order, ORM objects or :class:`CycleRow`, changed in place) in line with
+    ``clock`` after something happened at ``at``; rows it starts are made with
+    ``make(**columns)`` and appended to ``rows``. Open cycles take the clock's due instant,
+    target and clock kind (a priority change, a recomputed policy); a cycle the clock says
+    has stopped is closed (met by its due, else breached); stopped cycles are history and
+    never change."""
+    last: dict[str, Any] = {}
     for row in rows:
         last[row.metric] = row
     t_at = at.timestamp()
-    for spec in clock.specs:
+    for spec, due_epoch in zip(clock.specs, clock.dues_epoch(), strict=True):
         start = clock.start_epoch(spec)
         if start is None:
             continue
@@ -208,8 +218,8 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
         if open_row is not None and spec.cyclic and open_row.started_at.timestamp() != start:
             _close(open_row, clock, start)  # a public reply ended this update cycle
             open_row = None
-        stop = _stop_of(clock, spec.name)
-        due = clock.due(spec.name)
+        stop = _stop_of(clock, spec)
+        due = _utc(due_epoch)  # clock.due(spec.name), without looking the metric up again
         target = spec.target(clock.target)
         if open_row is not None:
             open_row.due_at = due
@@ -223,30 +233,213 @@ def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: dateti
         if stop is not None and row is not None and row.started_at.timestamp() == start:
             continue
         started = start if row is None or spec.cyclic else max(t_at, start)
-        new = SlaCycle(
+        new = make(
             ticket_id=ticket_id,
             metric=spec.name,
             cycle=(row.cycle + 1) if row is not None else 1,
             clock=clock.target.clock,
-            started_at=_utc(started),  # type: ignore[arg-type]
+            started_at=_utc(started),
             due_at=due,
             target_seconds=target,
         )
         if stop is not None:
             _close(new, clock, stop)
-        session.add(new)
         rows.append(new)
+        last[spec.name] = new
+
+
+def sync_cycles(session: Session, ticket_id: int, clock: TicketClock, at: datetime) -> None:
+    """Bring the ticket's ``sla_cycle`` rows in line with ``clock`` after something
+    happened at ``at`` (creation, a reply, a status or priority change) and move the
+    metrics rollup by the difference. In the caller's transaction: the command that owns
+    the clock writes them (DESIGN.md). Bulk writers that move many tickets' clocks at once
+    (an import's priority changes, ``sla apply``) use :func:`sync_cycles_many`, the same
+    rule batched."""
+    with session.no_autoflush:  # before the select below flushes the ticket's new priority
+        ticket = session.get(Ticket, ticket_id)
+        was = _before(ticket, "priority"), _before(ticket, "assignee_id")
+    rows = list(
+        session.execute(
+            select(SlaCycle).where(SlaCycle.ticket_id == ticket_id).order_by(SlaCycle.cycle)  # type: ignore[arg-type]
+        ).scalars()
+    )
+    responder = _first_responder(session, ticket_id, rows)
+    before = rollup_before(ticket, was, rows, at, responder)
+    known = len(rows)
+
+    def make(**columns: Any) -> SlaCycle:
+        return SlaCycle(**columns)
+
+    _advance(rows, clock, at, ticket_id, make)
+    for new in rows[known:]:
+        session.add(new)
     if ticket is not None:  # the metrics rollup, in the same transaction
         if responder is None:
             responder = _first_responder(session, ticket_id, rows)
-        after = contributions(
-            clock.target.name,
-            ticket.opened_at,
-            [facts_of(r) for r in rows],
-            assignee=ticket.assignee_id,
-            responder=responder,
-        )
+        after = rollup_after(ticket, clock, rows, responder)
         apply_delta(session, before, after)
+
+
+def rollup_after(
+    ticket: Any, clock: TicketClock, rows: Sequence[Any], responder: int | None
+) -> Counter[Any]:
+    """The ticket's contribution to the metrics rollup after a sync: its priority is the
+    clock's, its assignee and opening the ticket's (``ticket``: an ORM object or a row
+    with ``opened_at`` and ``assignee_id``)."""
+    return contributions(
+        clock.target.name,
+        ticket.opened_at,
+        [facts_of(r) for r in rows],
+        assignee=ticket.assignee_id,
+        responder=responder,
+        tier=ticket.tier,
+        org=ticket.organization_id,
+    )
+
+
+# ------------------------------------------------------ the same rule, batched
+#: the ``sla_cycle`` columns a sync may change on an existing row
+_MUTABLE = (
+    "clock",
+    "due_at",
+    "target_seconds",
+    "stopped_at",
+    "met_at",
+    "breached_at",
+    "elapsed_seconds",
+)
+
+
+@dataclass(slots=True)
+class CycleRow:
+    """A plain ``sla_cycle`` row for the batched sync (no ORM bookkeeping); ``id`` None
+    until inserted."""
+
+    ticket_id: int
+    metric: str
+    cycle: int
+    clock: str
+    started_at: datetime
+    due_at: datetime | None
+    target_seconds: int
+    stopped_at: datetime | None = None
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    elapsed_seconds: int | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockChange:
+    """One ticket whose clock a bulk writer moved, for :func:`sync_cycles_many`:
+    ``ticket`` is any object with the ticket's ``id``, ``opened_at`` (aware UTC),
+    ``assignee_id``, ``tier`` and ``organization_id`` (the rollup's dimensions; a row of a
+    select will do), ``priority_before`` its priority before
+    the change (the rollup groups by priority), ``clock`` the ticket clock now."""
+
+    ticket: Any
+    priority_before: str
+    clock: TicketClock
+
+
+def _cycle_columns() -> list[Any]:
+    """The ``sla_cycle`` columns in :class:`CycleRow` order (``CycleRow(*row)``)."""
+    c = SlaCycle.__table__.c  # type: ignore[attr-defined]
+    return [c[name] for name in CycleRow.__slots__]  # type: ignore[attr-defined]
+
+
+#: the mutable columns of a :class:`CycleRow`, and of a row read in its column order
+_mutable_of = attrgetter(*_MUTABLE)
+_stored_mutable = itemgetter(*(CycleRow.__slots__.index(n) for n in _MUTABLE))  # type: ignore[attr-defined]
+
+
+def sync_cycles_many(
+    session: Session, changes: Sequence[ClockChange], at: datetime, *, chunk: int = 2000
+) -> tuple[set[int], set[int]]:
+    """:func:`sync_cycles` for many tickets at once, in the caller's transaction: the same
+    rule (:func:`_advance`) and the same rollup difference, with one read of the cycle
+    rows per ``chunk`` tickets, one executemany UPDATE per set of changed columns and one
+    INSERT, one batched lookup of first responders and one rollup upsert — for the bulk
+    writers that move clocks: an import that changes priorities, ``sla apply``
+    recomputing a policy's open tickets. Rows already in line are not written. Returns
+    ``(changed, started)``: the ids of the tickets whose cycle rows changed, and of those
+    among them that had none (made before the ticket clock, or by a writer that kept
+    none: they get their current cycles). The caller holds the tickets (row locks on
+    PostgreSQL, the write lock on SQLite), as a workflow command does."""
+    table = SlaCycle.__table__  # type: ignore[attr-defined]
+    columns = _cycle_columns()
+    fields = CycleRow.__slots__  # type: ignore[attr-defined]
+    changed: set[int] = set()
+    started: set[int] = set()
+    for i in range(0, len(changes), chunk):
+        part = changes[i : i + chunk]
+        stored: dict[int, list[Any]] = {}  # ticket id -> its rows as read (tuples)
+        for r in session.execute(
+            select(*columns)
+            .where(table.c.ticket_id.in_([ch.ticket.id for ch in part]))
+            .order_by(table.c.ticket_id, table.c.cycle)
+        ).all():
+            stored.setdefault(r[0], []).append(r)
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        inserts: list[dict[str, Any]] = []
+        touched: list[tuple[ClockChange, list[Any], list[CycleRow]]] = []
+        for ch in part:
+            tid = ch.ticket.id
+            was = stored.get(tid, ())
+            rows = [CycleRow(*r) for r in was]
+            _advance(rows, ch.clock, at, tid, CycleRow)
+            dirty = False
+            for row, old in zip(rows, was, strict=False):
+                now_state, old_state = _mutable_of(row), _stored_mutable(old)
+                if now_state == old_state:
+                    continue
+                diff = {
+                    name: value
+                    for name, value, before in zip(_MUTABLE, now_state, old_state, strict=True)
+                    if value != before
+                }
+                updates.setdefault(tuple(diff), []).append({"_id": row.id, **diff})
+                dirty = True
+            if len(rows) > len(was):
+                inserts.extend(
+                    {k: getattr(r, k) for k in fields if k != "id"} for r in rows[len(was) :]
+                )
+                dirty = True
+                if not was:
+                    started.add(tid)
+            if dirty:
+                touched.append((ch, list(was), rows))
+                changed.add(tid)
+        if not touched:
+            continue
+        for names, group in updates.items():
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values({k: bindparam(k) for k in names}),
+                group,
+            )
+        if inserts:
+            session.execute(insert(table), inserts)
+        # the metrics rollup, as sync_cycles moves it: before and after, one upsert
+        answered = [
+            ch.ticket.id
+            for ch, _, rows in touched
+            if any(r.metric == "first_response" and r.stopped_at is not None for r in rows)
+        ]
+        responders = first_responders(session, answered) if answered else {}
+        total_before: Counter[Any] = Counter()
+        total_after: Counter[Any] = Counter()
+        for ch, was, rows in touched:
+            responder = responders.get(ch.ticket.id)
+            total_before.update(
+                rollup_before(
+                    ch.ticket, (ch.priority_before, ch.ticket.assignee_id), was, at, responder
+                )
+            )
+            total_after.update(rollup_after(ch.ticket, ch.clock, rows, responder))
+        apply_delta(session, total_before, total_after)
+    return changed, started
 
 
 def _before(ticket: Ticket | None, name: str) -> Any:
@@ -286,6 +479,8 @@ def rollup_before(
         [facts_of(r) for r in rows],
         assignee=assignee,
         responder=responder,
+        tier=ticket.tier,
+        org=ticket.organization_id,
     )
 
 

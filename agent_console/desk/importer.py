@@ -8,8 +8,10 @@ applied in one transaction with bulk statements.
 The same ``external_id`` imported again updates its ticket the way the workflow would
 (issue 9): only an open ticket changes, only its subject, priority, request type and tags,
 each change writes its event (``subject``, ``priority``, ``classified``) and bumps the
-ticket's ``version``; a priority change recomputes the deadlines from the ticket's stored
-facts. The thread (the customer's first message included), the opening instant, the
+ticket's ``version``; a priority change is the workflow's (``TicketClock.with_priority``):
+the deadlines recomputed from the ticket's stored facts, and its ``sla_cycle`` rows and the
+metrics rollup moved with them (:func:`~agent_console.desk.deadlines.sync_cycles_many`, the
+batched ``sync_cycles``), in the import's transaction. The thread (the customer's first message included), the opening instant, the
 requester, the organization and the channel never change; a resolved or closed ticket is
 left alone.
 """
@@ -28,7 +30,14 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from agent_console.desk.deadlines import cycle_rows, deadline_columns, parse_pauses
+from agent_console.desk.deadlines import (
+    ClockChange,
+    clock_columns,
+    clock_of,
+    cycle_rows,
+    deadline_columns,
+    sync_cycles_many,
+)
 from agent_console.desk.metrics_rollup import add_rows
 from agent_console.desk.tickets import KEY_PREFIX, TicketsMixin
 from agent_console.desk.validation import (
@@ -301,34 +310,16 @@ _EXISTING_COLUMNS = (
     "request_type",
     "tags",
     "organization_id",
+    "tier",
+    "assignee_id",
     "opened_at",
     "first_response_at",
     "last_public_update_at",
     "paused_since",
+    "resolved_at",
     "reopened_at",
     "sla_pauses",
-    "first_response_due",
-    "next_update_due",
-    "resolution_due",
-    "next_due",
 )
-
-
-def _deadline_columns(policy: Policy, priority: str, facts: Any) -> dict[str, Any]:
-    """The stored deadline columns of a ticket with ``facts`` (a row with opened_at,
-    first_response_at, last_public_update_at, paused_since, sla_pauses, status) under
-    ``priority``: :func:`desk.deadlines.deadline_columns`, the ticket clock's columns."""
-    return deadline_columns(
-        policy,
-        priority,
-        facts.opened_at,
-        status=facts.status,
-        pauses=parse_pauses(facts.sla_pauses or []),
-        first_response_at=facts.first_response_at,
-        last_public_update_at=facts.last_public_update_at,
-        paused_since=facts.paused_since,
-        reopened_at=facts.reopened_at,
-    )
 
 
 class ImportMixin(TicketsMixin):
@@ -470,6 +461,7 @@ class ImportMixin(TicketsMixin):
         policies: dict[int | None, Policy] = {None: self.default_policy}
         fields_only: list[dict[str, Any]] = []  # subject / type / tags changed
         with_deadlines: list[dict[str, Any]] = []  # the priority changed too
+        clocks: list[ClockChange] = []  # their cycle rows and rollup share (issue 13)
         events: list[dict[str, Any]] = []
         for r, e in pairs:
             if e.status not in _OPEN_STATUSES:
@@ -512,8 +504,11 @@ class ImportMixin(TicketsMixin):
                 oid = e.organization_id
                 if oid not in policies:
                     policies[oid] = self.policy_named(contract.get(oid))
-                values.update(_deadline_columns(policies[oid], prio, e))
+                # the workflow's priority change (desk/workflow.py _do_priority)
+                clock = clock_of(e, policies[oid]).with_priority(prio)
+                values.update(clock_columns(clock))
                 with_deadlines.append(values)
+                clocks.append(ClockChange(e, e.priority, clock))
             else:
                 fields_only.append(values)
             tid = e.id
@@ -538,6 +533,7 @@ class ImportMixin(TicketsMixin):
                     .values({k: bindparam(k) for k in batch[0] if k != "b_id"}),
                     batch[i : i + CHUNK],
                 )
+        sync_cycles_many(s, clocks, now)
         for i in range(0, len(events), CHUNK):
             s.execute(insert(TicketEvent.__table__), events[i : i + CHUNK])
         report.updated = len(fields_only) + len(with_deadlines)

@@ -5,11 +5,12 @@ Modules: ``metrics_figures`` (the period, the figures as plain data and as table
 ``metrics_rollup`` (the figures added up per hour / day, kept current on write); this one
 decides where each figure comes from and puts the report together.
 
-Without a filter the period's figures are read from the rollup (plus the raw rows of the
-slices it does not cover); with an organization, tier or agent filter, from the raw rows
-of that narrower set (the rollup is keyed by priority only). Both give the same figures
-(tests/test_metrics_rollup.py). The breach list, the backlog, escalations and the
-per-agent lines always come from the raw rows (indexed, limited or narrower sets).
+The period's figures are read from the rollup (plus the raw rows of the slices it does
+not cover, with the same filters): without a filter its ``""`` dimension, with one
+organization, tier or agent filter that dimension; with two filters or more, from the
+raw rows of that narrower set. Both give the same figures (tests/test_metrics_rollup.py).
+The breach list, the backlog and the open tickets per agent always come from the raw
+rows (indexed, limited sets).
 
 One desk function, :meth:`MetricsMixin.metrics`, computes every figure the metrics screen
 and ``agent-console report`` show, for a period and optional filters (organization, tier,
@@ -83,10 +84,11 @@ from agent_console.desk.metrics_figures import (
 )
 from agent_console.desk.metrics_queries import MetricsQueries
 from agent_console.desk.metrics_rollup import (
-    DAY,
+    ALL,
     HOUR,
     is_stale,
     plan,
+    plan_days,
     read_buckets,
     read_counts,
     read_hist,
@@ -122,13 +124,18 @@ Hist = dict[str, dict[int, int]]
 
 
 def _merge_hist(*parts: Hist) -> Hist:
+    """The histograms added up (values whose counts cancel out dropped)."""
     out: Hist = {}
     for part in parts:
         for grp, hist in part.items():
             mine = out.setdefault(grp, {})
             for value, n in hist.items():
                 mine[value] = mine.get(value, 0) + n
-    return out
+    return {g: {v: n for v, n in h.items() if n} for g, h in out.items()}
+
+
+def _negated(part: Hist) -> Hist:
+    return {grp: {v: -n for v, n in hist.items()} for grp, hist in part.items()}
 
 
 def _add_counts(*parts: dict[Any, int]) -> dict[Any, int]:
@@ -175,10 +182,13 @@ class MetricsMixin(MetricsQueries):
             raise UserError(f"unknown tier {filters.tier} (use 1, 2 or 3)")
         with self.read() as s:
             me = self._metrics_viewer(s, viewer)
-            conds = self._ticket_filters(s, filters, me)
+            conds, dim = self._ticket_filters(s, filters, me)
             dialect = s.get_bind().dialect.name
             use_rollup = (
-                rollup is not False and self.metrics_use_rollup and not conds and not is_stale(s)
+                rollup is not False
+                and self.metrics_use_rollup
+                and dim is not None
+                and not is_stale(s)
             )
         start, end = period.start, period.end
         until = min(end, now)
@@ -186,15 +196,17 @@ class MetricsMixin(MetricsQueries):
         steps: dict[str, Callable[[Session], Any]] = {
             "breaches": lambda s: self._breach_list(s, [(start, end)], due_period, conds),
             "backlog": lambda s: self._backlog(s, until, conds),
-            "escalations": lambda s: self._escalations(s, start, end, conds, dialect),
             "open_assigned": lambda s: self._open_assigned(s, conds),
         }
         if use_rollup:
-            steps.update(self._rollup_steps(period, due_period))
+            steps.update(self._rollup_steps(period, due_period, conds, dim or ALL, dialect))
         else:
             spans: list[Span] = [(start, end)]
             steps.update(
                 {
+                    "escalations": lambda s: self._escalation_parts(
+                        s, spans, spans, conds, dialect
+                    ),
                     "judged": lambda s: self._judged(s, spans, due_period, conds),
                     "fr_hist": lambda s: self._first_response_hist(s, spans, conds),
                     "res_hist": lambda s: self._resolution_hist(s, spans, conds),
@@ -257,7 +269,7 @@ class MetricsMixin(MetricsQueries):
             daily=[(day, *per_day.get(i, (0, 0))) for i, day in enumerate(period.days)],
             backlog_tier=tiers,
             backlog_age=ages,
-            escalations=got["escalations"],
+            escalations=self._escalation_lines(*got["escalations"]),
             agents=agents,
             reopened=sum(reopened.values()),
             viewer=me.handle,
@@ -268,31 +280,47 @@ class MetricsMixin(MetricsQueries):
 
     # ------------------------------------------------------------------ from the rollup
     def _rollup_steps(
-        self, period: Period, due_period: list[Span]
+        self,
+        period: Period,
+        due_period: list[Span],
+        conds: list[Any],
+        dim: str,
+        dialect: str,
     ) -> dict[str, Callable[[Session], Any]]:
-        """The rollup reads, and the raw reads of what the rollup's cells do not cover."""
+        """The rollup reads (dimension ``dim``), and the raw reads (filtered by
+        ``conds``) of what the rollup's cells do not cover."""
         start, end = period.start, period.end
         totals, totals_raw = plan((start, end), HOUR)
         days, days_raw = plan(period.bounds, HOUR)
         dues, dues_raw = plan(due_period[0], HOUR) if due_period else ([], [])
-        times, times_raw = plan((start, end), DAY)
+        times, times_raw, times_off = plan_days(start, end)
         judged = [f"{k}:{m}" for k in ("met", "breached") for m in METRICS]
         due = [f"due:{m}" for m in METRICS]
         return {
-            "r_judged": lambda s: read_counts(s, [*judged, "reopened"], totals),
-            "r_due": lambda s: read_counts(s, due, dues),
-            "r_fr": lambda s: read_hist(s, "fr_time", times),
-            "r_res": lambda s: read_hist(s, "res_time", times),
-            "r_daily": lambda s: read_buckets(s, ["opened", "resolved"], days),
-            "judged": lambda s: self._judged(s, totals_raw, dues_raw, []),
-            "fr_hist": lambda s: self._first_response_hist(s, times_raw, []),
-            "res_hist": lambda s: self._resolution_hist(s, times_raw, []),
-            "reopened": lambda s: self._reopened(s, totals_raw, []),
-            "daily": lambda s: self._daily(s, period.bounds, days_raw, []),
-            "r_resolved_by": lambda s: read_counts(s, ["resolved_by"], totals),
-            "r_fr_by": lambda s: read_hist(s, "fr_by", times),
-            "resolved_by": lambda s: self._resolved_by(s, totals_raw, []),
-            "fr_by": lambda s: self._first_response_by(s, times_raw, []),
+            "r_judged": lambda s: read_counts(
+                s, [*judged, "reopened", "resolved_by", "escalated"], totals, dim
+            ),
+            "r_due": lambda s: read_counts(s, due, dues, dim),
+            "r_fr": lambda s: read_hist(s, "fr_time", times, dim),
+            "r_res": lambda s: read_hist(s, "res_time", times, dim),
+            "r_daily": lambda s: read_buckets(s, ["opened", "resolved"], days, dim),
+            "r_fr_by": lambda s: read_hist(s, "fr_by", times, dim),
+            "r_pickup": lambda s: read_hist(s, "pickup", times, dim),
+            "judged": lambda s: self._judged(s, totals_raw, dues_raw, conds),
+            "fr_hist": lambda s: self._first_response_hist(s, times_raw, conds),
+            "res_hist": lambda s: self._resolution_hist(s, times_raw, conds),
+            "reopened": lambda s: self._reopened(s, totals_raw, conds),
+            "daily": lambda s: self._daily(s, period.bounds, days_raw, conds),
+            "resolved_by": lambda s: self._resolved_by(s, totals_raw, conds),
+            "fr_by": lambda s: self._first_response_by(s, times_raw, conds),
+            "escalations": lambda s: self._escalation_parts(
+                s, totals_raw, times_raw, conds, dialect
+            ),
+            # the parts of whole UTC days read from the rollup that lie outside the period
+            "fr_hist_off": lambda s: self._first_response_hist(s, times_off, conds),
+            "res_hist_off": lambda s: self._resolution_hist(s, times_off, conds),
+            "fr_by_off": lambda s: self._first_response_by(s, times_off, conds),
+            "pickup_off": lambda s: self._escalation_parts(s, [], times_off, conds, dialect)[1],
         }
 
     @staticmethod
@@ -321,13 +349,23 @@ class MetricsMixin(MetricsQueries):
             **got,
             "judged": judged,
             "reopened": reopened,
-            "fr_hist": _merge_hist(got["fr_hist"], got["r_fr"]),
-            "res_hist": _merge_hist(got["res_hist"], got["r_res"]),
+            "fr_hist": _merge_hist(got["fr_hist"], got["r_fr"], _negated(got["fr_hist_off"])),
+            "res_hist": _merge_hist(got["res_hist"], got["r_res"], _negated(got["res_hist_off"])),
             "daily": {i: (a, b) for i, (a, b) in daily.items()},
             "resolved_by": _add_counts(
-                got["resolved_by"], {g: n for (_, g), n in got["r_resolved_by"].items()}
+                got["resolved_by"],
+                {g: n for (f, g), n in got["r_judged"].items() if f == "resolved_by"},
             ),
-            "fr_by": _merge_hist(got["fr_by"], got["r_fr_by"]),
+            "fr_by": _merge_hist(got["fr_by"], got["r_fr_by"], _negated(got["fr_by_off"])),
+            "escalations": (
+                _add_counts(
+                    got["escalations"][0],
+                    {g: n for (f, g), n in got["r_judged"].items() if f == "escalated"},
+                ),
+                _merge_hist(
+                    got["escalations"][1], got["r_pickup"], _negated(got["pickup_off"])
+                ),
+            ),
         }
 
     def rebuild_metrics_rollup(self, *, only_if_stale: bool = False) -> int | None:

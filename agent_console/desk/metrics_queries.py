@@ -23,11 +23,10 @@ from agent_console.desk.metrics_figures import (
     MetricsFilter,
     nearest_rank,
 )
+from agent_console.desk.metrics_rollup import ALL, hand_over_filter
 from agent_console.desk.metrics_sql import (
     Span,
-    _int,
     bucket_of,
-    percentiles,
     seconds_between,
     shown_sql,
     within,
@@ -51,9 +50,22 @@ class MetricsQueries(DeskCore):
     def _metrics_viewer(self, s: Session, viewer: str | None) -> Agent:
         return self.agent_by_handle(s, viewer or self.actor)
 
-    def _ticket_filters(self, s: Session, f: MetricsFilter, me: Agent) -> list[Any]:
+    def _ticket_filters(
+        self, s: Session, f: MetricsFilter, me: Agent
+    ) -> tuple[list[Any], str | None]:
+        """The SQL conditions of the filters on the ticket, and the rollup dimension that
+        holds the filtered figures (desk/metrics_rollup.py: ``""`` no filter, None for two
+        filters or more: the raw rows answer)."""
         t = Ticket.__table__.c
         conds: list[Any] = []
+        dims: list[str] = []
+        sqlite = s.get_bind().dialect.name == "sqlite"
+
+        def unindexed(col: Any) -> Any:
+            # SQLite: ``+ 0`` keeps the planner from scanning the organization's or agent's
+            # every ticket by its own index; the filter is checked on rows found by time
+            # (or in the covering backlog index). PostgreSQL plans by its statistics.
+            return col + 0 if sqlite else col
         if f.org:
             org_id = s.execute(
                 select(Organization.__table__.c.id).where(
@@ -62,9 +74,11 @@ class MetricsQueries(DeskCore):
             ).scalar()
             if org_id is None:
                 raise NotFound(f"unknown organization {f.org!r}")
-            conds.append(t.organization_id == org_id)
+            conds.append(unindexed(t.organization_id) == org_id)
+            dims.append(f"o{org_id}")
         if f.tier is not None:
             conds.append(t.tier == f.tier)
+            dims.append(f"t{f.tier}")
         if f.assignee:
             handle = f.assignee.strip().lower()
             if handle != me.handle and not me.lead:
@@ -77,8 +91,9 @@ class MetricsQueries(DeskCore):
             ).scalar()
             if agent_id is None:
                 raise NotFound(f"unknown agent {f.assignee!r} (see `agent-console agent list`)")
-            conds.append(t.assignee_id == agent_id)
-        return conds
+            conds.append(unindexed(t.assignee_id) == agent_id)
+            dims.append(f"a{agent_id}")
+        return conds, (ALL if not dims else dims[0] if len(dims) == 1 else None)
 
     # ------------------------------------------------------------------ met / breached
     @staticmethod
@@ -364,58 +379,83 @@ class MetricsQueries(DeskCore):
             [(label, ages.get(i, 0)) for i, (label, _) in enumerate(AGE_BUCKETS)],
         )
 
-    def _escalations(
-        self, s: Session, start: datetime, end: datetime, conds: list[Any], dialect: str
-    ) -> list[EscalationLine]:
-        """Escalations per tier reached, and how long they waited to be picked up: the
-        hand-over events of the period on (escalated, de-escalated, claimed, assigned to
-        someone), each with the next one of its ticket (``LEAD`` over the ticket's events
-        in id order); an escalation is picked up when that next event is a claim or an
-        assignment (a hand-over in between means it never was)."""
+    def _escalation_parts(
+        self,
+        s: Session,
+        count_spans: list[Span],
+        pickup_spans: list[Span],
+        conds: list[Any],
+        dialect: str,
+    ) -> tuple[dict[str, int], dict[str, dict[int, int]]]:
+        """Escalations per tier reached (as ``str(tier)``) with their instant in
+        ``count_spans``, and a histogram {pickup seconds (:func:`shown_seconds` of the
+        rounded wall-clock seconds): how many} of those with their instant in
+        ``pickup_spans`` that were picked up: the ticket's next hand-over event (escalated,
+        de-escalated, claimed, assigned to someone; by event id) is a claim or an
+        assignment — a hand-over in between means it never was. The escalations come from
+        the ``(kind, at)`` index, the next event from the ticket's events."""
         ev = TicketEvent.__table__.c
         t = Ticket.__table__.c
-        relevant = or_(
-            ev.kind.in_(("escalated", "deescalated", "claimed")),
-            and_(ev.kind == "assigned", ev.details["to"].as_string().is_not(None)),
+        nxt = TicketEvent.__table__.alias("nxt")
+        next_id = (
+            select(nxt.c.id)
+            .where(nxt.c.ticket_id == ev.ticket_id, nxt.c.id > ev.id, hand_over_filter(nxt.c))
+            .order_by(nxt.c.id)
+            .limit(1)
+            .scalar_subquery()
         )
-        order = {"partition_by": ev.ticket_id, "order_by": ev.id}
-        seq = (
-            select(
-                ev.ticket_id.label("ticket_id"),
-                ev.kind.label("kind"),
-                ev.at.label("at"),
-                ev.details["to_tier"].as_integer().label("tier"),
-                func.lead(ev.kind).over(**order).label("next_kind"),
-                func.lead(ev.at).over(**order).label("next_at"),
-            )
-            .where(ev.at >= start, relevant)
-            .subquery()
-        )
-        wait = case(
-            (
-                seq.c.next_kind.in_(("claimed", "assigned")),
-                seconds_between(seq.c.next_at, seq.c.at, dialect),
-            ),
-            else_=None,
-        )
-        source: Any = seq
+        tier = ev.details["to_tier"].as_integer()
+        source: Any = TicketEvent.__table__
         if conds:  # the filters are on the ticket
-            source = seq.join(Ticket.__table__, t.id == seq.c.ticket_id)
-        src = (
-            select(seq.c.tier.label("tier"), wait.label("wait"))
-            .select_from(source)
-            .where(seq.c.kind == "escalated", seq.c.at < end, *conds)
-            .subquery()
-        )
-        got = {
-            int(row[0]): (int(row.total), int(row.n), _int(row.p50), _int(row.p90))
-            for row in s.execute(percentiles(src.c.wait, [src.c.tier], src))
-            if row[0] is not None
-        }
+            source = source.join(Ticket.__table__, t.id == ev.ticket_id)
+        counts: dict[str, int] = {}
+        if count_spans:
+            for grp, n in s.execute(
+                select(tier, func.count())
+                .select_from(source)
+                .where(ev.kind == "escalated", within(ev.at, count_spans), *conds)
+                .group_by(tier)
+            ):
+                if grp is not None:
+                    counts[str(grp)] = int(n)
+        hist: dict[str, dict[int, int]] = {}
+        if pickup_spans:
+            esc = (
+                select(
+                    tier.label("tier"), ev.at.label("at"), next_id.label("next_id")
+                )
+                .select_from(source)
+                .where(ev.kind == "escalated", within(ev.at, pickup_spans), *conds)
+                .subquery()
+            )
+            picked = TicketEvent.__table__.alias("picked")
+            wait = shown_sql(seconds_between(picked.c.at, esc.c.at, dialect))
+            for grp, secs, n in s.execute(
+                select(esc.c.tier, wait, func.count())
+                .select_from(esc.join(picked, picked.c.id == esc.c.next_id))
+                .where(picked.c.kind.in_(("claimed", "assigned")), esc.c.tier.is_not(None))
+                .group_by(esc.c.tier, wait)
+            ):
+                hist.setdefault(str(grp), {})[int(secs)] = int(n)
+        return counts, hist
+
+    @staticmethod
+    def _escalation_lines(
+        counts: dict[str, int], hist: dict[str, dict[int, int]]
+    ) -> list[EscalationLine]:
+        """The escalation lines (tiers 2 and 3) from the counts and pickup histograms."""
         out = []
         for tier in (2, 3):
-            n, picked, p50, p90 = got.get(tier, (0, 0, None, None))
-            out.append(EscalationLine(tier, n, picked, p50, p90))
+            h = hist.get(str(tier), {})
+            out.append(
+                EscalationLine(
+                    tier,
+                    counts.get(str(tier), 0),
+                    sum(n for n in h.values() if n > 0),
+                    nearest_rank(h, 50),
+                    nearest_rank(h, 90),
+                )
+            )
         return out
 
     # ------------------------------------------------------------------ per agent
@@ -484,7 +524,8 @@ class MetricsQueries(DeskCore):
                 c.elapsed_seconds.is_not(None),
                 *conds,
             )
-            .subquery()
+            .cte("first_responses")
+            .prefix_with("MATERIALIZED")  # the responder looked up once per row
         )
         q = (
             select(src.c.agent_id, src.c.secs, func.count())

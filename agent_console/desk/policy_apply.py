@@ -8,11 +8,20 @@ under it (README, "Stored policies").
 - The new version is stored in its own transaction, then the open tickets under the
   policy (organizations whose ``sla_policy`` names it; for ``default``, tickets of no
   organization or of an organization without a contract) are recomputed through
-  :func:`agent_console.desk.deadlines.deadline_columns`, one transaction per batch of
-  :data:`BATCH_SIZE`, in id order. Ticket versions are not bumped (deadlines are derived,
-  not edited: no one's edit conflicts with a recompute).
+  :func:`agent_console.desk.deadlines.clock_columns` of each ticket's clock, one
+  transaction per batch of :data:`BATCH_SIZE`, in id order, the batch's tickets locked
+  as a workflow command locks its ticket. In the same transaction the open
+  ``sla_cycle`` rows take the new due instants, targets and clock kinds, and the metrics
+  rollup moves with them (:func:`agent_console.desk.deadlines.sync_cycles_many`, the rule
+  every command's ``sync_cycles`` applies); stopped cycles are history and keep the
+  verdict they had. Ticket versions are not bumped (deadlines are derived, not edited: no
+  one's edit conflicts with a recompute).
 - Events: ``sla_recomputed`` on each ticket where a deadline moved (details: the policy,
-  its version and ``moved``: field → [before, after] ISO instants or null), and one
+  its version and ``moved``: field → [before, after] ISO instants or null); on every
+  recomputed ticket when the policy's alert thresholds or update warnings changed
+  (``alerts`` true; ``moved`` may be empty); on a ticket whose cycle rows had to be
+  brought in line (``moved`` empty, ``cycles`` true: rows an earlier release left
+  behind). The alert schedule re-derives the tickets it sees in the feed. And one
   ``policy_applied`` summary event with no ticket (``ticket_id`` NULL; details: policy,
   version, previous_version, fingerprint, by and the counts). Consoles following the feed
   reload the stored policies when they see it.
@@ -33,7 +42,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from agent_console.desk.core import DeskCore
-from agent_console.desk.deadlines import deadline_columns, parse_pauses
+from agent_console.desk.deadlines import (
+    ClockChange,
+    clock_columns,
+    clock_of,
+    deadline_columns,
+    sync_cycles_many,
+)
 from agent_console.desk.policies import latest_versions, read_policy_file, store_version
 from agent_console.errors import Conflict, PermissionDenied, UserError
 from agent_console.sla import DEFAULT_POLICY_NAME, Policy, PolicyError
@@ -143,9 +158,12 @@ class PolicyApplyMixin(DeskCore):
                         "run sla apply again (it stores the file only if it differs)"
                     ) from exc
                 report.version = row.version
+        before = self._policy_in_force(name) if current is not None else None
         self.reload_policies()
-        self._recompute(self.policy_named(name), report, version=report.version or previous,
-                        agent_id=agent_id, progress=progress, batch_size=batch_size)
+        after = self.policy_named(name)
+        self._recompute(after, report, version=report.version or previous,
+                        agent_id=agent_id, progress=progress, batch_size=batch_size,
+                        alerts=before is None or _alerting(before) != _alerting(after))
         self._log_applied(report, by=by, agent_id=agent_id)
         return report
 
@@ -222,6 +240,13 @@ class PolicyApplyMixin(DeskCore):
         return (f"admin:{ident.role}" if ident.postgres else "admin"), None
 
     # ------------------------------------------------------------ the recompute
+    def _policy_in_force(self, name: str) -> Policy | None:
+        """The stored policy ``name`` this desk uses now (None: it no longer parses)."""
+        try:
+            return self.policy_named(name)
+        except UserError:
+            return None
+
     def _recompute(
         self,
         policy: Policy,
@@ -231,10 +256,14 @@ class PolicyApplyMixin(DeskCore):
         agent_id: int | None,
         progress: Progress | None,
         batch_size: int,
+        alerts: bool = False,
     ) -> None:
-        """Plain rows in, columns from :func:`deadline_columns` out, one executemany
-        UPDATE per batch of the tickets whose stored columns differ (no ORM objects: at
-        100,000 tickets their attribute bookkeeping costs more than the deadlines)."""
+        """Plain rows in, columns from :func:`clock_columns` out, one executemany UPDATE
+        per batch of the tickets whose stored columns differ (no ORM objects: at 100,000
+        tickets their attribute bookkeeping costs more than the deadlines), and the
+        batch's cycle rows and rollup share (:func:`sync_cycles_many`). ``alerts``: the
+        policy's alert thresholds changed (every ticket gets an event, see
+        :meth:`_recompute_rows`)."""
         under = _under_policy(policy.name)
         with self.read() as s:
             ids = [int(i) for i in s.execute(select(_T.c.id).where(under).order_by(_T.c.id)).scalars()]
@@ -242,7 +271,9 @@ class PolicyApplyMixin(DeskCore):
         now = self.now()
         # the facts the clock needs and the stored columns it gives (to compare)
         derived = deadline_columns(policy, "minor", now).keys()
-        wanted = dict.fromkeys([*_FACT_COLUMNS, "key", *derived])
+        wanted = dict.fromkeys(
+            [*_FACT_COLUMNS, "key", "assignee_id", "tier", "organization_id", *derived]
+        )
         columns = [_T.c[name] for name in wanted]
         if progress:
             progress("recompute", 0, total)
@@ -255,10 +286,22 @@ class PolicyApplyMixin(DeskCore):
                 self._recompute_rows(rows, policy, report, now)
             else:
                 with self.write() as s:
-                    rows = s.execute(query).all()
-                    updates, events = self._recompute_rows(rows, policy, report, now)
+                    # the tickets held while their clocks move, as a command holds its
+                    # ticket (PostgreSQL; SQLite holds the write lock)
+                    rows = s.execute(query.with_for_update()).all()
+                    updates, events, clocks = self._recompute_rows(
+                        rows, policy, report, now, alerts
+                    )
                     for group in _by_columns(updates):
                         s.execute(_update_statement(group[0]), group)
+                    # their sla_cycle rows and the metrics rollup, in the same transaction
+                    changed, started = sync_cycles_many(s, clocks, now)
+                    behind = changed - started - {ev["ticket_id"] for ev in events}
+                    events += [
+                        {"ticket_id": tid, "details": {"policy": policy.name, "moved": {},
+                                                       "cycles": True}}
+                        for tid in sorted(behind)
+                    ]
                     if events:
                         # work no person does: the system actor (issue 11); who applied
                         # is on the policy_applied event
@@ -272,54 +315,49 @@ class PolicyApplyMixin(DeskCore):
 
     @staticmethod
     def _recompute_rows(
-        rows: Sequence[Row[Any]], policy: Policy, report: ApplyReport, now: datetime
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """``(updates, events)`` of one batch; counts go into ``report``."""
+        rows: Sequence[Row[Any]],
+        policy: Policy,
+        report: ApplyReport,
+        now: datetime,
+        alerts: bool = False,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[ClockChange]]:
+        """``(updates, events, clocks)`` of one batch; counts go into ``report``.
+        ``alerts``: the policy's alert thresholds changed, so every ticket gets its event
+        (the alert schedule re-derives the tickets it sees in the feed)."""
         updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        clocks: list[ClockChange] = []
         for row in rows:
             r = row._mapping
-            new = deadline_columns(
-                policy,
-                r["priority"],
-                r["opened_at"],
-                status=r["status"],
-                first_response_at=r["first_response_at"],
-                last_public_update_at=r["last_public_update_at"],
-                pauses=parse_pauses(r["sla_pauses"] or ()),
-                paused_since=r["paused_since"],
-                resolved_at=r["resolved_at"],
-                reopened_at=r["reopened_at"],
-            )
+            clock = clock_of(row, policy)  # type: ignore[arg-type]
+            clocks.append(ClockChange(row, r["priority"], clock))
+            new = clock_columns(clock)
             report.recomputed += 1
             changed = {k: v for k, v in new.items() if r[k] != v}
-            if not changed:
-                continue
-            updates.append({"_id": r["id"], **changed})
+            if changed:
+                updates.append({"_id": r["id"], **changed})
             moved = {f: (r[f], new[f]) for f in DEADLINE_FIELDS if r[f] != new[f]}
-            if not moved:
-                continue  # only a stamp or the sort key changed
-            breached = new["next_due"] <= now < r["next_due"]
-            report.deadlines_moved += len(moved)
-            report.tickets_moved += 1
-            report.now_breached += breached
-            if report.dry_run:
-                report.moves.append(TicketMove(r["key"], r["priority"], moved, breached))
-                continue
-            events.append(
-                {
-                    "ticket_id": r["id"],
-                    "details": {
-                        "policy": policy.name,
-                        "moved": {f: [_iso(a), _iso(b)] for f, (a, b) in moved.items()},
-                    },
-                }
-            )
-        return updates, events
+            if moved:
+                breached = new["next_due"] <= now < r["next_due"]
+                report.deadlines_moved += len(moved)
+                report.tickets_moved += 1
+                report.now_breached += breached
+                if report.dry_run:
+                    report.moves.append(TicketMove(r["key"], r["priority"], moved, breached))
+            if report.dry_run or not (moved or alerts):
+                continue  # nothing moved (at most a stamp or the sort key changed)
+            details: dict[str, Any] = {
+                "policy": policy.name,
+                "moved": {f: [_iso(a), _iso(b)] for f, (a, b) in moved.items()},
+            }
+            if alerts:
+                details["alerts"] = True
+            events.append({"ticket_id": r["id"], "details": details})
+        return updates, events, clocks
 
 
 _T = Ticket.__table__  # type: ignore[attr-defined]
-#: what :func:`deadline_columns` is computed from
+#: what a ticket's clock is built from (:func:`clock_of`)
 _FACT_COLUMNS = (
     "id",
     "priority",
@@ -332,6 +370,15 @@ _FACT_COLUMNS = (
     "reopened_at",
     "sla_pauses",
 )
+
+
+def _alerting(policy: Policy) -> tuple[Any, ...]:
+    """What the alert schedule takes from a policy besides the deadlines: the thresholds
+    and each priority's update warning (desk/alerts.py ``desired_thresholds``)."""
+    return (
+        tuple(policy.alert_thresholds),
+        tuple(sorted((t.name, t.update_warning) for t in policy.priorities.values())),
+    )
 
 
 def _by_columns(updates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -530,7 +530,14 @@ class SeedMixin(TicketsMixin, KBMixin):
             add_rows(
                 s,
                 [
-                    (r["priority"], r["opened_at"], r["assignee_id"], _first_public(thread))
+                    (
+                        r["priority"],
+                        r["opened_at"],
+                        r["assignee_id"],
+                        _first_public(thread),
+                        r["tier"],
+                        r["organization_id"],
+                    )
                     for r, thread in zip(rows, threads, strict=True)
                 ],
                 per_ticket,

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.desk.deadlines import clock_of, sync_cycles, write_clock
 from agent_console.desk.drafts import clear_draft
-from agent_console.desk.metrics_rollup import assignee_changed
+from agent_console.desk.metrics_rollup import assignee_changed, dims_changed
 from agent_console.desk.oncall import on_call_level
 from agent_console.desk.permissions import (
     deescalation_target,
@@ -443,6 +443,8 @@ class WorkflowMixin(TicketReadsMixin):
         t.tier = target
         t.escalated = escalated
         t.assignee_id = None
+        before = (frm, t.organization_id, previous.id if previous else None)
+        dims_changed(c.session, t.id, before)  # type: ignore[arg-type]  # metrics rollup
         c.session.add(
             Message(
                 ticket_id=t.id,  # type: ignore[arg-type]

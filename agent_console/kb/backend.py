@@ -1,7 +1,8 @@
 """The interface both knowledge-base index backends implement (SQLite FTS5 in
 :mod:`agent_console.kb.index_sqlite`, PostgreSQL tsvector in
 :mod:`agent_console.kb.index_postgres`), the rows they index and the hits they return, and
-what they share (the vocabulary table, the meta table, bounded ranking).
+what they share (the vocabulary table, the meta table, dropping and counting the two index
+tables, the naive substring scan, bounded ranking).
 
 Imports point one way: ``index`` (maintenance, and the one place that picks a backend by
 dialect: :func:`agent_console.kb.index.backend_for`) → the two backends → this module. No
@@ -53,6 +54,17 @@ class IndexRow:
             plain_text(without_title_heading(doc.body, doc.title))[:MAX_INDEXED_BODY],
         )
 
+    def params(self) -> dict[str, object]:
+        """The bind parameters of an insert (``id``, ``title``, ``tags``, ``section``,
+        ``body``), as both backends name them."""
+        return {
+            "id": self.article_id,
+            "title": self.title,
+            "tags": self.tags,
+            "section": self.section,
+            "body": self.body,
+        }
+
 
 @dataclass(frozen=True)
 class RawHit:
@@ -69,6 +81,12 @@ class Backend(ABC):
     by :func:`agent_console.kb.index.backend_for`."""
 
     name = "?"
+    #: the two index tables: every article's fields, and titles and tags alone
+    index_tables: tuple[str, str] = ("", "")
+    #: where each index table's article count is read (SQLite: FTS5's ``_docsize`` tables)
+    count_tables: tuple[str, str] = ("", "")
+    #: the case-insensitive substring operator of :meth:`like_scan`
+    like_operator = "LIKE"
 
     # ------------------------------------------------------------ schema
     @abstractmethod
@@ -79,16 +97,21 @@ class Backend(ABC):
     def create(self, conn: Connection) -> None:
         """Create the index tables (they do not exist)."""
 
-    @abstractmethod
     def drop(self, conn: Connection) -> None:
-        """Drop the index tables (if they exist)."""
+        """Drop the index tables and the vocabulary (if they exist); ``kb_meta`` stays."""
+        for table in (*self.index_tables, "kb_vocab"):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
     def lock(self, conn: Connection) -> None:  # noqa: B027 - optional: a no-op by default
         """Serialise index creation between processes (SQLite: BEGIN IMMEDIATE does it)."""
 
-    @abstractmethod
     def indexed_count(self, conn: Connection) -> int:
-        """Articles indexed (-1 when the backend's tables disagree)."""
+        """Articles indexed (-1 when the backend's two index tables disagree)."""
+        n, t = (
+            int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table in self.count_tables
+        )
+        return n if n == t else -1
 
     # ------------------------------------------------------------ writes
     @abstractmethod
@@ -128,11 +151,22 @@ class Backend(ABC):
         """Ranked hits; ``vocab`` (the articles' words and stems) lets a backend rewrite
         the query into a cheaper one that matches the same articles."""
 
-    @abstractmethod
     def like_scan(
         self, conn: Connection, words: Sequence[str], limit: int
     ) -> list[tuple[str, str]]:
-        """The naive baseline (benchmarks): every word as a substring of title or body."""
+        """The naive baseline (benchmarks): every word as a substring of title or body;
+        ``[(slug, title)]``, title matches first, then by title, at most ``limit``."""
+        if not words:
+            return []
+        op = self.like_operator
+        conds = " AND ".join(f"(title {op} :w{i} OR body {op} :w{i})" for i in range(len(words)))
+        params: dict[str, object] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
+        params["limit"] = limit
+        sql = text(
+            f"SELECT slug, title FROM kb_article WHERE {conds} "
+            f"ORDER BY CASE WHEN title {op} :w0 THEN 0 ELSE 1 END, title LIMIT :limit"
+        )
+        return [(r[0], r[1]) for r in conn.execute(sql, params)]
 
     def load_vocab(self, conn: Connection) -> tuple[dict[str, int], dict[str, str]]:
         """``(word → number of articles, word → stem)``."""

@@ -51,6 +51,9 @@ def _pg_ranked(table: str, q: str) -> str:
 
 class PostgresBackend(Backend):
     name = "postgresql"
+    index_tables = ("kb_search", "kb_title")
+    count_tables = index_tables
+    like_operator = "ILIKE"
 
     def has_index(self, conn: Connection) -> bool:
         row = conn.execute(
@@ -100,16 +103,6 @@ class PostgresBackend(Backend):
             " stem text)"
         )
 
-    def drop(self, conn: Connection) -> None:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_search")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_title")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_vocab")
-
-    def indexed_count(self, conn: Connection) -> int:
-        n = int(conn.execute(text("SELECT count(*) FROM kb_search")).scalar_one())
-        t = int(conn.execute(text("SELECT count(*) FROM kb_title")).scalar_one())
-        return n if n == t else -1
-
     def upsert(self, conn: Connection, rows: Sequence[IndexRow]) -> None:
         if not rows:
             return
@@ -120,16 +113,7 @@ class PostgresBackend(Backend):
                 "ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, "
                 "tags = excluded.tags, section = excluded.section, body = excluded.body"
             ),
-            [
-                {
-                    "id": r.article_id,
-                    "title": r.title,
-                    "tags": r.tags,
-                    "section": r.section,
-                    "body": r.body,
-                }
-                for r in rows
-            ],
+            [r.params() for r in rows],
         )
         conn.execute(
             text(
@@ -214,17 +198,3 @@ class PostgresBackend(Backend):
             limit,
         )
         return [replace(by_id[i], score=score) for i, score in ranked]
-
-    def like_scan(
-        self, conn: Connection, words: Sequence[str], limit: int
-    ) -> list[tuple[str, str]]:
-        if not words:
-            return []
-        conds = " AND ".join(f"(title ILIKE :w{i} OR body ILIKE :w{i})" for i in range(len(words)))
-        params: dict[str, object] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
-        params["limit"] = limit
-        sql = text(
-            f"SELECT slug, title FROM kb_article WHERE {conds} "
-            "ORDER BY CASE WHEN title ILIKE :w0 THEN 0 ELSE 1 END, title LIMIT :limit"
-        )
-        return [(r[0], r[1]) for r in conn.execute(sql, params)]

@@ -30,6 +30,8 @@ from agent_console.kb.query import Alt, Group, Query
 
 class SqliteBackend(Backend):
     name = "sqlite"
+    index_tables = ("kb_fts", "kb_title_fts")
+    count_tables = ("kb_fts_docsize", "kb_title_fts_docsize")
 
     def has_index(self, conn: Connection) -> bool:
         names = {
@@ -68,30 +70,11 @@ class SqliteBackend(Backend):
             "WITHOUT ROWID"
         )
 
-    def drop(self, conn: Connection) -> None:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_fts")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_title_fts")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS kb_vocab")
-
-    def indexed_count(self, conn: Connection) -> int:
-        n = int(conn.execute(text("SELECT count(*) FROM kb_fts_docsize")).scalar_one())
-        t = int(conn.execute(text("SELECT count(*) FROM kb_title_fts_docsize")).scalar_one())
-        return n if n == t else -1
-
     def upsert(self, conn: Connection, rows: Sequence[IndexRow]) -> None:
         if not rows:
             return
         self.delete(conn, [r.article_id for r in rows])
-        params = [
-            {
-                "id": r.article_id,
-                "title": r.title,
-                "tags": r.tags,
-                "section": r.section,
-                "body": r.body,
-            }
-            for r in rows
-        ]
+        params = [r.params() for r in rows]
         conn.execute(
             text(
                 "INSERT INTO kb_fts (rowid, title, tags, section, body) "
@@ -212,20 +195,6 @@ class SqliteBackend(Backend):
             for i, score in ranked
             if (r := found.get(i)) is not None
         ]
-
-    def like_scan(
-        self, conn: Connection, words: Sequence[str], limit: int
-    ) -> list[tuple[str, str]]:
-        if not words:
-            return []
-        conds = " AND ".join(f"(title LIKE :w{i} OR body LIKE :w{i})" for i in range(len(words)))
-        params: dict[str, object] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
-        params["limit"] = limit
-        sql = text(
-            f"SELECT slug, title FROM kb_article WHERE {conds} "
-            "ORDER BY CASE WHEN title LIKE :w0 THEN 0 ELSE 1 END, title LIMIT :limit"
-        )
-        return [(r[0], r[1]) for r in conn.execute(sql, params)]
 
 
 FTS5_TOKENIZE = "porter unicode61 remove_diacritics 2"

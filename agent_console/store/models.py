@@ -551,7 +551,15 @@ class SlaPolicyVersion(SQLModel, table=True):
 # the sender of a ticket's first public reply.
 _T, _C, _E = Ticket.__table__.c, SlaCycle.__table__.c, TicketEvent.__table__.c  # type: ignore[attr-defined]
 Index("ix_ticket_opened_at", _T.opened_at, _T.priority)
-Index("ix_ticket_resolved_at", _T.resolved_at, _T.opened_at, _T.tier)
+# the backlog, with the metrics filters covered (organization, assignee: issue 13)
+Index(
+    "ix_ticket_backlog",
+    _T.resolved_at,
+    _T.opened_at,
+    _T.tier,
+    _T.organization_id,
+    _T.assignee_id,
+)
 Index(
     "ix_sla_cycle_metric_stopped",
     _C.metric,
@@ -701,11 +709,15 @@ class MetricRollup(SQLModel, table=True):
     """The metrics figures added up per UTC hour / day (desk/metrics_rollup.py): ``n``
     tickets or cycles count towards ``figure`` in the bucket starting at ``bucket`` (an
     hour, or a day for the time histograms), for priority ``grp``, with time ``value``
-    (seconds; 0 for counts). Kept current in the transaction of every write that moves a
-    ticket's clock; the primary key serves the period scans (figure, then bucket)."""
+    (seconds; 0 for counts), among the tickets of dimension ``dim`` (``""`` every ticket,
+    ``t2`` tier 2, ``o7`` organization 7, ``a3`` agent 3: the screen's filters). Kept
+    current in the transaction of every write that moves a ticket's clock, tier or
+    assignee, or hands it over; the primary key serves the period scans (dimension,
+    figure, then bucket)."""
 
     __tablename__ = "metric_rollup"
 
+    dim: str = Field(default="", primary_key=True, max_length=20)
     figure: str = Field(primary_key=True, max_length=40)
     bucket: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
     grp: str = Field(primary_key=True, max_length=20)

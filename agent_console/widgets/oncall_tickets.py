@@ -1,7 +1,8 @@
 """The on-call screen's ticket list: each watched ticket with its three timers.
 
-A small virtual list (only the visible lines are rendered, in :meth:`OncallTickets.render_line`)
-of plain :class:`~agent_console.desk.queue.QueueRow` values. Every timer is formatted at paint
+A small :class:`~agent_console.widgets.virtual_list.VirtualList` (the queue table's: only the
+visible lines are rendered; cursor, keys, clicks and header are the shared widget's) of
+plain :class:`~agent_console.desk.queue.QueueRow` values, all of them in memory. Every timer is formatted at paint
 time from the stored deadlines and :attr:`OncallTickets.now` (the screen's 1 Hz tick sets it
 and repaints: no query). The timers are :mod:`agent_console.widgets.sla_timer`'s — the same
 colours, paused and overdue forms as the queue and the ticket screen.
@@ -18,12 +19,8 @@ from datetime import datetime, tzinfo
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agent_console.sla import Policy
@@ -31,6 +28,7 @@ from agent_console.views import QueueRow
 from agent_console.widgets.sla_timer import STYLE_DIM, deadline_text, waiting_text
 from agent_console.widgets.styles import priority_style
 from agent_console.widgets.ticket_format import visible
+from agent_console.widgets.virtual_list import VirtualList
 
 #: a timer column's width below which only the time left is shown (no due time)
 SHORT_TIMER = 20
@@ -106,8 +104,10 @@ def metric_timer(
     return text
 
 
-class OncallTickets(ScrollView, can_focus=True):
+class OncallTickets(VirtualList, can_focus=True):
     """The watched tickets, soonest breach first. Line 0 is the column header."""
+
+    COMPONENT_PREFIX = "oncall-tickets"
 
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
@@ -146,8 +146,6 @@ class OncallTickets(ScrollView, can_focus=True):
     }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
-
     class Selected(Message):
         """A ticket was chosen (enter, or a click on the highlighted row)."""
 
@@ -177,10 +175,13 @@ class OncallTickets(ScrollView, can_focus=True):
         self.rows = list(rows)
         self.empty_text = empty_text
         index = next((i for i, r in enumerate(self.rows) if r.key == keep), self.cursor)
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
-        self.cursor = max(0, min(index, len(self.rows) - 1))
-        self._scroll_to_cursor()
+        self._resize_virtual()
+        self._set_cursor(index)
         self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
 
     @property
     def cursor_row(self) -> QueueRow | None:
@@ -190,82 +191,17 @@ class OncallTickets(ScrollView, can_focus=True):
         self.now = now
         self.refresh()
 
-    # ------------------------------------------------------------ cursor
-    def _move(self, index: int) -> None:
-        if not self.rows:
-            return
-        self.cursor = max(0, min(index, len(self.rows) - 1))
-        self._scroll_to_cursor()
-        self.refresh()
-
-    def _scroll_to_cursor(self) -> None:
-        height = max(self.size.height - 1, 1)
-        top = int(self.scroll_y)
-        target = top
-        if self.cursor < top:
-            target = self.cursor
-        elif self.cursor >= top + height:
-            target = self.cursor - height + 1
-        if target != top:
-            self.scroll_to(y=target, animate=False, immediate=True)
-
-    def action_cursor_up(self) -> None:
-        self._move(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self._move(self.cursor + 1)
-
-    def action_first(self) -> None:
-        self._move(0)
-
-    def action_last(self) -> None:
-        self._move(len(self.rows) - 1)
-
-    def action_select(self) -> None:
-        row = self.cursor_row
-        if row is not None:
-            self.post_message(self.Selected(row))
-
-    async def _on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None or offset.y == 0:
-            return
-        event.stop()
-        index = int(self.scroll_y) + offset.y - 1
-        if not 0 <= index < len(self.rows):
-            return
-        if index == self.cursor or event.chain >= 2:
-            self._move(index)
-            self.action_select()
-        else:
-            self._move(index)
-
-    def watch_has_focus(self, _focused: bool) -> None:
-        self.refresh()
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self.rows) + 1)
+    def _selected(self, row: QueueRow) -> Message:
+        return self.Selected(row)
 
     # ------------------------------------------------------------ rendering
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        columns = layout_columns(width)
-        if y == 0:
-            text = Text(no_wrap=True)
-            for col in columns:
-                text.append(col.title[: col.width].ljust(col.width) + " ")
-            text.truncate(width, pad=True)
-            style = self.get_component_rich_style("oncall-tickets--header")
-            return Strip(list(text.render(self.app.console)), width).apply_style(style)
-        index = int(self.scroll_y) + y - 1
-        if index >= len(self.rows):
-            if not self.rows and y == 2:
-                style = self.get_component_rich_style("oncall-tickets--placeholder")
-                return Strip([Segment(f"  {self.empty_text}".ljust(width)[:width], style)])
-            return Strip.blank(width, self.rich_style)
+    def _header_columns(self, width: int) -> list[Column]:
+        return layout_columns(width)
+
+    def _row_line(self, index: int, width: int) -> Strip:
         row = self.rows[index]
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        for col in columns:
+        for col in layout_columns(width):
             cell = self._cell(row, col)
             cell.truncate(col.width, overflow="ellipsis", pad=True)
             text.append_text(cell)
@@ -275,10 +211,7 @@ class OncallTickets(ScrollView, can_focus=True):
             list(Segment.apply_style(text.render(self.app.console), self.rich_style))
         ).crop_extend(0, width, self.rich_style)
         if index == self.cursor:
-            cursor = self.get_component_rich_style(
-                "oncall-tickets--cursor" if self.has_focus else "oncall-tickets--cursor-blurred"
-            )
-            strip = strip.apply_style(cursor)
+            strip = strip.apply_style(self._style("cursor" if self.has_focus else "cursor-blurred"))
         return strip
 
     def _cell(self, row: QueueRow, col: Column) -> Text:

@@ -1,4 +1,6 @@
-"""The queue's virtual table (toolong's ``LogLines`` model).
+"""The queue's virtual table (toolong's ``LogLines`` model; the cursor, keys, clicks and
+header are :class:`~agent_console.widgets.virtual_list.VirtualList`'s, shared with the
+on-call list).
 
 The table knows the *ordering* of its view (ticket ids) and a cache of the rows near the
 viewport; it renders only the visible lines in :meth:`QueueTable.render_line`, formatting
@@ -23,10 +25,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agent_console.keymap import with_ids
@@ -35,6 +34,7 @@ from agent_console.views import QueueRow, status_label
 from agent_console.widgets.sla_timer import TIGHT_CELLS, ticket_timer
 from agent_console.widgets.styles import priority_style, status_style
 from agent_console.widgets.ticket_format import visible
+from agent_console.widgets.virtual_list import VirtualList
 
 
 def _cell_text(text: str | None) -> str:
@@ -119,9 +119,11 @@ def layout_columns(width: int, hidden: frozenset[str] = frozenset()) -> list[Col
     return [c for c in cols if c.name not in hidden]
 
 
-class QueueTable(ScrollView, can_focus=True):
+class QueueTable(VirtualList, can_focus=True):
     """A virtual list of tickets. Line 0 is the column header; row ``i`` of the ordering
     is drawn on virtual line ``i + 1``."""
+
+    COMPONENT_PREFIX = "queue-table"
 
     BINDINGS = with_ids("table", [
         Binding("up,k", "cursor_up", "Up", show=False),
@@ -163,8 +165,6 @@ class QueueTable(ScrollView, can_focus=True):
         color: $text-muted;
     }
     """
-
-    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     # ------------------------------------------------------------ messages
     class Highlighted(Message):
@@ -257,7 +257,7 @@ class QueueTable(ScrollView, can_focus=True):
         if index is None:
             index = old_index if fallback is None else fallback
             index = min(index, max(len(self.ids) - 1, 0))
-        self.virtual_size = Size(self.size.width, len(self.ids) + 1)
+        self._resize_virtual()
         self._set_cursor(index, center=index != old_index)
         self.refresh()
 
@@ -330,10 +330,6 @@ class QueueTable(ScrollView, can_focus=True):
         tid = self.cursor_id
         return self.rows.get(tid) if tid is not None else None
 
-    def visible_range(self) -> tuple[int, int]:
-        top = int(self.scroll_y)
-        return top, min(top + max(self.size.height - 1, 1), len(self.ids))
-
     def _evict(self) -> None:
         if len(self.rows) <= self.cache_limit:
             return
@@ -346,37 +342,8 @@ class QueueTable(ScrollView, can_focus=True):
                 break
 
     # ------------------------------------------------------------ cursor
-    def _set_cursor(self, index: int, *, center: bool = False) -> None:
-        index = max(0, min(index, len(self.ids) - 1)) if self.ids else 0
-        old = self.cursor
-        self.cursor = index
-        self._scroll_to_cursor(center=center)
-        self._refresh_row(old)
-        self._refresh_row(index)
+    def _cursor_moved(self, index: int) -> None:
         self.post_message(self.Highlighted(self, index, self.cursor_id))
-
-    def _refresh_row(self, index: int) -> None:
-        self.refresh_line(index + 1)
-
-    def _scroll_to_cursor(self, *, center: bool = False) -> None:
-        height = max(self.size.height - 1, 1)
-        top = int(self.scroll_y)
-        target = top
-        if center and not (top <= self.cursor < top + height):
-            target = self.cursor - height // 2
-        elif self.cursor < top:
-            target = self.cursor
-        elif self.cursor >= top + height:
-            target = self.cursor - height + 1
-        target = max(0, min(target, max(len(self.ids) + 1 - self.size.height, 0)))
-        if target != top:
-            self.scroll_to(y=target, animate=False, immediate=True)
-
-    def action_cursor_up(self) -> None:
-        self._set_cursor(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self._set_cursor(self.cursor + 1)
 
     def action_page_up(self) -> None:
         page = max(self.size.height - 2, 1)
@@ -388,45 +355,21 @@ class QueueTable(ScrollView, can_focus=True):
         self.scroll_to(y=self.scroll_y + page, animate=False, immediate=True)
         self._set_cursor(self.cursor + page)
 
-    def action_first(self) -> None:
-        self._set_cursor(0)
-
-    def action_last(self) -> None:
-        self._set_cursor(len(self.ids) - 1)
-
-    def action_select(self) -> None:
-        row = self.cursor_row
-        if row is not None:
-            self.post_message(self.Selected(self, self.cursor, row))
+    def _selected(self, row: QueueRow) -> Message:
+        return self.Selected(self, self.cursor, row)
 
     # ------------------------------------------------------------ mouse
-    async def _on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
-            return
-        event.stop()
-        if offset.y == 0:
-            x = 0
-            for col in self._layout():
-                if x <= offset.x < x + col.width + 1:
-                    self.post_message(self.HeaderClicked(self, col.name))
-                    break
-                x += col.width + 1
-            return
-        index = int(self.scroll_y) + offset.y - 1
-        if not 0 <= index < len(self.ids):
-            return
-        if index == self.cursor or event.chain >= 2:
-            self._set_cursor(index)
-            self.action_select()
-        else:
-            self._set_cursor(index)
+    def _header_clicked(self, x: int) -> bool:
+        """A click on a column's title asks for that sort (:class:`HeaderClicked`)."""
+        at = 0
+        for col in self._layout():
+            if at <= x < at + col.width + 1:
+                self.post_message(self.HeaderClicked(self, col.name))
+                break
+            at += col.width + 1
+        return True
 
     # ------------------------------------------------------------ rendering
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self.ids) + 1)
-        self._scroll_to_cursor()
-
     def _layout(self) -> list[Column]:
         width = self.scrollable_content_region.width - self._gutter
         if width != self._columns_width:
@@ -440,7 +383,7 @@ class QueueTable(ScrollView, can_focus=True):
             strip = self._render_line(y, self.scrollable_content_region.width - gutter)
             index = int(self.scroll_y) + y - 1
             if y == 0:
-                mark, style = "✓ ", self.get_component_rich_style("queue-table--header")
+                mark, style = "✓ ", self._style("header")
             else:
                 marked = 0 <= index < len(self.ids) and self.ids[index] in self.marks
                 mark = "● " if marked else "  "
@@ -452,21 +395,12 @@ class QueueTable(ScrollView, can_focus=True):
             return Strip.join([Strip([Segment(mark, style)], gutter), strip])
         return self._render_line(y, self.scrollable_content_region.width)
 
-    def _render_line(self, y: int, width: int) -> Strip:
-        if y == 0:
-            return self._header_strip(width)
-        index = int(self.scroll_y) + y - 1
-        if index >= len(self.ids):
-            if not self.ids and y == 2:
-                style = self.get_component_rich_style("queue-table--placeholder")
-                return Strip([Segment(f"  {self.empty_text}".ljust(width)[:width], style)])
-            return Strip.blank(width, self.rich_style)
+    def _row_line(self, index: int, width: int) -> Strip:
         tid = self.ids[index]
         row = self.rows.get(tid)
         if row is None:
             self._want(tid)
-            style = self.get_component_rich_style("queue-table--placeholder")
-            return Strip([Segment("  …".ljust(width)[:width], style)])
+            return self._placeholder("…", width)
         look = "plain"
         if index == self.cursor:
             look = "cursor" if self.has_focus else "blurred"
@@ -477,18 +411,10 @@ class QueueTable(ScrollView, can_focus=True):
         base = self.rich_style
         if look == "plain":
             return base
-        cursor = self.get_component_rich_style(
-            "queue-table--cursor" if look == "cursor" else "queue-table--cursor-blurred"
-        )
-        return base + cursor
+        return base + self._style("cursor" if look == "cursor" else "cursor-blurred")
 
-    def _header_strip(self, width: int) -> Strip:
-        style = self.get_component_rich_style("queue-table--header")
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for col in self._layout():
-            text.append(col.title[: col.width].ljust(col.width) + " ")
-        text.truncate(width, pad=True)
-        return Strip(list(text.render(self.app.console)), width).apply_style(style)
+    def _header_columns(self, width: int) -> list[Column]:
+        return self._layout()
 
     def _row_strip(self, row: QueueRow, width: int, look: str = "plain") -> Strip:
         """A row: its static cells are rendered once per (row, width, draft, look) and
@@ -608,5 +534,3 @@ class QueueTable(ScrollView, can_focus=True):
                 event.prevent_default()
                 insert(event.character)
 
-    def watch_has_focus(self, _focused: bool) -> None:
-        self._refresh_row(self.cursor)
