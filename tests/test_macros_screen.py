@@ -188,6 +188,7 @@ async def test_a_bad_bulk_argument_keeps_the_dialog_and_the_text(
         for index, typed, said in [
             (2, "urgent", "needs a reason"),  # priority
             (4, "+ok oops", "'oops': write +tag"),  # tags
+            (4, "+ok +" + "t" * 60, "longer than 50 characters"),  # the tag rule (trial)
         ]:
             options.highlighted = index
             await pilot.press("enter")
