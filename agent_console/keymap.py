@@ -17,7 +17,6 @@ the rest of the file still applies. No Textual import here but for the key names
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +26,7 @@ from textual.binding import Binding
 from textual.keys import KEY_TO_UNICODE_NAME, REPLACED_KEYS, Keys
 
 from agent_console.paths import user_config_dir
+from agent_console.toml_files import TomlFileError, load_toml
 
 KEYMAP_FILE = "keymap.toml"
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
@@ -132,10 +132,9 @@ def read_keymap(path: Path | None = None, known: Iterable[str] | None = None) ->
         return Keymap()
     where = f"keymap file {path}"
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        return Keymap({}, (f"{where}: not valid TOML ({exc}); no key changed",), str(path), (None,))
+        data = load_toml(path)
+    except TomlFileError as exc:
+        return Keymap({}, (f"{where}: {exc}; no key changed",), str(path), (None,))
     except OSError as exc:
         return Keymap(
             {}, (f"{where}: cannot be read ({exc.strerror or exc})",), str(path), (None,)

@@ -6,7 +6,6 @@ The CLI and the TUI both build it with :func:`resolve_settings`; tests build it 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent_console.errors import UserError
 from agent_console.paths import default_db_url, default_policy_path, user_config_dir
+from agent_console.toml_files import TomlFileError, load_toml
 
 ENV_DB = "AGENT_CONSOLE_DB"
 ENV_AGENT = "AGENT_CONSOLE_AGENT"
@@ -159,9 +159,8 @@ def read_config_file(path: Path) -> dict[str, object]:
     if not path.is_file():
         return {}
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = load_toml(path)
+    except (OSError, TomlFileError) as exc:
         raise UserError(f"config file {path}: {exc}") from exc
     allowed = {
         "db",

@@ -188,6 +188,7 @@ async def test_a_bad_bulk_argument_keeps_the_dialog_and_the_text(
         for index, typed, said in [
             (2, "urgent", "needs a reason"),  # priority
             (4, "+ok oops", "'oops': write +tag"),  # tags
+            (4, "+ok +" + "t" * 60, "longer than 50 characters"),  # the tag rule (trial)
         ]:
             options.highlighted = index
             await pilot.press("enter")
@@ -342,3 +343,59 @@ async def test_editor_shows_five_lines_at_80x24_and_more_when_taller(settings: S
     assert small >= 5
     tall = await _editor_rows_after_m(settings, (160, 50))
     assert tall >= 10 and tall > small
+
+
+async def test_bulk_assign_to_an_unknown_handle_is_one_line(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """``B`` → Assign to… with a handle no agent has: one error line, no ticket touched, the
+    marks kept — not a summary refusing every marked ticket with the same reason (trial)."""
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        screen = await settle_queue(pilot)
+        await pilot.press("space", "space")
+        marked = set(screen.table.marks)
+        keys = seeded_desk.ticket_keys(marked)
+        before = {k: seeded_desk.ticket_detail(k).version for k in keys.values()}
+        await pilot.press("B")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+        app.screen.query_one(OptionList).highlighted = 1  # assign
+        await pilot.press("enter", *"[red]nobody[/red]", "enter")
+        await wait_for(pilot, lambda: not screen._bulk_running)
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, QueueScreen)  # no BulkSummary
+        assert screen.last_bulk_report is None
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("unknown agent '[red]nobody[/red]'") for m in said), said
+        assert screen.table.marks == frozenset(marked)
+        assert {k: seeded_desk.ticket_detail(k).version for k in keys.values()} == before
+
+
+async def test_bulk_status_and_ticket_list_say_waiting_as_the_screens_do(
+    seeded_desk: Desk, settings: Settings, capsys
+) -> None:
+    """The screens call the status "waiting" (and "on hold"); the bulk status box, the
+    ``ticket list`` help and a shipped macro's description said "pending" / "on_hold"
+    (trial)."""
+    from agent_console.cli import main
+    from agent_console.desk.macros import shipped_macros_dir
+
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle_queue(pilot)
+        await pilot.press("space", "B")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+        app.screen.query_one(OptionList).highlighted = 3  # status
+        await pilot.press("enter")
+        box = app.screen.query_one("#bulk-argument", Input)
+        assert box.placeholder == "open | waiting | on hold"
+        await pilot.press(*"waiting", "enter")
+        await pilot.pause(0.3)
+    try:
+        main(["ticket", "-h"])
+    except SystemExit:  # argparse's help may exit
+        pass
+    out = capsys.readouterr().out
+    assert "(new, open, waiting, on hold)" in out and "pending" not in out
+    text = (shipped_macros_dir() / "ask-for-details.md").read_text(encoding="utf-8")
+    assert "pending" not in text.split("---")[1].split("description:")[1].splitlines()[0]

@@ -46,7 +46,7 @@ def test_fetch_once_status_and_show(capsys, env, dovecot) -> None:
     assert code == 0, err
     assert "uid 1: new ticket SUP-1001" in out
     assert "uid 2: quarantined — no sender address (From)" in out
-    assert "1 quarantined, 1 ticket" in out
+    assert "1 quarantined, 1 new ticket\n" in out
     assert PASSWORD not in out + err
 
     code, out, _ = run(capsys, "--db", db, "mail", "status")

@@ -608,3 +608,15 @@ def test_rollup_and_cycles_kept_on_ingest_equal_rebuilt(desk_in: Desk, dovecot, 
     assert len(cycles) == 2 * 7
     assert desk_in.rebuild_metrics_rollup() == 7
     assert rollup() == kept
+
+
+def test_fetch_summary_counts_read_as_english() -> None:
+    """``fetch: … 2 quarantined, 2 ticket`` read wrong (trial): each outcome is counted
+    with its own words, singular or plural."""
+    from agent_console.desk.mail_in import FetchReport, IngestResult
+
+    report = FetchReport("box")
+    assert report.summary() == "box: nothing new"
+    for outcome in ("ticket", "ticket", "follow_up", "bounce", "bounce", "quarantined"):
+        report.add(1, IngestResult(outcome, key="SUP-1"))
+    assert report.summary() == "box: 2 bounces, 1 follow-up, 1 quarantined, 2 new tickets"

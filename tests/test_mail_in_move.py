@@ -213,6 +213,6 @@ def test_cli_option_and_config_key(tmp_path: Path, dovecot, user, monkeypatch, c
     code = main(["--db", db, "mail", "fetch", "--once", "--processed-folder", "Handled"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "1 ticket" in out
+    assert "1 new ticket" in out
     assert folder(dovecot, user, "INBOX") == []
     assert len(folder(dovecot, user, "Handled")) == 1

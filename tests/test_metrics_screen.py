@@ -217,3 +217,26 @@ async def test_chart_legend_sits_above_the_bars(history: tuple[str, dict[str, st
             assert len(legend) == 3, plot
             for line in legend:
                 assert line.count("█") == 2, plot  # the swatch only
+
+
+async def test_a_refused_agent_filter_leaves_the_bar_on_the_figures_shown(
+    history: tuple[str, dict[str, str]],
+) -> None:
+    """An agent (not a lead) filters by another handle: refused in one line, and the bar
+    keeps naming the figures on screen (it read "agent [red]zz[/red]" over the team's
+    figures; the line said "drop --assignee", a CLI option) (trial)."""
+    url, _ = history
+    app, _ = make_app(url, agent="ann")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("4")
+        screen = await loaded(pilot)
+        shown = screen.report
+        await pilot.press("a", *"[red]zz[/red]", "enter")
+        screen = await loaded(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("ann is not a lead" in m for m in said), said
+        assert not any("--assignee" in m for m in said)
+        assert screen.filters.assignee is None and screen.report is shown
+        bar = str(screen.query_one("#metrics-bar").render())
+        assert "zz" not in bar and "all tickets" in bar

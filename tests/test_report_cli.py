@@ -101,3 +101,17 @@ def test_report_on_postgresql_matches_sqlite(db: str, pg_url: str, capsys, tmp_p
     _, a, _ = run(db, capsys, *PERIOD, "--format", "csv")
     _, b, _ = run(pg_url, capsys, *PERIOD, "--format", "csv")
     assert a == b
+
+
+def test_markdown_escapes_what_markdown_would_render(db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A subject in the markdown report renders as written: ``[b]``, ``*``, ``_``, ``\\``,
+    ``<`` are escaped, not only ``|`` (a ``\\[x]`` lost its backslash, ``*x*`` turned
+    italic) (trial)."""
+    import re
+
+    code, md, _ = run(db, capsys, *PERIOD, "--format", "markdown")
+    assert code == 0
+    assert r"T7 \[b\]critical\[/b\] trouble" in md
+    unescape = re.compile(r"\\([\\`*_\[\]<>|~])")
+    rows = [line for line in md.splitlines() if "T7" in line]
+    assert rows and all("T7 [b]critical[/b] trouble" in unescape.sub(r"\1", r) for r in rows)

@@ -70,3 +70,25 @@ async def test_digits_switch_from_lists_and_type_in_text_boxes(
         await pilot.press("4")
         await pilot.pause()
         assert app.screen is kb and box.value.endswith("4")
+
+
+async def test_oncall_help_is_titled_and_lists_its_keys_first(
+    seeded_desk: Desk, settings: Settings
+) -> None:
+    """``?`` on the on-call screen read "Keys — Oncall" and put enter / A under "More keys"
+    after the copy keys; now "On call" and its keys in their own group first (trial)."""
+    from agent_console.screens.help import HelpScreen, key_groups
+
+    app = make_app(seeded_desk, settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await _until(pilot, lambda: isinstance(app.screen, OncallScreen))
+        oncall = app.screen
+        groups = key_groups(oncall, app)
+        assert groups[0][0] == "Alerts"
+        assert [k for k, _ in groups[0][1]][:2] == ["⏎", "A"]
+        await pilot.press("question_mark")
+        await _until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        title = str(app.screen.query(".title").first().render())
+        assert title == "Keys — On call"

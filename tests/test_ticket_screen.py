@@ -282,6 +282,29 @@ async def test_assign_and_tags_through_keys(ann_desk: Desk) -> None:
         assert ann_desk.ticket_detail(key).tags == ("vip", "pos")
 
 
+async def test_a_tag_too_long_keeps_the_dialog_and_the_text(ann_desk: Desk) -> None:
+    """``t`` with a 60-character tag: one line in the dialog, which stays open with what was
+    typed (it closed and the text was lost when the desk refused it) (trial)."""
+    from agent_console.screens.ticket_dialogs import TagsDialog
+
+    key = ticket(ann_desk)
+    app = make_app(ann_desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_ticket(pilot, key)
+        await pilot.press("t")
+        await pilot.pause()
+        dialog = app.screen
+        typed = "vip, " + "t" * 60
+        dialog.query_one(Input).value = typed
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.screen is dialog and isinstance(dialog, TagsDialog)
+        assert dialog.query_one(Input).value == typed
+        said = str(dialog.query_one(".dialog-error").render())
+        assert "longer than 50 characters" in said
+        assert ann_desk.ticket_detail(key).tags == ()
+
+
 # ---------------------------------------------------------------- refusals and conflicts
 async def test_refusal_is_one_line_notification(ann_desk: Desk) -> None:
     key = ticket(ann_desk)

@@ -377,6 +377,24 @@ def test_type_and_tags(wdesk: Desk) -> None:
     assert events(wdesk, key)[-1].details["tags"] == ["vip", "pos"]
 
 
+def test_tags_follow_the_import_rule_however_they_arrive(wdesk: Desk) -> None:
+    """``t`` / ``ticket tags`` / bulk ``+tag`` took a 60-character tag, or one with ESC,
+    that the import refuses (at most 50 characters, one line): one rule now (trial)."""
+    key = new_ticket(wdesk)
+    before = wdesk.ticket_detail(key)
+    for tags, said in [
+        ("ok," + "t" * 60, "longer than 50 characters"),
+        (["ok", "e\x1b[31mvil"], "control character"),
+        (",".join(f"tag{i:02d}" + "x" * 40 for i in range(30)), "at most 1,000"),
+    ]:
+        with pytest.raises(UserError, match=said):
+            wdesk.set_type_and_tags(key, tags=tags, agent="ann")
+    report = wdesk.bulk_tags([key], ["b" * 51], agent="ann")
+    assert not report.done and "longer than 50" in report.refused[0][1]
+    after = wdesk.ticket_detail(key)
+    assert (after.tags, after.version) == (before.tags, before.version)
+
+
 # ---------------------------------------------------------------- tiers
 def test_escalate_to_next_tier_with_pinned_handoff(wdesk: Desk, clock: Clock) -> None:
     key = new_ticket(wdesk)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -115,8 +116,13 @@ def print_text(r: MetricsReport) -> None:
         print(clean(note))
 
 
+#: what Markdown (CommonMark, GitHub tables) would read as markup in a cell: escaped with a
+#: backslash, so a subject such as ``*urgent* [b]x[/b] <b>`` renders as it was written
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
 def _md_cell(value: Any) -> str:
-    return clean(value).replace("|", "\\|")
+    return _MD_SPECIAL.sub(r"\\\1", clean(value))
 
 
 def print_markdown(r: MetricsReport) -> None:

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ticket", help="list and work tickets")
     tsub = p.add_subparsers(dest="ticket_command", metavar="ACTION", required=True)
     ls = tsub.add_parser(
-        "list", help="unresolved tickets (new, open, pending, on hold), most urgent first"
+        "list", help="unresolved tickets (new, open, waiting, on hold), most urgent first"
     )
     ls.add_argument("--status", help="new, open, waiting, on hold, resolved or closed")
     ls.add_argument(

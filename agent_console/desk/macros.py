@@ -33,6 +33,7 @@ from agent_console.desk.macro_files import (
 )
 from agent_console.desk.permissions import deescalation_target, escalation_target
 from agent_console.desk.tickets import parse_status
+from agent_console.desk.validation import tags_problem
 from agent_console.desk.workflow import WorkflowMixin, _Change
 from agent_console.errors import NotFound, UserError
 from agent_console.logs import get_logger
@@ -430,7 +431,11 @@ class MacrosMixin(KBMixin, WorkflowMixin):
         progress: Progress | None = None,
     ) -> BulkReport:
         """Assign each ticket to ``handle`` (None: unassign) — the rules of
-        :meth:`assign`."""
+        :meth:`assign`. Raises :class:`NotFound` / :class:`UserError` before any ticket
+        when ``handle`` names no active agent (one line, not one refusal per ticket)."""
+        if handle:
+            with self.read() as s:
+                self.agent_by_handle(s, handle)
 
         def step(key: str) -> str:
             self.assign(key, handle, agent)
@@ -583,4 +588,7 @@ def parse_tag_changes(text: str) -> tuple[list[str], list[str]]:
         (add if sign == "+" else remove).append(tag)
     if not add and not remove:
         raise UserError("no tag given: write +tag to add a tag and -tag to remove one")
+    problem = tags_problem(add)  # the tag rule, before any ticket (validation.py)
+    if problem:
+        raise UserError(problem)
     return add, remove

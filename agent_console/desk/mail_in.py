@@ -108,8 +108,22 @@ class FetchReport:
     def summary(self) -> str:
         if not self.counts:
             return f"{self.mailbox}: nothing new"
-        parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(self.counts.items()))
+        parts = ", ".join(
+            f"{n} {_OUTCOME_COUNTED[k][n != 1]}" for k, n in sorted(self.counts.items())
+        )
         return f"{self.mailbox}: {parts}"
+
+
+#: an outcome counted in :meth:`FetchReport.summary`: (one, several)
+_OUTCOME_COUNTED = {
+    "ticket": ("new ticket", "new tickets"),
+    "follow_up": ("follow-up", "follow-ups"),
+    "bounce": ("bounce", "bounces"),
+    "ignored": ("ignored", "ignored"),
+    "quarantined": ("quarantined", "quarantined"),
+    "duplicate": ("already received", "already received"),
+    "done": ("done by another fetcher", "done by another fetcher"),
+}
 
 
 @dataclass(frozen=True)

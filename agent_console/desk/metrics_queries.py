@@ -84,7 +84,7 @@ class MetricsQueries(DeskCore):
             if handle != me.handle and not me.lead:
                 raise PermissionDenied(
                     f"{me.handle} is not a lead: an agent sees the team figures and their "
-                    "own line (drop --assignee, or use your own handle)"
+                    "own line (filter by your own handle, or by none)"
                 )
             agent_id = s.execute(
                 select(Agent.__table__.c.id).where(Agent.__table__.c.handle == handle)

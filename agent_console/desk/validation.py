@@ -326,20 +326,29 @@ class RowChecker:
                 f"tags must be text (comma-separated) or a list of text, not {_json_kind(raw)}"
             )
             return None
-        for item in items:
-            tag = item.strip()
-            bad = _char_problem("tags", tag, one_line=True)
-            if bad:
-                problems.append(bad)
-                return None
-            if len(tag) > MAX_TAG:
-                problems.append(f"tag {show(tag)} is longer than {MAX_TAG} characters")
-                return None
-        tags = normalise_tags(items)
-        if len(tags) > MAX_TAGS_TOTAL:
-            problems.append(f"tags are {len(tags):,} characters together (at most {MAX_TAGS_TOTAL:,})")
+        bad = tags_problem(items)
+        if bad:
+            problems.append(bad)
             return None
-        return tags
+        return normalise_tags(items)
+
+
+def tags_problem(items: list[str]) -> str | None:
+    """The first thing wrong with these tags, one line, or None — the one rule for tags
+    however they arrive (import, ``t`` / ``ticket tags``, bulk ``+tag``, a macro): one line
+    each (no control characters), at most :data:`MAX_TAG` characters each and
+    :data:`MAX_TAGS_TOTAL` together (stored comma-joined)."""
+    for item in items:
+        tag = item.strip()
+        bad = _char_problem("tags", tag, one_line=True)
+        if bad:
+            return bad
+        if len(tag) > MAX_TAG:
+            return f"tag {show(tag)} is longer than {MAX_TAG} characters"
+    tags = normalise_tags(items)
+    if len(tags) > MAX_TAGS_TOTAL:
+        return f"tags are {len(tags):,} characters together (at most {MAX_TAGS_TOTAL:,})"
+    return None
 
 
 def _json_kind(value: Any) -> str:

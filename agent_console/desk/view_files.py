@@ -15,7 +15,6 @@ database and no Textual here.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from agent_console.paths import data_dir, user_config_dir
 from agent_console.safe_text import visible
 from agent_console.sla import parse_duration
 from agent_console.store.models import Priority, RequestType, Status
+from agent_console.toml_files import TomlFileError, load_toml
 from agent_console.views import (
     QUEUE_COLUMNS,
     REQUIRED_COLUMNS,
@@ -266,10 +266,9 @@ class ViewSet:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ViewFileError(path, None, None, f"not valid TOML ({exc})") from None
+        return load_toml(path)
+    except TomlFileError as exc:
+        raise ViewFileError(path, None, None, str(exc)) from None
     except OSError as exc:
         raise ViewFileError(path, None, None, f"cannot be read ({exc.strerror or exc})") from None
 

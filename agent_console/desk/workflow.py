@@ -39,6 +39,7 @@ from agent_console.desk.ticket_view import (
     describe_event,
 )
 from agent_console.desk.tickets import normalise_tags, parse_status
+from agent_console.desk.validation import tags_problem
 from agent_console.errors import Conflict, UserError
 from agent_console.sla import Policy, TicketClock
 from agent_console.store.models import (
@@ -419,6 +420,9 @@ class WorkflowMixin(TicketReadsMixin):
         if rtype is not None:
             t.request_type = rtype.value
         if tags is not None:
+            bad = tags_problem(tags.split(",") if isinstance(tags, str) else list(tags))
+            if bad:
+                raise UserError(f"{t.key}: {bad}")
             t.tags = normalise_tags(tags)
         if (t.request_type, t.tags) == (old_type, old_tags):
             raise UserError(f"{t.key}: type and tags are unchanged")

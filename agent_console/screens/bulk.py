@@ -38,7 +38,7 @@ BULK_ACTIONS = {
     "claim": ("Claim them", ""),
     "assign": ("Assign to…", "agent handle (empty: unassign)"),
     "priority": ("Set priority…", "critical|urgent|minor: reason   e.g.  urgent: outage at ACME"),
-    "status": ("Set status…", "open | pending | on_hold"),
+    "status": ("Set status…", "open | waiting | on hold"),
     "tags": ("Tags…", "+add -remove   e.g.  +billing -new"),
 }
 

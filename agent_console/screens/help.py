@@ -72,7 +72,8 @@ class HelpScreen(ModalScreen[None]):
         self.origin = origin
 
     def compose(self) -> ComposeResult:
-        name = self.origin.__class__.__name__.removesuffix("Screen")
+        default = self.origin.__class__.__name__.removesuffix("Screen")
+        name = getattr(self.origin, "HELP_TITLE", "") or default
         with VerticalScroll(id="dialog"):
             yield Static(Text(f"Keys — {name}"), classes="title")
             yield Static(render_groups(key_groups(self.origin, self.app)), id="help-keys")

@@ -285,6 +285,8 @@ class MetricsScreen(Screen[None]):
         self.query_one("#metrics-body").loading = False
         if message.error or message.report is None:
             self.notify(message.error or "no figures", severity="error", markup=False)
+            if self.report is not None:  # the bar names the figures shown, not the refused
+                self.filters = self.report.filters
             self._show_bar()
             return
         self.report = message.report

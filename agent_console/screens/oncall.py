@@ -82,6 +82,10 @@ class OncallScreen(Screen[None]):
         Binding("ctrl+r", "reload", "Reload", show=False),
     ])
 
+    #: the ``?`` help's title and groups (screens/help.py): the screen's keys first
+    HELP_TITLE = "On call"
+    HELP_GROUPS = {"Alerts": ["open", "acknowledge", "reload"]}
+
     #: seconds between reads of the board (tickets move in and out of the window)
     refresh_every: float = 5.0
 

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from agent_console.desk.validation import tags_problem
 from agent_console.views import status_label
 from agent_console.widgets.ticket_format import literal
 
@@ -203,4 +204,9 @@ class TagsDialog(_Dialog):
     def action_submit(self) -> None:
         value = self.query_one("#type", Select).value
         rtype = value if isinstance(value, str) else self.request_type
-        self.dismiss((rtype, self.query_one("#tags", Input).value))
+        tags = self.query_one("#tags", Input).value
+        problem = tags_problem(tags.split(","))
+        if problem:  # checked here, so the dialog keeps what was typed
+            self._error(problem)
+            return
+        self.dismiss((rtype, tags))

@@ -4,12 +4,12 @@ book of policies a desk works with. (The format and its validation are in ``poli
 from __future__ import annotations
 
 import threading
-import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from agent_console.sla.errors import PolicyError
 from agent_console.sla.policy import _NAME_RE, DEFAULT_POLICY_NAME, Policy, parse_policy
+from agent_console.toml_files import TomlFileError, load_toml
 
 
 def _display_path(path: Path) -> str:
@@ -24,16 +24,15 @@ def load_policy(path: str | Path, name: str | None = None) -> Policy:
     path = Path(path)
     source = _display_path(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = load_toml(path)
     except FileNotFoundError:
         raise PolicyError(f"{source}: policy file not found") from None
     except IsADirectoryError:
         raise PolicyError(f"{source}: is a directory, not a policy file") from None
     except OSError as exc:
         raise PolicyError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    except TomlFileError as exc:
+        raise PolicyError(f"{source}: {exc}") from None
     return parse_policy(data, source, name)
 
 
