@@ -261,7 +261,13 @@ def resolve_settings(
 
     db_url = pick(db, ENV_DB, "db") or default_db_url()
     policy_str = pick(policy, ENV_POLICY, "policy")
+    if agent is not None and not agent.strip():
+        # an explicit empty handle must not fall back to the environment, the config or
+        # the demo agent: the person meant someone
+        raise UserError("--agent needs a handle (agent-console agent list shows them)")
     agent_handle = pick(agent, ENV_AGENT, "agent")
+    if agent_handle is not None and not agent_handle.strip():
+        agent_handle = None
     zone = pick(timezone, ENV_TZ, "timezone")
     imap_url = pick(imap, ENV_IMAP, "imap")
     if imap_url:

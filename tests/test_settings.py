@@ -71,3 +71,16 @@ def test_size_limits_default_and_from_the_config_file(tmp_path: Path) -> None:
 def test_bad_size_limits(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         resolve_settings(env=write_config(tmp_path, text))
+
+
+@pytest.mark.parametrize("handle", ["", "   "])
+def test_an_empty_agent_handle_is_refused_not_replaced(tmp_path: Path, handle: str) -> None:
+    """``--agent ''`` once acted as the environment's / config's / demo agent (trial)."""
+    env = write_config(tmp_path, 'agent = "filey"\n') | {"AGENT_CONSOLE_AGENT": "envy"}
+    with pytest.raises(UserError, match="--agent needs a handle"):
+        resolve_settings(agent=handle, env=env)
+
+
+def test_a_blank_agent_in_the_environment_is_no_agent(tmp_path: Path) -> None:
+    env = {"AGENT_CONSOLE_CONFIG": str(tmp_path / "none.toml"), "AGENT_CONSOLE_AGENT": "  "}
+    assert resolve_settings(env=env).agent is None

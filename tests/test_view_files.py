@@ -317,6 +317,9 @@ def test_cli_views_list_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["views", "list", "--json"]) == 2  # listed (the built-ins), and the error
     captured = capsys.readouterr()
     assert '"name": "all"' in captured.out and "using the built-in views" in captured.err
+    assert main(["views", "check", str(tmp_path)]) == 2  # a folder is said to be one (trial)
+    err = capsys.readouterr().err
+    assert f"views file {tmp_path}: is a folder" in err and err.count("\n") == 1
 
 
 def test_labels_with_a_terminal_escape_are_shown_not_obeyed(tmp_path: Path) -> None:

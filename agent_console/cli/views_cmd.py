@@ -63,6 +63,8 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
     path: Path = args.path or team_views_path()
+    if path.is_dir():
+        raise UserError(f"views file {path}: is a folder; give the views.toml file in it")
     if not path.is_file():
         raise UserError(f"views file {path}: not found")
     handles = ctx.desk.agent_handles()
