@@ -292,7 +292,7 @@ class AgentConsoleApp(App[None]):
     def load_demo_data(self) -> None:
         self.call_from_thread(self.notify, "Loading demo data…", timeout=3)
         try:
-            self.desk.seed(2000, seed=1)
+            self.desk.load_demo()
         except UserError as exc:
             self.call_from_thread(
                 self.notify, f"Demo data not loaded: {exc}", severity="error", markup=False

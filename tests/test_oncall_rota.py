@@ -303,3 +303,19 @@ def test_ticket_list_watch_redraws_until_interrupted(sqlite_url: str, capsys, mo
     assert naps == [2.0, 2.0]
     assert capsys.readouterr().out.count(key) == 2
     assert main(["--db", sqlite_url, "ticket", "list", "--watch", "0"]) == 2
+
+
+def test_the_demo_has_a_rota(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh demo showed "nobody" on call above waiting alerts (trial): the demo data
+    sets a primary and a secondary rotation among its eligible agents, once."""
+    import agent_console.desk.seeding as seeding
+
+    monkeypatch.setattr(seeding, "DEMO_TICKETS", 30)
+    d = open_desk(sqlite_url, Clock(MON_DAY))
+    d.load_demo()
+    state = d.oncall_now()
+    assert state.primary.handle in {"alice", "dmitri"} and state.primary.source == "rota"
+    assert state.secondary.handle in {"femi", "ines"}
+    d.set_rota("dmitri", agent="erin")  # a lead's own rota is kept by a later demo load
+    d._demo_rota()
+    assert d.oncall_now().primary.handle == "dmitri"

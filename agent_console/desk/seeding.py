@@ -30,6 +30,7 @@ from agent_console.store.models import (
     Customer,
     Message,
     MessageKind,
+    OncallRota,
     Organization,
     SeedRun,
     SlaCycle,
@@ -256,8 +257,28 @@ class SeedMixin(TicketsMixin, KBMixin):
         around the desk's clock, with the demo agents (alice, bruno, …). Returns the
         tickets written."""
         if self.unfinished_seed_run() is not None:
-            return self.resume_seed(progress=progress)
-        return self.seed(DEMO_TICKETS, seed=1, progress=progress)
+            written = self.resume_seed(progress=progress)
+        else:
+            written = self.seed(DEMO_TICKETS, seed=1, progress=progress)
+        self._demo_rota()
+        return written
+
+    def _demo_rota(self) -> None:
+        """The demo's on-call rota (issue 10), when the database has none: the eligible
+        tier 1 agents take turns as primary, the eligible tier 2/3 agents as secondary,
+        set by the first demo lead through :meth:`set_rota` (its rules apply). Without it
+        the on-call screen of a fresh demo showed "nobody" on call above waiting alerts.
+        Not under a ``--at`` rehearsal (the rota is not rehearsed)."""
+        if getattr(self, "rehearsal", False):
+            return
+        with self.read() as s:
+            if s.exec(select(OncallRota)).first() is not None:
+                return
+        lead = next(h for h, _n, _t, _o, is_lead in corpus.AGENTS if is_lead)
+        primary = [h for h, _n, tier, on_call, _l in corpus.AGENTS if on_call and tier == 1]
+        secondary = [h for h, _n, tier, on_call, _l in corpus.AGENTS if on_call and tier > 1]
+        self.set_rota(primary, level="primary", agent=lead)  # type: ignore[attr-defined]
+        self.set_rota(secondary, level="secondary", agent=lead)  # type: ignore[attr-defined]
 
     def seed_knowledge_base(self) -> None:
         """Load the starter articles shipped in ``data/kb/`` (idempotent by slug)."""
